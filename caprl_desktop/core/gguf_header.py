@@ -1,0 +1,203 @@
+"""Fast reading of a GGUF file's metadata and tensor table, for checks made before llama.cpp opens it.
+
+``gguf.GGUFReader`` builds numpy views for every element of every array; on CapRL-3B's 151,936-token
+vocabulary that took 4.4 s on a 2-core machine, on each model load.  This reader walks the same layout
+with ``struct`` on a buffered file, keeps scalars and short arrays, records only the length of long
+ones, and takes its type codes and block sizes from the ``gguf`` package so the format stays defined
+in one place.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import gguf
+
+_SCALAR_FORMATS: dict[gguf.GGUFValueType, str] = {
+    gguf.GGUFValueType.UINT8: "<B",
+    gguf.GGUFValueType.INT8: "<b",
+    gguf.GGUFValueType.UINT16: "<H",
+    gguf.GGUFValueType.INT16: "<h",
+    gguf.GGUFValueType.UINT32: "<I",
+    gguf.GGUFValueType.INT32: "<i",
+    gguf.GGUFValueType.FLOAT32: "<f",
+    gguf.GGUFValueType.BOOL: "<?",
+    gguf.GGUFValueType.UINT64: "<Q",
+    gguf.GGUFValueType.INT64: "<q",
+    gguf.GGUFValueType.FLOAT64: "<d",
+}
+
+# Arrays longer than this (token lists, merges, scores) are skipped; only their length is kept.
+_KEEP_ARRAY_MAX = 64
+# Sanity bounds so a corrupt length field cannot make us allocate or loop for ever.
+_MAX_STRING = 64 * 1024 * 1024
+_MAX_COUNT = 1 << 32
+
+
+class GGUFFormatError(ValueError):
+    """The bytes are not a well-formed GGUF header."""
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    name: str
+    shape: tuple[int, ...]
+    type_id: int
+    offset: int  # relative to the data section
+    n_bytes: int
+
+
+@dataclass(frozen=True)
+class GGUFHeader:
+    path: Path
+    version: int
+    file_size: int
+    data_offset: int
+    metadata: dict[str, object]
+    array_lengths: dict[str, int] = field(default_factory=dict)
+    tensors: tuple[TensorEntry, ...] = ()
+
+    @property
+    def architecture(self) -> str:
+        value = self.metadata.get("general.architecture")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def expected_size(self) -> int:
+        """The smallest file size that holds every tensor the header announces."""
+        ends = [self.data_offset + t.offset + t.n_bytes for t in self.tensors]
+        return max(ends, default=self.data_offset)
+
+    def get_int(self, key: str) -> int | None:
+        value = self.metadata.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def tensor(self, name: str) -> TensorEntry | None:
+        return next((t for t in self.tensors if t.name == name), None)
+
+
+class _Stream:
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+
+    def read(self, n: int) -> bytes:
+        data = self._f.read(n)
+        if len(data) != n:
+            raise GGUFFormatError("the file ends inside its header")
+        return data
+
+    def unpack(self, fmt: str) -> object:
+        return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
+
+    def u32(self) -> int:
+        return int(self.unpack("<I"))  # type: ignore[call-overload]
+
+    def u64(self) -> int:
+        return int(self.unpack("<Q"))  # type: ignore[call-overload]
+
+    def string(self) -> str:
+        n = self.u64()
+        if n > _MAX_STRING:
+            raise GGUFFormatError("a string length in the header is implausible")
+        return self.read(n).decode("utf-8", errors="replace")
+
+    def skip_string(self) -> None:
+        n = self.u64()
+        if n > _MAX_STRING:
+            raise GGUFFormatError("a string length in the header is implausible")
+        self._f.seek(n, 1)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+
+def _value_type(code: int) -> gguf.GGUFValueType:
+    try:
+        return gguf.GGUFValueType(code)
+    except ValueError:
+        raise GGUFFormatError(f"unknown metadata value type {code}") from None
+
+
+def _read_value(s: _Stream, vtype: gguf.GGUFValueType) -> object:
+    if vtype == gguf.GGUFValueType.STRING:
+        return s.string()
+    fmt = _SCALAR_FORMATS.get(vtype)
+    if fmt is None:
+        raise GGUFFormatError(f"unexpected metadata value type {vtype}")
+    return s.unpack(fmt)
+
+
+def _skip_values(s: _Stream, vtype: gguf.GGUFValueType, count: int) -> None:
+    if vtype == gguf.GGUFValueType.STRING:
+        for _ in range(count):
+            s.skip_string()
+    elif vtype == gguf.GGUFValueType.ARRAY:
+        raise GGUFFormatError("nested arrays are not part of GGUF")
+    else:
+        s.read(struct.calcsize(_SCALAR_FORMATS[vtype]) * count)
+
+
+def read_header(path: Path) -> GGUFHeader:
+    """Read metadata and tensor table; raises ``GGUFFormatError`` or ``OSError``."""
+    file_size = path.stat().st_size
+    with open(path, "rb", buffering=1 << 20) as f:
+        s = _Stream(f)
+        if s.read(4) != b"GGUF":
+            raise GGUFFormatError("not a GGUF file")
+        version = s.u32()
+        if version not in (2, 3):
+            raise GGUFFormatError(f"unsupported GGUF version {version}")
+        n_tensors, n_kv = s.u64(), s.u64()
+        if n_tensors > _MAX_COUNT or n_kv > _MAX_COUNT:
+            raise GGUFFormatError("the header's counts are implausible")
+
+        metadata: dict[str, object] = {}
+        array_lengths: dict[str, int] = {}
+        for _ in range(n_kv):
+            key = s.string()
+            vtype = _value_type(s.u32())
+            if vtype != gguf.GGUFValueType.ARRAY:
+                metadata[key] = _read_value(s, vtype)
+                continue
+            item_type = _value_type(s.u32())
+            count = s.u64()
+            if count > _MAX_COUNT:
+                raise GGUFFormatError(f"array {key} has an implausible length")
+            array_lengths[key] = count
+            if count <= _KEEP_ARRAY_MAX:
+                metadata[key] = [_read_value(s, item_type) for _ in range(count)]
+            else:
+                _skip_values(s, item_type, count)
+
+        tensors = []
+        for _ in range(n_tensors):
+            name = s.string()
+            n_dims = s.u32()
+            if n_dims > 8:
+                raise GGUFFormatError(f"tensor {name} has {n_dims} dimensions")
+            shape = tuple(s.u64() for _ in range(n_dims))
+            type_id = s.u32()
+            offset = s.u64()
+            tensors.append(TensorEntry(name, shape, type_id, offset, _tensor_bytes(name, shape, type_id)))
+
+        alignment = metadata.get("general.alignment", gguf.GGUF_DEFAULT_ALIGNMENT)
+        if not isinstance(alignment, int) or alignment <= 0:
+            raise GGUFFormatError("invalid general.alignment")
+        pos = s.tell()
+        data_offset = pos + (-pos % alignment)
+
+    return GGUFHeader(path, version, file_size, data_offset, metadata, array_lengths, tuple(tensors))
+
+
+def _tensor_bytes(name: str, shape: tuple[int, ...], type_id: int) -> int:
+    try:
+        block_size, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(type_id)]
+    except (ValueError, KeyError):
+        raise GGUFFormatError(f"tensor {name} has unknown type {type_id}") from None
+    n = 1
+    for dim in shape:
+        n *= dim
+    return n // block_size * type_size
