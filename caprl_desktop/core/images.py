@@ -20,8 +20,8 @@ from PIL import Image, ImageOps
 from caprl_desktop.core.errors import ImageLoadError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
-# MPO is what many cameras and phones write into .jpg files.
-SUPPORTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+# Openers to try; the JPEG one also returns MPO images, which many cameras and phones write into .jpg files.
+SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 
 MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo passes
 MAX_FILE_BYTES = 1 << 30
@@ -84,6 +84,8 @@ def _reason(exc: Exception) -> str:
 
 
 def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
+    # Pillow registers WebP and TIFF lazily; without this, formats= below fails with KeyError.
+    Image.init()
     try:
         img = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
     except Image.UnidentifiedImageError:

@@ -13,66 +13,25 @@ import ctypes
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
 
-from caprl_desktop.core.backend import BackendInfo, describe_backend, detect_backend
+from caprl_desktop.core.backend import describe_backend, detect_backend
 from caprl_desktop.core.chat_template import render_prompt
+from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.llama_log import LOG
-from caprl_desktop.core.model_files import ModelPairInfo, check_model_pair
-from caprl_desktop.core.params import EngineConfig, GenerationParams, ImageBudget, default_threads
+from caprl_desktop.core.model_files import check_model_pair
+from caprl_desktop.core.params import EngineConfig, GenerationParams, default_threads
 
 _ALL_LAYERS = 999
 # ctypes wants a typed NULL for an absent callback.
 _NO_POST_DECODE = mtmd.mtmd_helper_post_decode_callback()
 _FLASH_ATTN = {None: -1, True: 1, False: 0}  # llama_flash_attn_type: auto, enabled, disabled
-
-
-@dataclass(frozen=True)
-class EngineInfo:
-    """What was loaded and where it runs."""
-
-    model: ModelPairInfo
-    backend: BackendInfo
-    backend_line: str
-    gpu_layers: int
-    n_layer: int
-    n_ctx: int
-    threads: int
-    image_budget: ImageBudget
-    load_seconds: float
-
-
-@dataclass(frozen=True)
-class CaptionStats:
-    image_tokens: int
-    image_width: int
-    image_height: int
-    prompt_tokens: int  # text tokens around the image
-    image_encode_ms: float
-    prompt_ms: float  # decoding the text and image embeddings into the context
-    output_tokens: int
-    decode_ms: float
-    total_seconds: float
-    finish_reason: str  # stop, length, context, cancelled
-    seed: int
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.output_tokens / (self.decode_ms / 1000) if self.decode_ms > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class CaptionOutput:
-    text: str
-    stats: CaptionStats
-    prompt_text: str  # the rendered chat template, marker included
 
 
 class LlamaCaptioner:

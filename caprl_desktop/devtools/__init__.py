@@ -1,0 +1,1 @@
+"""Developer tools: synthetic model files for tests and benchmarks."""

@@ -1,0 +1,238 @@
+"""``caprl-desktop caption PATH...``: caption files and folders into sidecars, CSV and JSONL."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from caprl_desktop.cli.progress import Progress
+from caprl_desktop.core.discovery import find_images
+from caprl_desktop.core.engine_client import EngineClient
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export import open_exporter
+from caprl_desktop.core.jobs import (
+    EngineRestarted,
+    ItemFinished,
+    ItemSkipped,
+    ItemStarted,
+    ItemText,
+    JobEvent,
+    JobFinished,
+    JobOptions,
+    JobPlanned,
+    run_job,
+)
+from caprl_desktop.core.params import (
+    DEFAULT_IMAGE_BUDGET,
+    IMAGE_BUDGET_PRESETS,
+    EngineConfig,
+    GenerationParams,
+    ImageBudget,
+)
+from caprl_desktop.core.prompts import PRESETS, as_preset, build_prompt, default_language, parse_language
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "caption",
+        help="caption images and folders",
+        description=(
+            "Caption every image under the given files and folders (recursively). Captions go to a "
+            "sidecar photo.txt beside each photo.jpg; images that already have one are skipped unless "
+            "--overwrite. With one image and no --csv/--jsonl the caption is printed as it is generated."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")
+    p.add_argument("--lang", type=parse_language, default=None, metavar="ja|en",
+                   help="caption language (default: from the system locale)")
+    p.add_argument("--preset", choices=PRESETS, default="detailed",
+                   help="detailed description, one-sentence caption, or text transcription")
+    p.add_argument("--prompt", help="your own prompt instead of the preset")
+    p.add_argument("--system-prompt", help="replace the system prompt chosen for the language")
+
+    model = p.add_argument_group("model")
+    model.add_argument("--model", type=Path, help="CapRL-3B text model GGUF, e.g. CapRL-3B.Q4_K_M.gguf")
+    model.add_argument("--mmproj", type=Path, help="its vision projector, e.g. CapRL-3B.mmproj-f16.gguf")
+    model.add_argument("--gpu-layers", type=int, default=None, metavar="N",
+                       help="layers to offload to the GPU (default: all when the build supports a GPU; 0: CPU)")
+    model.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
+
+    out = p.add_argument_group("output")
+    out.add_argument("--csv", metavar="FILE", help="also write a CSV (UTF-8 with BOM, opens in Excel); - for stdout")
+    out.add_argument("--jsonl", metavar="FILE", help="also write JSON Lines; - for stdout")
+    out.add_argument("--no-sidecar", action="store_true", help="do not write .txt files beside the images")
+    out.add_argument("--overwrite", action="store_true", help="caption images that already have a sidecar")
+
+    gen = p.add_argument_group("generation")
+    gen.add_argument("--max-tokens", type=int, default=GenerationParams.max_tokens, metavar="N")
+    gen.add_argument("--temperature", type=float, default=GenerationParams.temperature, metavar="T",
+                     help="0 for greedy decoding")
+    gen.add_argument("--top-p", type=float, default=GenerationParams.top_p, metavar="P")
+    gen.add_argument("--repeat-penalty", type=float, default=GenerationParams.repeat_penalty, metavar="R")
+    gen.add_argument("--seed", type=int, default=None, metavar="S", help="fixed seed for reproducible captions")
+
+    img = p.add_argument_group("image detail (image tokens; more reads small text better, fewer is faster)")
+    img.add_argument("--detail", choices=list(IMAGE_BUDGET_PRESETS), default=DEFAULT_IMAGE_BUDGET,
+                     help="; ".join(f"{k}: up to {v} tokens" for k, v in IMAGE_BUDGET_PRESETS.items()))
+    img.add_argument("--image-max-tokens", type=int, default=None, metavar="N", help="overrides --detail")
+    img.add_argument("--image-min-tokens", type=int, default=None, metavar="N",
+                     help="enlarge small images to at least N tokens")
+    p.set_defaults(handler=run)
+
+
+def _fail(message: str) -> int:
+    print(f"caprl-desktop: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        budget = ImageBudget(
+            max_tokens=args.image_max_tokens or IMAGE_BUDGET_PRESETS[args.detail],
+            min_tokens=args.image_min_tokens,
+        )
+        params = GenerationParams(
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            repeat_penalty=args.repeat_penalty,
+            seed=args.seed,
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.model is None or args.mmproj is None:
+        return _fail("give the model files: --model CapRL-3B.<QUANT>.gguf --mmproj CapRL-3B.mmproj-f16.gguf")
+    if args.csv == "-" and args.jsonl == "-":
+        return _fail("only one of --csv and --jsonl can go to standard output")
+
+    language = args.lang or default_language()
+    prompt = build_prompt(language, as_preset(args.preset), custom_prompt=args.prompt, system_prompt=args.system_prompt)
+    items, missing = find_images(args.paths)
+    if missing:
+        return _fail("not found: " + ", ".join(str(m) for m in missing))
+    if not items:
+        print("No images found (JPEG, PNG, WebP, BMP, TIFF, GIF).", file=sys.stderr)
+        return EXIT_OK
+
+    config = EngineConfig(
+        model_path=str(args.model.expanduser()),
+        mmproj_path=str(args.mmproj.expanduser()),
+        image_budget=budget,
+        gpu_layers=args.gpu_layers,
+        threads=args.threads,
+        max_output_tokens=args.max_tokens,
+    )
+    options = JobOptions(
+        prompt=prompt,
+        params=params,
+        image_budget=budget,
+        model_label=args.model.name,
+        write_sidecars=not args.no_sidecar,
+        overwrite=args.overwrite,
+    )
+    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
+    with EngineClient(config) as engine:
+        try:
+            info = engine.start()
+        except CaprlError as exc:
+            return _fail(str(exc))
+        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
+              file=sys.stderr)
+        try:
+            exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
+        except CaprlError as exc:
+            return _fail(str(exc))
+        return _drive(run_job(items, options, engine), exporters, stream_to_stdout)
+
+
+def _drive(job: Iterator[JobEvent], exporters: list[Any], stream_to_stdout: bool) -> int:
+    progress: Progress | None = None
+    finished: JobFinished | None = None
+    try:
+        for event in job:
+            if isinstance(event, JobPlanned):
+                for clash in event.clashes:
+                    print(f"note: {clash.describe()}", file=sys.stderr)
+                if event.total > event.to_caption:
+                    print(f"{event.total - event.to_caption} of {event.total} images already have captions "
+                          f"(use --overwrite to redo them).", file=sys.stderr)
+                progress = None if stream_to_stdout else Progress(event.to_caption)
+            elif isinstance(event, ItemSkipped):
+                for exporter in exporters:
+                    exporter.write(event.record)
+            elif isinstance(event, ItemStarted):
+                if progress is not None:
+                    progress.started(event.item.file_name)
+            elif isinstance(event, ItemText):
+                if stream_to_stdout:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                elif progress is not None:
+                    progress.token()
+            elif isinstance(event, ItemFinished):
+                for exporter in exporters:
+                    exporter.write(event.record)
+                if stream_to_stdout:
+                    _report_single(event)
+                elif progress is not None:
+                    progress.finished(event)
+            elif isinstance(event, EngineRestarted):
+                message = f"the engine crashed and was restarted ({event.reason})"
+                if progress is not None:
+                    progress.message(message)
+                else:
+                    print(message, file=sys.stderr)
+            else:
+                finished = event
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        for exporter in exporters:
+            kept = exporter.abandon()
+            if kept is not None:
+                print(f"Interrupted: the rows made so far are in {kept}", file=sys.stderr)
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CaprlError as exc:
+        for exporter in exporters:
+            exporter.abandon()
+        return _fail(str(exc))
+    finally:
+        if progress is not None:
+            progress.close()
+
+    for exporter in exporters:
+        try:
+            written = exporter.close()
+        except CaprlError as exc:
+            return _fail(str(exc))
+        if written is not None:
+            print(f"Wrote {written}", file=sys.stderr)
+    assert finished is not None
+    parts = [f"{finished.captioned} captioned"]
+    if finished.skipped:
+        parts.append(f"{finished.skipped} skipped")
+    if finished.failed:
+        parts.append(f"{finished.failed} failed")
+    if not stream_to_stdout:
+        print("Done: " + ", ".join(parts) + ".", file=sys.stderr)
+    return EXIT_SOME_FAILED if finished.failed else EXIT_OK
+
+
+def _report_single(event: ItemFinished) -> None:
+    if event.record.error:
+        print(f"\ncaprl-desktop: {event.item.file_name}: {event.record.error}", file=sys.stderr)
+        return
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    if event.stats is not None:
+        s = event.stats
+        print(f"{s.image_tokens} image tokens, encode {s.image_encode_ms / 1000:.1f} s, prompt "
+              f"{s.prompt_ms / 1000:.1f} s, {s.output_tokens} tokens at {s.tokens_per_second:.1f} tok/s, "
+              f"{s.total_seconds:.1f} s in all, seed {s.seed}", file=sys.stderr)

@@ -1,0 +1,45 @@
+"""``caprl-desktop``: the command-line entry point and its sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from collections.abc import Sequence
+
+from caprl_desktop import __version__
+from caprl_desktop.cli import caption_command
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="caprl-desktop",
+        description="Caption images offline with CapRL-3B, in Japanese or English.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    caption_command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # Needed for the engine process in frozen (PyInstaller) builds; a no-op otherwise.
+    multiprocessing.freeze_support()
+    for stream in (sys.stdout, sys.stderr):
+        # Japanese captions must print on consoles whose default encoding cannot hold them.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    result: int = args.handler(args, parser)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

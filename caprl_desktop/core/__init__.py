@@ -1,0 +1,1 @@
+"""The Qt-free core: engine, models, images, prompts, export and jobs."""

@@ -1,0 +1,266 @@
+"""The app's handle on the engine process: start it, caption through it, cancel, notice when it dies.
+
+``caption()`` is a generator of ``Piece`` messages ending with the ``Finished`` one; every ``yield`` is a
+point where the caller may stop, and closing the generator early cancels the caption in the engine.
+When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
+``EngineCrashedError`` with the end of the engine's log, and ``start()`` brings up a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Generator
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.engine_protocol import (
+    FAIL_MODEL_FILE,
+    FAIL_MODEL_LOAD,
+    FAIL_PROMPT_TOO_LONG,
+    Cancel,
+    Caption,
+    Failed,
+    Finished,
+    Load,
+    Loaded,
+    Piece,
+    Reply,
+    Request,
+    Shutdown,
+)
+from caprl_desktop.core.engine_types import EngineInfo
+from caprl_desktop.core.errors import (
+    CaprlError,
+    EngineCrashedError,
+    EngineError,
+    ModelFileError,
+    ModelLoadError,
+    PromptTooLongError,
+)
+from caprl_desktop.core.images import PreparedImage
+from caprl_desktop.core.params import EngineConfig, GenerationParams
+from caprl_desktop.core.prompts import PromptSpec
+
+_POLL_SECONDS = 0.2
+_LOG_KEEP_SECONDS = 7 * 24 * 3600
+_SIGNALS = {6: "SIGABRT: llama.cpp aborted", 9: "SIGKILL: it was killed", 11: "SIGSEGV: a crash in native code"}
+
+
+def _exception_for(failure: Failed) -> CaprlError:
+    kinds: dict[str, type[CaprlError]] = {
+        FAIL_MODEL_FILE: ModelFileError,
+        FAIL_MODEL_LOAD: ModelLoadError,
+        FAIL_PROMPT_TOO_LONG: PromptTooLongError,
+    }
+    return kinds.get(failure.kind, EngineError)(failure.message)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        return f"signal {-exitcode}" + (f", {_SIGNALS[-exitcode]}" if -exitcode in _SIGNALS else "")
+    return f"exit code {exitcode}"
+
+
+class EngineClient:
+    """One engine process at a time; not thread-safe except ``cancel()``, which any thread may call."""
+
+    def __init__(self, config: EngineConfig, *, log_dir: Path | None = None) -> None:
+        self.config = config
+        self._log_dir = log_dir or paths.log_dir()
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._current: int | None = None
+        self.info: EngineInfo | None = None
+        self.log_path = self._log_dir / f"engine-{os.getpid()}.log"
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive() and self.info is not None
+
+    def start(self, config: EngineConfig | None = None) -> EngineInfo:
+        """Start (or restart) the engine process and load the model; raises a ``CaprlError``."""
+        if config is not None:
+            self.config = config
+        self.stop()
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_old_logs()
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        from caprl_desktop.core.engine_worker import run_worker
+
+        process = ctx.Process(target=run_worker, args=(child, str(self.log_path)), name="caprl-engine", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self._send(Load(self.config))
+        reply = self._receive()
+        if isinstance(reply, Failed):
+            self.stop()
+            raise _exception_for(reply)
+        if not isinstance(reply, Loaded):
+            self.stop()
+            raise EngineError(f"unexpected reply from the engine: {type(reply).__name__}")
+        self.info = reply.info
+        return reply.info
+
+    def stop(self) -> None:
+        """Ask the engine to exit, and make sure it does."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        self.info = None
+        self._current = None
+        if process is None:
+            return
+        if conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(Shutdown())
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+        if conn is not None:
+            conn.close()
+        process.close()
+
+    def close(self) -> None:
+        """Stop the engine and remove its log if it never crashed."""
+        self.stop()
+        with contextlib.suppress(OSError):
+            if self.log_path.exists() and "GGML_ASSERT" not in self._read_log_tail():
+                self.log_path.unlink()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- captioning ---------------------------------------------------------------------------
+
+    def caption(
+        self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams
+    ) -> Generator[Piece | Finished, None, None]:
+        """Stream one caption: ``Piece``s, then one ``Finished``.  Raises ``EngineError`` and subclasses."""
+        if not self.running:
+            raise EngineError("the engine is not running")
+        rid = next(self._ids)
+        self._current = rid
+        done = False
+        try:
+            self._send(Caption(rid, image, prompt.system, prompt.user, params))
+            while True:
+                reply = self._receive()
+                if isinstance(reply, Piece) and reply.request_id == rid:
+                    yield reply
+                elif isinstance(reply, Finished) and reply.request_id == rid:
+                    done = True
+                    yield reply
+                    return
+                elif isinstance(reply, Failed) and reply.request_id == rid:
+                    done = True
+                    raise _exception_for(reply)
+        finally:
+            self._current = None
+            if not done and self.running:
+                # The caller stopped listening: cancel, and read up to the end so the pipe stays in step.
+                self._send(Cancel(rid))
+                self._drain(rid)
+
+    def cancel(self) -> None:
+        """Stop the caption in flight within a token; safe from any thread."""
+        rid = self._current
+        if rid is not None and self._conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._send(Cancel(rid))
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _send(self, message: Request) -> None:
+        if self._conn is None:
+            raise EngineError("the engine is not running")
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):
+                raise self._crashed() from None
+
+    def _receive(self) -> Reply:
+        conn, process = self._conn, self._process
+        if conn is None or process is None:
+            raise EngineError("the engine is not running")
+        while True:
+            try:
+                if conn.poll(_POLL_SECONDS):
+                    reply: Reply = conn.recv()
+                    return reply
+            except (EOFError, OSError):
+                raise self._crashed() from None
+            if not process.is_alive():
+                # Replies sent just before dying are still worth reading.
+                with contextlib.suppress(EOFError, OSError):
+                    if conn.poll(0):
+                        late: Reply = conn.recv()
+                        return late
+                raise self._crashed()
+
+    def _drain(self, rid: int) -> None:
+        with contextlib.suppress(CaprlError):
+            while True:
+                reply = self._receive()
+                if isinstance(reply, Finished | Failed) and reply.request_id == rid:
+                    return
+
+    def _crashed(self) -> EngineCrashedError:
+        process = self._process
+        exitcode = None
+        if process is not None:
+            process.join(timeout=2)
+            exitcode = process.exitcode
+        tail = self._read_log_tail()
+        self.stop()
+        reason = _crash_reason(tail)
+        message = f"the caption engine stopped ({describe_exit(exitcode)})"
+        return EngineCrashedError(message + (f": {reason}" if reason else ""), exitcode, tail)
+
+    def _read_log_tail(self, limit: int = 8192) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def _remove_old_logs(self) -> None:
+        cutoff = time.time() - _LOG_KEEP_SECONDS
+        for old in self._log_dir.glob("engine-*.log"):
+            with contextlib.suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+
+
+def _crash_reason(log_tail: str) -> str:
+    """The line of the engine log that explains a crash, if there is one."""
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    for marker in ("GGML_ASSERT", "GGML_ABORT", "error", "Error"):
+        for line in reversed(lines):
+            if marker in line:
+                return line[:300]
+    return ""

@@ -1,0 +1,79 @@
+"""The messages between the app and its engine process: frozen dataclasses of plain values.
+
+Requests go app → engine, replies engine → app, over one duplex ``multiprocessing`` pipe.  A caption
+request is answered by any number of ``Piece`` messages followed by exactly one ``Finished`` or
+``Failed`` carrying the same ``request_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from caprl_desktop.core.images import PreparedImage
+from caprl_desktop.core.engine_types import CaptionOutput, EngineInfo
+from caprl_desktop.core.params import EngineConfig, GenerationParams
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    config: EngineConfig
+
+
+@dataclass(frozen=True)
+class Caption:
+    request_id: int
+    image: PreparedImage
+    system: str
+    user: str
+    params: GenerationParams
+
+
+@dataclass(frozen=True)
+class Cancel:
+    request_id: int
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    pass
+
+
+Request = Load | Caption | Cancel | Shutdown
+
+# --- replies --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    info: EngineInfo
+
+
+@dataclass(frozen=True)
+class Piece:
+    request_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    request_id: int
+    output: CaptionOutput
+
+
+# Failure kinds, mapped back to exception classes by the client.
+FAIL_MODEL_FILE = "model_file"
+FAIL_MODEL_LOAD = "model_load"
+FAIL_PROMPT_TOO_LONG = "prompt_too_long"
+FAIL_ENGINE = "engine"
+
+
+@dataclass(frozen=True)
+class Failed:
+    request_id: int | None  # None: the Load failed
+    kind: str
+    message: str
+
+
+Reply = Loaded | Piece | Finished | Failed

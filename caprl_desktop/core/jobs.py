@@ -1,0 +1,204 @@
+"""Captioning a list of images as one job: the loop shared by the CLI and the GUI.
+
+``run_job`` is a generator of plain events.  Every ``yield`` is a point where the caller may stop
+(closing the generator cancels the caption in flight), and the caller does all output: progress,
+exports, screen.  The next image is decoded on a background thread while the current one is
+captioned.  A failed image becomes a record with its reason and the job goes on; a crashed engine is
+restarted, and after several crashes in a row the rest is marked not captioned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from caprl_desktop.core.discovery import ImageItem
+from caprl_desktop.core.engine_protocol import Finished, Piece
+from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
+from caprl_desktop.core.errors import CaprlError, EngineCrashedError
+from caprl_desktop.core.export import CaptionRecord
+from caprl_desktop.core.images import PreparedImage, load_image
+from caprl_desktop.core.params import GenerationParams, ImageBudget
+from caprl_desktop.core.prompts import PromptSpec
+from caprl_desktop.core.sidecars import SidecarClash, plan_sidecars, read_sidecar, write_sidecar
+
+
+class CaptionEngine(Protocol):
+    """What a job needs of the engine (``EngineClient`` in the app)."""
+
+    def caption(
+        self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams
+    ) -> Generator[Piece | Finished, None, None]: ...
+
+    def start(self) -> EngineInfo: ...
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    prompt: PromptSpec
+    params: GenerationParams
+    image_budget: ImageBudget
+    model_label: str
+    write_sidecars: bool = True
+    overwrite: bool = False
+    max_consecutive_crashes: int = 3
+
+
+# --- events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobPlanned:
+    total: int
+    to_caption: int
+    clashes: tuple[SidecarClash, ...]
+
+
+@dataclass(frozen=True)
+class ItemSkipped:
+    item: ImageItem
+    record: CaptionRecord  # carries the existing sidecar's caption
+
+
+@dataclass(frozen=True)
+class ItemStarted:
+    index: int
+    item: ImageItem
+
+
+@dataclass(frozen=True)
+class ItemText:
+    index: int
+    item: ImageItem
+    text: str
+
+
+@dataclass(frozen=True)
+class ItemFinished:
+    index: int
+    item: ImageItem
+    record: CaptionRecord
+    stats: CaptionStats | None
+    sidecar: Path | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.record.error
+
+
+@dataclass(frozen=True)
+class EngineRestarted:
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    captioned: int
+    failed: int
+    skipped: int
+    cancelled: bool
+
+
+JobEvent = JobPlanned | ItemSkipped | ItemStarted | ItemText | ItemFinished | EngineRestarted | JobFinished
+
+
+def _record(item: ImageItem, options: JobOptions, caption: str = "", *, error: str = "",
+            stats: CaptionStats | None = None) -> CaptionRecord:
+    return CaptionRecord(
+        file_name=item.file_name,
+        caption=caption,
+        language=options.prompt.language,
+        prompt=options.prompt.user,
+        model=options.model_label,
+        seconds=round(stats.total_seconds, 3) if stats else None,
+        output_tokens=stats.output_tokens if stats else None,
+        error=error,
+        path=str(item.path),
+    )
+
+
+def run_job(items: list[ImageItem], options: JobOptions, engine: CaptionEngine) -> Iterator[JobEvent]:
+    """Caption ``items`` in order, yielding events; see the module docstring."""
+    plan = plan_sidecars(i.path for i in items)
+    sidecars = plan.paths if options.write_sidecars else {}
+
+    todo: list[ImageItem] = []
+    skipped: list[ItemSkipped] = []
+    for item in items:
+        existing = read_sidecar(sidecars[item.path]) if item.path in sidecars and not options.overwrite else None
+        if existing is None:
+            todo.append(item)
+        else:
+            record = CaptionRecord(item.file_name, existing.strip(), "", "", "", None, None, "", str(item.path))
+            skipped.append(ItemSkipped(item, record))
+
+    yield JobPlanned(total=len(items), to_caption=len(todo), clashes=plan.clashes if options.write_sidecars else ())
+    yield from skipped
+
+    captioned = failed = crashes_in_row = 0
+    cancelled = False
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caprl-prefetch") as pool:
+
+        def prefetch(i: int) -> Future[PreparedImage] | None:
+            if i >= len(todo):
+                return None
+            return pool.submit(load_image, todo[i].path, options.image_budget.max_pixels)
+
+        upcoming = prefetch(0)
+        for index, item in enumerate(todo):
+            current, upcoming = upcoming, prefetch(index + 1)
+            yield ItemStarted(index, item)
+            if crashes_in_row >= options.max_consecutive_crashes:
+                failed += 1
+                error = f"not captioned: the engine crashed {crashes_in_row} times in a row"
+                yield ItemFinished(index, item, _record(item, options, error=error), None, None)
+                continue
+            output: CaptionOutput | None = None
+            error = ""
+            try:
+                assert current is not None
+                image = current.result()
+                # closing(): stopping this job mid-caption must cancel the caption in the engine at once.
+                with contextlib.closing(engine.caption(image, options.prompt, options.params)) as stream:
+                    for event in stream:
+                        if isinstance(event, Piece):
+                            yield ItemText(index, item, event.text)
+                        else:
+                            output = event.output
+                crashes_in_row = 0
+            except EngineCrashedError as exc:
+                crashes_in_row += 1
+                error = str(exc)
+                if crashes_in_row < options.max_consecutive_crashes:
+                    engine.start()
+                    yield EngineRestarted(error)
+            except CaprlError as exc:
+                error = str(exc)
+
+            if output is not None and output.stats.finish_reason == "cancelled":
+                cancelled = True
+                break
+            if output is not None and not output.text:
+                error = "the model returned an empty caption"
+            sidecar = None
+            if output is not None and not error and item.path in sidecars:
+                try:
+                    write_sidecar(sidecars[item.path], output.text)
+                    sidecar = sidecars[item.path]
+                except CaprlError as exc:
+                    error = f"caption made but not saved: {exc}"
+            stats = output.stats if output is not None else None
+            record = _record(item, options, output.text if output is not None else "", error=error, stats=stats)
+            if error:
+                failed += 1
+            else:
+                captioned += 1
+            yield ItemFinished(index, item, record, stats, sidecar)
+        if upcoming is not None:
+            upcoming.cancel()
+
+    yield JobFinished(captioned=captioned, failed=failed, skipped=len(skipped), cancelled=cancelled)

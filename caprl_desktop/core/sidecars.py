@@ -1,0 +1,86 @@
+"""Sidecar captions: ``photo.txt`` beside ``photo.jpg`` (UTF-8), the layout kohya, OneTrainer and TagGUI read.
+
+Two images with the same stem in one folder (``a.jpg`` and ``a.png``) would share ``a.txt``.  The first
+in natural order keeps ``a.txt``; each other one gets its full name plus ``.txt`` (``a.png.txt``), and
+the clash is reported so the user knows.  The choice depends only on the folder's image names, so a
+later run picks the same files again.  Stems are compared case-insensitively, as Windows and macOS do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from caprl_desktop.core.atomic import atomic_write_text
+from caprl_desktop.core.discovery import is_image_path, natural_key
+
+SIDECAR_SUFFIX = ".txt"
+
+
+@dataclass(frozen=True)
+class SidecarClash:
+    folder: Path
+    images: tuple[str, ...]  # names, the first keeps stem.txt
+    sidecars: tuple[str, ...]
+
+    def describe(self) -> str:
+        pairs = ", ".join(f"{img} → {txt}" for img, txt in zip(self.images, self.sidecars, strict=True))
+        return f"{', '.join(self.images)} share a name in {self.folder}; captions go to {pairs}"
+
+
+@dataclass(frozen=True)
+class SidecarPlan:
+    paths: dict[Path, Path]
+    clashes: tuple[SidecarClash, ...]
+
+
+def _folder_images(folder: Path) -> list[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if is_image_path(Path(e.name)) and not e.is_dir()]
+    except OSError:
+        return []
+
+
+def plan_sidecars(images: Iterable[Path]) -> SidecarPlan:
+    """The sidecar path of each image, and the name clashes found in their folders."""
+    by_folder: dict[Path, list[Path]] = defaultdict(list)
+    for image in images:
+        by_folder[image.parent].append(image)
+
+    paths: dict[Path, Path] = {}
+    clashes: list[SidecarClash] = []
+    for folder, wanted in by_folder.items():
+        names = set(_folder_images(folder)) | {p.name for p in wanted}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for name in names:
+            groups[Path(name).stem.casefold()].append(name)
+        assigned: dict[str, str] = {}
+        for group in groups.values():
+            group.sort(key=natural_key)
+            assigned[group[0]] = Path(group[0]).stem + SIDECAR_SUFFIX
+            for other in group[1:]:
+                assigned[other] = other + SIDECAR_SUFFIX
+            if len(group) > 1 and any(p.name in group for p in wanted):
+                clashes.append(SidecarClash(folder, tuple(group), tuple(assigned[n] for n in group)))
+        for image in wanted:
+            paths[image] = folder / assigned[image.name]
+    clashes.sort(key=lambda c: (str(c.folder), natural_key(c.images[0])))
+    return SidecarPlan(paths, tuple(clashes))
+
+
+def read_sidecar(path: Path) -> str | None:
+    """The caption in a sidecar, or None when there is none (an empty file counts as none)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return None
+    return text if text.strip() else None
+
+
+def write_sidecar(path: Path, caption: str) -> None:
+    """Write atomically: a killed run never leaves half a caption.  Raises ``WriteError``."""
+    atomic_write_text(path, caption.rstrip() + "\n")
