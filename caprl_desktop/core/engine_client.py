@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Generator
@@ -82,6 +83,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._current: int | None = None
         self.info: EngineInfo | None = None
+        self._crashed_once = False  # a crashed engine's log is kept for the bug report
         self.log_path = self._log_dir / f"engine-{os.getpid()}.log"
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -142,8 +144,8 @@ class EngineClient:
     def close(self) -> None:
         """Stop the engine and remove its log if it never crashed."""
         self.stop()
-        with contextlib.suppress(OSError):
-            if self.log_path.exists() and "GGML_ASSERT" not in self._read_log_tail():
+        if not self._crashed_once:
+            with contextlib.suppress(OSError):
                 self.log_path.unlink()
 
     def __enter__(self) -> EngineClient:
@@ -235,11 +237,12 @@ class EngineClient:
             exitcode = process.exitcode
         tail = self._read_log_tail()
         self.stop()
-        reason = _crash_reason(tail)
+        reason = crash_reason(tail)
+        self._crashed_once = True
         message = f"the caption engine stopped ({describe_exit(exitcode)})"
         return EngineCrashedError(message + (f": {reason}" if reason else ""), exitcode, tail)
 
-    def _read_log_tail(self, limit: int = 8192) -> str:
+    def _read_log_tail(self, limit: int = 256 * 1024) -> str:
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(0, os.SEEK_END)
@@ -256,11 +259,18 @@ class EngineClient:
                     old.unlink()
 
 
-def _crash_reason(log_tail: str) -> str:
-    """The line of the engine log that explains a crash, if there is one."""
+# ggml_abort prints "path/file.cpp:LINE: message" (GGML_ASSERT adds "GGML_ASSERT(...) failed"), then a backtrace.
+_ABORT_LINE = re.compile(r"^(?:.*[/\\])?([\w.+-]+\.(?:c|cc|cpp|cu|h|m|mm):\d+: .+)$")
+
+
+def crash_reason(log_tail: str) -> str:
+    """The line of the engine log that explains a crash ("clip.cpp:4509: Failed to get tensor …"), or ""."""
     lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
-    for marker in ("GGML_ASSERT", "GGML_ABORT", "error", "Error"):
-        for line in reversed(lines):
-            if marker in line:
-                return line[:300]
+    for line in reversed(lines):
+        match = _ABORT_LINE.match(line)
+        if match:
+            return match.group(1)[:300]
+    for line in reversed(lines):
+        if "GGML_ASSERT" in line or "error" in line.lower():
+            return line[:300]
     return ""

@@ -144,9 +144,9 @@ def read_header(path: Path) -> GGUFHeader:
     """Read metadata and tensor table; raises ``GGUFFormatError`` or ``OSError``."""
     file_size = path.stat().st_size
     with open(path, "rb", buffering=1 << 20) as f:
-        s = _Stream(f)
-        if s.read(4) != b"GGUF":
+        if f.read(4) != b"GGUF":
             raise GGUFFormatError("not a GGUF file")
+        s = _Stream(f)
         version = s.u32()
         if version not in (2, 3):
             raise GGUFFormatError(f"unsupported GGUF version {version}")

@@ -1,0 +1,83 @@
+"""Shared fixtures: isolated app folders, synthetic CapRL-3B GGUFs and a running engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from caprl_desktop.core.engine_client import EngineClient
+from caprl_desktop.core.params import EngineConfig, ImageBudget
+from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
+
+# Small budgets keep each caption well under a second on two CPU cores.
+TEST_BUDGET = ImageBudget(max_tokens=64)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    mmproj: Path
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every folder the app writes (data, config, logs) at a temporary home."""
+    home = tmp_path / "app-home"
+    monkeypatch.setenv("CAPRL_DESKTOP_HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    return home
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> ModelFiles:
+    folder = tmp_path_factory.mktemp("models")
+    return ModelFiles(
+        model=write_text_model(folder / "CapRL-3B.F32.gguf", TINY),
+        mmproj=write_mmproj(folder / "CapRL-3B.mmproj-f32.gguf", TINY),
+    )
+
+
+def engine_config(models: ModelFiles, **overrides: object) -> EngineConfig:
+    values: dict[str, object] = {
+        "model_path": str(models.model),
+        "mmproj_path": str(models.mmproj),
+        "image_budget": TEST_BUDGET,
+        "max_output_tokens": 256,
+        "threads": 2,
+    }
+    values.update(overrides)
+    return EngineConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def engine(models: ModelFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
+    """One engine process shared by the tests that only caption (restarted if a test broke it)."""
+    client = EngineClient(engine_config(models), log_dir=tmp_path_factory.mktemp("engine-logs"))
+    client.start()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def live_engine(engine: EngineClient) -> EngineClient:
+    if not engine.running:
+        engine.start()
+    return engine
+
+
+def noise_image(width: int, height: int, seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), "RGB")
+
+
+def save_noise(path: Path, width: int = 160, height: int = 120, seed: int = 0, **save_args: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise_image(width, height, seed).save(path, **save_args)
+    return path
