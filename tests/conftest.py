@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def noise_image(width: int, height: int, seed: int = 0) -> Image.Image:
     return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), "RGB")
 
 
-def save_noise(path: Path, width: int = 160, height: int = 120, seed: int = 0, **save_args: object) -> Path:
+def save_noise(path: Path, width: int = 160, height: int = 120, seed: int = 0, **save_args: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     noise_image(width, height, seed).save(path, **save_args)
     return path

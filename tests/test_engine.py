@@ -184,7 +184,7 @@ def test_native_abort_in_llama_cpp_names_the_cause(models: ModelFiles, tmp_path:
     broken = write_mmproj(tmp_path / "broken-mmproj.gguf", TINY, wa_pattern=1)
     with EngineClient(engine_config(models, mmproj_path=str(broken)), log_dir=tmp_path / "logs") as client:
         client.start()
-        with pytest.raises(EngineCrashedError, match="SIGABRT.*Failed to get tensor window_mask") as caught:
+        with pytest.raises(EngineCrashedError, match=r"SIGABRT.*Failed to get tensor window_mask") as caught:
             run_caption(client, photo, build_prompt("en"), GenerationParams(max_tokens=4))
         assert caught.value.exitcode == -signal.SIGABRT
         assert client.log_path.exists()

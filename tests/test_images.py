@@ -135,7 +135,7 @@ def test_file_is_closed_after_loading(tmp_path: Path) -> None:
     fd_dir = Path("/proc/self/fd")
     if not fd_dir.exists():
         pytest.skip("needs /proc to list open files")
-    open_targets = {os.path.realpath(fd_dir / fd) for fd in os.listdir(fd_dir)}
+    open_targets = {os.path.realpath(fd) for fd in fd_dir.iterdir()}
     assert str(path.resolve()) not in open_targets
 
 

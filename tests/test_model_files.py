@@ -60,7 +60,7 @@ def test_truncated_download(models: ModelFiles, tmp_path: Path, fraction: float)
     data = models.model.read_bytes()
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(data[: int(len(data) * fraction)])
-    with pytest.raises(ModelFileError, match="incomplete|damaged"):
+    with pytest.raises(ModelFileError, match=r"incomplete|damaged"):
         check_model_pair(cut, models.mmproj)
 
 
@@ -85,7 +85,7 @@ def test_projector_given_as_model(models: ModelFiles, tmp_path: Path) -> None:
 
 def test_projector_of_another_model(models: ModelFiles, tmp_path: Path) -> None:
     foreign = write_mmproj(tmp_path / "foreign-mmproj.gguf", replace(TINY, v_n_embd=32), projection_dim=96)
-    with pytest.raises(ModelFileError, match="belongs to another model: it produces 96-wide .* expects 64"):
+    with pytest.raises(ModelFileError, match=r"belongs to another model: it produces 96-wide .* expects 64"):
         check_model_pair(models.model, foreign)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -16,7 +16,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.total = total
         self.interactive = self.stream.isatty()
-        self._bar: tqdm[None] | None = None
+        self._bar: tqdm[NoReturn] | None = None
         self._done = 0
         self._tokens = 0
         self._name = ""

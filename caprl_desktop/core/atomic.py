@@ -37,14 +37,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp_name, path)
+        Path(tmp_name).replace(path)
         tmp_name = None
     except OSError as exc:
         raise WriteError(explain_os_error(exc, path)) from exc
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+                Path(tmp_name).unlink()
 
 
 def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.engine_types import CaptionOutput, EngineInfo
+from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
 
 # --- requests -------------------------------------------------------------------------------------

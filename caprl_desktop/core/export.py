@@ -13,9 +13,9 @@ import csv
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from collections.abc import Callable
 from typing import IO
 
 from caprl_desktop.core.atomic import WriteError, explain_os_error
@@ -81,7 +81,7 @@ class _Exporter:
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._partial, self.target)
+            self._partial.replace(self.target)
         except OSError as exc:
             raise WriteError(explain_os_error(exc, self.target)) from exc
         return self.target

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import gguf
 
@@ -89,14 +89,14 @@ class _Stream:
             raise GGUFFormatError("the file ends inside its header")
         return data
 
-    def unpack(self, fmt: str) -> object:
+    def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
     def u32(self) -> int:
-        return int(self.unpack("<I"))  # type: ignore[call-overload]
+        return int(self.unpack("<I"))
 
     def u64(self) -> int:
-        return int(self.unpack("<Q"))  # type: ignore[call-overload]
+        return int(self.unpack("<Q"))
 
     def string(self) -> str:
         n = self.u64()
@@ -200,4 +200,4 @@ def _tensor_bytes(name: str, shape: tuple[int, ...], type_id: int) -> int:
     n = 1
     for dim in shape:
         n *= dim
-    return n // block_size * type_size
+    return int(n // block_size * type_size)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
 
@@ -87,20 +87,20 @@ def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
     # Pillow registers WebP and TIFF lazily; without this, formats= below fails with KeyError.
     Image.init()
     try:
-        img = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
-    except Image.UnidentifiedImageError:
+        opened = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+    except UnidentifiedImageError:
         raise ImageLoadError(f"{label} is not an image the app can read (JPEG, PNG, WebP, BMP, TIFF, GIF)") from None
-    with img:
-        fmt = img.format or "?"
-        width, height = img.size
+    with opened:
+        fmt = opened.format or "?"
+        width, height = opened.size
         _check_shape(width, height, label)
         if fmt in ("JPEG", "MPO"):
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the budget is far below the photo's size.
             scale = math.sqrt(max_pixels / (width * height))
             if scale < 0.5:
-                img.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
-        img.load()
-        img = _upright(img)
+                opened.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+        opened.load()
+        img = _upright(opened)
         img = _to_rgb(img)
         img = _fit(img, max_pixels)
         return PreparedImage(img.width, img.height, img.tobytes(), width, height, fmt)

@@ -19,7 +19,8 @@ from typing import Any
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
 
-from caprl_desktop.core.backend import describe_backend, detect_backend
+from caprl_desktop.core.backend import describe_backend
+from caprl_desktop.core.backend_probe import detect_backend
 from caprl_desktop.core.chat_template import render_prompt
 from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError

@@ -6,11 +6,12 @@ The English detailed prompt is CapRL's own evaluation prompt; the Japanese pair 
 
 from __future__ import annotations
 
+import contextlib
 import locale
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 Language = Literal["ja", "en"]
 LANGUAGES: tuple[Language, ...] = ("ja", "en")
@@ -71,11 +72,9 @@ def default_language(environ: Mapping[str, str] | None = None) -> Language:
     env = os.environ if environ is None else environ
     candidates = [env.get(name, "") for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")]
     if environ is None:
-        try:
+        with contextlib.suppress(ValueError):
             # On Windows the environment is usually empty and the locale reads "Japanese_Japan".
             candidates.append(locale.getlocale()[0] or "")
-        except ValueError:
-            pass
     for value in candidates:
         if value:
             lowered = value.lower()
@@ -95,4 +94,4 @@ def parse_language(value: str) -> Language:
 def as_preset(value: str) -> PresetName:
     if value not in PRESETS:
         raise ValueError(f"unknown prompt preset {value!r}: use one of {', '.join(PRESETS)}")
-    return cast(PresetName, value)
+    return value
