@@ -43,6 +43,7 @@ class Progress:
     def finished(self, event: ItemFinished) -> None:
         self._done += 1
         if self._bar is not None:
+            self._postfix(force=True)  # the throttled count may lag behind a fast caption
             self._bar.update(1)
             if event.record.error:
                 self._bar.write(f"failed: {event.item.file_name}: {event.record.error}", file=self.stream)
