@@ -9,8 +9,7 @@ from collections.abc import Sequence
 
 from caprl_desktop import __version__
 from caprl_desktop.cli import caption_command
-
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+from caprl_desktop.cli.caption_command import EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:

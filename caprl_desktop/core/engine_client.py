@@ -22,9 +22,6 @@ from pathlib import Path
 
 from caprl_desktop.core import paths
 from caprl_desktop.core.engine_protocol import (
-    FAIL_MODEL_FILE,
-    FAIL_MODEL_LOAD,
-    FAIL_PROMPT_TOO_LONG,
     Cancel,
     Caption,
     Failed,
@@ -35,16 +32,10 @@ from caprl_desktop.core.engine_protocol import (
     Reply,
     Request,
     Shutdown,
+    exception_for,
 )
 from caprl_desktop.core.engine_types import EngineInfo
-from caprl_desktop.core.errors import (
-    CaprlError,
-    EngineCrashedError,
-    EngineError,
-    ModelFileError,
-    ModelLoadError,
-    PromptTooLongError,
-)
+from caprl_desktop.core.errors import CaprlError, EngineCrashedError, EngineError
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
@@ -52,15 +43,6 @@ from caprl_desktop.core.prompts import PromptSpec
 _POLL_SECONDS = 0.2
 _LOG_KEEP_SECONDS = 7 * 24 * 3600
 _SIGNALS = {6: "SIGABRT: llama.cpp aborted", 9: "SIGKILL: it was killed", 11: "SIGSEGV: a crash in native code"}
-
-
-def _exception_for(failure: Failed) -> CaprlError:
-    kinds: dict[str, type[CaprlError]] = {
-        FAIL_MODEL_FILE: ModelFileError,
-        FAIL_MODEL_LOAD: ModelLoadError,
-        FAIL_PROMPT_TOO_LONG: PromptTooLongError,
-    }
-    return kinds.get(failure.kind, EngineError)(failure.message)
 
 
 def describe_exit(exitcode: int | None) -> str:
@@ -115,7 +97,7 @@ class EngineClient:
         reply = self._receive()
         if isinstance(reply, Failed):
             self.stop()
-            raise _exception_for(reply)
+            raise exception_for(reply)
         if not isinstance(reply, Loaded):
             self.stop()
             raise EngineError(f"unexpected reply from the engine: {type(reply).__name__}")
@@ -177,7 +159,7 @@ class EngineClient:
                     return
                 elif isinstance(reply, Failed) and reply.request_id == rid:
                     done = True
-                    raise _exception_for(reply)
+                    raise exception_for(reply)
         finally:
             self._current = None
             if not done and self.running:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from caprl_desktop.core.engine_types import CaptionOutput, EngineInfo
+from caprl_desktop.core.errors import CaprlError, EngineError, ModelFileError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
 
@@ -74,6 +75,22 @@ class Failed:
     request_id: int | None  # None: the Load failed
     kind: str
     message: str
+
+
+_KINDS: dict[str, type[CaprlError]] = {
+    FAIL_MODEL_FILE: ModelFileError,
+    FAIL_MODEL_LOAD: ModelLoadError,
+    FAIL_PROMPT_TOO_LONG: PromptTooLongError,
+}
+
+
+def failure_kind(exc: CaprlError) -> str:
+    """The kind a worker reports for ``exc``; ``exception_for`` turns it back into the same class."""
+    return next((kind for kind, cls in _KINDS.items() if isinstance(exc, cls)), FAIL_ENGINE)
+
+
+def exception_for(failure: Failed) -> CaprlError:
+    return _KINDS.get(failure.kind, EngineError)(failure.message)
 
 
 Reply = Loaded | Piece | Finished | Failed

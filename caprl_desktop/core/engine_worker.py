@@ -17,9 +17,6 @@ from typing import TextIO
 
 from caprl_desktop.core.engine_protocol import (
     FAIL_ENGINE,
-    FAIL_MODEL_FILE,
-    FAIL_MODEL_LOAD,
-    FAIL_PROMPT_TOO_LONG,
     Cancel,
     Caption,
     Failed,
@@ -29,8 +26,9 @@ from caprl_desktop.core.engine_protocol import (
     Piece,
     Request,
     Shutdown,
+    failure_kind,
 )
-from caprl_desktop.core.errors import CaprlError, ModelFileError, ModelLoadError, PromptTooLongError
+from caprl_desktop.core.errors import CaprlError
 
 
 def _redirect_stdio(log_path: str) -> TextIO:
@@ -39,16 +37,6 @@ def _redirect_stdio(log_path: str) -> TextIO:
         os.dup2(log.fileno(), fd)
     sys.stdout = sys.stderr = log
     return log
-
-
-def _failure_kind(exc: CaprlError) -> str:
-    if isinstance(exc, ModelFileError):
-        return FAIL_MODEL_FILE
-    if isinstance(exc, ModelLoadError):
-        return FAIL_MODEL_LOAD
-    if isinstance(exc, PromptTooLongError):
-        return FAIL_PROMPT_TOO_LONG
-    return FAIL_ENGINE
 
 
 class _Worker:
@@ -88,7 +76,7 @@ class _Worker:
         try:
             self.captioner = LlamaCaptioner(request.config)
         except CaprlError as exc:
-            self.conn.send(Failed(None, _failure_kind(exc), str(exc)))
+            self.conn.send(Failed(None, failure_kind(exc), str(exc)))
             return
         self.conn.send(Loaded(self.captioner.info))
 
@@ -121,7 +109,7 @@ class _Worker:
                 should_stop=should_stop,
             )
         except CaprlError as exc:
-            self.conn.send(Failed(rid, _failure_kind(exc), str(exc)))
+            self.conn.send(Failed(rid, failure_kind(exc), str(exc)))
         except Exception as exc:  # noqa: BLE001 - report any bug as this image's failure and keep serving
             traceback.print_exc()
             self.conn.send(Failed(rid, FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"))
