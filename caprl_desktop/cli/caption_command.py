@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.discovery import find_images
 from caprl_desktop.core.engine_client import EngineClient
@@ -34,8 +36,6 @@ from caprl_desktop.core.params import (
 )
 from caprl_desktop.core.prompts import PRESETS, as_preset, build_prompt, default_language, parse_language
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
 
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
@@ -57,8 +57,11 @@ def add_parser(commands: Any) -> None:
     p.add_argument("--system-prompt", help="replace the system prompt chosen for the language")
 
     model = p.add_argument_group("model")
-    model.add_argument("--model", type=Path, help="CapRL-3B text model GGUF, e.g. CapRL-3B.Q4_K_M.gguf")
-    model.add_argument("--mmproj", type=Path, help="its vision projector, e.g. CapRL-3B.mmproj-f16.gguf")
+    model.add_argument("--model", help="an installed quant (Q4_K_M, i1-Q4_K_M) or a GGUF file "
+                       "(default: the default model, see `caprl-desktop models list`)")
+    model.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file")
+    model.add_argument("--yes", "-y", action="store_true",
+                       help="when no model is installed, download the recommended one without asking")
     model.add_argument("--gpu-layers", type=int, default=None, metavar="N",
                        help="layers to offload to the GPU (default: all when the build supports a GPU; 0: CPU)")
     model.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
@@ -106,8 +109,6 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     except ValueError as exc:
         return _fail(str(exc))
-    if args.model is None or args.mmproj is None:
-        return _fail("give the model files: --model CapRL-3B.<QUANT>.gguf --mmproj CapRL-3B.mmproj-f16.gguf")
     if args.csv == "-" and args.jsonl == "-":
         return _fail("only one of --csv and --jsonl can go to standard output")
 
@@ -120,9 +121,16 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("No images found (JPEG, PNG, WebP, BMP, TIFF, GIF).", file=sys.stderr)
         return EXIT_OK
 
+    try:
+        choice = choose_model(args.model, args.mmproj, assume_yes=args.yes)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    if choice is None:
+        return EXIT_USAGE
+    model_path, mmproj_path = choice
     config = EngineConfig(
-        model_path=str(args.model.expanduser()),
-        mmproj_path=str(args.mmproj.expanduser()),
+        model_path=str(model_path),
+        mmproj_path=str(mmproj_path),
         image_budget=budget,
         gpu_layers=args.gpu_layers,
         threads=args.threads,
@@ -132,7 +140,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         prompt=prompt,
         params=params,
         image_budget=budget,
-        model_label=args.model.name,
+        model_label=model_path.name,
         write_sidecars=not args.no_sidecar,
         overwrite=args.overwrite,
     )

@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 
 from caprl_desktop import __version__
-from caprl_desktop.cli import caption_command
-from caprl_desktop.cli.caption_command import EXIT_OK
+from caprl_desktop.cli import caption_command, models_command
+from caprl_desktop.cli.exit_codes import EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     caption_command.add_parser(commands)
+    models_command.add_parser(commands)
     return parser
 
 

@@ -21,6 +21,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from caprl_desktop.core import paths
+from caprl_desktop.core.backend import BackendInfo
 from caprl_desktop.core.engine_protocol import (
     Cancel,
     Caption,
@@ -256,3 +257,32 @@ def crash_reason(log_tail: str) -> str:
         if "GGML_ASSERT" in line or "error" in line.lower():
             return line[:300]
     return ""
+
+
+def probe_backend(timeout: float = 60.0) -> BackendInfo | None:
+    """Which backend and how much GPU memory llama.cpp sees, asked of a short-lived process.
+
+    For the model manager's fit advice before any model is loaded; None when the probe fails, in which
+    case the advice falls back to RAM.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    from caprl_desktop.core.engine_worker import probe_backend_main
+
+    process = ctx.Process(target=probe_backend_main, args=(child,), name="caprl-probe", daemon=True)
+    process.start()
+    child.close()
+    try:
+        if parent.poll(timeout):
+            info = parent.recv()
+            return info if isinstance(info, BackendInfo) else None
+        return None
+    except (EOFError, OSError):
+        return None
+    finally:
+        parent.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        process.close()

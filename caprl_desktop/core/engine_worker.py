@@ -125,3 +125,14 @@ def run_worker(conn: Connection, log_path: str) -> None:
     LOG.install(log)
     _Worker(conn).serve()
     conn.close()
+
+
+def probe_backend_main(conn: Connection) -> None:
+    """Entry point of a short-lived process that reports the backend and GPU memory, then exits."""
+    _redirect_stdio(os.devnull)
+    from caprl_desktop.core.backend_probe import detect_backend
+
+    try:
+        conn.send(detect_backend())
+    finally:
+        conn.close()

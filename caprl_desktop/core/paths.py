@@ -29,3 +29,31 @@ def config_dir() -> Path:
 def log_dir() -> Path:
     home = _home()
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def models_dir() -> Path:
+    """Where downloaded models live; ASCII where the OS allows (see ``ascii_safe``)."""
+    return ascii_safe(data_dir() / "models")
+
+
+def ascii_safe(path: Path) -> Path:
+    """On Windows, the 8.3 short form of a non-ASCII path, which llama.cpp's file opening copes with.
+
+    The user name is part of the data folder there, and llama.cpp has failed to open model paths with
+    non-ASCII characters on Windows; elsewhere paths are bytes and need no change.
+    """
+    if os.name != "nt" or str(path).isascii():
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        import ctypes  # Windows only
+
+        size = ctypes.windll.kernel32.GetShortPathNameW(str(path), None, 0)  # type: ignore[attr-defined,unused-ignore]
+        buffer = ctypes.create_unicode_buffer(size)
+        if size and ctypes.windll.kernel32.GetShortPathNameW(str(path), buffer, size):  # type: ignore[attr-defined,unused-ignore]
+            short = buffer.value
+            if short.isascii():
+                return Path(short)
+    except OSError:
+        pass
+    return path

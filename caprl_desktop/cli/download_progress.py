@@ -1,0 +1,48 @@
+"""Download progress on the terminal: a bar with speed and ETA on a TTY, a line per 10 % otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from caprl_desktop.core.downloads import DownloadProgress, human_size
+
+
+class DownloadBar:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._tty = self._stream.isatty()
+        self._bar: tqdm[Any] | None = None
+        self._key: tuple[str, str] | None = None
+        self._last_tenth = -1
+
+    def __call__(self, event: DownloadProgress) -> None:
+        key = (event.filename, event.phase)
+        if key != self._key:
+            self.close()
+            self._key = key
+            self._last_tenth = -1
+            if self._tty:
+                desc = event.filename if event.phase == "downloading" else f"checking {event.filename}"
+                self._bar = tqdm(total=event.total, initial=event.done, unit="B", unit_scale=True,
+                                 unit_divisor=1000, desc=desc, file=self._stream, leave=True, dynamic_ncols=True)
+            elif event.phase == "downloading":
+                resumed = f", continuing from {human_size(event.resumed_from)}" if event.resumed_from else ""
+                print(f"Downloading {event.filename} ({human_size(event.total)}{resumed})", file=self._stream)
+        if self._bar is not None:
+            self._bar.update(event.done - self._bar.n)
+            return
+        tenth = int(event.fraction * 10)
+        if event.phase == "downloading" and tenth > self._last_tenth:
+            self._last_tenth = tenth
+            speed = f", {human_size(event.bytes_per_second)}/s" if event.bytes_per_second else ""
+            eta = f", {event.eta_seconds:.0f} s left" if event.eta_seconds is not None and tenth < 10 else ""
+            print(f"  {tenth * 10:3d} %  {human_size(event.done)} of {human_size(event.total)}{speed}{eta}",
+                  file=self._stream, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

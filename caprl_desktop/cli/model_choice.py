@@ -1,0 +1,55 @@
+"""Which model files ``caption`` loads: given files, an installed quant, or the default pair."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from caprl_desktop.cli import models_command
+from caprl_desktop.cli.exit_codes import EXIT_OK
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.model_install import plan_install
+from caprl_desktop.core.model_store import ModelStore
+
+NO_MODEL = ("No model is installed yet. Download the recommended one with `caprl-desktop models download` "
+            "(`caprl-desktop models list --remote` shows all), or give --model FILE --mmproj FILE.")
+
+
+def choose_model(model: str | None, mmproj: Path | None, *, assume_yes: bool) -> tuple[Path, Path] | None:
+    """The (model, projector) paths to load; None when the user declined a download (already said why)."""
+    store = ModelStore()
+    if model is not None:
+        path = Path(model).expanduser()
+        if path.suffix.lower() == ".gguf" or path.exists():
+            if mmproj is not None:
+                return path, mmproj.expanduser()
+            for installed in store.models():
+                if store.path_of(installed).resolve() == path.resolve():
+                    found = store.pair_for(installed)
+                    return found.model_path, found.mmproj_path
+            raise CaprlError(f"give the vision projector for {path.name} with --mmproj FILE "
+                             "(e.g. CapRL-3B.mmproj-Q8_0.gguf)")
+        chosen = store.pair_for(store.find_model(model))
+        return chosen.model_path, mmproj.expanduser() if mmproj is not None else chosen.mmproj_path
+    pair = store.default_pair()
+    if pair is None:
+        interactive = sys.stdin.isatty() and sys.stderr.isatty()
+        if not (assume_yes or interactive):
+            raise CaprlError(NO_MODEL)
+        if not _download_recommended(store, ask=not assume_yes):
+            return None
+        pair = store.default_pair()
+        if pair is None:
+            raise CaprlError(NO_MODEL)
+    return pair.model_path, mmproj.expanduser() if mmproj is not None else pair.mmproj_path
+
+
+def _download_recommended(store: ModelStore, *, ask: bool) -> bool:
+    offer = models_command.offer_for_default_family()
+    if offer.recommended is None:
+        raise CaprlError("the hub lists no quant to download")
+    plan = plan_install(offer.catalog, store, offer.recommended)
+    print(f"No model is installed yet. Recommended for this machine: {offer.catalog.family.label} "
+          f"{plan.model.label}.", file=sys.stderr)
+    code = models_command.download_plan(plan, offer.catalog, store, make_default=True, ask=ask)
+    return code == EXIT_OK and store.default_pair() is not None

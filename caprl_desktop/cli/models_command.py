@@ -1,0 +1,273 @@
+"""``caprl-desktop models``: list, download, use, remove and add CapRL GGUF quants with their projectors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import dataclass
+
+from caprl_desktop.cli.download_progress import DownloadBar
+from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from caprl_desktop.core import catalog as catalog_module
+from caprl_desktop.core.catalog import Catalog
+from caprl_desktop.core.downloads import DownloadCancelled, human_size
+from caprl_desktop.core.engine_client import probe_backend
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.fit import FitAdvice, MemoryBudget, advise, memory_budget, recommend
+from caprl_desktop.core.hub import HubClient, fetch_catalog
+from caprl_desktop.core.model_install import InstallPlan, add_local, install, plan_install
+from caprl_desktop.core.model_store import InstalledFile, ModelStore
+from caprl_desktop.core.params import EngineConfig
+
+_DEFAULT_N_CTX = EngineConfig(model_path="", mmproj_path="").n_ctx
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser("models", help="list, download and choose models",
+                            description="Manage the CapRL GGUF models on this machine.")
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+
+    ls = sub.add_parser("list", help="installed models; --remote: what the hub offers and what fits here")
+    ls.add_argument("--remote", action="store_true", help="list the quants on the hub with fit advice")
+    _family_arg(ls)
+    ls.set_defaults(handler=run_list)
+
+    dl = sub.add_parser("download", help="download a quant and its vision projector")
+    dl.add_argument("quant", nargs="?", help="e.g. Q4_K_M, Q8_0, i1-IQ4_XS (default: the one recommended here)")
+    dl.add_argument("--imatrix", action="store_true", help="take the quant from the imatrix (i1) repo")
+    dl.add_argument("--mmproj", choices=["Q8_0", "f16"], help="vision projector precision (default: Q8_0, or the "
+                    "one already installed)")
+    dl.add_argument("--yes", "-y", action="store_true", help="do not ask before downloading")
+    dl.add_argument("--no-default", action="store_true", help="do not make it the default model")
+    _family_arg(dl)
+    dl.set_defaults(handler=run_download)
+
+    use = sub.add_parser("use", help="make an installed model the default")
+    use.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M) or file name")
+    use.set_defaults(handler=run_use)
+
+    rm = sub.add_parser("remove", help="delete a downloaded model (and its projector if nothing else uses it)")
+    rm.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M) or file name")
+    rm.set_defaults(handler=run_remove)
+
+    path = sub.add_parser("path", help="print the models folder, or an installed model's file paths")
+    path.add_argument("quant", nargs="?", help="quant or file name")
+    path.set_defaults(handler=run_path)
+
+    add = sub.add_parser("add", help="register GGUF files already on disk (e.g. from LM Studio)")
+    add.add_argument("file", type=str, help="the text model GGUF")
+    add.add_argument("--mmproj", required=True, help="its vision projector GGUF")
+    add.add_argument("--default", action="store_true", help="make it the default model")
+    add.set_defaults(handler=run_add)
+
+
+def _family_arg(p: argparse.ArgumentParser) -> None:
+    keys = [f.key for f in catalog_module.families()]
+    p.add_argument("--family", choices=keys, default=catalog_module.DEFAULT_FAMILY, help=argparse.SUPPRESS)
+
+
+def _fail(message: str) -> int:
+    print(f"caprl-desktop: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = ModelStore()
+    if args.remote:
+        return _list_remote(args.family, store)
+    try:
+        models = store.models()
+        default = store.default_id()
+    except CaprlError as exc:
+        return _fail(str(exc))
+    if not models:
+        print("No models installed. `caprl-desktop models list --remote` shows what can be downloaded; "
+              "`caprl-desktop models download` gets the recommended one.")
+        return EXIT_OK
+    print(f"Installed in {store.root}:")
+    for m in models:
+        projector = store.get(m.mmproj) if m.mmproj else None
+        mark = "*" if m.id == default else " "
+        pair = f" + {projector.filename}" if projector else " (no projector)"
+        where = "" if m.source == "hub" else f"  [{store.path_of(m).parent}]"
+        print(f" {mark} {m.label:<12} {m.filename}{pair}  {human_size(m.size)}{where}")
+    print("* = default, used by `caprl-desktop caption` when no --model is given")
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class _Offer:
+    catalog: Catalog
+    budget: MemoryBudget
+    advice: list[FitAdvice]
+    recommended: str | None
+
+
+def _offer(family_key: str) -> _Offer:
+    family = catalog_module.family(family_key)
+    catalog = fetch_catalog(family, HubClient())
+    budget = memory_budget(probe_backend())
+    projector = catalog.find_projector(family.default_mmproj)
+    advice = advise(catalog, budget, projector, _DEFAULT_N_CTX)
+    best = recommend(catalog, advice, budget)
+    return _Offer(catalog, budget, advice, best.label if best else None)
+
+
+def offer_for_default_family() -> _Offer:
+    return _offer(catalog_module.DEFAULT_FAMILY)
+
+
+def _list_remote(family_key: str, store: ModelStore) -> int:
+    try:
+        offer = _offer(family_key)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    catalog, budget = offer.catalog, offer.budget
+    if catalog.note:
+        print(catalog.note, file=sys.stderr)
+    memory = human_size(budget.available) if budget.available is not None else "unknown"
+    print(f"{catalog.family.label} quants (fit judged against {budget.where}: {memory} available)")
+    installed = {f.id for f in store.files()}
+    for imatrix in (False, True):
+        rows = [a for a in offer.advice if a.file.imatrix == imatrix]
+        if not rows:
+            continue
+        repo = rows[0].file.repo
+        print(f"\n{'imatrix' if imatrix else 'static'} ({repo}):")
+        for a in rows:
+            flags = []
+            if a.file.label == offer.recommended:
+                flags.append("recommended")
+            if f"{a.file.repo}/{a.file.filename}" in installed:
+                flags.append("installed")
+            print(f"  {a.file.label:<12} {human_size(a.file.size):>9}   needs ~{human_size(a.needed):>9}   "
+                  f"{a.verdict:<8} {', '.join(flags)}")
+    print(f"\nvision projectors ({catalog.family.static_repo}), one is downloaded with the first model:")
+    for p in catalog.projectors:
+        mark = "  installed" if f"{p.repo}/{p.filename}" in installed else ""
+        print(f"  {p.quant:<12} {human_size(p.size):>9}{mark}")
+    return EXIT_OK
+
+
+# --- download ---------------------------------------------------------------------------------
+
+
+def run_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = ModelStore()
+    try:
+        offer = _offer(args.family)
+        quant = args.quant or offer.recommended
+        if quant is None:
+            return _fail("the hub lists no quant to download")
+        plan = plan_install(offer.catalog, store, quant, imatrix=args.imatrix, mmproj_quant=args.mmproj)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    fit = next((a for a in offer.advice if a.file == plan.model), None)
+    if fit is not None and fit.verdict == "too big":
+        print(f"warning: {plan.model.label} needs about {human_size(fit.needed)}, more than the "
+              f"{human_size(offer.budget.available or 0)} of {offer.budget.where} available; it will be slow "
+              "or fail to load.", file=sys.stderr)
+    return download_plan(plan, offer.catalog, store, make_default=False if args.no_default else None,
+                         ask=not args.yes)
+
+
+def download_plan(plan: InstallPlan, catalog: Catalog, store: ModelStore, *, make_default: bool | None,
+                  ask: bool) -> int:
+    if plan.downloads:
+        print(f"To download: {plan.describe()} into {store.root}", file=sys.stderr)
+        if ask and sys.stdin.isatty() and not _confirm("Download now? [Y/n] "):
+            print("Nothing downloaded.", file=sys.stderr)
+            return EXIT_OK
+    cancel = threading.Event()
+    bar = DownloadBar()
+    try:
+        model = install(plan, catalog, store, HubClient(), on_progress=bar, cancel=cancel,
+                        make_default=make_default)
+    except KeyboardInterrupt:
+        bar.close()
+        print("\nInterrupted; what was downloaded is kept and the next download continues from there.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DownloadCancelled as exc:
+        bar.close()
+        print(str(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CaprlError as exc:
+        bar.close()
+        return _fail(str(exc))
+    bar.close()
+    default = " (default)" if store.default_id() == model.id else ""
+    print(f"Installed {model.label}{default}: {store.path_of(model)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _confirm(question: str) -> bool:
+    try:
+        answer = input(question).strip().lower()
+    except EOFError:
+        return False
+    return answer in ("", "y", "yes", "はい")
+
+
+# --- use, remove, path, add -------------------------------------------------------------------
+
+
+def _find(store: ModelStore, query: str) -> InstalledFile:
+    return store.find_model(query)
+
+
+def run_use(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = ModelStore()
+    try:
+        model = _find(store, args.quant)
+        store.pair_for(model)
+        store.set_default(model)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    print(f"Default model: {model.label} ({model.filename})")
+    return EXIT_OK
+
+
+def run_remove(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = ModelStore()
+    try:
+        model = _find(store, args.quant)
+        lines = store.remove(model)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    for line in lines:
+        print(line)
+    default = store.default_id()
+    print(f"Default model now: {default}" if default else "No model installed now.")
+    return EXIT_OK
+
+
+def run_path(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    store = ModelStore()
+    if args.quant is None:
+        print(store.root)
+        return EXIT_OK
+    try:
+        pair = store.pair_for(_find(store, args.quant))
+    except CaprlError as exc:
+        return _fail(str(exc))
+    print(pair.model_path)
+    print(pair.mmproj_path)
+    return EXIT_OK
+
+
+def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from pathlib import Path
+
+    store = ModelStore()
+    try:
+        model = add_local(store, Path(args.file), Path(args.mmproj), make_default=True if args.default else None)
+    except CaprlError as exc:
+        return _fail(str(exc))
+    default = " It is the default model." if store.default_id() == model.id else ""
+    print(f"Added {model.filename} with {Path(args.mmproj).name}.{default}")
+    return EXIT_OK
