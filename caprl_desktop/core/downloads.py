@@ -37,7 +37,6 @@ from caprl_desktop.core.hub import HubClient, HubError, HubUnreachableError, hub
 PART_SUFFIX = ".part"
 DISK_MARGIN = 64 << 20  # keep some room so the system does not run dry while we write
 _REPORT_EVERY = 0.1
-_CHUNK = 1 << 20
 _RETRIES = 5  # attempts in a row without a byte received before giving up
 _BACKOFF_SCALE = 0.5
 _TIMEOUT = httpx2.Timeout(30.0, connect=15.0)  # the shared session has none: a stalled server would hang us
@@ -204,7 +203,10 @@ def download_file(
     if offline_mode():
         raise DownloadError(f"Cannot download {remote.filename}: offline mode is on (HF_HUB_OFFLINE).")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(dest.with_name(dest.name + ".lock")), timeout=0)
+    # Lock files are left in place: deleting one another process may be waiting on lets two lock at once.
+    locks = dest.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    lock = filelock.FileLock(str(locks / f"{dest.name}.lock"), timeout=0)
     try:
         lock.acquire()
     except filelock.Timeout:
@@ -214,8 +216,6 @@ def download_file(
         return _download_locked(hub, remote, dest, revision, on_progress, cancel)
     finally:
         lock.release()
-        with contextlib.suppress(OSError):
-            Path(lock.lock_file).unlink()
 
 
 def _download_locked(
@@ -244,6 +244,7 @@ def _download_locked(
                 f.truncate(resume)  # drop anything past what the state file vouches for
                 f.seek(resume)
                 _fetch(hub, url, remote, f, meter)
+                meter.set(f.tell(), force=True)
                 f.flush()
                 os.fsync(f.fileno())
         except DownloadCancelled:
@@ -277,8 +278,8 @@ def _fetch(hub: HubClient, url: str, remote: RemoteFile, f: BinaryIO, meter: _Me
     """Stream the rest of ``remote`` into ``f`` from its current end, resuming after dropped connections.
 
     huggingface-hub's ``http_get`` would do the retrying, but it writes in 10 MiB chunks: progress and
-    cancel would move in 10 MiB steps (ten seconds apart on a slow line) and a killed app would lose up
-    to 10 MiB. Here each MiB is written, counted and a cancel point.
+    cancel would move in 10 MiB steps (ten seconds apart on a slow line) and a drop or a killed app would
+    lose up to 10 MiB. Here every piece is written as it arrives, counted, and is a cancel point.
     """
     failures = 0
     while (done := f.tell()) < remote.size:
@@ -293,7 +294,7 @@ def _fetch(hub: HubClient, url: str, remote: RemoteFile, f: BinaryIO, meter: _Me
                     f.seek(0)  # the server ignored the Range header and sends the whole file
                     f.truncate()
                     meter.resumed_from = 0
-                for chunk in response.iter_bytes(chunk_size=_CHUNK):
+                for chunk in response.iter_bytes():  # as they arrive: a drop loses nothing written
                     meter.check_cancel()
                     if f.tell() + len(chunk) > remote.size:
                         raise DownloadError(f"The hub sent more data for {remote.filename} than its listed size; "
