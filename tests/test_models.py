@@ -136,7 +136,7 @@ def test_unreachable_hub_falls_back_to_the_bundled_list() -> None:
 def test_offline_mode_makes_no_request(hub: HubStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     catalog = fetch_catalog(family(), client(hub))
-    assert not catalog.from_hub and "Offline" in catalog.note
+    assert not catalog.from_hub and "Offline mode is on" in catalog.note
     assert hub.log == []
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 
 from caprl_desktop import __version__
 from caprl_desktop.cli import caption_command, models_command
-from caprl_desktop.cli.exit_codes import EXIT_OK
+from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_OK
-    result: int = args.handler(args, parser)
+    try:
+        result: int = args.handler(args, parser)
+    except BrokenPipeError:
+        # The reader went away (`caprl-desktop models list | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return result
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 import psutil
 
 from caprl_desktop.core.backend import BackendInfo
-from caprl_desktop.core.catalog import Catalog, ModelFamily, RemoteFile, normalise_quant
+from caprl_desktop.core.catalog import Catalog, ModelFamily, RemoteFile
 
 Verdict = Literal["fits", "tight", "too big", "unknown"]
 COMFORT = 0.85  # of the memory available: beyond it other programs and the desktop start to suffer
@@ -86,10 +86,7 @@ def recommend(catalog: Catalog, advice: list[FitAdvice], budget: MemoryBudget) -
     limit = ceiling.size if ceiling is not None else max(a.file.size for a in static)
     candidates = [a for a in static if a.verdict == "fits" and a.file.size <= limit]
     if candidates:
-        return max(candidates, key=lambda a: a.file.size).file
+        # Equal sizes happen (Q4_K_S / Q4_K_M differ by a few MB): prefer the family's default then.
+        return max(candidates, key=lambda a: (a.file.size, a.file == default)).file
     tight = [a for a in static if a.verdict == "tight"]
     return min((tight or static), key=lambda a: a.file.size).file
-
-
-def is_quant(file: RemoteFile, quant: str) -> bool:
-    return normalise_quant(file.quant) == normalise_quant(quant)

@@ -114,7 +114,8 @@ class HubClient:
 def fetch_catalog(family: ModelFamily, hub: HubClient | None) -> Catalog:
     """The family's quants as the hub lists them now, or the bundled list with a note saying why."""
     if hub is None or offline_mode():
-        return bundled_catalog(family, note="Offline: sizes are approximate.")
+        return bundled_catalog(family, note="Offline mode is on (HF_HUB_OFFLINE), so the hub was not asked; "
+                                            "sizes are approximate.")
     listings = {}
     notes = []
     for repo in family.repos:

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from caprl_desktop.core.catalog import Catalog, RemoteFile
-from caprl_desktop.core.downloads import ProgressCallback, check_space, download_file, partial_bytes, sha256_of
+from caprl_desktop.core.downloads import (
+    ProgressCallback,
+    check_space,
+    download_file,
+    human_size,
+    partial_bytes,
+    sha256_of,
+)
 from caprl_desktop.core.errors import CaprlError, ModelFileError
 from caprl_desktop.core.hub import HubClient
 from caprl_desktop.core.model_files import check_model_pair
@@ -30,14 +37,14 @@ class InstallPlan:
     download_bytes: int  # still to fetch, counting partial downloads already on disk
 
     def describe(self) -> str:
-        names = " + ".join(f"{f.filename} ({f.size / 1e9:.2f} GB)" for f in self.downloads)
+        names = " + ".join(f"{f.filename} ({human_size(f.size)})" for f in self.downloads)
         return names or f"{self.model.filename} is already installed"
 
 
 def plan_install(catalog: Catalog, store: ModelStore, quant: str, *, imatrix: bool = False,
                  mmproj_quant: str | None = None) -> InstallPlan:
     if not catalog.from_hub:
-        raise InstallError("The hub cannot be reached, so nothing can be downloaded now. " + catalog.note)
+        raise InstallError("Nothing can be downloaded now. " + catalog.note)
     model = catalog.find_model(quant, imatrix=imatrix)
     if model is None:
         kind = "imatrix" if imatrix or quant.upper().startswith("I1-") else "static"
