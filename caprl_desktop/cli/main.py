@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from caprl_desktop import __version__
 from caprl_desktop.cli import caption_command, models_command
-from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK
+from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+
+COMMANDS = ("caption", "models", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     caption_command.add_parser(commands)
     models_command.add_parser(commands)
+    gui = commands.add_parser("gui", help="open the window (also what `caprl-desktop` alone does)")
+    gui.add_argument("paths", nargs="*", metavar="PATH", help="images or folders to queue")
     return parser
+
+
+def _run_gui(arguments: Sequence[str]) -> int:
+    try:
+        from caprl_desktop.ui.app import run_gui  # Qt is loaded only for the window
+    except ImportError as exc:
+        print(f"caprl-desktop: error: the window needs PySide6 ({exc}); the commands work without it. "
+              "See `caprl-desktop --help`.", file=sys.stderr)
+        return EXIT_USAGE
+    return run_gui(arguments)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,11 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="replace")
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if not arguments or (arguments[0] not in COMMANDS and not arguments[0].startswith("-")):
+        # `caprl-desktop` and `caprl-desktop PATH...` open the window (the file manager entries use the latter).
+        return _run_gui(arguments)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help()
         return EXIT_OK
+    if args.command == "gui":
+        return _run_gui(args.paths)
     try:
         result: int = args.handler(args, parser)
     except BrokenPipeError:

@@ -13,7 +13,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO
@@ -113,10 +113,49 @@ class JsonlExporter(_Exporter):
         self._file.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
 
 
+class MetadataExporter(_Exporter):
+    """Hugging Face ImageFolder's ``metadata.jsonl``: ``file_name`` relative to the file's own folder, ``text``.
+
+    Images outside that folder cannot be described by it (the dataset loader resolves names inside it),
+    so they are left out; failed captions are left out too.
+    """
+
+    def _write(self, record: CaptionRecord) -> None:
+        if record.error or self.target is None:
+            return
+        base = self.target.parent.resolve()
+        image = Path(record.path).resolve()
+        if not image.is_relative_to(base):
+            return
+        name = image.relative_to(base).as_posix()
+        self._file.write(json.dumps({"file_name": name, "text": record.caption}, ensure_ascii=False) + "\n")
+
+
+EXPORT_KINDS = ("csv", "jsonl", "metadata")
+
+
 def open_exporter(path: str, kind: str) -> _Exporter:
-    """``kind`` is "csv" or "jsonl"; ``path`` "-" means standard output."""
+    """``kind`` is "csv", "jsonl" or "metadata"; ``path`` "-" means standard output."""
     target = None if path == "-" else Path(path).expanduser()
+    if kind == "metadata":
+        return MetadataExporter(target)
     return CsvExporter(target) if kind == "csv" else JsonlExporter(target)
+
+
+def write_records(target: Path, kind: str, records: Iterable[CaptionRecord]) -> Path:
+    """Write a whole export at once (the GUI's File → Export); the old file stays until the new one is complete."""
+    exporter = open_exporter(str(target), kind)
+    try:
+        for record in records:
+            exporter.write(record)
+    except WriteError:
+        exporter.abandon()
+        with contextlib.suppress(OSError):
+            target.with_name(target.name + ".partial").unlink()
+        raise
+    written = exporter.close()
+    assert written is not None
+    return written
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ restarted, and after several crashes in a row the rest is marked not captioned.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +121,9 @@ def _record(item: ImageItem, options: JobOptions, caption: str = "", *, error: s
     )
 
 
-def run_job(items: list[ImageItem], options: JobOptions, engine: CaptionEngine) -> Iterator[JobEvent]:
+def run_job(
+    items: list[ImageItem], options: JobOptions, engine: CaptionEngine
+) -> Generator[JobEvent, None, None]:
     """Caption ``items`` in order, yielding events; see the module docstring."""
     plan = plan_sidecars(i.path for i in items)
     sidecars = plan.paths if options.write_sidecars else {}

@@ -1,0 +1,123 @@
+"""The caption of the selected image: streams in while it is made, editable after, saved to its sidecar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.sidecars import plan_sidecars, write_sidecar
+
+SAVE_DELAY_MS = 800
+
+
+class CaptionPanel(QWidget):
+    saved = Signal(object, str)  # image path, caption
+    saveFailed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path: Path | None = None
+        self._sidecar: Path | None = None
+        self._streaming = False
+        self.title = QLabel()
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.editor = QPlainTextEdit()
+        self.editor.setObjectName("captionEditor")
+        self.editor.setPlaceholderText(self.tr("The caption of the selected image appears here."))
+        self.counter = QLabel()
+        self.copy_button = QPushButton(self.tr("Copy"))
+        self.copy_button.setToolTip(self.tr("Copy the caption (Ctrl+Shift+C)"))
+        self.copy_button.clicked.connect(self.copy)
+        self.status = QLabel()
+        self.status.setObjectName("saveStatus")
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.save)
+        self.editor.textChanged.connect(self._text_changed)
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.counter)
+        bottom.addStretch(1)
+        bottom.addWidget(self.status)
+        bottom.addWidget(self.copy_button)
+        layout = self._layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.editor, 1)
+        layout.addLayout(bottom)
+        self.show_entry(None, "", streaming=False)
+
+    def layout_(self) -> QVBoxLayout:
+        """The panel's layout, for the window to add its caption choices on top."""
+        return self._layout
+
+    def flush(self) -> None:
+        """Save an edit still waiting for its delay (closing the window, switching images)."""
+        if self._save_timer.isActive():
+            self.save()
+
+    def show_entry(self, path: Path | None, text: str, *, streaming: bool, sidecar: Path | None = None,
+                   tokens: int | None = None) -> None:
+        """Show ``path``'s caption; a pending edit of the previous image is saved first."""
+        self.flush()
+        self.path = path
+        self._sidecar = sidecar
+        self._streaming = streaming
+        self.title.setText(path.name if path is not None else self.tr("No image selected"))
+        self.editor.blockSignals(True)
+        self.editor.setPlainText(text)
+        self.editor.blockSignals(False)
+        self.editor.setReadOnly(streaming or path is None)
+        self.status.clear()
+        self._update_counter(tokens)
+
+    def append(self, path: Path, piece: str, tokens: int) -> None:
+        """A streamed piece: shown only if ``path`` is the image on display."""
+        if path != self.path:
+            return
+        self.editor.blockSignals(True)
+        cursor = self.editor.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        cursor.insertText(piece)
+        self.editor.blockSignals(False)
+        self.editor.ensureCursorVisible()
+        self._update_counter(tokens)
+
+    def _update_counter(self, tokens: int | None) -> None:
+        chars = len(self.editor.toPlainText())
+        text = self.tr("{} characters").format(chars)
+        if tokens:
+            text += self.tr(" · {} tokens").format(tokens)
+        self.counter.setText(text)
+
+    def _text_changed(self) -> None:
+        if self.path is None or self._streaming:
+            return
+        self._update_counter(None)
+        self.status.setText(self.tr("Edited"))
+        self._save_timer.start()
+
+    def save(self) -> None:
+        self._save_timer.stop()
+        if self.path is None or self._streaming:
+            return
+        sidecar = self._sidecar or plan_sidecars([self.path]).paths[self.path]
+        text = self.editor.toPlainText()
+        try:
+            write_sidecar(sidecar, text)
+        except CaprlError as exc:
+            self.status.setText(self.tr("Not saved"))
+            self.saveFailed.emit(str(exc))
+            return
+        self._sidecar = sidecar
+        self.status.setText(self.tr("Saved to {}").format(sidecar.name))
+        self.saved.emit(self.path, text)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.editor.toPlainText())
+        self.status.setText(self.tr("Copied"))

@@ -1,0 +1,103 @@
+"""The window's side of the engine: a QObject on its own thread that runs caption jobs and emits their events.
+
+The engine itself is a separate process (``EngineClient``); this thread only waits on its pipe and forwards
+the core's plain job events as Qt signals, so the GUI thread never blocks. ``cancel()`` and ``pause()`` may
+be called from any thread: cancel stops the caption in flight within a token, pause after it.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from caprl_desktop.core.discovery import ImageItem
+from caprl_desktop.core.engine_client import EngineClient
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.jobs import ItemFinished, JobFinished, JobOptions, run_job
+from caprl_desktop.core.params import EngineConfig
+
+
+class CaptionWorker(QObject):
+    engineStarting = Signal()
+    engineReady = Signal(object)  # EngineInfo
+    engineFailed = Signal(str)
+    jobEvent = Signal(object)  # a core JobEvent
+    jobEnded = Signal(object)  # JobFinished, or None when the job could not start
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        super().__init__()
+        self._log_dir = log_dir
+        self._engine: EngineClient | None = None
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+
+    # --- any thread ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        self._stop.set()
+        engine = self._engine
+        if engine is not None:
+            engine.cancel()
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    @property
+    def engine_pid(self) -> int | None:
+        engine = self._engine
+        return engine.pid if engine is not None else None
+
+    # --- worker thread ------------------------------------------------------------------------
+    # Called through queued signals, so they run on this object's thread.
+
+    def _ensure_engine(self, config: EngineConfig) -> EngineClient:
+        engine = self._engine
+        if engine is not None and engine.running and engine.config == config:
+            return engine
+        self.engineStarting.emit()
+        if engine is None:
+            engine = self._engine = EngineClient(config, log_dir=self._log_dir)
+        info = engine.start(config)
+        self.engineReady.emit(info)
+        return engine
+
+    def load(self, config: EngineConfig) -> None:
+        try:
+            self._ensure_engine(config)
+        except CaprlError as exc:
+            self.engineFailed.emit(str(exc))
+
+
+    def run(self, items: list[ImageItem], options: JobOptions, config: EngineConfig) -> None:
+        self._stop.clear()
+        self._pause.clear()
+        try:
+            engine = self._ensure_engine(config)
+        except CaprlError as exc:
+            self.engineFailed.emit(str(exc))
+            self.jobEnded.emit(None)
+            return
+        finished: JobFinished | None = None
+        job = run_job(items, options, engine)
+        try:
+            for event in job:
+                self.jobEvent.emit(event)
+                if isinstance(event, JobFinished):
+                    finished = event
+                elif self._stop.is_set() or (self._pause.is_set() and isinstance(event, ItemFinished)):
+                    break
+        except CaprlError as exc:
+            self.engineFailed.emit(str(exc))
+        finally:
+            job.close()
+        self.jobEnded.emit(finished)
+
+
+    def shutdown(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+        thread = QThread.currentThread()
+        thread.quit()

@@ -1,0 +1,781 @@
+"""The main window: drop images or folders, watch captions stream in, edit, export.
+
+Everything slow happens elsewhere: folder scans and thumbnails on pool threads, captioning in the engine
+process driven from ``CaptionWorker``'s thread. Job events arrive as signals carrying the core's plain
+data, and each event names its image, so a caption always lands on the image it was made for.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QThread, QUrl, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.engine_types import EngineInfo
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export import CaptionRecord, write_records
+from caprl_desktop.core.images import IMAGE_EXTENSIONS
+from caprl_desktop.core.jobs import (
+    EngineRestarted,
+    ItemFinished,
+    ItemSkipped,
+    ItemStarted,
+    ItemText,
+    JobFinished,
+    JobOptions,
+    JobPlanned,
+)
+from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
+from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
+from caprl_desktop.ui.caption_panel import CaptionPanel
+from caprl_desktop.ui.caption_worker import CaptionWorker
+from caprl_desktop.ui.folder_panel import FolderPanel
+from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State
+from caprl_desktop.ui.scanner import Scanner, ScanResult
+from caprl_desktop.ui.settings import AppSettings
+
+PREVIEW_SIZE = 720
+LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+
+
+class MainWindow(QMainWindow):
+    runRequested = Signal(object, object, object)  # items, JobOptions, EngineConfig
+    loadRequested = Signal(object)  # EngineConfig
+    shutdownRequested = Signal()
+
+    def __init__(self, settings: AppSettings | None = None, store: ModelStore | None = None) -> None:
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.store = store or ModelStore()
+        self.setWindowTitle("CapRL Desktop")
+        self.setAcceptDrops(True)
+        self.engine_info: EngineInfo | None = None
+        self._job_running = False
+        self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
+        self._job_total = 0
+        self._job_done = 0
+        self._job_started_at = 0.0
+        self._item_started_at = 0.0
+        self._shown_row: int | None = None
+
+        self.loader = ImageLoader(self)
+        self.loader.loaded.connect(self._image_loaded)
+        self.queue = QueueModel(self.loader, self)
+        self.scanner = Scanner(self)
+        self.scanner.found.connect(self._scanned)
+        self.scanner.busyChanged.connect(self._scanning)
+
+        self._build_widgets()
+        self._build_actions()
+        self._build_worker()
+        self._restore()
+        self._update_empty_state()
+        self._update_buttons()
+        self._prepare_engine()
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.queue)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText(self.tr("Filter by name or state"))
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.sort_combo = QComboBox()
+        self.sort_combo.addItems([self.tr("Order added"), self.tr("Name"), self.tr("State")])
+        self.sort_combo.currentIndexChanged.connect(self._sort)
+
+        self.list_view = QListView()
+        self.list_view.setObjectName("imageList")
+        self.list_view.setModel(self.proxy)
+        self.list_view.setIconSize(QPixmap(THUMB_SIZE, THUMB_SIZE).size())
+        self.list_view.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list_view.customContextMenuRequested.connect(lambda pos: self.list_menu().exec(
+            self.list_view.viewport().mapToGlobal(pos)))
+        self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+
+        empty = QWidget()
+        empty.setObjectName("emptyState")
+        self.empty_label = QLabel(self.tr("Drop images or folders here"))
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.empty_label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        self.empty_label.setFont(font)
+        hint = QLabel(self.tr("JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt"))
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setEnabled(False)
+        open_files = QPushButton(self.tr("Open images…"))
+        open_files.clicked.connect(self.open_files)
+        open_folder = QPushButton(self.tr("Open folder…"))
+        open_folder.clicked.connect(self.open_folder)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(open_files)
+        buttons.addWidget(open_folder)
+        buttons.addStretch(1)
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(hint)
+        empty_layout.addLayout(buttons)
+        empty_layout.addStretch(1)
+
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(empty)
+        self.list_stack.addWidget(self.list_view)
+
+        left = QWidget()
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.sort_combo)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addLayout(top)
+        left_layout.addWidget(self.list_stack, 1)
+
+        self.preview = QLabel()
+        self.preview.setObjectName("preview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setMinimumSize(200, 150)
+        self.panel = CaptionPanel()
+        self.panel.saved.connect(self._caption_saved)
+        self.panel.saveFailed.connect(lambda message: self.statusBar().showMessage(message, 10000))
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.preview)
+        self.right_splitter.addWidget(self.panel)
+        self.right_splitter.setStretchFactor(0, 3)
+        self.right_splitter.setStretchFactor(1, 2)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.right_splitter)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.setCentralWidget(self.splitter)
+
+        self.folders = FolderPanel(Path.home())
+        self.folders.captionFolder.connect(lambda folder, overwrite: self.add_paths([folder], overwrite=overwrite))
+        dock = QDockWidget(self.tr("Folders"), self)
+        dock.setObjectName("foldersDock")
+        dock.setWidget(self.folders)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.resizeDocks([dock], [240], Qt.Orientation.Horizontal)
+        self.folders_dock = dock
+
+        self.model_label = QLabel()
+        self.backend_label = QLabel()
+        self.speed_label = QLabel()
+        self.progress_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        bar = self.statusBar()
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.backend_label, 1)
+        bar.addPermanentWidget(self.speed_label)
+        bar.addPermanentWidget(self.progress_label)
+        bar.addPermanentWidget(self.progress_bar)
+
+    def _build_actions(self) -> None:
+        def action(text: str, slot: object, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                   ) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+
+        self.open_files_action = action(self.tr("Open images…"), self.open_files, QKeySequence.StandardKey.Open)
+        self.open_folder_action = action(self.tr("Open folder…"), self.open_folder, "Ctrl+Shift+O")
+        self.paste_action = action(self.tr("Paste image"), self.paste_image, "Ctrl+Shift+V")
+        self.export_action = action(self.tr("Export captions…"), self.export_dialog, "Ctrl+E")
+        self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.start_action = action(self.tr("Start"), self.start, "F5")
+        self.pause_action = action(self.tr("Pause"), self.pause, "F6")
+        self.cancel_action = action(self.tr("Cancel"), self.cancel, "Esc")
+        self.caption_selected_action = action(self.tr("Caption selected"), lambda: self.caption_selected(False),
+                                              "Ctrl+Return")
+        self.recaption_action = action(self.tr("Re-caption selected"), lambda: self.caption_selected(True),
+                                       "Ctrl+Shift+Return")
+        self.copy_action = action(self.tr("Copy caption"), self.panel.copy, "Ctrl+Shift+C")
+        self.save_action = action(self.tr("Save caption"), self.panel.save, QKeySequence.StandardKey.Save)
+        self.remove_action = action(self.tr("Remove from list"), self.remove_selected, QKeySequence.StandardKey.Delete)
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.list_view.addAction(self.remove_action)
+        self.next_action = action(self.tr("Next image"), lambda: self.step(1), "Ctrl+Down")
+        self.previous_action = action(self.tr("Previous image"), lambda: self.step(-1), "Ctrl+Up")
+        self.reveal_action = action(self.tr("Show in file manager"), self.reveal_selected)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu(self.tr("&File"))
+        for act in (self.open_files_action, self.open_folder_action, self.paste_action, self.export_action):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu(self.tr("&Edit"))
+        for act in (self.copy_action, self.save_action, self.remove_action):
+            edit_menu.addAction(act)
+        caption_menu = menu.addMenu(self.tr("&Caption"))
+        for act in (self.start_action, self.pause_action, self.cancel_action, self.caption_selected_action,
+                    self.recaption_action):
+            caption_menu.addAction(act)
+        view_menu = menu.addMenu(self.tr("&View"))
+        view_menu.addAction(self.next_action)
+        view_menu.addAction(self.previous_action)
+        view_menu.addAction(self.folders_dock.toggleViewAction())
+
+        toolbar = QToolBar(self.tr("Caption"))
+        toolbar.setObjectName("captionToolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        toolbar.addAction(self.open_files_action)
+        toolbar.addAction(self.open_folder_action)
+        toolbar.addSeparator()
+        toolbar.addSeparator()
+        toolbar.addAction(self.start_action)
+        toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.cancel_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.export_action)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("Caption language")))
+        self.language_combo = QComboBox()
+        self.language_combo.setObjectName("languageCombo")
+        for code in LANGUAGES:
+            self.language_combo.addItem(LANGUAGE_NAMES[code], code)
+        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(self.settings.language)))
+        self.language_combo.currentIndexChanged.connect(self._prompt_changed)
+        row.addWidget(self.language_combo)
+        self.preset_combo = QComboBox()
+        self.preset_combo.setObjectName("presetCombo")
+        names = {"detailed": self.tr("Detailed description"), "short": self.tr("One sentence"),
+                 "text": self.tr("Transcribe text")}
+        for preset in PRESETS:
+            self.preset_combo.addItem(names[preset], preset)
+        self.preset_combo.addItem(self.tr("Custom prompt"), "custom")
+        self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(self.settings.preset or "custom")))
+        self.preset_combo.currentIndexChanged.connect(self._prompt_changed)
+        row.addWidget(self.preset_combo)
+        self.prompt_edit = QLineEdit(self.settings.custom_prompt)
+        self.prompt_edit.setObjectName("customPrompt")
+        self.prompt_edit.setPlaceholderText(self.tr("Your prompt"))
+        self.prompt_edit.setMinimumWidth(220)
+        self.prompt_edit.editingFinished.connect(self._prompt_changed)
+        row.addWidget(self.prompt_edit, 1)
+        self.panel.layout_().insertLayout(0, row)
+        self._prompt_changed()
+
+    def _build_worker(self) -> None:
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("caprl-caption-worker")
+        self.worker = CaptionWorker(paths.log_dir())
+        self.worker.moveToThread(self.worker_thread)
+        self.runRequested.connect(self.worker.run)
+        self.loadRequested.connect(self.worker.load)
+        self.shutdownRequested.connect(self.worker.shutdown)
+        self.worker.engineStarting.connect(self._engine_starting)
+        self.worker.engineReady.connect(self._engine_ready)
+        self.worker.engineFailed.connect(self._engine_failed)
+        self.worker.jobEvent.connect(self._job_event)
+        self.worker.jobEnded.connect(self._job_ended)
+        self.worker_thread.start()
+
+    def _restore(self) -> None:
+        geometry = self.settings.bytes_value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1280, 800)
+        state = self.settings.bytes_value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for key, splitter in (("window/splitter", self.splitter), ("window/right_splitter", self.right_splitter)):
+            saved = self.settings.bytes_value(key)
+            if saved is not None:
+                splitter.restoreState(saved)
+
+    # --- choices ------------------------------------------------------------------------------
+
+    @property
+    def language(self) -> Language:
+        value: Language = self.language_combo.currentData()
+        return value
+
+    def prompt(self) -> PromptSpec:
+        preset = self.preset_combo.currentData()
+        custom = self.prompt_edit.text().strip()
+        if preset == "custom":
+            return build_prompt(self.language, "detailed", custom_prompt=custom or None)
+        return build_prompt(self.language, preset)
+
+    def _prompt_changed(self) -> None:
+        custom = self.preset_combo.currentData() == "custom"
+        self.prompt_edit.setVisible(custom)
+        self.settings.language = self.language
+        preset = self.preset_combo.currentData()
+        self.settings.preset = None if preset == "custom" else preset
+        self.settings.custom_prompt = self.prompt_edit.text()
+
+    def engine_config(self) -> EngineConfig | None:
+        try:
+            pair = self.store.default_pair()
+        except CaprlError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            return None
+        if pair is None:
+            return None
+        return EngineConfig(
+            model_path=str(pair.model_path),
+            mmproj_path=str(pair.mmproj_path),
+            image_budget=self._budget(),
+            max_output_tokens=self.settings.max_tokens,
+        )
+
+    def _budget(self) -> ImageBudget:
+        return ImageBudget(max_tokens=IMAGE_BUDGET_PRESETS[self.settings.detail])
+
+    def job_options(self, overwrite: bool) -> JobOptions:
+        config_label = self.engine_info.model.model_path.name if self.engine_info else ""
+        return JobOptions(
+            prompt=self.prompt(),
+            params=GenerationParams(max_tokens=self.settings.max_tokens),
+            image_budget=self._budget(),
+            model_label=config_label,
+            overwrite=overwrite or self.settings.overwrite,
+        )
+
+    # --- adding images ------------------------------------------------------------------------
+
+    def add_paths(self, paths_: list[Path], *, overwrite: bool = False) -> None:
+        """Queue images and folders; folders are scanned on a pool thread."""
+        if paths_:
+            self._stopped = False
+            self.scanner.scan(paths_, overwrite=overwrite)
+
+    def _scanned(self, result: ScanResult) -> None:
+        items, missing, overwrite = result.items, result.missing, result.overwrite
+        if missing:
+            self.statusBar().showMessage(self.tr("Not found: {}").format(", ".join(str(m) for m in missing)), 10000)
+        added = self.queue.add(items, overwrite=overwrite)
+        if not items:
+            self.statusBar().showMessage(self.tr("No images found there."), 10000)
+        self._update_empty_state()
+        if added and self.list_view.currentIndex().row() < 0:
+            self.list_view.setCurrentIndex(self.proxy.index(0, 0))
+        self._maybe_start()
+
+    def _scanning(self, busy: bool) -> None:
+        if busy:
+            self.statusBar().showMessage(self.tr("Looking for images…"))
+        else:
+            self.statusBar().clearMessage()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        dropped = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if not dropped:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_paths(dropped)
+
+    def open_files(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Open images"), self.settings.last_folder,
+                                                self.tr("Images ({})").format(patterns))
+        if files:
+            self.settings.last_folder = str(Path(files[0]).parent)
+            self.add_paths([Path(f) for f in files])
+
+    def open_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open folder"), self.settings.last_folder)
+        if folder:
+            self.settings.last_folder = folder
+            self.add_paths([Path(folder)])
+
+    def paste_image(self) -> None:
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasUrls():
+            self.add_paths([Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()])
+            return
+        image: QImage = clipboard.image()
+        if image.isNull():
+            self.statusBar().showMessage(self.tr("The clipboard holds no image."), 5000)
+            return
+        folder = paths.data_dir() / "pasted"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        target = folder / f"pasted-{stamp}.png"
+        if not image.save(str(target), b"PNG"):
+            self.statusBar().showMessage(self.tr("The pasted image could not be saved in {}").format(folder), 10000)
+            return
+        self.add_paths([target])
+
+    # --- the queue ----------------------------------------------------------------------------
+
+    def _maybe_start(self) -> None:
+        if self._job_running or self._stopped:
+            return
+        rows = self.queue.in_state(State.QUEUED)
+        if not rows:
+            return
+        config = self.engine_config()
+        if config is None:
+            self.statusBar().showMessage(self.tr("No model installed: download one with "
+                                                 "`caprl-desktop models download`."), 15000)
+            return
+        overwrite = self.queue.entry(rows[0]).overwrite
+        batch = [r for r in rows if self.queue.entry(r).overwrite == overwrite]
+        for row in batch:
+            self.queue.update(row, state=State.WAITING)
+        self._job_running = True
+        self._job_total = len(batch)
+        self._job_done = 0
+        self._job_started_at = time.monotonic()
+        self._update_progress()
+        self._update_buttons()
+        self.runRequested.emit([self.queue.entry(r).item for r in batch], self.job_options(overwrite), config)
+
+    def start(self) -> None:
+        self._stopped = False
+        for row in self.queue.in_state(State.IDLE):
+            self.queue.update(row, state=State.QUEUED)
+        self._maybe_start()
+        self._update_buttons()
+
+    def pause(self) -> None:
+        self._stopped = True
+        self.worker.pause()
+        self._update_buttons()
+
+    def cancel(self) -> None:
+        """Stop the caption in flight (within a token) and the rest of the queue."""
+        self._stopped = True
+        self.worker.cancel()
+        for row in self.queue.in_state(State.QUEUED):
+            self.queue.update(row, state=State.IDLE)
+        self._update_buttons()
+
+    def caption_selected(self, overwrite: bool) -> None:
+        items = [self.queue.entry(r).item for r in self.selected_rows()]
+        if overwrite:
+            self.queue.add(items, overwrite=True)
+        else:
+            for row in self.selected_rows():
+                if self.queue.entry(row).state in (State.IDLE, State.FAILED):
+                    self.queue.update(row, state=State.QUEUED, error="")
+        self._stopped = False
+        self._maybe_start()
+
+    def selected_rows(self) -> list[int]:
+        rows = [self.proxy.mapToSource(i).row() for i in self.list_view.selectionModel().selectedIndexes()]
+        return sorted(set(rows))
+
+    def remove_selected(self) -> None:
+        rows = [r for r in self.selected_rows()
+                if self.queue.entry(r).state not in (State.CAPTIONING, State.WAITING)]
+        self.panel.show_entry(None, "", streaming=False)
+        self._shown_row = None
+        self.queue.remove_rows(rows)
+        self._update_empty_state()
+
+    def reveal_selected(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.queue.entry(rows[0]).path.parent)))
+
+    def step(self, delta: int) -> None:
+        current = self.list_view.currentIndex()
+        row = (current.row() if current.isValid() else -1) + delta
+        if 0 <= row < self.proxy.rowCount():
+            self.list_view.setCurrentIndex(self.proxy.index(row, 0))
+
+    def list_menu(self) -> QMenu:
+        menu = QMenu(self)
+        for act in (self.caption_selected_action, self.recaption_action, self.copy_action, self.reveal_action,
+                    self.remove_action):
+            menu.addAction(act)
+        return menu
+
+    # --- engine events ------------------------------------------------------------------------
+
+    def _prepare_engine(self) -> None:
+        """Load the model in the background while the user picks images."""
+        config = self.engine_config()
+        if config is None:
+            self.model_label.setText(self.tr("No model installed"))
+            self.backend_label.setText(self.tr("Download one with `caprl-desktop models download`"))
+            return
+        self.loadRequested.emit(config)
+
+    def _engine_starting(self) -> None:
+        self.model_label.setText(self.tr("Loading the model…"))
+
+    def _engine_ready(self, info: EngineInfo) -> None:
+        self.engine_info = info
+        self.model_label.setText(f"{info.model.model_path.name} · {info.model.mmproj_path.name}")
+        self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
+        if info.backend.name == "CPU" and info.backend_line.startswith("CPU only"):
+            self.backend_label.setText(self.tr("CPU only (this build has no GPU support)"))
+        else:
+            self.backend_label.setText(info.backend_line)
+        self.backend_label.setToolTip(info.backend_line)
+
+    def _engine_failed(self, message: str) -> None:
+        self._stopped = True  # retrying at once would fail the same way; Start tries again
+        self.model_label.setText(self.tr("The model could not be loaded"))
+        self.backend_label.setText(message)
+        self.statusBar().showMessage(message, 20000)
+
+    def _job_event(self, event: object) -> None:
+        if isinstance(event, ItemStarted):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                self._item_started_at = time.monotonic()
+                self.queue.update(row, state=State.CAPTIONING, caption="", tokens=0, error="")
+                if row == self._shown_row:
+                    self._show_row(row)
+        elif isinstance(event, ItemText):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                entry = self.queue.entry(row)
+                self.queue.update(row, caption=entry.caption + event.text, tokens=entry.tokens + 1)
+                self.panel.append(entry.path, event.text, entry.tokens)
+                elapsed = time.monotonic() - self._item_started_at
+                if elapsed > 0.5:
+                    self.speed_label.setText(self.tr("{:.1f} tokens/s").format(entry.tokens / elapsed))
+        elif isinstance(event, ItemFinished):
+            self._finished(event)
+        elif isinstance(event, ItemSkipped):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                self.queue.update(row, state=State.DONE, caption=event.record.caption)
+                self._job_done += 1
+                if row == self._shown_row:
+                    self._show_row(row)
+        elif isinstance(event, EngineRestarted):
+            self.statusBar().showMessage(self.tr("The engine crashed and was restarted: {}").format(event.reason),
+                                         15000)
+        elif isinstance(event, JobPlanned):
+            for clash in event.clashes:
+                self.statusBar().showMessage(clash.describe(), 10000)
+        elif isinstance(event, JobFinished):
+            pass
+        self._update_progress()
+
+    def _finished(self, event: ItemFinished) -> None:
+        row = self.queue.row_of(event.item.path)
+        if row is None:
+            return
+        self._job_done += 1
+        if event.record.error:
+            self.queue.update(row, state=State.FAILED, error=event.record.error, caption=event.record.caption)
+        else:
+            self.queue.update(row, state=State.DONE, caption=event.record.caption, stats=event.stats,
+                              sidecar=event.sidecar, overwrite=False)
+            if event.stats is not None:
+                self.speed_label.setText(self.tr("{:.1f} tokens/s").format(event.stats.tokens_per_second))
+        if row == self._shown_row:
+            self._show_row(row)
+
+    def _job_ended(self, finished: JobFinished | None) -> None:
+        self._job_running = False
+        back = State.IDLE if self._stopped and not self.queue.in_state(State.QUEUED) else State.QUEUED
+        for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
+            self.queue.update(row, state=back, caption="", tokens=0)
+            if row == self._shown_row:
+                self._show_row(row)
+        self._update_progress()
+        self._update_buttons()
+        self._maybe_start()
+
+    # --- display ------------------------------------------------------------------------------
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        row = self.proxy.mapToSource(current).row() if current.isValid() else None
+        self._shown_row = row
+        if row is None:
+            self.panel.show_entry(None, "", streaming=False)
+            self.preview.clear()
+            return
+        self._show_row(row)
+
+    def _show_row(self, row: int) -> None:
+        entry = self.queue.entry(row)
+        text = entry.caption or (entry.error if entry.state == State.FAILED else "")
+        self.panel.show_entry(entry.path, text, streaming=entry.state == State.CAPTIONING,
+                              sidecar=entry.sidecar, tokens=entry.tokens or None)
+        self._show_preview(entry.path)
+
+    def _show_preview(self, path: Path) -> None:
+        pixmap = self.loader.get(path, PREVIEW_SIZE)
+        if pixmap is None:
+            self.preview.setText(self.tr("Loading…"))
+            return
+        if pixmap.isNull():
+            self.preview.setText(self.tr("This image cannot be shown."))
+            return
+        self.preview.setPixmap(pixmap.scaled(self.preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation))
+
+    def _image_loaded(self, path: str, size: int) -> None:
+        if size == PREVIEW_SIZE and self._shown_row is not None and \
+                str(self.queue.entry(self._shown_row).path) == path:
+            self._show_preview(Path(path))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._shown_row is not None and self._shown_row < len(self.queue.entries):
+            self._show_preview(self.queue.entry(self._shown_row).path)
+
+    def _caption_saved(self, path: Path, text: str) -> None:
+        row = self.queue.row_of(path)
+        if row is not None:
+            self.queue.update(row, caption=text)
+
+    def _sort(self, choice: int) -> None:
+        if choice == 0:
+            self.proxy.sort(-1)
+            return
+        self.proxy.setSortRole(Qt.ItemDataRole.DisplayRole if choice == 1 else Qt.ItemDataRole.UserRole + 1)
+        self.proxy.sort(0)
+
+    def _update_empty_state(self) -> None:
+        self.list_stack.setCurrentIndex(1 if self.queue.entries else 0)
+
+    def _update_progress(self) -> None:
+        if not self._job_running and not self._job_done:
+            self.progress_label.clear()
+            self.progress_bar.hide()
+            return
+        total = max(self._job_total, 1)
+        done = min(self._job_done, total)
+        text = self.tr("{} / {} images").format(done, total)
+        elapsed = time.monotonic() - self._job_started_at
+        if self._job_running and 0 < done < total:
+            remaining = elapsed / done * (total - done)
+            text += self.tr(" · about {} left").format(_duration(remaining))
+        self.progress_label.setText(text)
+        self.progress_bar.setVisible(self._job_running)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
+
+    def _update_buttons(self) -> None:
+        self.start_action.setEnabled(not self._job_running or self._stopped)
+        self.pause_action.setEnabled(self._job_running and not self._stopped)
+        self.cancel_action.setEnabled(self._job_running)
+
+    # --- export -------------------------------------------------------------------------------
+
+    def records(self, rows: list[int] | None = None) -> list[CaptionRecord]:
+        chosen = rows if rows else range(len(self.queue.entries))
+        out = []
+        language = self.language
+        for row in chosen:
+            entry = self.queue.entry(row)
+            if entry.state not in (State.DONE, State.FAILED):
+                continue
+            stats = entry.stats
+            out.append(CaptionRecord(
+                file_name=entry.item.file_name, caption=entry.caption, language=language,
+                prompt=self.prompt().user, model=self.engine_info.model.model_path.name if self.engine_info else "",
+                seconds=round(stats.total_seconds, 3) if stats else None,
+                output_tokens=stats.output_tokens if stats else None, error=entry.error, path=str(entry.path),
+            ))
+        return out
+
+    def export(self, target: Path, kind: str, *, selection_only: bool = False) -> int:
+        records = self.records(self.selected_rows() if selection_only else None)
+        write_records(target, kind, records)
+        return len(records)
+
+    def export_dialog(self) -> None:
+        filters = {
+            self.tr("CSV for Excel (*.csv)"): "csv",
+            self.tr("JSON Lines (*.jsonl)"): "jsonl",
+            self.tr("Hugging Face metadata.jsonl (metadata.jsonl)"): "metadata",
+        }
+        start = self.settings.last_folder or str(Path.home())
+        name, chosen = QFileDialog.getSaveFileName(self, self.tr("Export captions"), str(Path(start) / "captions.csv"),
+                                                   ";;".join(filters))
+        if not name:
+            return
+        selection_only = len(self.selected_rows()) > 1
+        try:
+            count = self.export(Path(name), filters.get(chosen, "csv"), selection_only=selection_only)
+        except CaprlError as exc:
+            QMessageBox.warning(self, self.tr("Export failed"), str(exc))
+            return
+        self.statusBar().showMessage(self.tr("Exported {} captions to {}").format(count, name), 10000)
+
+    # --- closing ------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.panel.flush()
+        self.settings.set_bytes("window/geometry", self.saveGeometry())
+        self.settings.set_bytes("window/state", self.saveState())
+        self.settings.set_bytes("window/splitter", self.splitter.saveState())
+        self.settings.set_bytes("window/right_splitter", self.right_splitter.saveState())
+        self.settings.sync()
+        self.worker.cancel()
+        self.shutdownRequested.emit()
+        self.worker_thread.wait(15000)
+        self.scanner.wait()
+        self.loader.wait()
+        super().closeEvent(event)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

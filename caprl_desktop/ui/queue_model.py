@@ -1,0 +1,203 @@
+"""The image list: one row per image with its state, caption and thumbnail (thumbnails made off the GUI thread)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
+
+from caprl_desktop.core.discovery import ImageItem
+from caprl_desktop.core.engine_types import CaptionStats
+
+THUMB_SIZE = 56
+StateRole = Qt.ItemDataRole.UserRole + 1
+PathRole = Qt.ItemDataRole.UserRole + 2
+Index = QModelIndex | QPersistentModelIndex
+
+
+class State(enum.Enum):
+    QUEUED = "queued"
+    WAITING = "waiting"  # handed to the engine, not started yet
+    CAPTIONING = "captioning"
+    DONE = "done"
+    FAILED = "failed"
+    IDLE = "idle"  # listed, not queued (e.g. after cancel)
+
+
+@dataclass
+class Entry:
+    item: ImageItem
+    state: State = State.QUEUED
+    caption: str = ""
+    error: str = ""
+    stats: CaptionStats | None = None
+    sidecar: Path | None = None
+    overwrite: bool = False
+    tokens: int = field(default=0)
+
+    @property
+    def path(self) -> Path:
+        return self.item.path
+
+
+class _ThumbnailSignals(QObject):
+    done = Signal(str, QImage)
+
+
+class _ThumbnailTask(QRunnable):
+    def __init__(self, path: Path, size: int, signals: _ThumbnailSignals) -> None:
+        super().__init__()
+        self._path = path
+        self._size = size
+        self._signals = signals
+
+    def run(self) -> None:
+        reader = QImageReader(str(self._path))
+        reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
+        original = reader.size()
+        if original.isValid() and (original.width() > self._size or original.height() > self._size):
+            reader.setScaledSize(original.scaled(self._size, self._size, Qt.AspectRatioMode.KeepAspectRatio))
+        image = reader.read()
+        self._signals.done.emit(str(self._path), image)
+
+
+class ImageLoader(QObject):
+    """Loads scaled images on a thread pool; caches them per (path, size)."""
+
+    loaded = Signal(str, int)  # path, size
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self._cache: dict[tuple[str, int], QPixmap] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self._signals: dict[int, _ThumbnailSignals] = {}
+
+    def get(self, path: Path, size: int) -> QPixmap | None:
+        key = (str(path), size)
+        pixmap = self._cache.get(key)
+        if pixmap is None and key not in self._pending:
+            self._pending.add(key)
+            signals = self._signals.get(size)
+            if signals is None:
+                signals = self._signals[size] = _ThumbnailSignals(self)
+                signals.done.connect(lambda p, img, s=size: self._done(p, s, img))
+            self._pool.start(_ThumbnailTask(path, size, signals))
+        return pixmap
+
+    def _done(self, path: str, size: int, image: QImage) -> None:
+        self._pending.discard((path, size))
+        self._cache[(path, size)] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+        self.loaded.emit(path, size)
+
+    def wait(self) -> None:
+        self._pool.waitForDone()
+
+
+class QueueModel(QAbstractListModel):
+    def __init__(self, loader: ImageLoader, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.entries: list[Entry] = []
+        self._rows: dict[Path, int] = {}
+        self._loader = loader
+        loader.loaded.connect(self._thumbnail_loaded)
+
+    # --- Qt model -----------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt's names)
+        return 0 if parent.isValid() else len(self.entries)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        entry = self.entries[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{entry.item.file_name}\n{self.state_text(entry)}"
+        if role == Qt.ItemDataRole.DecorationRole:
+            pixmap = self._loader.get(entry.path, THUMB_SIZE)
+            return QIcon(pixmap) if pixmap is not None and not pixmap.isNull() else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{entry.path}\n{entry.error}" if entry.error else str(entry.path)
+        if role == Qt.ItemDataRole.ForegroundRole and entry.state == State.FAILED:
+            return QColor("#c0392b")
+        if role == StateRole:
+            return entry.state.value
+        if role == PathRole:
+            return str(entry.path)
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return QSize(0, THUMB_SIZE + 8)
+        return None
+
+    def state_text(self, entry: Entry) -> str:
+        if entry.state == State.FAILED:
+            return self.tr("Failed: {}").format(entry.error)
+        if entry.state == State.CAPTIONING:
+            return self.tr("Captioning… {} tokens").format(entry.tokens)
+        if entry.state == State.DONE:
+            return self.tr("Done")
+        if entry.state == State.WAITING:
+            return self.tr("Up next")
+        if entry.state == State.IDLE:
+            return self.tr("Not captioned")
+        return self.tr("Queued")
+
+    # --- entries ------------------------------------------------------------------------------
+
+    def add(self, items: list[ImageItem], *, overwrite: bool = False) -> int:
+        """Append images not listed yet (queued); re-queue listed ones when ``overwrite``. Returns new rows."""
+        new = [i for i in items if i.path not in self._rows]
+        for item in items:
+            row = self._rows.get(item.path)
+            if row is not None and overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
+                self.update(row, state=State.QUEUED, overwrite=True, error="")
+        if new:
+            first = len(self.entries)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for offset, item in enumerate(new):
+                self._rows[item.path] = first + offset
+                self.entries.append(Entry(item, overwrite=overwrite))
+            self.endInsertRows()
+        return len(new)
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(path)
+
+    def entry(self, row: int) -> Entry:
+        return self.entries[row]
+
+    def update(self, row: int, **changes: object) -> None:
+        entry = self.entries[row]
+        for key, value in changes.items():
+            setattr(entry, key, value)
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
+
+    def remove_rows(self, rows: list[int]) -> None:
+        for row in sorted(set(rows), reverse=True):
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.entries[row]
+            self.endRemoveRows()
+        self._rows = {e.path: i for i, e in enumerate(self.entries)}
+
+    def in_state(self, *states: State) -> list[int]:
+        return [i for i, e in enumerate(self.entries) if e.state in states]
+
+    def _thumbnail_loaded(self, path: str, size: int) -> None:
+        row = self._rows.get(Path(path))
+        if row is not None and size == THUMB_SIZE:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])

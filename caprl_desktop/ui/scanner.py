@@ -1,0 +1,62 @@
+"""Finding the images under dropped files and folders, on a pool thread (a folder of 50,000 must not freeze)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from caprl_desktop.core.discovery import ImageItem, find_images
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    items: list[ImageItem]
+    missing: list[Path]
+    overwrite: bool
+
+
+class _Signals(QObject):
+    # One plain object per signal: a bool argument queued from a pool thread corrupted a refcount in
+    # PySide6 6.12 ("Fatal Python error: bool_dealloc" at exit).
+    found = Signal(object)
+
+
+class _ScanTask(QRunnable):
+    def __init__(self, paths: list[Path], overwrite: bool, signals: _Signals) -> None:
+        super().__init__()
+        self._paths = paths
+        self._overwrite = overwrite
+        self._signals = signals
+
+    def run(self) -> None:
+        items, missing = find_images(self._paths)
+        self._signals.found.emit(ScanResult(items, missing, self._overwrite))
+
+
+class Scanner(QObject):
+    found = Signal(object)  # ScanResult
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # scans finish in the order they were asked for
+        self._signals = _Signals(self)
+        self._signals.found.connect(self._done)
+        self._running = 0
+
+    def scan(self, paths: list[Path], *, overwrite: bool = False) -> None:
+        self._running += 1
+        self.busyChanged.emit(True)
+        self._pool.start(_ScanTask(paths, overwrite, self._signals))
+
+    def _done(self, result: ScanResult) -> None:
+        self._running -= 1
+        self.found.emit(result)
+        if not self._running:
+            self.busyChanged.emit(False)
+
+    def wait(self) -> None:
+        self._pool.waitForDone()
