@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from PIL import Image
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.params import EngineConfig, ImageBudget
 from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
+
+# Tests never open a real window; set before pytest-qt creates the QApplication.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # Small budgets keep each caption well under a second on two CPU cores.
 TEST_BUDGET = ImageBudget(max_tokens=64)

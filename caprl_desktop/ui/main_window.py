@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
     runRequested = Signal(object, object, object)  # items, JobOptions, EngineConfig
     loadRequested = Signal(object)  # EngineConfig
     shutdownRequested = Signal()
+    jobEventHandled = Signal(object)  # re-emitted on the GUI thread once the window has shown the event
 
     def __init__(self, settings: AppSettings | None = None, store: ModelStore | None = None) -> None:
         super().__init__()
@@ -606,9 +607,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, JobPlanned):
             for clash in event.clashes:
                 self.statusBar().showMessage(clash.describe(), 10000)
-        elif isinstance(event, JobFinished):
-            pass
         self._update_progress()
+        self.jobEventHandled.emit(event)
 
     def _finished(self, event: ItemFinished) -> None:
         row = self.queue.row_of(event.item.path)

@@ -1,0 +1,321 @@
+"""The window for real, offscreen, with the tiny GGUFs running in a real engine process.
+
+Drops are real ``QDragEnterEvent``/``QDropEvent``s carrying file URLs; captions come from llama.cpp.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.export import read_csv, read_jsonl
+from caprl_desktop.core.jobs import ItemText
+from caprl_desktop.core.model_install import add_local
+from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.prompts import PRESET_PROMPTS
+from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.queue_model import State
+from caprl_desktop.ui.settings import AppSettings
+from tests.conftest import ModelFiles, save_noise
+
+CAPTION_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def installed(models: ModelFiles) -> ModelStore:
+    store = ModelStore()
+    add_local(store, models.model, models.mmproj)
+    settings = AppSettings()
+    settings.max_tokens = 24
+    settings.detail = "fast"
+    settings.language = "en"
+    settings.sync()
+    return store
+
+
+@pytest.fixture
+def window(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    yield win
+    win.close()
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def wait_all_finished(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    def finished() -> bool:
+        entries = window.queue.entries
+        return len(entries) == count and all(e.state in (State.DONE, State.FAILED) for e in entries) \
+            and not window._job_running
+    qtbot.waitUntil(finished, timeout=CAPTION_TIMEOUT_MS)
+
+
+def shown(text: str) -> str:
+    """How a text edit shows ``text``: random-weight captions can hold a CR, which Qt shows as a line break."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n")
+
+
+def states(window: MainWindow) -> dict[str, State]:
+    return {e.item.file_name: e.state for e in window.queue.entries}
+
+
+def test_empty_state_says_what_to_do(qtbot: QtBot, installed: ModelStore) -> None:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    assert win.list_stack.currentIndex() == 0
+    assert win.empty_label.text() == "Drop images or folders here"
+    win.close()
+
+
+def test_dropped_images_and_folder_are_captioned_into_sidecars(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    single = save_noise(tmp_path / "loose.jpg", seed=1)
+    folder = tmp_path / "album"
+    save_noise(folder / "a.png", seed=2)
+    save_noise(folder / "sub" / "b.jpg", seed=3)
+    drop(window, [single, folder])
+    wait_all_finished(qtbot, window, 3)
+    assert window.list_stack.currentIndex() == 1
+    assert set(states(window).values()) == {State.DONE}
+    for entry in window.queue.entries:
+        sidecar = entry.sidecar
+        assert sidecar is not None and entry.caption.strip()
+        assert sidecar.read_bytes().decode("utf-8").strip() == entry.caption.strip()
+    assert (folder / "a.png.txt").exists() is False and (folder / "a.txt").exists()
+    current = window.queue.entry(window.proxy.mapToSource(window.list_view.currentIndex()).row())
+    assert shown(window.panel.editor.toPlainText()) == shown(current.caption)
+    assert "tokens/s" in window.speed_label.text()
+    assert "3 / 3" in window.progress_label.text()
+
+
+def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    a = save_noise(tmp_path / "a.jpg", seed=11)
+    b = save_noise(tmp_path / "b.jpg", seed=12)
+    pieces_for_a: list[str] = []
+    switched: list[bool] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ItemText) and event.item.path == a:
+            pieces_for_a.append(event.text)
+            if not switched:
+                switched.append(True)
+                window.list_view.setCurrentIndex(window.proxy.index(1, 0))  # select B mid-caption
+
+    window.jobEventHandled.connect(on_event)  # on the GUI thread, after the window saw it
+    drop(window, [a, b])
+    wait_all_finished(qtbot, window, 2)
+    assert switched, "A's caption never streamed"
+    entry_a, entry_b = window.queue.entries
+    assert entry_a.caption == "".join(pieces_for_a)
+    assert a.with_suffix(".txt").read_bytes().decode("utf-8").strip() == entry_a.caption.strip()
+    assert window.panel.path == b
+    assert shown(window.panel.editor.toPlainText()) == shown(entry_b.caption)
+
+
+def test_editing_saves_the_sidecar(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    photo = save_noise(tmp_path / "photo.jpg")
+    drop(window, [photo])
+    wait_all_finished(qtbot, window, 1)
+    window.list_view.setCurrentIndex(window.proxy.index(0, 0))
+    editor = window.panel.editor
+    assert not editor.isReadOnly()
+    editor.selectAll()
+    editor.insertPlainText("富士山の写真。")  # what an input method commits; QTest can only type Latin keys
+    qtbot.keyClicks(editor, "A photo of Mt. Fuji.")  # type: ignore[no-untyped-call]
+    sidecar = photo.with_suffix(".txt")
+    qtbot.waitUntil(lambda: sidecar.read_text(encoding="utf-8").strip() == "富士山の写真。A photo of Mt. Fuji.",
+                    timeout=5000)
+    assert window.queue.entries[0].caption == "富士山の写真。A photo of Mt. Fuji."
+    assert "Saved" in window.panel.status.text()
+
+
+def test_exports_read_back(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    folder = tmp_path / "set"
+    save_noise(folder / "one.jpg", seed=1)
+    save_noise(folder / "two" / "deep.png", seed=2)
+    drop(window, [folder])
+    wait_all_finished(qtbot, window, 2)
+    captions = {e.item.file_name: e.caption for e in window.queue.entries}
+
+    assert window.export(tmp_path / "out.csv", "csv") == 2
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert {r["file_name"]: r["caption"] for r in read_csv(tmp_path / "out.csv")} == captions
+    window.export(tmp_path / "out.jsonl", "jsonl")
+    assert {r["file_name"]: r["caption"] for r in read_jsonl(tmp_path / "out.jsonl")} == captions
+    window.export(folder / "metadata.jsonl", "metadata")
+    rows = read_jsonl(folder / "metadata.jsonl")
+    # Failed captions are left out (the random test model can return an empty one, which fails).
+    done = {e.item.file_name: e.caption for e in window.queue.entries if e.state == State.DONE}
+    assert done and {r["file_name"]: r["text"] for r in rows} == done
+    assert set(done) <= {"one.jpg", "two/deep.png"}
+
+
+def test_language_switch_changes_the_prompt_the_engine_gets(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.language_combo.setCurrentIndex(window.language_combo.findData("ja"))
+    with qtbot.waitSignal(window.runRequested, timeout=10_000) as blocker:
+        drop(window, [save_noise(tmp_path / "ja.jpg")])
+    assert blocker.args is not None
+    options = blocker.args[1]
+    assert options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
+    wait_all_finished(qtbot, window, 1)
+    assert AppSettings().language == "ja"  # remembered
+
+
+def test_cancel_stops_within_a_token(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.settings.max_tokens = 2000
+    images = [save_noise(tmp_path / f"c{i}.jpg", seed=i) for i in range(3)]
+    seen: list[int] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ItemText):
+            seen.append(1)
+            if len(seen) == 3:
+                window.cancel()
+
+    window.jobEventHandled.connect(on_event)  # on the GUI thread, after the window saw it
+    drop(window, images)
+    qtbot.waitUntil(lambda: len(seen) >= 3 and not window._job_running, timeout=CAPTION_TIMEOUT_MS)
+    assert len(seen) < 40  # stopped within a few tokens of the cancel, not after the caption's 2000
+    # Images finished before the cancel keep their captions (the random model may end one early);
+    # the one in flight and the rest are left uncaptioned, with no sidecar.
+    idle = [e for e in window.queue.entries if e.state == State.IDLE]
+    assert idle and all(e.state in (State.DONE, State.IDLE) for e in window.queue.entries)
+    assert not any(e.path.with_suffix(".txt").exists() for e in idle)
+    window.settings.max_tokens = 24
+    window.start()
+    wait_all_finished(qtbot, window, 3)
+    assert set(states(window).values()) == {State.DONE}, [e.error for e in window.queue.entries]
+
+
+@pytest.mark.qt_log_ignore("JPEG datastream contains no image")  # the thumbnail reader's word on the file
+def test_broken_image_fails_and_the_rest_finish(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    good = save_noise(tmp_path / "good.jpg")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    drop(window, [broken, good])
+    wait_all_finished(qtbot, window, 2)
+    result = states(window)
+    assert result == {"broken.jpg": State.FAILED, "good.jpg": State.DONE}
+    failed = window.queue.entries[0]
+    assert "cannot be read" in failed.error or "not" in failed.error, failed.error
+    assert failed.error in str(window.queue.data(window.queue.index(0), Qt.ItemDataRole.DisplayRole))
+    assert not broken.with_suffix(".txt").exists()
+
+
+def test_engine_killed_mid_caption_marks_the_image_and_the_queue_goes_on(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.settings.max_tokens = 400
+    images = [save_noise(tmp_path / f"k{i}.jpg", seed=i) for i in range(3)]
+    killed: list[int] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ItemText) and event.item.path == images[0] and not killed:
+            pid = window.worker.engine_pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    # On the worker thread, at the first token: only os.kill here, which is safe from any thread.
+    window.worker.jobEvent.connect(on_event)
+    drop(window, images)
+    wait_all_finished(qtbot, window, 3)
+    assert killed
+    first, *rest = window.queue.entries
+    assert first.state == State.FAILED and "engine" in first.error
+    assert all(e.state == State.DONE for e in rest), [(e.state, e.error) for e in rest]
+    assert window.worker.engine_pid not in (None, killed[0])
+
+
+def test_event_loop_never_blocks_while_captioning(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    lags: list[float] = []
+    last = [time.perf_counter()]
+    probe = QTimer(window)  # parented: a parentless timer collected later on the worker thread makes Qt warn
+    probe.setInterval(10)
+
+    def tick() -> None:
+        now = time.perf_counter()
+        lags.append(now - last[0])
+        last[0] = now
+
+    probe.timeout.connect(tick)
+    probe.start()
+    folder = tmp_path / "many"
+    for i in range(6):
+        save_noise(folder / f"img{i}.jpg", width=640, height=480, seed=i)
+    drop(window, [folder])
+    wait_all_finished(qtbot, window, 6)
+    probe.stop()
+    assert len(lags) > 20
+    assert max(lags[1:]) < 0.100, f"event loop blocked for {max(lags[1:]) * 1000:.0f} ms"
+
+
+def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    folder = tmp_path / "menu"
+    save_noise(folder / "x.jpg")
+    menu = window.folders.folder_menu(folder)
+    actions = {a.text(): a for a in menu.actions()}
+    assert set(actions) == {"Caption folder", "Caption folder (overwrite existing)"}
+
+    actions["Caption folder"].trigger()
+    wait_all_finished(qtbot, window, 1)
+    first = window.queue.entries[0].caption
+    # runRequested is emitted on the GUI thread (waiting on the worker's own signals from here makes
+    # pytest-qt stop its timer from the worker thread).
+    with qtbot.waitSignal(window.runRequested, timeout=10_000):
+        actions["Caption folder (overwrite existing)"].trigger()
+    wait_all_finished(qtbot, window, 1)
+    assert (folder / "x.txt").read_bytes().decode("utf-8").strip() == window.queue.entries[0].caption.strip()
+    assert first  # the first run made one; the second replaced it through the overwrite action
+
+
+def test_settings_and_geometry_persist_across_a_restart(qtbot: QtBot, installed: ModelStore) -> None:
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(first.width(), 650)
+    first.preset_combo.setCurrentIndex(first.preset_combo.findData("custom"))
+    first.prompt_edit.setText("List the objects.")
+    first.prompt_edit.editingFinished.emit()
+    first.language_combo.setCurrentIndex(first.language_combo.findData("ja"))
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    assert second.language == "ja"
+    assert second.preset_combo.currentData() == "custom"
+    assert second.prompt().user == "List the objects."
+    assert second.height() == 650
+    second.close()
