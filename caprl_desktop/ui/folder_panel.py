@@ -15,9 +15,12 @@ class FolderPanel(QTreeView):
         super().__init__(parent)
         self.fs_model = QFileSystemModel(self)
         self.fs_model.setFilter(QDir.Filter.AllDirs | QDir.Filter.NoDotAndDotDot)
-        self.fs_model.setRootPath(str(root))
+        self.fs_model.setRootPath(QDir.rootPath())
         self.setModel(self.fs_model)
-        self.setRootIndex(self.fs_model.index(str(root)))
+        # The whole file system, opened at the user's home: folders elsewhere (other disks) stay reachable.
+        home = self.fs_model.index(str(root))
+        self.expand(home)
+        self.scrollTo(home)
         for column in range(1, self.fs_model.columnCount()):
             self.hideColumn(column)
         self.setHeaderHidden(True)
