@@ -19,7 +19,7 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core import downloads
-from caprl_desktop.core.catalog import bundled_catalog, family, recognise
+from caprl_desktop.core.catalog import RemoteFile, bundled_catalog, family, recognise
 from caprl_desktop.core.downloads import (
     ChecksumMismatchError,
     DownloadCancelled,
@@ -77,6 +77,13 @@ def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSta
 
 def client(hub: HubStandIn) -> HubClient:
     return HubClient(endpoint=hub.endpoint)
+
+
+def big_quant(hub: HubStandIn) -> tuple[RemoteFile, Path]:
+    """The several-MB "Q8_0" as the hub lists it, and where the store puts it."""
+    big = fetch_catalog(family(), client(hub)).find_model("Q8_0")
+    assert big is not None
+    return big, ModelStore().destination(big)
 
 
 def sha(data: bytes) -> str:
@@ -222,11 +229,8 @@ def test_install_reports_progress_verifies_and_records(hub: HubStandIn, hub_file
 
 
 def test_dropped_connection_resumes_within_the_call(hub: HubStandIn, hub_files: HubFiles) -> None:
-    catalog = fetch_catalog(family(), client(hub))
-    big = catalog.find_model("Q8_0")
-    assert big is not None
+    big, dest = big_quant(hub)
     hub.faults.drop_after[big.filename] = [2_500_000, 5_000_000]
-    dest = ModelStore().destination(big)
     download_file(client(hub), big, dest)
     assert dest.read_bytes() == hub_files.big
     ranges = [r.range for r in hub.downloads_of(big.filename)]
@@ -236,10 +240,7 @@ def test_dropped_connection_resumes_within_the_call(hub: HubStandIn, hub_files: 
 
 
 def test_cancel_keeps_the_part_and_the_next_download_continues(hub: HubStandIn, hub_files: HubFiles) -> None:
-    catalog = fetch_catalog(family(), client(hub))
-    big = catalog.find_model("Q8_0")
-    assert big is not None
-    dest = ModelStore().destination(big)
+    big, dest = big_quant(hub)
     hub.faults.bytes_per_second = 4_000_000
     cancel = threading.Event()
 
@@ -261,12 +262,9 @@ def test_cancel_keeps_the_part_and_the_next_download_continues(hub: HubStandIn, 
 
 
 def test_server_ignoring_range_restarts_cleanly(hub: HubStandIn, hub_files: HubFiles) -> None:
-    catalog = fetch_catalog(family(), client(hub))
-    big = catalog.find_model("Q8_0")
-    assert big is not None
+    big, dest = big_quant(hub)
     hub.faults.drop_after[big.filename] = [3_000_000]
     hub.faults.ignore_range.add(big.filename)
-    dest = ModelStore().destination(big)
     download_file(client(hub), big, dest)
     assert dest.read_bytes() == hub_files.big
 
@@ -285,12 +283,9 @@ def test_corrupted_body_is_rejected_and_deleted(hub: HubStandIn) -> None:
 
 
 def test_server_errors_end_in_a_message_and_keep_the_bytes(hub: HubStandIn) -> None:
-    catalog = fetch_catalog(family(), client(hub))
-    big = catalog.find_model("Q8_0")
-    assert big is not None
+    big, dest = big_quant(hub)
     hub.faults.drop_after[big.filename] = [2_000_000]
     hub.faults.bytes_per_second = 10_000_000
-    dest = ModelStore().destination(big)
 
     def server_breaks(event: DownloadProgress) -> None:
         if event.done >= 1_000_000:
@@ -316,10 +311,7 @@ def test_not_enough_disk_space_is_refused_before_downloading(
 
 
 def test_second_downloader_of_the_same_file_is_told(hub: HubStandIn) -> None:
-    catalog = fetch_catalog(family(), client(hub))
-    big = catalog.find_model("Q8_0")
-    assert big is not None
-    dest = ModelStore().destination(big)
+    big, dest = big_quant(hub)
     hub.faults.bytes_per_second = 2_000_000
     started = threading.Event()
     cancel = threading.Event()

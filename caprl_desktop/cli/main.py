@@ -9,13 +9,16 @@ import sys
 from collections.abc import Sequence
 
 from caprl_desktop import __version__
-from caprl_desktop.cli import caption_command, models_command
 from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 COMMANDS = ("caption", "models", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported here, not at the top: the window starts through main() too and needs none of the
+    # commands' dependencies (huggingface-hub alone took a third of a second to import).
+    from caprl_desktop.cli import caption_command, models_command
+
     parser = argparse.ArgumentParser(
         prog="caprl-desktop",
         description="Caption images offline with CapRL-3B, in Japanese or English.",

@@ -6,6 +6,7 @@ import argparse
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from caprl_desktop.cli.download_progress import DownloadBar
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -17,7 +18,7 @@ from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.fit import FitAdvice, MemoryBudget, advise, memory_budget, recommend
 from caprl_desktop.core.hub import HubClient, fetch_catalog
 from caprl_desktop.core.model_install import InstallPlan, add_local, install, plan_install
-from caprl_desktop.core.model_store import InstalledFile, ModelStore
+from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 
 _DEFAULT_N_CTX = EngineConfig(model_path="", mmproj_path="").n_ctx
@@ -80,17 +81,18 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.remote:
         return _list_remote(args.family, store)
     try:
-        models = store.models()
+        files = {f.id: f for f in store.files()}
         default = store.default_id()
     except CaprlError as exc:
         return _fail(str(exc))
+    models = [f for f in files.values() if f.role == "model"]
     if not models:
         print("No models installed. `caprl-desktop models list --remote` shows what can be downloaded; "
               "`caprl-desktop models download` gets the recommended one.")
         return EXIT_OK
     print(f"Installed in {store.root}:")
     for m in models:
-        projector = store.get(m.mmproj) if m.mmproj else None
+        projector = files.get(m.mmproj) if m.mmproj else None
         mark = "*" if m.id == default else " "
         pair = f" + {projector.filename}" if projector else " (no projector)"
         where = "" if m.source == "hub" else f"  [{store.path_of(m).parent}]"
@@ -216,14 +218,10 @@ def _confirm(question: str) -> bool:
 # --- use, remove, path, add -------------------------------------------------------------------
 
 
-def _find(store: ModelStore, query: str) -> InstalledFile:
-    return store.find_model(query)
-
-
 def run_use(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
     try:
-        model = _find(store, args.quant)
+        model = store.find_model(args.quant)
         store.pair_for(model)
         store.set_default(model)
     except CaprlError as exc:
@@ -235,7 +233,7 @@ def run_use(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def run_remove(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
     try:
-        model = _find(store, args.quant)
+        model = store.find_model(args.quant)
         lines = store.remove(model)
     except CaprlError as exc:
         return _fail(str(exc))
@@ -252,7 +250,7 @@ def run_path(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(store.root)
         return EXIT_OK
     try:
-        pair = store.pair_for(_find(store, args.quant))
+        pair = store.pair_for(store.find_model(args.quant))
     except CaprlError as exc:
         return _fail(str(exc))
     print(pair.model_path)
@@ -261,8 +259,6 @@ def run_path(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from pathlib import Path
-
     store = ModelStore()
     try:
         model = add_local(store, Path(args.file), Path(args.mmproj), make_default=True if args.default else None)

@@ -139,11 +139,14 @@ def free_space(folder: Path) -> int:
 
 
 def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}" if unit == "GB" else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")
+    """Decimal units, as the hub and file managers show model sizes: "816.1 KB", "1.93 GB"."""
+    if abs(n) < 1000:
+        return f"{n:.0f} B"
+    if abs(n) < 1e6:
+        return f"{n / 1e3:.1f} KB"
+    if abs(n) < 1e9:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e9:.2f} GB"
 
 
 def check_space(folder: Path, needed: int) -> None:

@@ -62,6 +62,7 @@ class JobPlanned:
 class ItemSkipped:
     item: ImageItem
     record: CaptionRecord  # carries the existing sidecar's caption
+    sidecar: Path  # where that caption is, for an editor to save back to
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def run_job(
             todo.append(item)
         else:
             record = CaptionRecord(item.file_name, existing.strip(), "", "", "", None, None, "", str(item.path))
-            skipped.append(ItemSkipped(item, record))
+            skipped.append(ItemSkipped(item, record, sidecars[item.path]))
 
     yield JobPlanned(total=len(items), to_caption=len(todo), clashes=plan.clashes if options.write_sidecars else ())
     yield from skipped

@@ -185,9 +185,13 @@ class ModelStore:
         value = self._read()["default"]
         return value if isinstance(value, str) else None
 
-    def pair_for(self, model: InstalledFile) -> ModelPair:
-        """The model and its projector, checked to be still on disk with the size they were installed with."""
-        projector = self.get(model.mmproj) if model.mmproj else None
+    def pair_for(self, model: InstalledFile, files: list[InstalledFile] | None = None) -> ModelPair:
+        """The model and its projector, checked to be still on disk with the size they were installed with.
+
+        ``files``: the manifest's entries when the caller has just read them (saves reading it again).
+        """
+        files = self.files() if files is None else files
+        projector = next((f for f in files if f.id == model.mmproj), None) if model.mmproj else None
         if projector is None:
             raise ModelFileError(f"{model.filename} has no vision projector recorded; add one with "
                                  f"`caprl-desktop models add {model.filename} --mmproj FILE`.")
@@ -205,11 +209,12 @@ class ModelStore:
 
     def default_pair(self) -> ModelPair | None:
         """The pair ``caption`` uses when no model is given; None when nothing is installed."""
-        default = self.default_id()
-        model = self.get(default) if default else None
+        data = self._read()  # once: the window asks this before every batch
+        files: list[InstalledFile] = data["files"]
+        model = next((f for f in files if f.id == data["default"]), None)
         if model is None:
             return None
-        return self.pair_for(model)
+        return self.pair_for(model, files)
 
     # --- changes ------------------------------------------------------------------------------
 

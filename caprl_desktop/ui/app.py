@@ -35,7 +35,8 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
     """An unexpected error ends in one dialog with the details and a log file, not a silent exit."""
     log = write_crash_log(kind, value, tb)
     details = "".join(traceback.format_exception(kind, value, tb))
-    sys.__stderr__.write(details) if sys.__stderr__ is not None else None
+    if sys.__stderr__ is not None:
+        sys.__stderr__.write(details)
     app = QApplication.instance()
     if app is None:
         return

@@ -45,16 +45,12 @@ class CaptionPanel(QWidget):
         bottom.addStretch(1)
         bottom.addWidget(self.status)
         bottom.addWidget(self.copy_button)
-        layout = self._layout = QVBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.editor, 1)
         layout.addLayout(bottom)
         self.show_entry(None, "", streaming=False)
-
-    def layout_(self) -> QVBoxLayout:
-        """The panel's layout, for the window to add its caption choices on top."""
-        return self._layout
 
     def flush(self) -> None:
         """Save an edit still waiting for its delay (closing the window, switching images)."""

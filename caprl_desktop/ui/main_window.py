@@ -7,6 +7,7 @@ data, and each event names its image, so a caption always lands on the image it 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from pathlib import Path
@@ -65,7 +66,7 @@ from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec,
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.caption_worker import CaptionWorker
 from caprl_desktop.ui.folder_panel import FolderPanel
-from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State
+from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State, StateRole
 from caprl_desktop.ui.scanner import Scanner, ScanResult
 from caprl_desktop.ui.settings import AppSettings
 
@@ -185,7 +186,14 @@ class MainWindow(QMainWindow):
 
         self.right_splitter = QSplitter(Qt.Orientation.Vertical)
         self.right_splitter.addWidget(self.preview)
-        self.right_splitter.addWidget(self.panel)
+        # Caption language, preset and prompt sit above the caption they shape (filled in _build_actions).
+        caption_side = QWidget()
+        self.caption_choices = QHBoxLayout()
+        caption_layout = QVBoxLayout(caption_side)
+        caption_layout.setContentsMargins(0, 0, 0, 0)
+        caption_layout.addLayout(self.caption_choices)
+        caption_layout.addWidget(self.panel, 1)
+        self.right_splitter.addWidget(caption_side)
         self.right_splitter.setStretchFactor(0, 3)
         self.right_splitter.setStretchFactor(1, 2)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -281,7 +289,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.cancel_action)
         toolbar.addSeparator()
         toolbar.addAction(self.export_action)
-        row = QHBoxLayout()
+        row = self.caption_choices
         row.addWidget(QLabel(self.tr("Caption language")))
         self.language_combo = QComboBox()
         self.language_combo.setObjectName("languageCombo")
@@ -306,7 +314,6 @@ class MainWindow(QMainWindow):
         self.prompt_edit.setMinimumWidth(220)
         self.prompt_edit.editingFinished.connect(self._prompt_changed)
         row.addWidget(self.prompt_edit, 1)
-        self.panel.layout_().insertLayout(0, row)
         self._prompt_changed()
 
     def _build_worker(self) -> None:
@@ -376,13 +383,12 @@ class MainWindow(QMainWindow):
     def _budget(self) -> ImageBudget:
         return ImageBudget(max_tokens=IMAGE_BUDGET_PRESETS[self.settings.detail])
 
-    def job_options(self, overwrite: bool) -> JobOptions:
-        config_label = self.engine_info.model.model_path.name if self.engine_info else ""
+    def job_options(self, overwrite: bool, config: EngineConfig) -> JobOptions:
         return JobOptions(
             prompt=self.prompt(),
             params=GenerationParams(max_tokens=self.settings.max_tokens),
-            image_budget=self._budget(),
-            model_label=config_label,
+            image_budget=config.image_budget,
+            model_label=Path(config.model_path).name,
             overwrite=overwrite or self.settings.overwrite,
         )
 
@@ -482,7 +488,7 @@ class MainWindow(QMainWindow):
         self._job_started_at = time.monotonic()
         self._update_progress()
         self._update_buttons()
-        self.runRequested.emit([self.queue.entry(r).item for r in batch], self.job_options(overwrite), config)
+        self.runRequested.emit([self.queue.entry(r).item for r in batch], self.job_options(overwrite, config), config)
 
     def start(self) -> None:
         self._stopped = False
@@ -563,7 +569,7 @@ class MainWindow(QMainWindow):
         self.engine_info = info
         self.model_label.setText(f"{info.model.model_path.name} · {info.model.mmproj_path.name}")
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
-        if info.backend.name == "CPU" and info.backend_line.startswith("CPU only"):
+        if not info.backend.gpu_offload:
             self.backend_label.setText(self.tr("CPU only (this build has no GPU support)"))
         else:
             self.backend_label.setText(info.backend_line)
@@ -597,7 +603,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, ItemSkipped):
             row = self.queue.row_of(event.item.path)
             if row is not None:
-                self.queue.update(row, state=State.DONE, caption=event.record.caption)
+                self.queue.update(row, state=State.DONE, caption=event.record.caption, record=event.record,
+                                  sidecar=event.sidecar)
                 self._job_done += 1
                 if row == self._shown_row:
                     self._show_row(row)
@@ -616,10 +623,11 @@ class MainWindow(QMainWindow):
             return
         self._job_done += 1
         if event.record.error:
-            self.queue.update(row, state=State.FAILED, error=event.record.error, caption=event.record.caption)
+            self.queue.update(row, state=State.FAILED, error=event.record.error, caption=event.record.caption,
+                              record=event.record)
         else:
             self.queue.update(row, state=State.DONE, caption=event.record.caption, stats=event.stats,
-                              sidecar=event.sidecar, overwrite=False)
+                              sidecar=event.sidecar, overwrite=False, record=event.record)
             if event.stats is not None:
                 self.speed_label.setText(self.tr("{:.1f} tokens/s").format(event.stats.tokens_per_second))
         if row == self._shown_row:
@@ -684,7 +692,7 @@ class MainWindow(QMainWindow):
         if choice == 0:
             self.proxy.sort(-1)
             return
-        self.proxy.setSortRole(Qt.ItemDataRole.DisplayRole if choice == 1 else Qt.ItemDataRole.UserRole + 1)
+        self.proxy.setSortRole(Qt.ItemDataRole.DisplayRole if choice == 1 else StateRole)
         self.proxy.sort(0)
 
     def _update_empty_state(self) -> None:
@@ -715,21 +723,11 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------
 
     def records(self, rows: list[int] | None = None) -> list[CaptionRecord]:
+        """The job's records of finished images, with the caption as it stands now (edits included)."""
         chosen = rows if rows else range(len(self.queue.entries))
-        out = []
-        language = self.language
-        for row in chosen:
-            entry = self.queue.entry(row)
-            if entry.state not in (State.DONE, State.FAILED):
-                continue
-            stats = entry.stats
-            out.append(CaptionRecord(
-                file_name=entry.item.file_name, caption=entry.caption, language=language,
-                prompt=self.prompt().user, model=self.engine_info.model.model_path.name if self.engine_info else "",
-                seconds=round(stats.total_seconds, 3) if stats else None,
-                output_tokens=stats.output_tokens if stats else None, error=entry.error, path=str(entry.path),
-            ))
-        return out
+        entries = (self.queue.entry(row) for row in chosen)
+        return [dataclasses.replace(e.record, caption=e.caption) for e in entries
+                if e.record is not None and e.state in (State.DONE, State.FAILED)]
 
     def export(self, target: Path, kind: str, *, selection_only: bool = False) -> int:
         records = self.records(self.selected_rows() if selection_only else None)

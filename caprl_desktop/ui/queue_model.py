@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -21,10 +21,10 @@ from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 
 from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_types import CaptionStats
+from caprl_desktop.core.export import CaptionRecord
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1
-PathRole = Qt.ItemDataRole.UserRole + 2
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -46,7 +46,8 @@ class Entry:
     stats: CaptionStats | None = None
     sidecar: Path | None = None
     overwrite: bool = False
-    tokens: int = field(default=0)
+    tokens: int = 0
+    record: CaptionRecord | None = None  # the job's record (language, prompt, model, timings), for exports
 
     @property
     def path(self) -> Path:
@@ -136,8 +137,6 @@ class QueueModel(QAbstractListModel):
             return QColor("#c0392b")
         if role == StateRole:
             return entry.state.value
-        if role == PathRole:
-            return str(entry.path)
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(0, THUMB_SIZE + 8)
         return None
