@@ -189,6 +189,7 @@ class MainWindow(QMainWindow):
         # Caption language, preset and prompt sit above the caption they shape (filled in _build_actions).
         caption_side = QWidget()
         self.caption_choices = QHBoxLayout()
+        self.caption_choices.setContentsMargins(4, 0, 4, 0)  # in line with the panel below
         caption_layout = QVBoxLayout(caption_side)
         caption_layout.setContentsMargins(0, 0, 0, 0)
         caption_layout.addLayout(self.caption_choices)
