@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from caprl_desktop.core import downloads
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.params import EngineConfig, ImageBudget
 from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
+from tests.hub_standin import IMATRIX, STATIC, HubStandIn
 
 # Tests never open a real window; set before pytest-qt creates the QApplication.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -86,3 +88,36 @@ def save_noise(path: Path, width: int = 160, height: int = 120, seed: int = 0, *
     path.parent.mkdir(parents=True, exist_ok=True)
     noise_image(width, height, seed).save(path, **save_args)
     return path
+
+
+@dataclass(frozen=True)
+class HubFiles:
+    model: bytes
+    big: bytes  # a "Q8_0" of several MB, so that progress, cancel and kills happen mid-file
+    mmproj: bytes
+
+
+@pytest.fixture(scope="session")
+def hub_files(models: ModelFiles) -> HubFiles:
+    model = models.model.read_bytes()
+    padding = np.random.default_rng(7).integers(0, 256, 6 << 20, dtype=np.uint8).tobytes()
+    return HubFiles(model=model, big=model + padding, mmproj=models.mmproj.read_bytes())
+
+
+@pytest.fixture
+def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]:
+    server = HubStandIn()
+    server.add(STATIC, "CapRL-3B.Q4_K_M.gguf", hub_files.model)
+    server.add(STATIC, "CapRL-3B.Q8_0.gguf", hub_files.big)
+    server.add(STATIC, "CapRL-3B.mmproj-Q8_0.gguf", hub_files.mmproj)
+    server.add(STATIC, "CapRL-3B.mmproj-f16.gguf", hub_files.mmproj + b"\0" * 1024)
+    server.add(STATIC, "README.md", b"# CapRL-3B GGUF\n")
+    server.add(IMATRIX, "CapRL-3B.i1-Q4_K_M.gguf", hub_files.model)
+    server.add(IMATRIX, "CapRL-3B.i1-IQ2_M.gguf", hub_files.model[: len(hub_files.model) // 2])
+    server.add(IMATRIX, "imatrix.dat", b"\0" * 64)
+    server.start()
+    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(downloads, "_BACKOFF_SCALE", 0.01)
+    yield server
+    server.stop()

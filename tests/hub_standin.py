@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+STATIC = "mradermacher/CapRL-3B-GGUF"
+IMATRIX = "mradermacher/CapRL-3B-i1-GGUF"
 
 
 @dataclass

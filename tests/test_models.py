@@ -10,11 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from caprl_desktop.cli.main import main
@@ -34,45 +31,10 @@ from caprl_desktop.core.fit import MemoryBudget, advise, recommend
 from caprl_desktop.core.hub import HubClient, HubError, fetch_catalog
 from caprl_desktop.core.model_install import add_local, install, plan_install
 from caprl_desktop.core.model_store import ModelStore
-from tests.conftest import ModelFiles, save_noise
-from tests.hub_standin import COMMIT, HubStandIn
+from tests.conftest import HubFiles, ModelFiles, save_noise
+from tests.hub_standin import COMMIT, IMATRIX, STATIC, HubStandIn
 
-STATIC = "mradermacher/CapRL-3B-GGUF"
-IMATRIX = "mradermacher/CapRL-3B-i1-GGUF"
 FAST = ["--max-tokens", "8", "--image-max-tokens", "64", "--threads", "2"]
-
-
-@dataclass(frozen=True)
-class HubFiles:
-    model: bytes
-    big: bytes  # a "Q8_0" of several MB, so that progress, cancel and kills happen mid-file
-    mmproj: bytes
-
-
-@pytest.fixture(scope="session")
-def hub_files(models: ModelFiles) -> HubFiles:
-    model = models.model.read_bytes()
-    padding = np.random.default_rng(7).integers(0, 256, 6 << 20, dtype=np.uint8).tobytes()
-    return HubFiles(model=model, big=model + padding, mmproj=models.mmproj.read_bytes())
-
-
-@pytest.fixture
-def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubStandIn]:
-    server = HubStandIn()
-    server.add(STATIC, "CapRL-3B.Q4_K_M.gguf", hub_files.model)
-    server.add(STATIC, "CapRL-3B.Q8_0.gguf", hub_files.big)
-    server.add(STATIC, "CapRL-3B.mmproj-Q8_0.gguf", hub_files.mmproj)
-    server.add(STATIC, "CapRL-3B.mmproj-f16.gguf", hub_files.mmproj + b"\0" * 1024)
-    server.add(STATIC, "README.md", b"# CapRL-3B GGUF\n")
-    server.add(IMATRIX, "CapRL-3B.i1-Q4_K_M.gguf", hub_files.model)
-    server.add(IMATRIX, "CapRL-3B.i1-IQ2_M.gguf", hub_files.model[: len(hub_files.model) // 2])
-    server.add(IMATRIX, "imatrix.dat", b"\0" * 64)
-    server.start()
-    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr(downloads, "_BACKOFF_SCALE", 0.01)
-    yield server
-    server.stop()
 
 
 def client(hub: HubStandIn) -> HubClient:

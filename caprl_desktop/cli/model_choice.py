@@ -9,6 +9,7 @@ from caprl_desktop.cli import models_command
 from caprl_desktop.cli.exit_codes import EXIT_OK
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.model_install import plan_install
+from caprl_desktop.core.model_offer import model_offer
 from caprl_desktop.core.model_store import ModelStore
 
 NO_MODEL = ("No model is installed yet. Download the recommended one with `caprl-desktop models download` "
@@ -45,7 +46,7 @@ def choose_model(model: str | None, mmproj: Path | None, *, assume_yes: bool) ->
 
 
 def _download_recommended(store: ModelStore, *, ask: bool) -> bool:
-    offer = models_command.offer_for_default_family()
+    offer = model_offer()
     if offer.recommended is None:
         raise CaprlError("the hub lists no quant to download")
     plan = plan_install(offer.catalog, store, offer.recommended)

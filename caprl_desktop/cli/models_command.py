@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from caprl_desktop.cli.download_progress import DownloadBar
@@ -13,15 +12,11 @@ from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from caprl_desktop.core import catalog as catalog_module
 from caprl_desktop.core.catalog import Catalog
 from caprl_desktop.core.downloads import DownloadCancelled, human_size
-from caprl_desktop.core.engine_client import probe_backend
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.fit import FitAdvice, MemoryBudget, advise, memory_budget, recommend
-from caprl_desktop.core.hub import HubClient, fetch_catalog
+from caprl_desktop.core.hub import HubClient
 from caprl_desktop.core.model_install import InstallPlan, add_local, install, plan_install
+from caprl_desktop.core.model_offer import model_offer
 from caprl_desktop.core.model_store import ModelStore
-from caprl_desktop.core.params import EngineConfig
-
-_DEFAULT_N_CTX = EngineConfig(model_path="", mmproj_path="").n_ctx
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,31 +96,9 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK
 
 
-@dataclass(frozen=True)
-class _Offer:
-    catalog: Catalog
-    budget: MemoryBudget
-    advice: list[FitAdvice]
-    recommended: str | None
-
-
-def _offer(family_key: str) -> _Offer:
-    family = catalog_module.family(family_key)
-    catalog = fetch_catalog(family, HubClient())
-    budget = memory_budget(probe_backend())
-    projector = catalog.find_projector(family.default_mmproj)
-    advice = advise(catalog, budget, projector, _DEFAULT_N_CTX)
-    best = recommend(catalog, advice, budget)
-    return _Offer(catalog, budget, advice, best.label if best else None)
-
-
-def offer_for_default_family() -> _Offer:
-    return _offer(catalog_module.DEFAULT_FAMILY)
-
-
 def _list_remote(family_key: str, store: ModelStore) -> int:
     try:
-        offer = _offer(family_key)
+        offer = model_offer(family_key)
     except CaprlError as exc:
         return _fail(str(exc))
     catalog, budget = offer.catalog, offer.budget
@@ -161,7 +134,7 @@ def _list_remote(family_key: str, store: ModelStore) -> int:
 def run_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
     try:
-        offer = _offer(args.family)
+        offer = model_offer(args.family)
         quant = args.quant or offer.recommended
         if quant is None:
             return _fail("the hub lists no quant to download")
