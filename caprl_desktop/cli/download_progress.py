@@ -7,7 +7,8 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from caprl_desktop.core.downloads import DownloadProgress, human_size
+from caprl_desktop.core.downloads import DownloadProgress
+from caprl_desktop.core.units import human_size
 
 
 class DownloadBar:

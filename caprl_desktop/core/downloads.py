@@ -33,6 +33,7 @@ from caprl_desktop.core.atomic import atomic_write_text, explain_os_error
 from caprl_desktop.core.catalog import RemoteFile
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.hub import HubClient, HubError, HubUnreachableError, hub_errors, offline_mode
+from caprl_desktop.core.units import human_size
 
 PART_SUFFIX = ".part"
 DISK_MARGIN = 64 << 20  # keep some room so the system does not run dry while we write
@@ -136,17 +137,6 @@ def free_space(folder: Path) -> int:
         with contextlib.suppress(OSError):
             return shutil.disk_usage(candidate).free
     return 0
-
-
-def human_size(n: float) -> str:
-    """Decimal units, as the hub and file managers show model sizes: "816.1 KB", "1.93 GB"."""
-    if abs(n) < 1000:
-        return f"{n:.0f} B"
-    if abs(n) < 1e6:
-        return f"{n / 1e3:.1f} KB"
-    if abs(n) < 1e9:
-        return f"{n / 1e6:.1f} MB"
-    return f"{n / 1e9:.2f} GB"
 
 
 def check_space(folder: Path, needed: int) -> None:

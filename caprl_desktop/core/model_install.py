@@ -15,7 +15,6 @@ from caprl_desktop.core.downloads import (
     ProgressCallback,
     check_space,
     download_file,
-    human_size,
     partial_bytes,
     sha256_of,
 )
@@ -23,6 +22,7 @@ from caprl_desktop.core.errors import CaprlError, ModelFileError
 from caprl_desktop.core.hub import HubClient
 from caprl_desktop.core.model_files import check_model_pair
 from caprl_desktop.core.model_store import InstalledFile, ModelStore, Source
+from caprl_desktop.core.units import human_size
 
 
 class InstallError(CaprlError):

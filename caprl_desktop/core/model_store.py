@@ -264,9 +264,11 @@ class ModelStore:
         for entry in gone:
             path = self.path_of(entry)
             if entry.source == "hub":
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                report.append(f"deleted {path}")
+                try:
+                    path.unlink(missing_ok=True)
+                    report.append(f"deleted {path}")
+                except OSError as exc:  # Windows: still open in a running engine
+                    report.append(f"could not delete {path} ({exc.strerror}); delete it by hand")
             else:
                 report.append(f"forgot {path} (your file, left in place)")
         with contextlib.suppress(OSError):

@@ -95,9 +95,13 @@ class CaptionWorker(QObject):
         self.jobEnded.emit(finished)
 
 
-    def shutdown(self) -> None:
+    def unload(self) -> None:
+        """Free the model's memory (idle, or its files removed); the next job loads it again."""
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+
+    def shutdown(self) -> None:
+        self.unload()
         thread = QThread.currentThread()
         thread.quit()

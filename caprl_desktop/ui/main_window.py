@@ -63,9 +63,11 @@ from caprl_desktop.core.jobs import (
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
+from caprl_desktop.core.units import human_duration
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.caption_worker import CaptionWorker
 from caprl_desktop.ui.folder_panel import FolderPanel
+from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State, StateRole
 from caprl_desktop.ui.scanner import Scanner, ScanResult
 from caprl_desktop.ui.settings import AppSettings
@@ -78,6 +80,7 @@ class MainWindow(QMainWindow):
     runRequested = Signal(object, object, object)  # items, JobOptions, EngineConfig
     loadRequested = Signal(object)  # EngineConfig
     shutdownRequested = Signal()
+    unloadRequested = Signal()
     jobEventHandled = Signal(object)  # re-emitted on the GUI thread once the window has shown the event
 
     def __init__(self, settings: AppSettings | None = None, store: ModelStore | None = None) -> None:
@@ -94,6 +97,7 @@ class MainWindow(QMainWindow):
         self._job_started_at = 0.0
         self._item_started_at = 0.0
         self._shown_row: int | None = None
+        self.model_dialog: ModelDialog | None = None
 
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._image_loaded)
@@ -221,8 +225,13 @@ class MainWindow(QMainWindow):
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
+        self.get_model_button = QPushButton(self.tr("Download a model…"))
+        self.get_model_button.setObjectName("getModelButton")
+        self.get_model_button.clicked.connect(self.show_models)
+        self.get_model_button.hide()
         bar = self.statusBar()
         bar.addWidget(self.model_label)
+        bar.addWidget(self.get_model_button)
         bar.addWidget(self.backend_label, 1)
         bar.addPermanentWidget(self.speed_label)
         bar.addPermanentWidget(self.progress_label)
@@ -242,6 +251,7 @@ class MainWindow(QMainWindow):
         self.open_folder_action = action(self.tr("Open folder…"), self.open_folder, "Ctrl+Shift+O")
         self.paste_action = action(self.tr("Paste image"), self.paste_image, "Ctrl+Shift+V")
         self.export_action = action(self.tr("Export captions…"), self.export_dialog, "Ctrl+E")
+        self.models_action = action(self.tr("Models…"), self.show_models, "Ctrl+M")
         self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action(self.tr("Start"), self.start, "F5")
         self.pause_action = action(self.tr("Pause"), self.pause, "F6")
@@ -263,6 +273,8 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu(self.tr("&File"))
         for act in (self.open_files_action, self.open_folder_action, self.paste_action, self.export_action):
             file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.models_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menu.addMenu(self.tr("&Edit"))
@@ -325,6 +337,7 @@ class MainWindow(QMainWindow):
         self.runRequested.connect(self.worker.run)
         self.loadRequested.connect(self.worker.load)
         self.shutdownRequested.connect(self.worker.shutdown)
+        self.unloadRequested.connect(self.worker.unload)
         self.worker.engineStarting.connect(self._engine_starting)
         self.worker.engineReady.connect(self._engine_ready)
         self.worker.engineFailed.connect(self._engine_failed)
@@ -476,8 +489,7 @@ class MainWindow(QMainWindow):
             return
         config = self.engine_config()
         if config is None:
-            self.statusBar().showMessage(self.tr("No model installed: download one with "
-                                                 "`caprl-desktop models download`."), 15000)
+            self.show_models()
             return
         overwrite = self.queue.entry(rows[0]).overwrite
         batch = [r for r in rows if self.queue.entry(r).overwrite == overwrite]
@@ -557,11 +569,30 @@ class MainWindow(QMainWindow):
     def _prepare_engine(self) -> None:
         """Load the model in the background while the user picks images."""
         config = self.engine_config()
+        self.get_model_button.setVisible(config is None)
         if config is None:
             self.model_label.setText(self.tr("No model installed"))
-            self.backend_label.setText(self.tr("Download one with `caprl-desktop models download`"))
+            self.backend_label.clear()
             return
         self.loadRequested.emit(config)
+
+    def show_models(self) -> None:
+        """The model dialog (made once; a download in it goes on while it is closed)."""
+        if self.model_dialog is None:
+            self.model_dialog = ModelDialog(self.store, self)
+            self.model_dialog.modelsChanged.connect(self._models_changed)
+        self.model_dialog.show()
+        self.model_dialog.raise_()
+        self.model_dialog.activateWindow()
+
+    def _models_changed(self) -> None:
+        config = self.engine_config()
+        if config is None:
+            self.engine_info = None
+            self.unloadRequested.emit()
+        if not self._job_running:  # a running job keeps its model; the next one loads the new default
+            self._prepare_engine()
+        self._maybe_start()
 
     def _engine_starting(self) -> None:
         self.model_label.setText(self.tr("Loading the model…"))
@@ -710,7 +741,7 @@ class MainWindow(QMainWindow):
         elapsed = time.monotonic() - self._job_started_at
         if self._job_running and 0 < done < total:
             remaining = elapsed / done * (total - done)
-            text += self.tr(" · about {} left").format(_duration(remaining))
+            text += self.tr(" · about {} left").format(human_duration(remaining))
         self.progress_label.setText(text)
         self.progress_bar.setVisible(self._job_running)
         self.progress_bar.setRange(0, total)
@@ -763,18 +794,11 @@ class MainWindow(QMainWindow):
         self.settings.set_bytes("window/splitter", self.splitter.saveState())
         self.settings.set_bytes("window/right_splitter", self.right_splitter.saveState())
         self.settings.sync()
+        if self.model_dialog is not None:
+            self.model_dialog.shutdown()
         self.worker.cancel()
         self.shutdownRequested.emit()
         self.worker_thread.wait(15000)
         self.scanner.wait()
         self.loader.wait()
         super().closeEvent(event)
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

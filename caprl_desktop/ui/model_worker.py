@@ -1,0 +1,78 @@
+"""The model dialog's slow work on its own thread: the hub listing with fit advice, downloads, local files.
+
+Requests arrive through queued signals, so every method below runs on the worker's thread; ``cancel()``
+may be called from any thread and stops a download at its next chunk (what was fetched is kept and the
+next download continues from there).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from caprl_desktop.core.catalog import Catalog
+from caprl_desktop.core.downloads import DownloadCancelled, DownloadProgress
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.hub import HubClient
+from caprl_desktop.core.model_install import InstallPlan, add_local, install
+from caprl_desktop.core.model_offer import model_offer
+from caprl_desktop.core.model_store import ModelStore
+
+
+class ModelWorker(QObject):
+    offerReady = Signal(object)  # ModelOffer
+    offerFailed = Signal(str)
+    progress = Signal(object)  # DownloadProgress
+    installed = Signal(object)  # InstalledFile (the text model)
+    failed = Signal(str)
+    cancelled = Signal(str)
+
+    def __init__(self, store: ModelStore) -> None:
+        super().__init__()
+        self._store = store
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    # --- worker thread ------------------------------------------------------------------------
+
+    def fetch_offer(self, family_key: str) -> None:
+        try:
+            offer = model_offer(family_key)
+        except CaprlError as exc:
+            self.offerFailed.emit(str(exc))
+            return
+        self.offerReady.emit(offer)
+
+    def download(self, plan: InstallPlan, catalog: Catalog) -> None:
+        self._cancel.clear()
+        try:
+            model = install(plan, catalog, self._store, HubClient(), on_progress=self._report, cancel=self._cancel,
+                            make_default=True)
+        except DownloadCancelled as exc:
+            self.cancelled.emit(str(exc))
+            return
+        except CaprlError as exc:
+            self.failed.emit(str(exc))
+            return
+        except OSError as exc:  # a full disk or a folder that cannot be written, met mid-way
+            self.failed.emit(f"{exc.strerror or exc} ({exc.filename or self._store.root})")
+            return
+        self.installed.emit(model)
+
+    def add_local(self, model_path: Path, mmproj_path: Path) -> None:
+        try:
+            model = add_local(self._store, model_path, mmproj_path, make_default=True)
+        except CaprlError as exc:
+            self.failed.emit(str(exc))
+            return
+        except OSError as exc:
+            self.failed.emit(f"{exc.strerror or exc}: {exc.filename}")
+            return
+        self.installed.emit(model)
+
+    def _report(self, event: DownloadProgress) -> None:
+        self.progress.emit(event)
