@@ -30,6 +30,7 @@ class Faults:
     status: dict[str, int] = field(default_factory=dict)
     ignore_range: set[str] = field(default_factory=set)
     bytes_per_second: float | None = None  # throttle every body
+    garbled_listing: set[str] = field(default_factory=set)  # repos whose listing is not the hub's JSON
 
 
 @dataclass
@@ -110,6 +111,14 @@ class HubStandIn:
                 files = hub.repos.get(repo)
                 if files is None:
                     self._error(401, "RepoNotFound")
+                    return
+                if repo in hub.faults.garbled_listing:  # a captive portal or proxy answering instead
+                    page = b"<html><body>Please log in to the Wi-Fi</body></html>"
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
                     return
                 siblings = [
                     {"rfilename": name, "size": len(data), "blobId": hashlib.sha1(data).hexdigest(),

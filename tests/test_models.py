@@ -102,6 +102,22 @@ def test_unreachable_hub_falls_back_to_the_bundled_list() -> None:
     assert all(m.sha256 is None for m in catalog.models)  # nothing to verify against: no downloads from it
 
 
+@pytest.mark.parametrize("telemetry", [None, "0"])
+def test_only_listings_are_requested(hub: HubStandIn, tmp_path: Path, telemetry: str | None) -> None:
+    """huggingface-hub fetches an agent registry for its telemetry unless told not to (the app tells it)."""
+    env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_HOME": str(tmp_path / "hf")}
+    if telemetry is not None:
+        env["HF_HUB_DISABLE_TELEMETRY"] = telemetry  # the user's own choice wins
+    script = "from caprl_desktop.core.catalog import family; from caprl_desktop.core.hub import " \
+             "HubClient, fetch_catalog; fetch_catalog(family(), HubClient())"
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=60)
+    listings = {f"/api/models/{STATIC}", f"/api/models/{IMATRIX}"}
+    if telemetry is None:
+        assert {r.path for r in hub.log} == listings
+    else:
+        assert {r.path for r in hub.log} > listings  # proves the check can see the telemetry request
+
+
 def test_offline_mode_makes_no_request(hub: HubStandIn, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     catalog = fetch_catalog(family(), client(hub))
@@ -118,6 +134,15 @@ def test_missing_repo_and_missing_file_give_clear_messages(hub: HubStandIn) -> N
     del hub.repos[STATIC][q4.filename]  # listed a moment ago, gone now
     with pytest.raises(DownloadError, match=r"CapRL-3B.Q4_K_M.gguf is not in mradermacher/CapRL-3B-GGUF"):
         download_file(client(hub), q4, ModelStore().destination(q4))
+
+
+def test_a_page_that_is_not_the_hub_gives_a_clear_message(hub: HubStandIn) -> None:
+    hub.faults.garbled_listing.add(IMATRIX)
+    with pytest.raises(HubError, match=r"the answer from http://127.0.0.1:\d+ could not be read"):
+        client(hub).list_repo(IMATRIX)
+    catalog = fetch_catalog(family(), client(hub))  # the static repo alone still installs
+    assert catalog.from_hub and "could not be read" in catalog.note
+    assert [m.label for m in catalog.models] == ["Q4_K_M", "Q8_0"]
 
 
 # --- fit advice -------------------------------------------------------------------------------

@@ -95,7 +95,11 @@ class HubClient:
         what = f"list the files of {repo}"
         self._check_online(what)
         with hub_errors(what, repo):
-            info = self._api.model_info(repo, files_metadata=True, timeout=self.timeout)
+            try:
+                info = self._api.model_info(repo, files_metadata=True, timeout=self.timeout)
+            except (KeyError, TypeError, ValueError) as exc:  # not the hub's API answering (a proxy page, say)
+                raise HubError(f"Cannot {what}: the answer from {self.endpoint} could not be read "
+                               f"({type(exc).__name__}: {exc}).") from exc
         files = []
         for sibling in info.siblings or []:
             sha256 = sibling.lfs.sha256 if sibling.lfs is not None else None

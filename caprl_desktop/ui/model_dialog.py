@@ -34,7 +34,7 @@ from caprl_desktop.core import catalog as catalog_module
 from caprl_desktop.core.downloads import DownloadProgress
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.fit import FitAdvice
-from caprl_desktop.core.model_install import plan_install
+from caprl_desktop.core.model_install import InstallPlan, plan_install
 from caprl_desktop.core.model_offer import ModelOffer
 from caprl_desktop.core.model_store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_duration, human_size
@@ -58,6 +58,7 @@ class ModelDialog(QDialog):
         self.family_key = family_key
         self.offer: ModelOffer | None = None
         self.busy = False
+        self._plan: InstallPlan | None = None
         self.setWindowTitle(self.tr("Models — CapRL Desktop"))
         self.resize(760, 640)
         self._build()
@@ -193,6 +194,7 @@ class ModelDialog(QDialog):
             placeholder = QTreeWidgetItem([self.tr("No model yet: download one below, or use a GGUF on disk.")])
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.installed_tree.addTopLevelItem(placeholder)
+            placeholder.setFirstColumnSpanned(True)
         if self.offer is not None:
             self._fill_remote(self.offer)
         self._update_buttons()
@@ -360,6 +362,7 @@ class ModelDialog(QDialog):
             self.progress_label.setText(self.tr("{} is already installed.").format(remote.filename))
         else:
             self.progress_label.setText(self.tr("Downloading {}").format(plan.describe()))
+        self._plan = plan
         self._set_busy(True)
         self.progress_bar.setValue(0)
         self.progress_bar.show()
@@ -370,16 +373,24 @@ class ModelDialog(QDialog):
         self.progress_label.setText(self.tr("Cancelling…"))
 
     def _progress(self, event: DownloadProgress) -> None:
-        self.progress_bar.setValue(int(event.fraction * 1000))
+        """One bar for the whole install (projector and model), the line for the file at hand."""
+        files = self._plan.downloads if self._plan is not None else ()
+        names = [f.filename for f in files]
+        index = names.index(event.filename) if event.filename in names else 0
+        total = sum(f.size for f in files) or event.total
+        before = sum(f.size for f in files[:index])
         if event.phase == "verifying":
             text = self.tr("Checking {}: {} of {}").format(event.filename, human_size(event.done),
                                                           human_size(event.total))
         else:
+            self.progress_bar.setValue(int((before + event.done) / max(total, 1) * 1000))
             text = self.tr("{}: {} of {}").format(event.filename, human_size(event.done), human_size(event.total))
+            if len(files) > 1:
+                text = self.tr("File {} of {}").format(index + 1, len(files)) + " · " + text
             if event.bytes_per_second:
                 text += " · " + self.tr("{}/s").format(human_size(event.bytes_per_second))
-            if event.eta_seconds is not None:
-                text += " · " + self.tr("{} left").format(human_duration(event.eta_seconds))
+                remaining = total - before - event.done
+                text += " · " + self.tr("{} left").format(human_duration(remaining / event.bytes_per_second))
         self.progress_label.setText(text)
 
     def _installed(self, model: InstalledFile) -> None:
