@@ -28,6 +28,7 @@ from caprl_desktop.core.prompts import PRESET_PROMPTS
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
+from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.conftest import ModelFiles, save_noise
 
 CAPTION_TIMEOUT_MS = 60_000
@@ -41,6 +42,7 @@ def installed(models: ModelFiles) -> ModelStore:
     settings.max_tokens = 24
     settings.detail = "fast"
     settings.language = "en"
+    settings.seed = 1234  # the random-weight model can sample an empty caption; a fixed seed keeps runs alike
     settings.sync()
     return store
 
@@ -135,7 +137,7 @@ def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(
     wait_all_finished(qtbot, window, 2)
     assert switched, "A's caption never streamed"
     entry_a, entry_b = window.queue.entries
-    assert entry_a.caption == "".join(pieces_for_a)
+    assert entry_a.caption == "".join(pieces_for_a).strip()  # the finished caption is trimmed
     assert a.with_suffix(".txt").read_bytes().decode("utf-8").strip() == entry_a.caption.strip()
     assert window.panel.path == b
     assert shown(window.panel.editor.toPlainText()) == shown(entry_b.caption)
@@ -321,3 +323,63 @@ def test_settings_and_geometry_persist_across_a_restart(qtbot: QtBot, installed:
     assert second.prompt().user == "List the objects."
     assert second.height() == 650
     second.close()
+
+
+def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, window: MainWindow) -> None:
+    dialog = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.temperature.setValue(0.0)
+    dialog.seed.setValue(42)
+    dialog.threads.setValue(1)
+    dialog.gpu_layers.setValue(0)
+    dialog.max_tokens.setValue(40)
+    dialog.idle_unload.setValue(0)
+    dialog.overwrite.setCurrentIndex(1)
+    dialog.interface_language.setCurrentIndex(dialog.interface_language.findData("ja"))
+    dialog.accept()
+    window.settings_changed()
+
+    config = window.engine_config()
+    assert config is not None and config.threads == 1 and config.gpu_layers == 0
+    options = window.job_options(False, config)
+    assert options.params.temperature == 0.0 and options.params.seed == 42 and options.params.max_tokens == 40
+    assert options.overwrite
+    assert not window.idle_timer.isActive()  # "Never"
+    qtbot.waitUntil(lambda: window.engine_info is not None and window.engine_info.threads == 1,
+                    timeout=CAPTION_TIMEOUT_MS)  # reloaded with the new set-up
+
+    again = AppSettings()  # as the next start reads them
+    assert (again.temperature, again.seed, again.threads, again.gpu_layers) == (0.0, 42, 1, 0)
+    assert (again.max_tokens, again.idle_unload_minutes, again.overwrite) == (40, 0, True)
+    assert again.interface_language == "ja"
+
+    dialog = SettingsDialog(again, window)
+    qtbot.addWidget(dialog)
+    assert dialog.seed.value() == 42 and dialog.threads.value() == 1
+    dialog.restore_defaults()
+    dialog.accept()
+    assert again.seed is None and again.threads is None and again.temperature == 1.0 and not again.overwrite
+    assert again.idle_unload_minutes == 15 and again.interface_language == "ja"  # the language stays
+
+
+def test_idle_model_is_unloaded_and_loads_again_for_the_next_image(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    pid = window.worker.engine_pid
+    assert pid is not None and window.idle_timer.isActive()  # armed as soon as the model loaded
+    window.idle_timer.start(50)  # instead of the 15 minutes
+    qtbot.waitUntil(lambda: window.worker.engine_pid is None, timeout=CAPTION_TIMEOUT_MS)
+    assert window.engine_info is None and "unloaded" in window.model_label.text()
+    qtbot.waitUntil(lambda: not _alive(pid), timeout=CAPTION_TIMEOUT_MS)  # its memory is really freed
+    drop(window, [save_noise(tmp_path / "after.jpg", seed=5)])
+    wait_all_finished(qtbot, window, 1)
+    assert states(window) == {"after.jpg": State.DONE}
+    assert window.worker.engine_pid not in (None, pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -12,7 +12,7 @@ import datetime
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QThread, QUrl, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QThread, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -71,6 +71,7 @@ from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State, StateRole
 from caprl_desktop.ui.scanner import Scanner, ScanResult
 from caprl_desktop.ui.settings import AppSettings
+from caprl_desktop.ui.settings_dialog import SettingsDialog
 
 PREVIEW_SIZE = 720
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
@@ -98,6 +99,9 @@ class MainWindow(QMainWindow):
         self._item_started_at = 0.0
         self._shown_row: int | None = None
         self.model_dialog: ModelDialog | None = None
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(self._unload_idle)
 
         self.loader = ImageLoader(self)
         self.loader.loaded.connect(self._image_loaded)
@@ -252,6 +256,8 @@ class MainWindow(QMainWindow):
         self.paste_action = action(self.tr("Paste image"), self.paste_image, "Ctrl+Shift+V")
         self.export_action = action(self.tr("Export captions…"), self.export_dialog, "Ctrl+E")
         self.models_action = action(self.tr("Models…"), self.show_models, "Ctrl+M")
+        self.settings_action = action(self.tr("Settings…"), self.show_settings, "Ctrl+,")
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action(self.tr("Start"), self.start, "F5")
         self.pause_action = action(self.tr("Pause"), self.pause, "F6")
@@ -275,6 +281,7 @@ class MainWindow(QMainWindow):
             file_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.models_action)
+        file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = menu.addMenu(self.tr("&Edit"))
@@ -392,6 +399,8 @@ class MainWindow(QMainWindow):
             mmproj_path=str(pair.mmproj_path),
             image_budget=self._budget(),
             max_output_tokens=self.settings.max_tokens,
+            gpu_layers=self.settings.gpu_layers,
+            threads=self.settings.threads,
         )
 
     def _budget(self) -> ImageBudget:
@@ -400,7 +409,8 @@ class MainWindow(QMainWindow):
     def job_options(self, overwrite: bool, config: EngineConfig) -> JobOptions:
         return JobOptions(
             prompt=self.prompt(),
-            params=GenerationParams(max_tokens=self.settings.max_tokens),
+            params=GenerationParams(max_tokens=self.settings.max_tokens, temperature=self.settings.temperature,
+                                    seed=self.settings.seed),
             image_budget=config.image_budget,
             model_label=Path(config.model_path).name,
             overwrite=overwrite or self.settings.overwrite,
@@ -496,6 +506,7 @@ class MainWindow(QMainWindow):
         for row in batch:
             self.queue.update(row, state=State.WAITING)
         self._job_running = True
+        self.idle_timer.stop()
         self._job_total = len(batch)
         self._job_done = 0
         self._job_started_at = time.monotonic()
@@ -585,6 +596,31 @@ class MainWindow(QMainWindow):
         self.model_dialog.raise_()
         self.model_dialog.activateWindow()
 
+    def show_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            self.settings_changed()
+
+    def settings_changed(self) -> None:
+        """Settings apply to the next job; a loaded model is reloaded now if its set-up changed."""
+        if not self._job_running and self.engine_info is not None:
+            self._prepare_engine()  # the worker reloads only when the engine config differs
+        self._restart_idle_timer()
+
+    def _restart_idle_timer(self) -> None:
+        minutes = self.settings.idle_unload_minutes
+        if minutes and not self._job_running:
+            self.idle_timer.start(minutes * 60_000)
+        else:
+            self.idle_timer.stop()
+
+    def _unload_idle(self) -> None:
+        if self._job_running or self.engine_info is None:
+            return
+        self.engine_info = None
+        self.unloadRequested.emit()
+        self.model_label.setText(self.tr("Model unloaded while idle; it loads again for the next image"))
+
     def _models_changed(self) -> None:
         config = self.engine_config()
         if config is None:
@@ -599,6 +635,7 @@ class MainWindow(QMainWindow):
 
     def _engine_ready(self, info: EngineInfo) -> None:
         self.engine_info = info
+        self._restart_idle_timer()
         self.model_label.setText(f"{info.model.model_path.name} · {info.model.mmproj_path.name}")
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
         if not info.backend.gpu_offload:
@@ -675,6 +712,7 @@ class MainWindow(QMainWindow):
         self._update_progress()
         self._update_buttons()
         self._maybe_start()
+        self._restart_idle_timer()
 
     # --- display ------------------------------------------------------------------------------
 

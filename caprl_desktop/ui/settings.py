@@ -12,6 +12,8 @@ from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PresetName, default_language
 
 T = TypeVar("T")
+MAX_TEMPERATURE = 2.0
+INTERFACE_LANGUAGES = ("system", "en", "ja")
 
 
 class _Setting(Generic[T]):
@@ -42,6 +44,36 @@ def _positive_int(text: str) -> int | None:
         return None
 
 
+def _int_in(low: int, high: int) -> Callable[[str], int | None]:
+    def parse(text: str) -> int | None:
+        try:
+            return min(high, max(low, int(text)))
+        except ValueError:
+            return None
+    return parse
+
+
+def _optional_int(text: str) -> int | None:
+    """"" (stored for None) and anything unreadable give None: the setting's automatic choice."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _temperature(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= MAX_TEMPERATURE else None
+
+
+def _store_optional(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+
 class AppSettings:
     language: _Setting[Language] = _Setting("caption/language", default_language, _one_of(LANGUAGES))
     _preset: _Setting[str] = _Setting("caption/preset", lambda: "detailed", str)
@@ -51,12 +83,27 @@ class AppSettings:
     max_tokens: _Setting[int] = _Setting("caption/max_tokens", lambda: GenerationParams().max_tokens, _positive_int)
     overwrite: _Setting[bool] = _Setting("caption/overwrite", lambda: False, lambda text: text.lower() == "true",
                                          store=lambda value: "true" if value else "false")
+    temperature: _Setting[float] = _Setting("caption/temperature", lambda: GenerationParams().temperature,
+                                            _temperature)
+    seed: _Setting[int | None] = _Setting("caption/seed", lambda: None, _optional_int, _store_optional)
+    gpu_layers: _Setting[int | None] = _Setting("engine/gpu_layers", lambda: None, _optional_int, _store_optional)
+    threads: _Setting[int | None] = _Setting("engine/threads", lambda: None, _optional_int, _store_optional)
+    idle_unload_minutes: _Setting[int] = _Setting("engine/idle_unload_minutes", lambda: 15, _int_in(0, 24 * 60))
+    interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
+                                                 _one_of(INTERFACE_LANGUAGES))
     last_folder: _Setting[str] = _Setting("window/last_folder", str, str)
 
     def __init__(self) -> None:
         folder = paths.config_dir()
         folder.mkdir(parents=True, exist_ok=True)
         self.qsettings = QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """What setting ``name`` is when nothing is stored (Restore defaults)."""
+        setting = cls.__dict__[name]
+        assert isinstance(setting, _Setting)
+        return setting.default()
 
     @property
     def preset(self) -> PresetName | None:

@@ -1,0 +1,145 @@
+"""Settings: image detail, caption length, sampling, GPU layers, threads, overwrite, idle unload, language.
+
+The dialog edits ``AppSettings`` only when OK is pressed; the window reads the settings for each new job,
+so a change applies to the next image queued. The interface language applies at the next start.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, default_threads
+from caprl_desktop.ui.settings import MAX_TEMPERATURE, AppSettings
+
+MAX_SEED = 2**31 - 1
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle(self.tr("Settings — CapRL Desktop"))
+        form = QFormLayout()
+
+        self.detail = QComboBox()
+        names = {"fast": self.tr("Fast"), "balanced": self.tr("Balanced"), "max": self.tr("Maximum")}
+        for key, tokens in IMAGE_BUDGET_PRESETS.items():
+            self.detail.addItem(self.tr("{} (up to {} image tokens)").format(names.get(key, key), tokens), key)
+        self.detail.setToolTip(self.tr("How finely the image is looked at. Maximum reads small print in documents "
+                                       "and charts best; Fast is several times quicker on a CPU."))
+        form.addRow(self.tr("Image detail"), self.detail)
+
+        self.max_tokens = QSpinBox()
+        self.max_tokens.setRange(16, 8192)
+        self.max_tokens.setSingleStep(64)
+        self.max_tokens.setSuffix(self.tr(" tokens"))
+        form.addRow(self.tr("Longest caption"), self.max_tokens)
+
+        self.temperature = QDoubleSpinBox()
+        self.temperature.setRange(0.0, MAX_TEMPERATURE)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.temperature.setToolTip(self.tr("1.0 is what CapRL-3B was trained with; 0 always picks the most "
+                                            "likely word."))
+        form.addRow(self.tr("Temperature"), self.temperature)
+
+        self.seed = QSpinBox()
+        self.seed.setRange(-1, MAX_SEED)
+        self.seed.setSpecialValueText(self.tr("Random"))
+        self.seed.setToolTip(self.tr("A fixed seed gives the same caption for the same image and settings."))
+        form.addRow(self.tr("Seed"), self.seed)
+
+        self.gpu_layers = QSpinBox()
+        self.gpu_layers.setRange(-1, 999)
+        self.gpu_layers.setSpecialValueText(self.tr("All (when a GPU is used)"))
+        self.gpu_layers.setToolTip(self.tr("Layers of the model put on the GPU; 0 runs on the CPU. Fewer layers "
+                                           "need less GPU memory."))
+        form.addRow(self.tr("GPU layers"), self.gpu_layers)
+
+        self.threads = QSpinBox()
+        self.threads.setRange(0, 256)
+        self.threads.setSpecialValueText(self.tr("Automatic ({})").format(default_threads()))
+        form.addRow(self.tr("CPU threads"), self.threads)
+
+        self.overwrite = QComboBox()
+        self.overwrite.addItem(self.tr("Skip images that already have a caption"), False)
+        self.overwrite.addItem(self.tr("Caption them again and replace the caption"), True)
+        form.addRow(self.tr("Existing captions"), self.overwrite)
+
+        self.idle_unload = QSpinBox()
+        self.idle_unload.setRange(0, 24 * 60)
+        self.idle_unload.setSuffix(self.tr(" min"))
+        self.idle_unload.setSpecialValueText(self.tr("Never"))
+        self.idle_unload.setToolTip(self.tr("Free the model's memory when nothing has been captioned for this "
+                                            "long; it loads again for the next image."))
+        form.addRow(self.tr("Unload the model after"), self.idle_unload)
+
+        self.interface_language = QComboBox()
+        self.interface_language.addItem(self.tr("System language"), "system")
+        self.interface_language.addItem("English", "en")
+        self.interface_language.addItem("日本語", "ja")
+        form.addRow(self.tr("Interface language"), self.interface_language)
+        note = QLabel(self.tr("The interface language changes the next time CapRL Desktop starts. The caption "
+                              "language is chosen in the main window."))
+        note.setWordWrap(True)
+        note.setEnabled(False)
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+                                   | QDialogButtonBox.StandardButton.RestoreDefaults)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        restore.clicked.connect(self.restore_defaults)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+        self.load(settings)
+
+    def load(self, settings: AppSettings) -> None:
+        self.detail.setCurrentIndex(max(0, self.detail.findData(settings.detail)))
+        self.max_tokens.setValue(settings.max_tokens)
+        self.temperature.setValue(settings.temperature)
+        self.seed.setValue(-1 if settings.seed is None else settings.seed)
+        self.gpu_layers.setValue(-1 if settings.gpu_layers is None else settings.gpu_layers)
+        self.threads.setValue(settings.threads or 0)
+        self.overwrite.setCurrentIndex(1 if settings.overwrite else 0)
+        self.idle_unload.setValue(settings.idle_unload_minutes)
+        self.interface_language.setCurrentIndex(max(0, self.interface_language.findData(
+            settings.interface_language)))
+
+    def restore_defaults(self) -> None:
+        """Every engine and caption setting back to its default; the interface language stays."""
+        default = AppSettings.default
+        self.detail.setCurrentIndex(max(0, self.detail.findData(default("detail"))))
+        self.max_tokens.setValue(default("max_tokens"))
+        self.temperature.setValue(default("temperature"))
+        self.seed.setValue(-1)
+        self.gpu_layers.setValue(-1)
+        self.threads.setValue(0)
+        self.overwrite.setCurrentIndex(1 if default("overwrite") else 0)
+        self.idle_unload.setValue(default("idle_unload_minutes"))
+
+    def accept(self) -> None:
+        s = self.settings
+        s.detail = self.detail.currentData()
+        s.max_tokens = self.max_tokens.value()
+        s.temperature = round(self.temperature.value(), 2)
+        s.seed = None if self.seed.value() < 0 else self.seed.value()
+        s.gpu_layers = None if self.gpu_layers.value() < 0 else self.gpu_layers.value()
+        s.threads = self.threads.value() or None
+        s.overwrite = bool(self.overwrite.currentData())
+        s.idle_unload_minutes = self.idle_unload.value()
+        s.interface_language = self.interface_language.currentData()
+        s.sync()
+        super().accept()
