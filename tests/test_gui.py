@@ -15,9 +15,9 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QTranslator, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export import read_csv, read_jsonl
@@ -25,6 +25,8 @@ from caprl_desktop.core.jobs import ItemText
 from caprl_desktop.core.model_install import add_local
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.prompts import PRESET_PROMPTS
+from caprl_desktop.devtools import translations
+from caprl_desktop.ui.app import install_translators
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
@@ -383,3 +385,38 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.parametrize(("choice", "empty", "file_menu"), [
+    ("ja", "ここに画像かフォルダをドロップ", "ファイル(&F)"),
+    ("en", "Drop images or folders here", "&File"),
+])
+def test_interface_language_changes_visible_strings(
+    qtbot: QtBot, qapp: QApplication, installed: ModelStore, choice: str, empty: str, file_menu: str
+) -> None:
+    settings = AppSettings()
+    settings.interface_language = choice
+    before = set(qapp.findChildren(QTranslator))
+    assert install_translators(qapp, settings.interface_language) == choice  # what run_gui does at start
+    try:
+        win = MainWindow(settings)
+        qtbot.addWidget(win)
+        assert win.empty_label.text() == empty
+        assert win.menuBar().actions()[0].text() == file_menu
+        win.show_models()
+        dialog = win.model_dialog
+        assert dialog is not None
+        box = dialog.findChild(QDialogButtonBox)
+        assert box is not None
+        close = box.button(QDialogButtonBox.StandardButton.Close)
+        assert (close.text() == "閉じる") == (choice == "ja")  # Qt's own strings follow too
+        win.close()
+    finally:
+        for translator in set(qapp.findChildren(QTranslator)) - before:
+            qapp.removeTranslator(translator)
+            translator.deleteLater()
+
+
+def test_translations_are_complete_and_compiled() -> None:
+    """Every tr() string of the UI has a Japanese translation and the shipped .qm matches the .ts."""
+    assert translations.check() == []

@@ -1,4 +1,4 @@
-"""Sizes and durations as people read them, for the CLI and the window alike."""
+"""Sizes as people read them, for the CLI and the window alike."""
 
 from __future__ import annotations
 
@@ -13,12 +13,3 @@ def human_size(n: float) -> str:
         return f"{n / 1e6:.1f} MB"
     return f"{n / 1e9:.2f} GB"
 
-
-def human_duration(seconds: float) -> str:
-    """ "42 s", "3 min 05 s", "2 h 07 min": precise enough for an ETA, never a false 0."""
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"

@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.settings import AppSettings
 
 TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
 
@@ -48,16 +49,27 @@ def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackTy
     box.exec()
 
 
-def install_translator(app: QApplication, language: str | None = None) -> QTranslator | None:
-    """Load the interface translation for ``language`` (default: the system's); None for English."""
-    name = language or QLocale.system().name()
-    if not name.startswith("ja"):
-        return None
-    translator = QTranslator(app)
-    if translator.load(str(TRANSLATIONS / "caprl_desktop_ja.qm")):
-        app.installTranslator(translator)
-        return translator
-    return None
+def interface_language(choice: str) -> str:
+    """"en" or "ja": the setting, or for "system" the system's UI language when we have it, else English."""
+    if choice in ("en", "ja"):
+        return choice
+    languages = QLocale.system().uiLanguages() or [QLocale.system().name()]
+    return "ja" if languages[0].lower().startswith("ja") else "en"
+
+
+def install_translators(app: QApplication, choice: str = "system") -> str:
+    """Translate the interface (ours, and Qt's own buttons and file dialogs); returns the language used."""
+    language = interface_language(choice)
+    if language == "en":
+        return language
+    ours = QTranslator(app)
+    if not ours.load(str(TRANSLATIONS / f"caprl_desktop_{language}.qm")):
+        return "en"
+    app.installTranslator(ours)
+    qt = QTranslator(app)
+    if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt)
+    return language
 
 
 def run_gui(arguments: Sequence[str] = ()) -> int:
@@ -67,8 +79,9 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("caprl-desktop")
     sys.excepthook = _excepthook
-    install_translator(app)
-    window = MainWindow()
+    settings = AppSettings()
+    install_translators(app, settings.interface_language)
+    window = MainWindow(settings)
     window.show()
     window.add_paths([Path(a) for a in arguments])
     if window.engine_config() is None:

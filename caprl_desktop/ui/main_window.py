@@ -63,10 +63,10 @@ from caprl_desktop.core.jobs import (
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
-from caprl_desktop.core.units import human_duration
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.caption_worker import CaptionWorker
 from caprl_desktop.ui.folder_panel import FolderPanel
+from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State, StateRole
 from caprl_desktop.ui.scanner import Scanner, ScanResult
@@ -779,7 +779,7 @@ class MainWindow(QMainWindow):
         elapsed = time.monotonic() - self._job_started_at
         if self._job_running and 0 < done < total:
             remaining = elapsed / done * (total - done)
-            text += self.tr(" · about {} left").format(human_duration(remaining))
+            text += self.tr(" · about {} left").format(duration_text(remaining))
         self.progress_label.setText(text)
         self.progress_bar.setVisible(self._job_running)
         self.progress_bar.setRange(0, total)

@@ -37,7 +37,8 @@ from caprl_desktop.core.fit import FitAdvice
 from caprl_desktop.core.model_install import InstallPlan, plan_install
 from caprl_desktop.core.model_offer import ModelOffer
 from caprl_desktop.core.model_store import InstalledFile, ModelStore
-from caprl_desktop.core.units import human_duration, human_size
+from caprl_desktop.core.units import human_size
+from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.model_worker import ModelWorker
 
 FileRole = Qt.ItemDataRole.UserRole
@@ -129,15 +130,16 @@ class ModelDialog(QDialog):
         self.retry_button = QPushButton(self.tr("Look again"))
         self.retry_button.clicked.connect(self.fetch_offer)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.progress_bar, 1)
+        buttons.addWidget(self.imatrix_check)
+        buttons.addStretch(1)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(download_box)
         layout.addWidget(self.budget_label)
         layout.addWidget(self.remote_tree, 1)
-        layout.addWidget(self.imatrix_check)
         layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
         layout.addWidget(self.progress_label)
 
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -390,7 +392,7 @@ class ModelDialog(QDialog):
             if event.bytes_per_second:
                 text += " · " + self.tr("{}/s").format(human_size(event.bytes_per_second))
                 remaining = total - before - event.done
-                text += " · " + self.tr("{} left").format(human_duration(remaining / event.bytes_per_second))
+                text += " · " + self.tr("{} left").format(duration_text(remaining / event.bytes_per_second))
         self.progress_label.setText(text)
 
     def _installed(self, model: InstalledFile) -> None:
