@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QTranslator, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
@@ -26,7 +26,7 @@ from caprl_desktop.core.model_install import add_local
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.prompts import PRESET_PROMPTS
 from caprl_desktop.devtools import translations
-from caprl_desktop.ui.app import install_translators
+from caprl_desktop.ui.app import FileOpenForwarder, install_translators
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
@@ -420,3 +420,20 @@ def test_interface_language_changes_visible_strings(
 def test_translations_are_complete_and_compiled() -> None:
     """Every tr() string of the UI has a Japanese translation and the shipped .qm matches the .ts."""
     assert translations.check() == []
+
+
+def test_files_opened_from_the_dock_join_the_queue(
+    qtbot: QtBot, qapp: QApplication, window: MainWindow, tmp_path: Path
+) -> None:
+    forwarder = FileOpenForwarder(window)
+    qapp.installEventFilter(forwarder)
+    try:
+        folder = tmp_path / "ドック"
+        save_noise(folder / "one.png", seed=21)
+        save_noise(folder / "two.jpg", seed=22)
+        QApplication.sendEvent(qapp, QFileOpenEvent(str(folder)))  # what macOS sends for a Dock drop
+        wait_all_finished(qtbot, window, 2)
+    finally:
+        qapp.removeEventFilter(forwarder)
+    assert states(window) == {"one.png": State.DONE, "two.jpg": State.DONE}
+    assert (folder / "one.txt").exists() and (folder / "two.txt").exists()

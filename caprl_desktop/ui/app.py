@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QObject, QTranslator
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from caprl_desktop import __version__
@@ -72,6 +73,23 @@ def install_translators(app: QApplication, choice: str = "system") -> str:
     return language
 
 
+class FileOpenForwarder(QObject):
+    """macOS hands files dropped on the Dock icon (or opened with the app from Finder) to the application as
+    ``QFileOpenEvent``s, not as arguments: they join the window's queue like a drop."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            path = event.file() or event.url().toLocalFile()
+            if path:
+                self._window.add_paths([Path(path)])
+            return True
+        return False
+
+
 def run_gui(arguments: Sequence[str] = ()) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -82,6 +100,7 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     settings = AppSettings()
     install_translators(app, settings.interface_language)
     window = MainWindow(settings)
+    app.installEventFilter(FileOpenForwarder(window))
     window.show()
     window.add_paths([Path(a) for a in arguments])
     if window.engine_config() is None:
