@@ -117,6 +117,10 @@ def test_dropped_images_and_folder_are_captioned_into_sidecars(
     assert shown(window.panel.editor.toPlainText()) == shown(current.caption)
     assert "tokens/s" in window.speed_label.text()
     assert "3 / 3" in window.progress_label.text()
+    assert window.engine_info is not None
+    if not window.engine_info.backend.gpu_offload:  # the status bar says so and the tooltip how to change it
+        assert window.backend_label.text().startswith("CPU only")
+        assert "pip install" in window.backend_label.toolTip()
 
 
 def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(

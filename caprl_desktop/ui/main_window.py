@@ -7,6 +7,7 @@ data, and each event names its image, so a caption always lands on the image it 
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime
 import time
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
 )
 
 from caprl_desktop.core import paths
+from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_types import EngineInfo
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export import CaptionRecord, write_records
@@ -74,6 +76,7 @@ from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 
 PREVIEW_SIZE = 720
+LIST_SLICE = 2000  # images added to the list per turn of the event loop (about 10 ms)
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
         self._item_started_at = 0.0
         self._shown_row: int | None = None
         self.model_dialog: ModelDialog | None = None
+        self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.timeout.connect(self._unload_idle)
@@ -425,16 +429,31 @@ class MainWindow(QMainWindow):
             self.scanner.scan(paths_, overwrite=overwrite)
 
     def _scanned(self, result: ScanResult) -> None:
-        items, missing, overwrite = result.items, result.missing, result.overwrite
-        if missing:
-            self.statusBar().showMessage(self.tr("Not found: {}").format(", ".join(str(m) for m in missing)), 10000)
-        added = self.queue.add(items, overwrite=overwrite)
-        if not items:
+        if result.missing:
+            self.statusBar().showMessage(self.tr("Not found: {}").format(
+                ", ".join(str(m) for m in result.missing)), 10000)
+        if not result.items:
             self.statusBar().showMessage(self.tr("No images found there."), 10000)
+            return
+        self._to_list.append((result.items, result.overwrite))
+        if len(self._to_list) == 1:
+            self._list_some()
+
+    def _list_some(self) -> None:
+        """List found images a slice at a time, so that 50,000 of them never hold up the event loop."""
+        items, overwrite = self._to_list[0]
+        chunk, rest = items[:LIST_SLICE], items[LIST_SLICE:]
+        if rest:
+            self._to_list[0] = (rest, overwrite)
+        else:
+            self._to_list.popleft()
+        added = self.queue.add(chunk, overwrite=overwrite)
         self._update_empty_state()
         if added and self.list_view.currentIndex().row() < 0:
             self.list_view.setCurrentIndex(self.proxy.index(0, 0))
         self._maybe_start()
+        if self._to_list:
+            QTimer.singleShot(0, self._list_some)
 
     def _scanning(self, busy: bool) -> None:
         if busy:
@@ -639,7 +658,7 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"{info.model.model_path.name} · {info.model.mmproj_path.name}")
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
         if not info.backend.gpu_offload:
-            self.backend_label.setText(self.tr("CPU only (this build has no GPU support)"))
+            self.backend_label.setText(self.tr("CPU only: this build has no GPU support (hover for how to add it)"))
         else:
             self.backend_label.setText(info.backend_line)
         self.backend_label.setToolTip(info.backend_line)

@@ -158,10 +158,16 @@ class QueueModel(QAbstractListModel):
 
     def add(self, items: list[ImageItem], *, overwrite: bool = False) -> int:
         """Append images not listed yet (queued); re-queue listed ones when ``overwrite``. Returns new rows."""
-        new = [i for i in items if i.path not in self._rows]
-        for item in items:
-            row = self._rows.get(item.path)
-            if row is not None and overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
+        new: list[ImageItem] = []
+        fresh: set[Path] = set()
+        for item in items:  # one pass: hashing a Path is the cost with tens of thousands of images
+            path = item.path
+            row = self._rows.get(path)
+            if row is None:
+                if path not in fresh:
+                    fresh.add(path)
+                    new.append(item)
+            elif overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
                 self.update(row, state=State.QUEUED, overwrite=True, error="")
         if new:
             first = len(self.entries)

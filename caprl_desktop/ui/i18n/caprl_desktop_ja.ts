@@ -250,8 +250,8 @@
         <translation>モデルを読み込んでいます…</translation>
     </message>
     <message>
-        <source>CPU only (this build has no GPU support)</source>
-        <translation>CPU のみ（このビルドは GPU に対応していません）</translation>
+        <source>CPU only: this build has no GPU support (hover for how to add it)</source>
+        <translation>CPU のみ：このビルドは GPU に対応していません（ポインタを合わせると追加方法を表示）</translation>
     </message>
     <message>
         <source>The model could not be loaded</source>
