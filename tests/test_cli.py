@@ -15,7 +15,15 @@ from caprl_desktop.cli.main import main
 from caprl_desktop.core.discovery import find_images
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.export import COLUMNS, read_csv, read_jsonl
-from caprl_desktop.core.jobs import EngineRestarted, ItemFinished, ItemText, JobFinished, JobOptions, run_job
+from caprl_desktop.core.jobs import (
+    EngineRestarted,
+    ItemFinished,
+    ItemStarted,
+    ItemText,
+    JobFinished,
+    JobOptions,
+    run_job,
+)
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import build_prompt
 from tests.conftest import TEST_BUDGET, ModelFiles, engine_config, save_noise
@@ -177,7 +185,10 @@ def test_bad_model_exit_2(models: ModelFiles, tmp_path: Path, capsys: pytest.Cap
     assert not (tmp_path / "x.txt").exists()
 
 
-def test_engine_killed_mid_job_costs_one_image(models: ModelFiles, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kills", [1, 2])
+def test_engine_killed_on_an_image_retries_it_once_then_skips_it(
+    models: ModelFiles, tmp_path: Path, kills: int
+) -> None:
     folder = tmp_path / "job"
     for i in range(3):
         save_noise(folder / f"p{i}.jpg", seed=i)
@@ -191,21 +202,32 @@ def test_engine_killed_mid_job_costs_one_image(models: ModelFiles, tmp_path: Pat
     events = []
     with EngineClient(engine_config(models), log_dir=tmp_path / "logs") as engine:
         engine.start()
-        killed = False
+        killed = 0
+        streaming = False
         for event in run_job(items, options, engine):
             events.append(event)
-            if isinstance(event, ItemText) and event.index == 1 and not killed:
+            if isinstance(event, ItemStarted):
+                streaming = False
+            if isinstance(event, ItemText) and event.index == 1 and not streaming and killed < kills:
+                streaming = True  # once per attempt: at its first token
                 assert engine.pid is not None
                 os.kill(engine.pid, signal.SIGKILL)
-                killed = True
+                killed += 1
     finished = {e.item.file_name: e for e in events if isinstance(e, ItemFinished)}
     assert finished["p0.jpg"].ok and finished["p2.jpg"].ok
-    assert "signal 9" in finished["p1.jpg"].record.error
-    assert not (folder / "p1.txt").exists()
     assert (folder / "p0.txt").exists() and (folder / "p2.txt").exists()
-    assert any(isinstance(e, EngineRestarted) for e in events)
+    assert sum(isinstance(e, EngineRestarted) for e in events) == kills
+    assert [e.index for e in events if isinstance(e, ItemStarted)] == [0, 1, 1, 2]  # p1 tried twice
     summary = events[-1]
-    assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (2, 1)
+    assert isinstance(summary, JobFinished)
+    if kills == 1:  # a crash that does not come back: the retry captions it
+        assert finished["p1.jpg"].ok and (folder / "p1.txt").exists()
+        assert (summary.captioned, summary.failed) == (3, 0)
+    else:  # a poison image: skipped with the reason, the job goes on
+        assert "crashed on this image 2 times" in finished["p1.jpg"].record.error
+        assert "signal 9" in finished["p1.jpg"].record.error
+        assert not (folder / "p1.txt").exists()
+        assert (summary.captioned, summary.failed) == (2, 1)
 
 
 @pytest.mark.slow

@@ -243,7 +243,7 @@ def test_broken_image_fails_and_the_rest_finish(qtbot: QtBot, window: MainWindow
     assert not broken.with_suffix(".txt").exists()
 
 
-def test_engine_killed_mid_caption_marks_the_image_and_the_queue_goes_on(
+def test_engine_killed_on_an_image_twice_marks_it_and_the_queue_goes_on(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     window.settings.max_tokens = 400
@@ -251,21 +251,22 @@ def test_engine_killed_mid_caption_marks_the_image_and_the_queue_goes_on(
     killed: list[int] = []
 
     def on_event(event: object) -> None:
-        if isinstance(event, ItemText) and event.item.path == images[0] and not killed:
+        # The first token of each attempt on the first image kills the engine (it is tried twice).
+        if isinstance(event, ItemText) and event.item.path == images[0] and len(killed) < 2:
             pid = window.worker.engine_pid
-            assert pid is not None
-            os.kill(pid, signal.SIGKILL)
-            killed.append(pid)
+            if pid is not None and pid not in killed:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
 
     # On the worker thread, at the first token: only os.kill here, which is safe from any thread.
     window.worker.jobEvent.connect(on_event)
     drop(window, images)
     wait_all_finished(qtbot, window, 3)
-    assert killed
+    assert len(killed) == 2
     first, *rest = window.queue.entries
-    assert first.state == State.FAILED and "engine" in first.error
+    assert first.state == State.FAILED and "crashed on this image 2 times" in first.error
     assert all(e.state == State.DONE for e in rest), [(e.state, e.error) for e in rest]
-    assert window.worker.engine_pid not in (None, killed[0])
+    assert window.worker.engine_pid not in (None, *killed)
 
 
 def test_event_loop_never_blocks_while_captioning(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:

@@ -4,7 +4,8 @@
 (closing the generator cancels the caption in flight), and the caller does all output: progress,
 exports, screen.  The next image is decoded on a background thread while the current one is
 captioned.  A failed image becomes a record with its reason and the job goes on; a crashed engine is
-restarted, and after several crashes in a row the rest is marked not captioned.
+restarted and the image tried once more (a second crash marks it failed: a poison image must not stop
+the job), and after several such images in a row the rest is marked not captioned.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class JobOptions:
     model_label: str
     write_sidecars: bool = True
     overwrite: bool = False
-    max_consecutive_crashes: int = 3
+    max_consecutive_crashes: int = 3  # images in a row on which the engine crashed twice: give up on the rest
+    attempts_after_crash: int = 2  # an image the engine crashed on is tried once more, then marked failed
 
 
 # --- events ---------------------------------------------------------------------------------------
@@ -157,30 +159,39 @@ def run_job(
             yield ItemStarted(index, item)
             if crashes_in_row >= options.max_consecutive_crashes:
                 failed += 1
-                error = f"not captioned: the engine crashed {crashes_in_row} times in a row"
+                error = f"not captioned: the engine crashed on {crashes_in_row} images in a row"
                 yield ItemFinished(index, item, _record(item, options, error=error), None, None)
                 continue
             output: CaptionOutput | None = None
             error = ""
-            try:
-                assert current is not None
-                image = current.result()
-                # closing(): stopping this job mid-caption must cancel the caption in the engine at once.
-                with contextlib.closing(engine.caption(image, options.prompt, options.params)) as stream:
-                    for event in stream:
-                        if isinstance(event, Piece):
-                            yield ItemText(index, item, event.text)
-                        else:
-                            output = event.output
-                crashes_in_row = 0
-            except EngineCrashedError as exc:
-                crashes_in_row += 1
-                error = str(exc)
-                if crashes_in_row < options.max_consecutive_crashes:
-                    engine.start()
-                    yield EngineRestarted(error)
-            except CaprlError as exc:
-                error = str(exc)
+            for attempt in range(1, options.attempts_after_crash + 1):
+                try:
+                    assert current is not None
+                    image = current.result()
+                    # closing(): stopping this job mid-caption must cancel the caption in the engine at once.
+                    with contextlib.closing(engine.caption(image, options.prompt, options.params)) as stream:
+                        for event in stream:
+                            if isinstance(event, Piece):
+                                yield ItemText(index, item, event.text)
+                            else:
+                                output = event.output
+                    crashes_in_row = 0
+                    break
+                except EngineCrashedError as exc:
+                    error = str(exc)
+                    last = attempt == options.attempts_after_crash
+                    if last:
+                        crashes_in_row += 1
+                        error = f"the engine crashed on this image {attempt} times, so it was skipped: {exc}"
+                    if not last or crashes_in_row < options.max_consecutive_crashes:
+                        engine.start()
+                        yield EngineRestarted(str(exc))
+                    if not last:
+                        error = ""
+                        yield ItemStarted(index, item)  # again: what streamed before the crash is void
+                except CaprlError as exc:
+                    error = str(exc)
+                    break
 
             if output is not None and output.stats.finish_reason == "cancelled":
                 cancelled = True
