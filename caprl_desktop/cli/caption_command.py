@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
-from caprl_desktop.core.discovery import find_images
+from caprl_desktop.core.discovery import ImageItem, find_images
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export import open_exporter
+from caprl_desktop.core.folder_lock import folder_locks
 from caprl_desktop.core.jobs import (
     EngineRestarted,
     ItemFinished,
@@ -27,6 +29,7 @@ from caprl_desktop.core.jobs import (
     JobPlanned,
     run_job,
 )
+from caprl_desktop.core.journal import Journal, journaled
 from caprl_desktop.core.params import (
     DEFAULT_IMAGE_BUDGET,
     IMAGE_BUDGET_PRESETS,
@@ -48,7 +51,10 @@ def add_parser(commands: Any) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="images or folders")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="images or folders")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the last run that was stopped or killed (on PATH, if given), with its "
+                        "settings; what it finished is kept")
     p.add_argument("--lang", type=parse_language, default=None, metavar="ja|en",
                    help="caption language (default: from the system locale)")
     p.add_argument("--preset", choices=PRESETS, default="detailed",
@@ -95,6 +101,10 @@ def _fail(message: str) -> int:
 
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.resume:
+        return resume_job(None, args)
+    if not args.paths:
+        return _fail("give the images or folders to caption (or --resume)")
     try:
         budget = ImageBudget(
             max_tokens=args.image_max_tokens or IMAGE_BUDGET_PRESETS[args.detail],
@@ -121,6 +131,43 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("No images found (JPEG, PNG, WebP, BMP, TIFF, GIF).", file=sys.stderr)
         return EXIT_OK
 
+    options = JobOptions(
+        prompt=prompt,
+        params=params,
+        image_budget=budget,
+        model_label="",
+        write_sidecars=not args.no_sidecar,
+        overwrite=args.overwrite,
+    )
+    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
+    return _caption(items, options, args, stream_to_stdout=stream_to_stdout)
+
+
+def resume_job(job_id: int | None, args: argparse.Namespace) -> int:
+    """Caption what job ``job_id`` (default: the last resumable one, on ``args.paths`` if given) left."""
+    with Journal() as journal:
+        jobs = [j for j in journal.jobs() if j.resumable]
+        if job_id is not None:
+            chosen = journal.get(job_id)
+            if chosen is None:
+                return _fail(f"there is no job {job_id} (see `caprl-desktop jobs list`)")
+            if not chosen.resumable:
+                return _fail(f"job {job_id} has nothing left to caption ({chosen.status})")
+        else:
+            wanted = {Path(p).absolute() for p in args.paths or []}
+            matching = [j for j in jobs if not wanted or wanted & set(j.roots)]
+            if not matching:
+                print("Nothing to resume: no stopped or killed run" + (" on those paths." if wanted else "."),
+                      file=sys.stderr)
+                return EXIT_OK
+            chosen = matching[-1]
+        items = journal.pending(chosen.id)
+        print(f"Resuming {chosen.describe()}", file=sys.stderr)
+    return _caption(items, chosen.options, args, stream_to_stdout=False, job_id=chosen.id)
+
+
+def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespace, *, stream_to_stdout: bool,
+             job_id: int | None = None) -> int:
     try:
         choice = choose_model(args.model, args.mmproj, assume_yes=args.yes)
     except CaprlError as exc:
@@ -128,38 +175,41 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if choice is None:
         return EXIT_USAGE
     model_path, mmproj_path = choice
+    options = dataclasses.replace(options, model_label=model_path.name)
     config = EngineConfig(
         model_path=str(model_path),
         mmproj_path=str(mmproj_path),
-        image_budget=budget,
+        image_budget=options.image_budget,
         gpu_layers=args.gpu_layers,
         threads=args.threads,
-        max_output_tokens=args.max_tokens,
+        max_output_tokens=options.params.max_tokens,
     )
-    options = JobOptions(
-        prompt=prompt,
-        params=params,
-        image_budget=budget,
-        model_label=model_path.name,
-        write_sidecars=not args.no_sidecar,
-        overwrite=args.overwrite,
-    )
-    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
-    with EngineClient(config) as engine:
-        try:
+    try:
+        with Journal() as journal, folder_locks(i.root for i in items), EngineClient(config) as engine:
+            if journal.set_aside is not None:
+                print(f"warning: the job journal was damaged and was set aside as {journal.set_aside}",
+                      file=sys.stderr)
+            if job_id is None:
+                job_id = journal.create(items, options)
+                earlier = []
+            else:
+                journal.claim(job_id)
+                earlier = journal.records(job_id)
             info = engine.start()
-        except CaprlError as exc:
-            return _fail(str(exc))
-        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
-              file=sys.stderr)
-        try:
-            exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
-        except CaprlError as exc:
-            return _fail(str(exc))
-        return _drive(run_job(items, options, engine), exporters, stream_to_stdout)
+            print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
+                  file=sys.stderr)
+            exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl"))
+                         if path]
+            for exporter in exporters:  # a resumed run exports the whole job, each image once
+                for record in earlier:
+                    exporter.write(record)
+            job = journaled(run_job(items, options, engine), journal, job_id)
+            return _drive(job, exporters, stream_to_stdout, job_id)
+    except CaprlError as exc:
+        return _fail(str(exc))
 
 
-def _drive(job: Iterator[JobEvent], exporters: list[Any], stream_to_stdout: bool) -> int:
+def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to_stdout: bool, job_id: int) -> int:
     progress: Progress | None = None
     finished: JobFinished | None = None
     try:
@@ -205,7 +255,9 @@ def _drive(job: Iterator[JobEvent], exporters: list[Any], stream_to_stdout: bool
             kept = exporter.abandon()
             if kept is not None:
                 print(f"Interrupted: the rows made so far are in {kept}", file=sys.stderr)
-        print("Interrupted.", file=sys.stderr)
+        job.close()  # records the job as stopped, so that it can be resumed
+        print(f"Interrupted. `caprl-desktop caption --resume` continues job {job_id} where it stopped.",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     except CaprlError as exc:
         for exporter in exporters:

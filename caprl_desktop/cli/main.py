@@ -17,7 +17,7 @@ COMMANDS = ("caption", "models", "gui")
 def build_parser() -> argparse.ArgumentParser:
     # Imported here, not at the top: the window starts through main() too and needs none of the
     # commands' dependencies (huggingface-hub alone took a third of a second to import).
-    from caprl_desktop.cli import caption_command, models_command
+    from caprl_desktop.cli import caption_command, jobs_command, models_command
 
     parser = argparse.ArgumentParser(
         prog="caprl-desktop",
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     caption_command.add_parser(commands)
     models_command.add_parser(commands)
+    jobs_command.add_parser(commands)
     gui = commands.add_parser("gui", help="open the window (also what `caprl-desktop` alone does)")
     gui.add_argument("paths", nargs="*", metavar="PATH", help="images or folders to queue")
     return parser

@@ -1,0 +1,74 @@
+"""``caprl-desktop jobs``: the runs recorded in the job journal; resume a stopped or killed one, or forget it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.journal import Journal
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "jobs", help="list, resume or forget captioning runs",
+        description="Every captioning run is recorded image by image; a run that was stopped or killed can be "
+                    "resumed where it stopped.")
+    sub = p.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    ls = sub.add_parser("list", help="the recorded runs with what each finished")
+    ls.set_defaults(handler=run_list)
+    resume = sub.add_parser("resume", help="caption what a run left (default: the last stopped or killed run)")
+    resume.add_argument("job", nargs="?", type=int, help="job number from `jobs list`")
+    resume.add_argument("--model", help="an installed quant or a GGUF file (default: the default model)")
+    resume.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file")
+    resume.add_argument("--yes", "-y", action="store_true", help="download the recommended model if none")
+    resume.add_argument("--gpu-layers", type=int, default=None, metavar="N")
+    resume.add_argument("--threads", type=int, default=None, metavar="N")
+    resume.add_argument("--csv", metavar="FILE", help="export the whole run (earlier captions included)")
+    resume.add_argument("--jsonl", metavar="FILE", help="the same as JSON Lines")
+    resume.set_defaults(handler=run_resume, paths=[])
+    forget = sub.add_parser("forget", help="remove runs from the journal (their captions stay)")
+    forget.add_argument("job", nargs="*", type=int, help="job numbers")
+    forget.add_argument("--finished", action="store_true", help="every run that finished")
+    forget.set_defaults(handler=run_forget)
+
+
+def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        with Journal() as journal:
+            jobs = journal.jobs()
+    except CaprlError as exc:
+        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not jobs:
+        print("No captioning runs recorded.")
+        return EXIT_OK
+    for job in jobs:
+        mark = "  <- `caprl-desktop jobs resume` continues it" if job.resumable else ""
+        print(job.describe() + mark)
+    return EXIT_OK
+
+
+def run_resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from caprl_desktop.cli.caption_command import resume_job
+
+    return resume_job(args.job, args)
+
+
+def run_forget(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if not args.job and not args.finished:
+        parser.error("name the jobs to forget, or --finished")
+    with Journal() as journal:
+        ids = set(args.job)
+        if args.finished:
+            ids |= {j.id for j in journal.jobs() if j.status == "finished"}
+        for job_id in sorted(ids):
+            if journal.forget(job_id):
+                print(f"Forgot job {job_id}.")
+            else:
+                print(f"caprl-desktop: there is no job {job_id}", file=sys.stderr)
+                return EXIT_USAGE
+    return EXIT_OK

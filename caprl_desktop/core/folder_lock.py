@@ -1,0 +1,100 @@
+"""One captioning run per folder at a time, across app windows and CLI runs of the same user.
+
+Two runs writing the same sidecars would interleave (and each would count the other's captions as its
+own). A run holds a lock per folder it captions; a second run on that folder, or on a folder inside it
+or around it, is refused with a message naming the process that holds it. The locks live in the app's
+data folder, not in the user's folders, and are released when the process ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import filelock
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.errors import CaprlError
+
+
+class FolderBusyError(CaprlError):
+    pass
+
+
+def _locks_dir() -> Path:
+    folder = paths.data_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _key(root: Path) -> str:
+    return hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def _overlap(a: Path, b: Path) -> bool:
+    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+
+
+def _held_by_other(lock_path: Path) -> bool:
+    probe = filelock.FileLock(str(lock_path), timeout=0)
+    try:
+        probe.acquire()
+    except filelock.Timeout:
+        return True
+    probe.release()
+    return False
+
+
+def _holder(info_path: Path) -> str:
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        return f"process {info['pid']} ({info.get('what', 'captioning')})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another CapRL Desktop window or command"
+
+
+@contextlib.contextmanager
+def folder_locks(roots: Iterable[Path], what: str = "captioning") -> Iterator[None]:
+    """Hold the folders ``roots`` for the duration; ``FolderBusyError`` if another run has one of them."""
+    wanted = sorted({Path(r).absolute() for r in roots})
+    folder = _locks_dir()
+    held: list[tuple[filelock.FileLock, Path]] = []
+    try:
+        for root in wanted:
+            lock_path = folder / f"{_key(root)}.lock"
+            info_path = lock_path.with_suffix(".json")
+            lock = filelock.FileLock(str(lock_path), timeout=0)
+            try:
+                lock.acquire()
+            except filelock.Timeout:
+                raise FolderBusyError(f"{root} is being captioned by {_holder(info_path)}. Wait for it to "
+                                      "finish, or stop it, then try again.") from None
+            held.append((lock, info_path))
+            info_path.write_text(json.dumps({"pid": os.getpid(), "root": str(root), "what": what}),
+                                 encoding="utf-8")
+        _refuse_overlaps(folder, wanted, {info for _, info in held})
+        yield
+    finally:
+        for lock, info_path in reversed(held):
+            with contextlib.suppress(OSError):
+                info_path.unlink()
+            lock.release()
+
+
+def _refuse_overlaps(folder: Path, wanted: list[Path], ours: set[Path]) -> None:
+    """A run on /photos and one on /photos/2024 would write the same sidecars: the later one gives way."""
+    for info_path in folder.glob("*.json"):
+        if info_path in ours:
+            continue
+        try:
+            other = Path(json.loads(info_path.read_text(encoding="utf-8"))["root"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        clash = next((root for root in wanted if _overlap(root, other)), None)
+        if clash is not None and _held_by_other(info_path.with_suffix(".lock")):
+            raise FolderBusyError(f"{other} is being captioned by {_holder(info_path)}, and {clash} overlaps "
+                                  "it. Wait for it to finish, or stop it, then try again.")
