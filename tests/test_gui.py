@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export import read_csv, read_jsonl
+from caprl_desktop.core.folder_lock import folder_locks
 from caprl_desktop.core.jobs import ItemText
 from caprl_desktop.core.model_install import add_local
 from caprl_desktop.core.model_store import ModelStore
@@ -442,3 +445,65 @@ def test_files_opened_from_the_dock_join_the_queue(
         qapp.removeEventFilter(forwarder)
     assert states(window) == {"one.png": State.DONE, "two.jpg": State.DONE}
     assert (folder / "one.txt").exists() and (folder / "two.txt").exists()
+
+
+@pytest.mark.slow
+def test_window_killed_mid_queue_offers_to_resume_and_finishes(
+    qtbot: QtBot, installed: ModelStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "夜の作業"
+    images = [save_noise(folder / f"n{i:02d}.jpg", seed=40 + i) for i in range(12)]
+    sidecars = [p.with_suffix(".txt") for p in images]
+    settings = AppSettings()
+    settings.max_tokens = 200
+    settings.sync()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "QT_QPA_PLATFORM": "offscreen"}
+    log = (tmp_path / "gui.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "caprl_desktop.cli.main", str(folder)], env=env,
+                               stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while sum(s.exists() for s in sidecars) < 3 and process.poll() is None:
+        assert time.monotonic() < deadline, (tmp_path / "gui.log").read_text(errors="replace")
+        time.sleep(0.002)
+    os.killpg(process.pid, signal.SIGKILL)  # the window and its engine, mid-queue
+    assert process.wait() == -signal.SIGKILL
+    log.close()
+    done_before = {s: s.stat().st_mtime_ns for s in sidecars if s.exists()}
+    assert 3 <= len(done_before) < len(images)
+
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    assert win.resume_bar.isVisible()
+    left = sum(j.counts.get("pending", 0) for j in win._resumable)
+    # A sidecar written in the instant before the kill may not be journaled yet: resuming skips it.
+    assert len(images) - len(done_before) <= left <= len(images) - len(done_before) + 1
+    assert f"{left} images" in win.resume_label.text()
+    qtbot.mouseClick(win.resume_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert not win.resume_bar.isVisible()
+    wait_all_finished(qtbot, win, left)
+    assert all(e.state == State.DONE for e in win.queue.entries), [(e.state, e.error) for e in win.queue.entries]
+    assert all(s.read_text(encoding="utf-8").strip() for s in sidecars)  # every image has its caption
+    for sidecar, mtime in done_before.items():
+        assert sidecar.stat().st_mtime_ns == mtime  # and what was done was not redone
+    win.close()
+    again = MainWindow()  # nothing left to offer
+    qtbot.addWidget(again)
+    assert again.resume_bar.isHidden()
+    again.close()
+
+
+def test_a_folder_another_run_holds_is_refused_with_the_reason(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "held"
+    save_noise(folder / "a.jpg", seed=60)
+    with folder_locks([folder], what="caprl-desktop caption"):
+        drop(window, [folder])
+        wait_all_finished(qtbot, window, 1)
+    [entry] = window.queue.entries
+    assert entry.state == State.FAILED and "is being captioned by process" in entry.error
+    assert not (folder / "a.txt").exists()
+    window.caption_selected(False)  # once the other run is done, trying again works
+    qtbot.waitUntil(lambda: window.queue.entries[0].state == State.DONE, timeout=CAPTION_TIMEOUT_MS)
+    assert (folder / "a.txt").exists()

@@ -15,7 +15,9 @@ from PySide6.QtCore import QObject, QThread, Signal
 from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.folder_lock import FolderBusyError, folder_locks
 from caprl_desktop.core.jobs import ItemFinished, JobFinished, JobOptions, run_job
+from caprl_desktop.core.journal import Journal, journaled
 from caprl_desktop.core.params import EngineConfig
 
 
@@ -25,17 +27,23 @@ class CaptionWorker(QObject):
     engineFailed = Signal(str)
     jobEvent = Signal(object)  # a core JobEvent
     jobEnded = Signal(object)  # JobFinished, or None when the job could not start
+    jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
 
-    def __init__(self, log_dir: Path | None = None) -> None:
+    def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
         super().__init__()
         self._log_dir = log_dir
+        self._journal_path = journal_path
+        self._journal: Journal | None = None
         self._engine: EngineClient | None = None
         self._stop = threading.Event()
+        self._keep_resumable = False
         self._pause = threading.Event()
 
     # --- any thread ---------------------------------------------------------------------------
 
-    def cancel(self) -> None:
+    def cancel(self, *, keep_resumable: bool = False) -> None:
+        """``keep_resumable``: the window is closing, not the user cancelling; the next start offers to resume."""
+        self._keep_resumable = keep_resumable
         self._stop.set()
         engine = self._engine
         if engine is not None:
@@ -73,6 +81,7 @@ class CaptionWorker(QObject):
     def run(self, items: list[ImageItem], options: JobOptions, config: EngineConfig) -> None:
         self._stop.clear()
         self._pause.clear()
+        self._keep_resumable = False
         try:
             engine = self._ensure_engine(config)
         except CaprlError as exc:
@@ -80,19 +89,34 @@ class CaptionWorker(QObject):
             self.jobEnded.emit(None)
             return
         finished: JobFinished | None = None
-        job = run_job(items, options, engine)
         try:
-            for event in job:
-                self.jobEvent.emit(event)
-                if isinstance(event, JobFinished):
-                    finished = event
-                elif self._stop.is_set() or (self._pause.is_set() and isinstance(event, ItemFinished)):
-                    break
+            with folder_locks({i.root for i in items}, what="CapRL Desktop window"):
+                journal = self._open_journal()
+                job_id = journal.create(items, options)
+                job = journaled(run_job(items, options, engine), journal, job_id)
+                try:
+                    for event in job:
+                        self.jobEvent.emit(event)
+                        if isinstance(event, JobFinished):
+                            finished = event
+                        elif self._stop.is_set() or (self._pause.is_set() and isinstance(event, ItemFinished)):
+                            break
+                finally:
+                    job.close()
+                if not self._keep_resumable:
+                    # The journal is there for what a kill or closing the window leaves; finished, paused and
+                    # cancelled work the window shows itself.
+                    journal.forget(job_id)
+        except FolderBusyError as exc:
+            self.jobRefused.emit(items, str(exc))
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
-        finally:
-            job.close()
         self.jobEnded.emit(finished)
+
+    def _open_journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self._journal_path)
+        return self._journal
 
 
     def unload(self) -> None:
@@ -103,5 +127,8 @@ class CaptionWorker(QObject):
 
     def shutdown(self) -> None:
         self.unload()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
         thread = QThread.currentThread()
         thread.quit()

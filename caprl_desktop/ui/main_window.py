@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -62,6 +63,7 @@ from caprl_desktop.core.jobs import (
     JobOptions,
     JobPlanned,
 )
+from caprl_desktop.core.journal import JobSummary, Journal
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
@@ -121,6 +123,7 @@ class MainWindow(QMainWindow):
         self._update_empty_state()
         self._update_buttons()
         self._prepare_engine()
+        self._offer_resume()
 
     # --- construction -------------------------------------------------------------------------
 
@@ -179,12 +182,29 @@ class MainWindow(QMainWindow):
         self.list_stack.addWidget(empty)
         self.list_stack.addWidget(self.list_view)
 
+        self.resume_bar = QFrame()
+        self.resume_bar.setObjectName("resumeBar")
+        self.resume_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.resume_label = QLabel()
+        self.resume_label.setWordWrap(True)
+        self.resume_button = QPushButton(self.tr("Resume"))
+        self.resume_button.clicked.connect(self.resume_interrupted)
+        not_now = QPushButton(self.tr("Not now"))
+        not_now.clicked.connect(self.resume_bar.hide)
+        bar_layout = QHBoxLayout(self.resume_bar)
+        bar_layout.addWidget(self.resume_label, 1)
+        bar_layout.addWidget(self.resume_button)
+        bar_layout.addWidget(not_now)
+        self.resume_bar.hide()
+        self._resumable: list[JobSummary] = []
+
         left = QWidget()
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.sort_combo)
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addWidget(self.resume_bar)
         left_layout.addLayout(top)
         left_layout.addWidget(self.list_stack, 1)
 
@@ -354,6 +374,7 @@ class MainWindow(QMainWindow):
         self.worker.engineFailed.connect(self._engine_failed)
         self.worker.jobEvent.connect(self._job_event)
         self.worker.jobEnded.connect(self._job_ended)
+        self.worker.jobRefused.connect(self._job_refused)
         self.worker_thread.start()
 
     def _restore(self) -> None:
@@ -721,6 +742,48 @@ class MainWindow(QMainWindow):
         if row == self._shown_row:
             self._show_row(row)
 
+    def _offer_resume(self) -> None:
+        """Images a killed window or command left uncaptioned: offer to queue them again."""
+        try:
+            with Journal() as journal:
+                self._resumable = [j for j in journal.jobs() if j.resumable]
+        except CaprlError:
+            self._resumable = []
+        if not self._resumable:
+            self.resume_bar.hide()
+            return
+        left = sum(j.counts.get("pending", 0) for j in self._resumable)
+        roots = sorted({str(r) for j in self._resumable for r in j.roots})
+        self.resume_label.setText(self.tr("{} images were left uncaptioned when CapRL Desktop (or a command) "
+                                          "stopped last time, in {}.").format(left, ", ".join(roots)))
+        self.resume_label.setToolTip(self.tr("Resume queues them with the caption choices shown now; what was "
+                                             "captioned before is kept and not redone."))
+        self.resume_bar.show()
+
+    def resume_interrupted(self) -> None:
+        try:
+            with Journal() as journal:
+                for job in self._resumable:
+                    items = journal.pending(job.id)
+                    self.queue.add(items, overwrite=job.options.overwrite)
+                    journal.forget(job.id)  # the queue journals them again as they are captioned
+        except CaprlError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+        self._resumable = []
+        self.resume_bar.hide()
+        self._update_empty_state()
+        if self.list_view.currentIndex().row() < 0 and self.queue.entries:
+            self.list_view.setCurrentIndex(self.proxy.index(0, 0))
+        self._stopped = False
+        self._maybe_start()
+
+    def _job_refused(self, items: list[ImageItem], reason: str) -> None:
+        for item in items:
+            row = self.queue.row_of(item.path)
+            if row is not None:
+                self.queue.update(row, state=State.FAILED, error=reason)
+        self.statusBar().showMessage(reason, 20000)
+
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._job_running = False
         back = State.IDLE if self._stopped and not self.queue.in_state(State.QUEUED) else State.QUEUED
@@ -853,7 +916,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         if self.model_dialog is not None:
             self.model_dialog.shutdown()
-        self.worker.cancel()
+        self.worker.cancel(keep_resumable=True)
         self.shutdownRequested.emit()
         self.worker_thread.wait(15000)
         self.scanner.wait()

@@ -90,6 +90,14 @@
         <translation>フォルダを開く…</translation>
     </message>
     <message>
+        <source>Resume</source>
+        <translation>再開</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>後で</translation>
+    </message>
+    <message>
         <source>Folders</source>
         <translation>フォルダ</translation>
     </message>
@@ -264,6 +272,14 @@
     <message>
         <source>The engine crashed and was restarted: {}</source>
         <translation>エンジンが異常終了したため再起動しました: {}</translation>
+    </message>
+    <message>
+        <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
+        <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、{} 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
+    </message>
+    <message>
+        <source>Resume queues them with the caption choices shown now; what was captioned before is kept and not redone.</source>
+        <translation>「再開」すると、今表示されているキャプション設定でこれらを待ち行列に入れます。処理済みの分はそのまま残り、やり直しません。</translation>
     </message>
     <message>
         <source>Loading…</source>
