@@ -9,6 +9,7 @@ picks the model up when it is installed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QDesktopServices, QFont, QShowEvent
@@ -41,6 +42,7 @@ from caprl_desktop.core.units import human_size
 from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.model_worker import ModelWorker
 
+T = TypeVar("T")
 FileRole = Qt.ItemDataRole.UserRole
 VERDICT_COLOURS = {"fits": "#2e7d32", "tight": "#b26a00", "too big": "#c62828"}
 
@@ -60,6 +62,7 @@ class ModelDialog(QDialog):
         self.offer: ModelOffer | None = None
         self.busy = False
         self._plan: InstallPlan | None = None
+        self._installed_ids: set[str] = set()
         self.setWindowTitle(self.tr("Models — CapRL Desktop"))
         self.resize(760, 640)
         self._build()
@@ -176,6 +179,7 @@ class ModelDialog(QDialog):
         except CaprlError as exc:
             self.progress_label.setText(str(exc))
             files, default = [], None
+        self._installed_ids = {f.id for f in files}
         projectors = {f.id: f for f in files if f.role == "mmproj"}
         for model in (f for f in files if f.role == "model"):
             projector = projectors.get(model.mmproj or "")
@@ -202,9 +206,7 @@ class ModelDialog(QDialog):
         self._update_buttons()
 
     def selected_installed(self) -> InstalledFile | None:
-        items = self.installed_tree.selectedItems()
-        model = items[0].data(0, FileRole) if items else None
-        return model if isinstance(model, InstalledFile) else None
+        return _selected(self.installed_tree, InstalledFile)
 
     def use_selected(self) -> None:
         model = self.selected_installed()
@@ -296,7 +298,7 @@ class ModelDialog(QDialog):
     def _fill_remote(self, offer: ModelOffer) -> None:
         previous = self.selected_advice()
         self.remote_tree.clear()
-        installed = {f.id for f in self._installed_files()}
+        installed = self._installed_ids
         verdicts = {"fits": self.tr("fits"), "tight": self.tr("tight"), "too big": self.tr("too big"),
                     "unknown": self.tr("unknown")}
         choose: QTreeWidgetItem | None = None
@@ -339,16 +341,8 @@ class ModelDialog(QDialog):
             if item is not None and isinstance(advice, FitAdvice) and advice.file.imatrix:
                 item.setHidden(not shown)
 
-    def _installed_files(self) -> list[InstalledFile]:
-        try:
-            return self.store.files()
-        except CaprlError:
-            return []
-
     def selected_advice(self) -> FitAdvice | None:
-        items = self.remote_tree.selectedItems()
-        advice = items[0].data(0, FileRole) if items else None
-        return advice if isinstance(advice, FitAdvice) else None
+        return _selected(self.remote_tree, FitAdvice)
 
     def download_selected(self) -> None:
         advice = self.selected_advice()
@@ -439,6 +433,12 @@ class ModelDialog(QDialog):
         self.worker.cancel()
         self.thread_.quit()
         self.thread_.wait(30000)
+
+
+def _selected(tree: QTreeWidget, kind: type[T]) -> T | None:
+    items = tree.selectedItems()
+    data = items[0].data(0, FileRole) if items else None
+    return data if isinstance(data, kind) else None
 
 
 def guess_projector(model: Path) -> Path | None:
