@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from caprl_desktop import __version__
-from caprl_desktop.cli.main import main
+from caprl_desktop.cli.main import COMMANDS, build_parser, main
 from caprl_desktop.core.discovery import find_images
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.export import COLUMNS, read_csv, read_jsonl
@@ -45,6 +46,13 @@ def album(tmp_path: Path) -> Path:
     save_noise(root / ".thumbnails" / "hidden.jpg", seed=5)
     (root / "notes.md").write_text("not an image")
     return root
+
+
+def test_every_command_is_known_before_the_parser_is_built() -> None:
+    """A first argument that is not a command opens the window, so the list must name every command."""
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(COMMANDS) == set(commands.choices)
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

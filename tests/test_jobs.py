@@ -86,6 +86,23 @@ def test_a_journaled_run_records_every_image_and_a_stopped_one_resumes(
         assert sidecar.read_text(encoding="utf-8").strip() == record.caption.strip()
 
 
+def test_jobs_list_and_forget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["jobs", "list"]) == 0
+    assert "No captioning runs recorded." in capsys.readouterr().out
+    folder = tmp_path / "listed"
+    make_folder(folder, 2)
+    items, _ = find_images([folder])
+    with Journal() as journal:
+        job_id = journal.create(items, options())
+        journal.set_status(job_id, "stopped")
+    assert main(["jobs", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"job {job_id} (stopped" in out and "2 pending" in out and "jobs resume" in out
+    assert main(["jobs", "forget", str(job_id)]) == 0
+    with Journal() as journal:
+        assert journal.jobs() == []
+
+
 def test_a_run_whose_process_died_reads_as_interrupted(tmp_path: Path) -> None:
     folder = tmp_path / "dead"
     make_folder(folder, 2)

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from caprl_desktop import __version__
 from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
-COMMANDS = ("caption", "models", "gui")
+# Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
+# against the parser).
+COMMANDS = ("caption", "models", "jobs", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
