@@ -121,8 +121,9 @@ def test_same_stem_images_do_not_share_a_sidecar(
     assert main(["caption", str(folder), "--jsonl", str(jsonl), *FAST, *model_args(models)]) == 0
     records = {r["file_name"]: r["caption"] for r in read_jsonl(jsonl)}
     assert records["a.jpg"] != records["a.png"]
-    assert (folder / "a.txt").read_text(encoding="utf-8").strip() == records["a.jpg"]
-    assert (folder / "a.png.txt").read_text(encoding="utf-8").strip() == records["a.png"]
+    # Bytes, not text mode: a random-weight caption can hold a lone CR, which text mode reads as a line feed.
+    assert (folder / "a.txt").read_bytes().decode("utf-8").strip() == records["a.jpg"]
+    assert (folder / "a.png.txt").read_bytes().decode("utf-8").strip() == records["a.png"]
     assert "a.jpg → a.txt, a.png → a.png.txt" in capsys.readouterr().err
 
     # Captioning only a.png later still leaves a.txt to a.jpg.
