@@ -195,10 +195,12 @@ def download_file(
         raise DownloadError(f"The hub gave no checksum for {remote.filename}, so it cannot be verified.")
     if offline_mode():
         raise DownloadError(f"Cannot download {remote.filename}: offline mode is on (HF_HUB_OFFLINE).")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     # Lock files are left in place: deleting one another process may be waiting on lets two lock at once.
     locks = dest.parent / ".locks"
-    locks.mkdir(exist_ok=True)
+    try:
+        locks.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only or full data folder
+        raise DownloadError(explain_os_error(exc, locks)) from exc
     lock = filelock.FileLock(str(locks / f"{dest.name}.lock"), timeout=0)
     try:
         lock.acquire()

@@ -81,10 +81,6 @@ class JobSummary:
     options: JobOptions
 
     @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
     def resumable(self) -> bool:
         return self.status in ("stopped", "interrupted") and self.counts.get("pending", 0) > 0
 
@@ -233,17 +229,22 @@ class Journal:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def jobs(self) -> list[JobSummary]:
+    def jobs(self, job_id: int | None = None) -> list[JobSummary]:
+        """Every recorded run, oldest first; or just ``job_id`` (reading only its items)."""
+        where, args = ("WHERE id=?", (job_id,)) if job_id is not None else ("", ())
         rows = self._db.execute(
-            "SELECT id, created, updated, status, pid, pid_started, host, roots, options FROM jobs ORDER BY id"
-        ).fetchall()
+            f"SELECT id, created, updated, status, pid, pid_started, host, roots, options FROM jobs {where} "
+            "ORDER BY id", args).fetchall()
+        item_where = "WHERE job_id=?" if job_id is not None else ""
         counts: dict[int, dict[str, int]] = {}
-        for job_id, state, n in self._db.execute("SELECT job_id, state, count(*) FROM items GROUP BY job_id, state"):
-            counts.setdefault(job_id, {})[state] = n
+        for row_id, state, n in self._db.execute(
+                f"SELECT job_id, state, count(*) FROM items {item_where} GROUP BY job_id, state", args):
+            counts.setdefault(row_id, {})[state] = n
         return [self._summary(row, counts.get(row[0], {})) for row in rows]
 
     def get(self, job_id: int) -> JobSummary | None:
-        return next((j for j in self.jobs() if j.id == job_id), None)
+        found = self.jobs(job_id)
+        return found[0] if found else None
 
     def _summary(self, row: tuple[Any, ...], counts: dict[str, int]) -> JobSummary:
         job_id, created, updated, status, pid, pid_started, host, roots, options = row

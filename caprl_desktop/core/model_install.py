@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from caprl_desktop.core.atomic import explain_os_error
 from caprl_desktop.core.catalog import Catalog, RemoteFile
 from caprl_desktop.core.downloads import (
     ProgressCallback,
@@ -126,14 +127,18 @@ def add_local(store: ModelStore, model_path: Path, mmproj_path: Path, *,
     model_path = model_path.expanduser().resolve()
     mmproj_path = mmproj_path.expanduser().resolve()
     info = check_model_pair(model_path, mmproj_path)
+    try:
+        model_sha, mmproj_sha = sha256_of(model_path), sha256_of(mmproj_path)
+    except OSError as exc:  # checked a moment ago, unreadable now (removed, a drive unplugged)
+        raise InstallError(explain_os_error(exc, Path(exc.filename or model_path))) from exc
     projector = InstalledFile(
         id=f"local:{mmproj_path}", role="mmproj", filename=mmproj_path.name, path=str(mmproj_path),
-        size=info.mmproj_bytes, sha256=sha256_of(mmproj_path), source="local",
+        size=info.mmproj_bytes, sha256=mmproj_sha, source="local",
     )
     store.record(projector)
     model = InstalledFile(
         id=f"local:{model_path}", role="model", filename=model_path.name, path=str(model_path),
-        size=info.model_bytes, sha256=sha256_of(model_path), source="local",
+        size=info.model_bytes, sha256=model_sha, source="local",
         # No quant or family: a local file is chosen by its file name and never shadows a downloaded quant.
         mmproj=projector.id,
     )

@@ -58,9 +58,6 @@ class ModelWorker(QObject):
         except CaprlError as exc:
             self.failed.emit(str(exc))
             return
-        except OSError as exc:  # a full disk or a folder that cannot be written, met mid-way
-            self.failed.emit(f"{exc.strerror or exc} ({exc.filename or self._store.root})")
-            return
         self.installed.emit(model)
 
     def add_local(self, model_path: Path, mmproj_path: Path) -> None:
@@ -68,9 +65,6 @@ class ModelWorker(QObject):
             model = add_local(self._store, model_path, mmproj_path, make_default=True)
         except CaprlError as exc:
             self.failed.emit(str(exc))
-            return
-        except OSError as exc:
-            self.failed.emit(f"{exc.strerror or exc}: {exc.filename}")
             return
         self.installed.emit(model)
 

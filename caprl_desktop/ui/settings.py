@@ -37,13 +37,6 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str], Any]:
     return lambda text: text if text in choices else None
 
 
-def _positive_int(text: str) -> int | None:
-    try:
-        return max(1, int(text))
-    except ValueError:
-        return None
-
-
 def _int_in(low: int, high: int) -> Callable[[str], int | None]:
     def parse(text: str) -> int | None:
         try:
@@ -80,7 +73,8 @@ class AppSettings:
     custom_prompt: _Setting[str] = _Setting("caption/custom_prompt", str, str)
     detail: _Setting[str] = _Setting("caption/detail", lambda: DEFAULT_IMAGE_BUDGET,
                                      _one_of(tuple(IMAGE_BUDGET_PRESETS)))
-    max_tokens: _Setting[int] = _Setting("caption/max_tokens", lambda: GenerationParams().max_tokens, _positive_int)
+    max_tokens: _Setting[int] = _Setting("caption/max_tokens", lambda: GenerationParams().max_tokens,
+                                     _int_in(1, 1 << 20))
     overwrite: _Setting[bool] = _Setting("caption/overwrite", lambda: False, lambda text: text.lower() == "true",
                                          store=lambda value: "true" if value else "false")
     temperature: _Setting[float] = _Setting("caption/temperature", lambda: GenerationParams().temperature,
