@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from caprl_desktop.core import downloads
+from caprl_desktop.core import atomic, downloads
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.params import EngineConfig, ImageBudget
 from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
@@ -121,3 +123,20 @@ def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSta
     monkeypatch.setattr(downloads, "_BACKOFF_SCALE", 0.01)
     yield server
     server.stop()
+
+
+def fail_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, error: int, after: int = 0) -> Callable[[], int]:
+    """Make file creation in ``folder`` fail with ``error`` after ``after`` successes; returns a call counter."""
+    real = tempfile.mkstemp
+    calls = 0
+
+    def mkstemp(dir: Path, prefix: str, suffix: str) -> tuple[int, str]:
+        nonlocal calls
+        if Path(dir).is_relative_to(folder):
+            calls += 1
+            if calls > after:
+                raise OSError(error, os.strerror(error), str(dir))
+        return real(dir=dir, prefix=prefix, suffix=suffix)
+
+    monkeypatch.setattr(atomic, "tempfile", SimpleNamespace(mkstemp=mkstemp))
+    return lambda: calls

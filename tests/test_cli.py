@@ -239,6 +239,36 @@ def test_engine_killed_on_an_image_retries_it_once_then_skips_it(
         assert (summary.captioned, summary.failed) == (2, 1)
 
 
+def test_engine_crashing_on_image_after_image_gives_up_on_the_rest(models: ModelFiles, tmp_path: Path) -> None:
+    """A broken driver, say: after two images in a row the engine crashed on twice, the rest are not tried."""
+    folder = tmp_path / "job"
+    for i in range(4):
+        save_noise(folder / f"p{i}.jpg", seed=i)
+    items, _ = find_images([folder])
+    options = JobOptions(prompt=build_prompt("en"), params=GenerationParams(max_tokens=400, ignore_eos=True),
+                         image_budget=TEST_BUDGET, model_label="tiny", max_consecutive_crashes=2)
+    events = []
+    with EngineClient(engine_config(models), log_dir=tmp_path / "logs") as engine:
+        engine.start()
+        streaming = False
+        for event in run_job(items, options, engine):
+            events.append(event)
+            if isinstance(event, ItemStarted):
+                streaming = False
+            if isinstance(event, ItemText) and not streaming:
+                streaming = True
+                assert engine.pid is not None
+                os.kill(engine.pid, signal.SIGKILL)
+        assert not engine.running  # not restarted once the job gave up
+    finished = {e.item.file_name: e.record.error for e in events if isinstance(e, ItemFinished)}
+    assert all("crashed on this image 2 times" in finished[name] for name in ("p0.jpg", "p1.jpg"))
+    assert finished["p2.jpg"] == finished["p3.jpg"] == "not captioned: the engine crashed on 2 images in a row"
+    assert sum(isinstance(e, EngineRestarted) for e in events) == 3
+    summary = events[-1]
+    assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (0, 4)
+    assert not list(folder.glob("*.txt"))
+
+
 @pytest.mark.slow
 def test_console_script_in_a_real_process(models: ModelFiles, tmp_path: Path) -> None:
     folder = tmp_path / "proc"

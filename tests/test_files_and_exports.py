@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from caprl_desktop.core.atomic import WriteError, atomic_write_text
-from caprl_desktop.core.discovery import find_images
+from caprl_desktop.core.discovery import ImageItem, find_images
 from caprl_desktop.core.export import CaptionRecord, CsvExporter, JsonlExporter, read_jsonl
 from caprl_desktop.core.sidecars import plan_sidecars, read_sidecar, write_sidecar
 
@@ -78,7 +78,7 @@ def test_sidecar_round_trip(tmp_path: Path) -> None:
 def test_sidecar_plan_handles_clashes_case_insensitively(tmp_path: Path) -> None:
     for name in ("b.jpg", "B.png", "b.webp", "c.jpg"):
         (tmp_path / name).write_bytes(b"")
-    plan = plan_sidecars([tmp_path / "b.webp", tmp_path / "c.jpg"])
+    plan = plan_sidecars([ImageItem(tmp_path / "b.webp", tmp_path), ImageItem(tmp_path / "c.jpg", tmp_path)])
     assert plan.paths[tmp_path / "b.webp"].name == "b.webp.txt"
     assert plan.paths[tmp_path / "c.jpg"].name == "c.txt"
     (clash,) = plan.clashes

@@ -5,6 +5,7 @@ Drops are real ``QDragEnterEvent``/``QDropEvent``s carrying file URLs; captions 
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -19,22 +20,25 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QTranslator, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFileOpenEvent
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.core.discovery import find_images
 from caprl_desktop.core.export import read_csv, read_jsonl
 from caprl_desktop.core.folder_lock import folder_locks
-from caprl_desktop.core.jobs import ItemText
+from caprl_desktop.core.jobs import ItemText, JobOptions
+from caprl_desktop.core.journal import Journal
 from caprl_desktop.core.model_install import add_local
 from caprl_desktop.core.model_store import ModelStore
-from caprl_desktop.core.prompts import PRESET_PROMPTS
+from caprl_desktop.core.params import GenerationParams, ImageBudget
+from caprl_desktop.core.prompts import PRESET_PROMPTS, build_prompt
 from caprl_desktop.devtools import translations
 from caprl_desktop.ui.app import FileOpenForwarder, install_translators
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
-from tests.conftest import ModelFiles, save_noise
+from tests.conftest import ModelFiles, fail_writes, save_noise
 
 CAPTION_TIMEOUT_MS = 60_000
 
@@ -507,3 +511,62 @@ def test_a_folder_another_run_holds_is_refused_with_the_reason(
     window.caption_selected(False)  # once the other run is done, trying again works
     qtbot.waitUntil(lambda: window.queue.entries[0].state == State.DONE, timeout=CAPTION_TIMEOUT_MS)
     assert (folder / "a.txt").exists()
+
+
+def test_read_only_folder_offers_another_folder_and_saves_the_caption_made_there(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "カード"
+    for i in range(3):
+        save_noise(folder / f"c{i}.jpg", seed=70 + i)
+    fail_writes(monkeypatch, folder, errno.EROFS, after=2)  # the folder probe and c0 pass; c1's write fails
+    drop(window, [folder])
+    qtbot.waitUntil(window.save_bar.isVisible, timeout=CAPTION_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window._job_running, timeout=CAPTION_TIMEOUT_MS)
+    assert states(window) == {"c0.jpg": State.DONE, "c1.jpg": State.FAILED, "c2.jpg": State.IDLE}
+    c1 = window.queue.entries[1]
+    made = c1.caption
+    assert c1.unsaved and made.strip()
+    assert "read-only disk" in window.save_label.text()
+
+    out = tmp_path / "captions"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(out))
+    qtbot.mouseClick(window.save_elsewhere_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert window.save_bar.isHidden()
+    wait_all_finished(qtbot, window, 3)
+    assert set(states(window).values()) == {State.DONE}
+    saved = out / "カード"
+    assert (saved / "c1.txt").read_bytes().decode("utf-8") == made.rstrip() + "\n"  # saved, not made again
+    assert window.queue.entries[1].stats is None
+    assert (saved / "c2.txt").exists() and not (saved / "c0.txt").exists()
+    assert AppSettings().caption_folder == str(out)
+
+    window.list_view.setCurrentIndex(window.proxy.index(2, 0))  # an edit goes where the caption is
+    window.panel.editor.setPlainText("edited")
+    window.panel.save()
+    assert (saved / "c2.txt").read_text(encoding="utf-8") == "edited\n"
+
+
+def test_resuming_a_stopped_command_run_keeps_its_caption_choices(
+    qtbot: QtBot, installed: ModelStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "cli-run"
+    items, _ = find_images([save_noise(folder / f"r{i}.jpg", seed=80 + i) for i in range(2)])
+    run_options = JobOptions(prompt=build_prompt("ja", "short"), params=GenerationParams(max_tokens=10, seed=9),
+                             image_budget=ImageBudget(max_tokens=64), model_label="tiny")
+    with Journal() as journal:
+        job = journal.create(items, run_options)
+        journal.set_status(job, "stopped")
+    win = MainWindow()  # its own choices: English, the detailed preset
+    qtbot.addWidget(win)
+    win.show()
+    assert win.language == "en" and win.resume_bar.isVisible()
+    with qtbot.waitSignal(win.runRequested, timeout=10_000) as blocker:
+        qtbot.mouseClick(win.resume_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    _, options, config, _ = blocker.args
+    assert options.prompt == run_options.prompt and options.params == run_options.params
+    assert config.image_budget == run_options.image_budget
+    wait_all_finished(qtbot, win, 2)
+    assert all((folder / f"r{i}.txt").exists() for i in range(2))
+    win.close()
+

@@ -12,6 +12,7 @@ from typing import Any
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
+from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.discovery import ImageItem, find_images
 from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.errors import CaprlError
@@ -77,6 +78,9 @@ def add_parser(commands: Any) -> None:
     out.add_argument("--jsonl", metavar="FILE", help="also write JSON Lines; - for stdout")
     out.add_argument("--no-sidecar", action="store_true", help="do not write .txt files beside the images")
     out.add_argument("--overwrite", action="store_true", help="caption images that already have a sidecar")
+    out.add_argument("--output-dir", type=Path, metavar="DIR",
+                     help="write the .txt captions under DIR (a subfolder per folder given) instead of beside "
+                          "the images: for read-only folders")
 
     gen = p.add_argument_group("generation")
     gen.add_argument("--max-tokens", type=int, default=GenerationParams.max_tokens, metavar="N")
@@ -138,6 +142,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         model_label="",
         write_sidecars=not args.no_sidecar,
         overwrite=args.overwrite,
+        caption_folder=str(args.output_dir.absolute()) if args.output_dir else "",
     )
     stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
     return _caption(items, options, args, stream_to_stdout=stream_to_stdout)
@@ -161,8 +166,13 @@ def resume_job(job_id: int | None, args: argparse.Namespace) -> int:
                       file=sys.stderr)
                 return EXIT_OK
             chosen = matching[-1]
+        if getattr(args, "output_dir", None):
+            journal.set_caption_folder(chosen.id, args.output_dir)
+            chosen = journal.get(chosen.id) or chosen
         items = journal.pending(chosen.id)
         print(f"Resuming {chosen.describe()}", file=sys.stderr)
+        if chosen.options.caption_folder:
+            print(f"Captions go under {chosen.options.caption_folder}", file=sys.stderr)
     return _caption(items, chosen.options, args, stream_to_stdout=False, job_id=chosen.id)
 
 
@@ -189,12 +199,14 @@ def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespa
             if journal.set_aside is not None:
                 print(f"warning: the job journal was damaged and was set aside as {journal.set_aside}",
                       file=sys.stderr)
+            made: dict[Path, str] = {}
             if job_id is None:
                 job_id = journal.create(items, options)
                 earlier = []
             else:
                 journal.claim(job_id)
                 earlier = journal.records(job_id)
+                made = journal.made(job_id)
             info = engine.start()
             print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
                   file=sys.stderr)
@@ -203,7 +215,7 @@ def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespa
             for exporter in exporters:  # a resumed run exports the whole job, each image once
                 for record in earlier:
                     exporter.write(record)
-            job = journaled(run_job(items, options, engine), journal, job_id)
+            job = journaled(run_job(items, options, engine, made), journal, job_id)
             return _drive(job, exporters, stream_to_stdout, job_id)
     except CaprlError as exc:
         return _fail(str(exc))
@@ -275,6 +287,9 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         if written is not None:
             print(f"Wrote {written}", file=sys.stderr)
     assert finished is not None
+    if finished.cannot_save is not None:
+        _explain_cannot_save(finished.cannot_save, job_id)
+        return EXIT_SOME_FAILED
     parts = [f"{finished.captioned} captioned"]
     if finished.skipped:
         parts.append(f"{finished.skipped} skipped")
@@ -283,6 +298,16 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
     if not stream_to_stdout:
         print("Done: " + ", ".join(parts) + ".", file=sys.stderr)
     return EXIT_SOME_FAILED if finished.failed else EXIT_OK
+
+
+def _explain_cannot_save(problem: WriteError, job_id: int) -> None:
+    print(f"Stopped: captions cannot be saved: {problem}.", file=sys.stderr)
+    print(f"Nothing made is lost: job {job_id} keeps every caption made, and resuming saves them first.",
+          file=sys.stderr)
+    if problem.problem == "full":
+        print("Free some space, then: caprl-desktop caption --resume", file=sys.stderr)
+    else:
+        print("Save the captions elsewhere: caprl-desktop caption --resume --output-dir DIR", file=sys.stderr)
 
 
 def _report_single(event: ItemFinished) -> None:

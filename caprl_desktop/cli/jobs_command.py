@@ -29,6 +29,8 @@ def add_parser(commands: Any) -> None:
     resume.add_argument("--threads", type=int, default=None, metavar="N")
     resume.add_argument("--csv", metavar="FILE", help="export the whole run (earlier captions included)")
     resume.add_argument("--jsonl", metavar="FILE", help="the same as JSON Lines")
+    resume.add_argument("--output-dir", type=Path, metavar="DIR",
+                        help="save the captions under DIR from now on (the run's folders are read-only)")
     resume.set_defaults(handler=run_resume, paths=[])
     forget = sub.add_parser("forget", help="remove runs from the journal (their captions stay)")
     forget.add_argument("job", nargs="*", type=int, help="job numbers")

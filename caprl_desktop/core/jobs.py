@@ -6,17 +6,23 @@ exports, screen.  The next image is decoded on a background thread while the cur
 captioned.  A failed image becomes a record with its reason and the job goes on; a crashed engine is
 restarted and the image tried once more (a second crash marks it failed: a poison image must not stop
 the job), and after several such images in a row the rest is marked not captioned.
+
+Captions are saved as they are made.  Before the first caption, every folder the job will write to is
+tried; a folder that cannot be written (read-only) or a full disk stops the job there, with nothing
+captioned in vain.  Should that happen mid-job, the caption just made is kept in its record (the journal
+holds it) and handed back through ``made`` when the job is resumed, so it is saved, not made again.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Generator, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from caprl_desktop.core.atomic import WriteError, probe_writable
 from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_protocol import Finished, Piece
 from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
@@ -48,6 +54,10 @@ class JobOptions:
     overwrite: bool = False
     max_consecutive_crashes: int = 3  # images in a row on which the engine crashed twice: give up on the rest
     attempts_after_crash: int = 2  # an image the engine crashed on is tried once more, then marked failed
+    caption_folder: str = ""  # sidecars go under this folder instead of beside the images; "" for beside
+
+    def sidecar_folder(self) -> Path | None:
+        return Path(self.caption_folder) if self.caption_folder else None
 
 
 # --- events ---------------------------------------------------------------------------------------
@@ -87,10 +97,15 @@ class ItemFinished:
     record: CaptionRecord
     stats: CaptionStats | None
     sidecar: Path | None
+    save_error: WriteError | None = None  # the caption was made (it is in the record), its sidecar not written
 
     @property
     def ok(self) -> bool:
         return not self.record.error
+
+    @property
+    def unsaved(self) -> bool:
+        return self.save_error is not None
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,11 @@ class JobFinished:
     failed: int
     skipped: int
     cancelled: bool
+    cannot_save: WriteError | None = None  # the job stopped: a folder is read-only or the disk is full
+
+    @property
+    def complete(self) -> bool:
+        return not self.cancelled and self.cannot_save is None
 
 
 JobEvent = JobPlanned | ItemSkipped | ItemStarted | ItemText | ItemFinished | EngineRestarted | JobFinished
@@ -125,15 +145,23 @@ def _record(item: ImageItem, options: JobOptions, caption: str = "", *, error: s
 
 
 def run_job(
-    items: list[ImageItem], options: JobOptions, engine: CaptionEngine
+    items: list[ImageItem], options: JobOptions, engine: CaptionEngine, made: Mapping[Path, str] | None = None,
 ) -> Generator[JobEvent, None, None]:
-    """Caption ``items`` in order, yielding events; see the module docstring."""
-    plan = plan_sidecars(i.path for i in items)
+    """Caption ``items`` in order, yielding events; see the module docstring.
+
+    ``made``: captions an earlier run made but could not save; they are saved, not made again.
+    """
+    made = made or {}
+    plan = plan_sidecars(items, options.sidecar_folder())
     sidecars = plan.paths if options.write_sidecars else {}
 
     todo: list[ImageItem] = []
+    to_save: list[ImageItem] = []
     skipped: list[ItemSkipped] = []
     for item in items:
+        if item.path in made:
+            to_save.append(item)
+            continue
         existing = read_sidecar(sidecars[item.path]) if item.path in sidecars and not options.overwrite else None
         if existing is None:
             todo.append(item)
@@ -141,11 +169,28 @@ def run_job(
             record = CaptionRecord(item.file_name, existing.strip(), "", "", "", None, None, "", str(item.path))
             skipped.append(ItemSkipped(item, record, sidecars[item.path]))
 
-    yield JobPlanned(total=len(items), to_caption=len(todo), clashes=plan.clashes if options.write_sidecars else ())
+    yield JobPlanned(total=len(items), to_caption=len(todo) + len(to_save),
+                     clashes=plan.clashes if options.write_sidecars else ())
     yield from skipped
 
-    captioned = failed = crashes_in_row = 0
+    blocked = _first_unwritable(sidecars[i.path].parent for i in to_save + todo if i.path in sidecars)
+    if blocked is not None:
+        yield JobFinished(captioned=0, failed=0, skipped=len(skipped), cancelled=False, cannot_save=blocked)
+        return
+
+    captioned = failed = 0
+    for index, item in enumerate(to_save):
+        yield ItemStarted(index, item)
+        finished = _finish(index, item, made[item.path], None, "", options, sidecars)
+        yield finished
+        if finished.unsaved:
+            yield JobFinished(captioned, failed + 1, len(skipped), cancelled=False, cannot_save=_stopper(finished))
+            return
+        captioned += 1
+
+    crashes_in_row = 0
     cancelled = False
+    cannot_save: WriteError | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caprl-prefetch") as pool:
 
         def prefetch(i: int) -> Future[PreparedImage] | None:
@@ -154,8 +199,8 @@ def run_job(
             return pool.submit(load_image, todo[i].path, options.image_budget.max_pixels)
 
         upcoming = prefetch(0)
-        for index, item in enumerate(todo):
-            current, upcoming = upcoming, prefetch(index + 1)
+        for index, item in enumerate(todo, start=len(to_save)):
+            current, upcoming = upcoming, prefetch(index - len(to_save) + 1)
             yield ItemStarted(index, item)
             if crashes_in_row >= options.max_consecutive_crashes:
                 failed += 1
@@ -198,21 +243,48 @@ def run_job(
                 break
             if output is not None and not output.text:
                 error = "the model returned an empty caption"
-            sidecar = None
-            if output is not None and not error and item.path in sidecars:
-                try:
-                    write_sidecar(sidecars[item.path], output.text)
-                    sidecar = sidecars[item.path]
-                except CaprlError as exc:
-                    error = f"caption made but not saved: {exc}"
-            stats = output.stats if output is not None else None
-            record = _record(item, options, output.text if output is not None else "", error=error, stats=stats)
-            if error:
+            text = output.text if output is not None else ""
+            finished = _finish(index, item, text, output.stats if output is not None else None, error, options,
+                               sidecars)
+            if finished.record.error:
                 failed += 1
             else:
                 captioned += 1
-            yield ItemFinished(index, item, record, stats, sidecar)
+            yield finished
+            cannot_save = _stopper(finished)
+            if cannot_save is not None:
+                break
         if upcoming is not None:
             upcoming.cancel()
 
-    yield JobFinished(captioned=captioned, failed=failed, skipped=len(skipped), cancelled=cancelled)
+    yield JobFinished(captioned=captioned, failed=failed, skipped=len(skipped), cancelled=cancelled,
+                      cannot_save=cannot_save)
+
+
+def _finish(index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str, options: JobOptions,
+            sidecars: Mapping[Path, Path]) -> ItemFinished:
+    """Save a caption made (or record why there is none) and describe the outcome."""
+    if error or item.path not in sidecars:
+        return ItemFinished(index, item, _record(item, options, text, error=error, stats=stats), stats, None)
+    sidecar = sidecars[item.path]
+    try:
+        write_sidecar(sidecar, text)
+    except WriteError as exc:
+        record = _record(item, options, text, error=f"caption made but not saved: {exc}", stats=stats)
+        return ItemFinished(index, item, record, stats, None, save_error=exc)
+    return ItemFinished(index, item, _record(item, options, text, stats=stats), stats, sidecar)
+
+
+def _stopper(finished: ItemFinished) -> WriteError | None:
+    """The save problem that ends the job: a full disk or a read-only folder fails every later image too."""
+    problem = finished.save_error
+    return problem if problem is not None and problem.problem != "other" else None
+
+
+def _first_unwritable(folders: Iterable[Path]) -> WriteError | None:
+    for folder in dict.fromkeys(folders):  # each folder once, in order
+        if folder.is_dir() or not folder.exists():
+            problem = probe_writable(folder)
+            if problem is not None and problem.problem != "other":
+                return problem
+    return None

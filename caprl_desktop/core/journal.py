@@ -34,7 +34,8 @@ from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PromptSpec
 
 SCHEMA_VERSION = 1
-ItemState = Literal["pending", "done", "failed", "skipped"]
+# "unsaved": the caption was made and is kept here, but its sidecar could not be written; resuming saves it.
+ItemState = Literal["pending", "done", "failed", "skipped", "unsaved"]
 JobStatus = Literal["running", "stopped", "finished", "interrupted"]
 
 _SCHEMA = """
@@ -82,11 +83,16 @@ class JobSummary:
 
     @property
     def resumable(self) -> bool:
-        return self.status in ("stopped", "interrupted") and self.counts.get("pending", 0) > 0
+        return self.status in ("stopped", "interrupted") and self.left > 0
+
+    @property
+    def left(self) -> int:
+        """Images still to caption or to save."""
+        return self.counts.get("pending", 0) + self.counts.get("unsaved", 0)
 
     def describe(self) -> str:
         roots = ", ".join(str(r) for r in self.roots)
-        parts = [f"{self.counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed", "pending")
+        parts = [f"{self.counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed", "unsaved", "pending")
                  if self.counts.get(s)]
         return f"job {self.id} ({self.status}, {self.created[:16].replace('T', ' ')}): {roots} · {', '.join(parts)}"
 
@@ -209,7 +215,8 @@ class Journal:
 
     def record(self, job_id: int, event: ItemFinished | ItemSkipped) -> None:
         rec, sidecar = event.record, event.sidecar
-        state: ItemState = "skipped" if isinstance(event, ItemSkipped) else "failed" if rec.error else "done"
+        state: ItemState = ("skipped" if isinstance(event, ItemSkipped) else "unsaved" if event.unsaved
+                            else "failed" if rec.error else "done")
         with self._transaction() as db:
             db.execute(
                 "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=? "
@@ -254,9 +261,24 @@ class Journal:
                           options_from_json(options))
 
     def pending(self, job_id: int) -> list[ImageItem]:
-        rows = self._db.execute("SELECT path, root FROM items WHERE job_id=? AND state='pending' ORDER BY seq",
-                                (job_id,))
+        """What is left: images to caption, and those whose caption is made but not saved (``made``)."""
+        rows = self._db.execute("SELECT path, root FROM items WHERE job_id=? AND state IN ('pending', 'unsaved') "
+                                "ORDER BY seq", (job_id,))
         return [ImageItem(Path(path), Path(root)) for path, root in rows]
+
+    def made(self, job_id: int) -> dict[Path, str]:
+        """Captions made but not saved (a read-only folder, a full disk), to save when the job resumes."""
+        rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'", (job_id,))
+        return {Path(path): caption for path, caption in rows}
+
+    def set_caption_folder(self, job_id: int, folder: Path) -> None:
+        """Resume a job with its captions going to ``folder`` (its own folders could not be written)."""
+        summary = self.get(job_id)
+        if summary is None:
+            raise JournalError(f"there is no job {job_id}")
+        options = dataclasses.replace(summary.options, caption_folder=str(folder.absolute()))
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET options=?, updated=? WHERE id=?", (options_to_json(options), _now(), job_id))
 
     def records(self, job_id: int) -> list[CaptionRecord]:
         """Everything finished so far (done, failed, skipped), in the job's order: for exports."""
@@ -266,7 +288,7 @@ class Journal:
         options = summary.options
         rows = self._db.execute(
             "SELECT path, root, state, caption, error, seconds, output_tokens FROM items "
-            "WHERE job_id=? AND state != 'pending' ORDER BY seq", (job_id,))
+            "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (job_id,))
         records = []
         for path, root, state, caption, error, seconds, tokens in rows:
             item = ImageItem(Path(path), Path(root))
@@ -297,7 +319,7 @@ def journaled(job: Generator[JobEvent, None, None], journal: Journal, job_id: in
             if isinstance(event, ItemFinished | ItemSkipped):
                 journal.record(job_id, event)
             elif isinstance(event, JobFinished):
-                finished = not event.cancelled
+                finished = event.complete
             yield event
     finally:
         job.close()

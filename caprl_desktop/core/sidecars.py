@@ -4,6 +4,10 @@ Two images with the same stem in one folder (``a.jpg`` and ``a.png``) would shar
 in natural order keeps ``a.txt``; each other one gets its full name plus ``.txt`` (``a.png.txt``), and
 the clash is reported so the user knows.  The choice depends only on the folder's image names, so a
 later run picks the same files again.  Stems are compared case-insensitively, as Windows and macOS do.
+
+When the images' folders cannot be written to (a read-only disk, a share, a locked card), captions go to
+a caption folder instead: ``<caption folder>/<name of the folder given>/<same relative path>.txt``, so
+two folders given at once keep apart and a later run finds its captions again.
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from caprl_desktop.core.atomic import atomic_write_text
-from caprl_desktop.core.discovery import is_image_path, natural_key
+from caprl_desktop.core.atomic import atomic_write_text, write_error
+from caprl_desktop.core.discovery import ImageItem, is_image_path, natural_key
 
 SIDECAR_SUFFIX = ".txt"
 
@@ -45,11 +49,13 @@ def _folder_images(folder: Path) -> list[str]:
         return []
 
 
-def plan_sidecars(images: Iterable[Path]) -> SidecarPlan:
+def plan_sidecars(items: Iterable[ImageItem], caption_folder: Path | None = None) -> SidecarPlan:
     """The sidecar path of each image, and the name clashes found in their folders."""
     by_folder: dict[Path, list[Path]] = defaultdict(list)
-    for image in images:
-        by_folder[image.parent].append(image)
+    roots: dict[Path, Path] = {}
+    for item in items:
+        by_folder[item.path.parent].append(item.path)
+        roots[item.path] = item.root
 
     paths: dict[Path, Path] = {}
     clashes: list[SidecarClash] = []
@@ -67,9 +73,18 @@ def plan_sidecars(images: Iterable[Path]) -> SidecarPlan:
             if len(group) > 1 and any(p.name in group for p in wanted):
                 clashes.append(SidecarClash(folder, tuple(group), tuple(assigned[n] for n in group)))
         for image in wanted:
-            paths[image] = folder / assigned[image.name]
+            beside = folder / assigned[image.name]
+            paths[image] = beside if caption_folder is None else _moved(beside, roots[image], caption_folder)
     clashes.sort(key=lambda c: (str(c.folder), natural_key(c.images[0])))
     return SidecarPlan(paths, tuple(clashes))
+
+
+def _moved(beside: Path, root: Path, caption_folder: Path) -> Path:
+    try:
+        relative = beside.relative_to(root)
+    except ValueError:  # an image given by a path outside its root cannot happen; keep the name at least
+        relative = Path(beside.name)
+    return caption_folder / (root.absolute().name or "root") / relative
 
 
 def read_sidecar(path: Path) -> str | None:
@@ -83,4 +98,9 @@ def read_sidecar(path: Path) -> str | None:
 
 def write_sidecar(path: Path, caption: str) -> None:
     """Write atomically: a killed run never leaves half a caption.  Raises ``WriteError``."""
+    if not path.parent.is_dir():  # only under a caption folder: an image's own folder exists
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, path) from exc
     atomic_write_text(path, caption.rstrip() + "\n")

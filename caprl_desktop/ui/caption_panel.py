@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.sidecars import plan_sidecars, write_sidecar
 
@@ -102,7 +103,7 @@ class CaptionPanel(QWidget):
         self._save_timer.stop()
         if self.path is None or self._streaming:
             return
-        sidecar = self._sidecar or plan_sidecars([self.path]).paths[self.path]
+        sidecar = self._sidecar or plan_sidecars([ImageItem(self.path, self.path.parent)]).paths[self.path]
         text = self.editor.toPlainText()
         try:
             write_sidecar(sidecar, text)

@@ -78,7 +78,7 @@ class CaptionWorker(QObject):
             self.engineFailed.emit(str(exc))
 
 
-    def run(self, items: list[ImageItem], options: JobOptions, config: EngineConfig) -> None:
+    def run(self, items: list[ImageItem], options: JobOptions, config: EngineConfig, made: dict[Path, str]) -> None:
         self._stop.clear()
         self._pause.clear()
         self._keep_resumable = False
@@ -93,7 +93,7 @@ class CaptionWorker(QObject):
             with folder_locks({i.root for i in items}, what="CapRL Desktop window"):
                 journal = self._open_journal()
                 job_id = journal.create(items, options)
-                job = journaled(run_job(items, options, engine), journal, job_id)
+                job = journaled(run_job(items, options, engine, made), journal, job_id)
                 try:
                     for event in job:
                         self.jobEvent.emit(event)

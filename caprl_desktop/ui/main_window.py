@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from caprl_desktop.core import paths
+from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_types import EngineInfo
 from caprl_desktop.core.errors import CaprlError
@@ -67,6 +68,7 @@ from caprl_desktop.core.journal import JobSummary, Journal
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
+from caprl_desktop.core.sidecars import plan_sidecars
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.caption_worker import CaptionWorker
 from caprl_desktop.ui.folder_panel import FolderPanel
@@ -83,7 +85,7 @@ LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 
 class MainWindow(QMainWindow):
-    runRequested = Signal(object, object, object)  # items, JobOptions, EngineConfig
+    runRequested = Signal(object, object, object, object)  # items, JobOptions, EngineConfig, captions to save
     loadRequested = Signal(object)  # EngineConfig
     shutdownRequested = Signal()
     unloadRequested = Signal()
@@ -198,6 +200,22 @@ class MainWindow(QMainWindow):
         self.resume_bar.hide()
         self._resumable: list[JobSummary] = []
 
+        # Shown when captions cannot be saved (read-only folder, full disk): the queue is held, not failed.
+        self.save_bar = QFrame()
+        self.save_bar.setObjectName("saveBar")
+        self.save_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.save_label = QLabel()
+        self.save_label.setWordWrap(True)
+        self.save_elsewhere_button = QPushButton(self.tr("Save in another folder…"))
+        self.save_elsewhere_button.clicked.connect(self.choose_caption_folder)
+        dismiss = QPushButton(self.tr("Dismiss"))
+        dismiss.clicked.connect(self.save_bar.hide)
+        save_layout = QHBoxLayout(self.save_bar)
+        save_layout.addWidget(self.save_label, 1)
+        save_layout.addWidget(self.save_elsewhere_button)
+        save_layout.addWidget(dismiss)
+        self.save_bar.hide()
+
         left = QWidget()
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
@@ -205,6 +223,7 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.addWidget(self.resume_bar)
+        left_layout.addWidget(self.save_bar)
         left_layout.addLayout(top)
         left_layout.addWidget(self.list_stack, 1)
 
@@ -439,6 +458,7 @@ class MainWindow(QMainWindow):
             image_budget=config.image_budget,
             model_label=Path(config.model_path).name,
             overwrite=overwrite or self.settings.overwrite,
+            caption_folder=self.settings.caption_folder,
         )
 
     # --- adding images ------------------------------------------------------------------------
@@ -541,8 +561,15 @@ class MainWindow(QMainWindow):
         if config is None:
             self.show_models()
             return
-        overwrite = self.queue.entry(rows[0]).overwrite
-        batch = [r for r in rows if self.queue.entry(r).overwrite == overwrite]
+        first = self.queue.entry(rows[0])
+        overwrite, resumed = first.overwrite, first.resumed
+        batch = [r for r in rows
+                 if self.queue.entry(r).overwrite == overwrite and self.queue.entry(r).resumed == resumed]
+        options = self.job_options(overwrite, config)
+        if resumed is not None:  # a stopped run goes on as it was started: its language, prompt, detail, folder
+            options = dataclasses.replace(resumed, model_label=options.model_label)
+            config = dataclasses.replace(config, image_budget=resumed.image_budget,
+                                         max_output_tokens=resumed.params.max_tokens)
         for row in batch:
             self.queue.update(row, state=State.WAITING)
         self._job_running = True
@@ -552,12 +579,16 @@ class MainWindow(QMainWindow):
         self._job_started_at = time.monotonic()
         self._update_progress()
         self._update_buttons()
-        self.runRequested.emit([self.queue.entry(r).item for r in batch], self.job_options(overwrite, config), config)
+        made = {e.path: e.caption for e in map(self.queue.entry, batch) if e.unsaved}
+        self.runRequested.emit([self.queue.entry(r).item for r in batch], options, config, made)
 
     def start(self) -> None:
         self._stopped = False
-        for row in self.queue.in_state(State.IDLE):
-            self.queue.update(row, state=State.QUEUED)
+        self.save_bar.hide()
+        for row in self.queue.in_state(State.IDLE, State.FAILED):
+            entry = self.queue.entry(row)
+            if entry.state == State.IDLE or entry.unsaved:
+                self.queue.update(row, state=State.QUEUED)
         self._maybe_start()
         self._update_buttons()
 
@@ -733,10 +764,10 @@ class MainWindow(QMainWindow):
         self._job_done += 1
         if event.record.error:
             self.queue.update(row, state=State.FAILED, error=event.record.error, caption=event.record.caption,
-                              record=event.record)
+                              record=event.record, unsaved=event.unsaved)
         else:
             self.queue.update(row, state=State.DONE, caption=event.record.caption, stats=event.stats,
-                              sidecar=event.sidecar, overwrite=False, record=event.record)
+                              sidecar=event.sidecar, overwrite=False, record=event.record, unsaved=False)
             if event.stats is not None:
                 self.speed_label.setText(self.tr("{:.1f} tokens/s").format(event.stats.tokens_per_second))
         if row == self._shown_row:
@@ -752,12 +783,13 @@ class MainWindow(QMainWindow):
         if not self._resumable:
             self.resume_bar.hide()
             return
-        left = sum(j.counts.get("pending", 0) for j in self._resumable)
+        left = sum(j.left for j in self._resumable)
         roots = sorted({str(r) for j in self._resumable for r in j.roots})
         self.resume_label.setText(self.tr("{} images were left uncaptioned when CapRL Desktop (or a command) "
                                           "stopped last time, in {}.").format(left, ", ".join(roots)))
-        self.resume_label.setToolTip(self.tr("Resume queues them with the caption choices shown now; what was "
-                                             "captioned before is kept and not redone."))
+        self.resume_label.setToolTip(self.tr("Resume captions them with the choices that run was started with "
+                                             "(language, prompt, detail); what was captioned before is kept and "
+                                             "not redone."))
         self.resume_bar.show()
 
     def resume_interrupted(self) -> None:
@@ -765,7 +797,13 @@ class MainWindow(QMainWindow):
             with Journal() as journal:
                 for job in self._resumable:
                     items = journal.pending(job.id)
+                    made = journal.made(job.id)
                     self.queue.add(items, overwrite=job.options.overwrite)
+                    for item in items:
+                        row = self.queue.row_of(item.path)
+                        if row is not None and self.queue.entry(row).state == State.QUEUED:
+                            self.queue.update(row, resumed=job.options, unsaved=item.path in made,
+                                              caption=made.get(item.path, ""))
                     journal.forget(job.id)  # the queue journals them again as they are captioned
         except CaprlError as exc:
             self.statusBar().showMessage(str(exc), 15000)
@@ -786,6 +824,8 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._job_running = False
+        if finished is not None and finished.cannot_save is not None:
+            self._cannot_save(finished.cannot_save)
         back = State.IDLE if self._stopped and not self.queue.in_state(State.QUEUED) else State.QUEUED
         for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
             self.queue.update(row, state=back, caption="", tokens=0)
@@ -795,6 +835,31 @@ class MainWindow(QMainWindow):
         self._update_buttons()
         self._maybe_start()
         self._restart_idle_timer()
+
+    def _cannot_save(self, problem: WriteError) -> None:
+        """Hold the queue (it would fail image after image) and offer another folder for the captions."""
+        self._stopped = True
+        for row in self.queue.in_state(State.QUEUED):
+            self.queue.update(row, state=State.IDLE)
+        if problem.problem == "full":
+            text = self.tr("Captions cannot be saved: {}. Free some space and press Start, or save them in "
+                           "another folder. Captions already made are kept and will be saved.")
+        else:
+            text = self.tr("Captions cannot be saved beside the images: {}. Save them in another folder? "
+                           "Captions already made are kept and will be saved there.")
+        self.save_label.setText(text.format(problem))
+        self.save_bar.show()
+
+    def choose_caption_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, self.tr("Save captions in"),
+                                                  self.settings.caption_folder or str(Path.home()))
+        if not chosen:
+            return
+        self.settings.caption_folder = chosen
+        self.settings.sync()
+        self.statusBar().showMessage(self.tr("Captions are saved in {} (Settings changes this).").format(chosen),
+                                     15000)
+        self.start()
 
     # --- display ------------------------------------------------------------------------------
 
@@ -810,9 +875,13 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         entry = self.queue.entry(row)
         text = entry.caption or (entry.error if entry.state == State.FAILED else "")
+        sidecar = entry.sidecar or plan_sidecars([entry.item], self._caption_folder()).paths[entry.path]
         self.panel.show_entry(entry.path, text, streaming=entry.state == State.CAPTIONING,
-                              sidecar=entry.sidecar, tokens=entry.tokens or None)
+                              sidecar=sidecar, tokens=entry.tokens or None)
         self._show_preview(entry.path)
+
+    def _caption_folder(self) -> Path | None:
+        return Path(self.settings.caption_folder) if self.settings.caption_folder else None
 
     def _show_preview(self, path: Path) -> None:
         pixmap = self.loader.get(path, PREVIEW_SIZE)

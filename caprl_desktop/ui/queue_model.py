@@ -22,6 +22,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.engine_types import CaptionStats
 from caprl_desktop.core.export import CaptionRecord
+from caprl_desktop.core.jobs import JobOptions
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1
@@ -48,6 +49,8 @@ class Entry:
     overwrite: bool = False
     tokens: int = 0
     record: CaptionRecord | None = None  # the job's record (language, prompt, model, timings), for exports
+    unsaved: bool = False  # the caption was made but its sidecar could not be written: save it, do not redo it
+    resumed: JobOptions | None = None  # resumed from a stopped run: caption with that run's choices
 
     @property
     def path(self) -> Path:
@@ -168,7 +171,7 @@ class QueueModel(QAbstractListModel):
                     fresh.add(path)
                     new.append(item)
             elif overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
-                self.update(row, state=State.QUEUED, overwrite=True, error="")
+                self.update(row, state=State.QUEUED, overwrite=True, error="", resumed=None, unsaved=False)
         if new:
             first = len(self.entries)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)

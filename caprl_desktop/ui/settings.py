@@ -86,6 +86,7 @@ class AppSettings:
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
     last_folder: _Setting[str] = _Setting("window/last_folder", str, str)
+    caption_folder: _Setting[str] = _Setting("caption/caption_folder", str, str)  # "": beside the images
 
     def __init__(self) -> None:
         folder = paths.config_dir()

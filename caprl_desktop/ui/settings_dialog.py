@@ -1,4 +1,4 @@
-"""Settings: image detail, caption length, sampling, GPU layers, threads, overwrite, idle unload, language.
+"""Settings: image detail, caption length, sampling, GPU layers, threads, where captions go, idle unload, language.
 
 The dialog edits ``AppSettings`` only when OK is pressed; the window reads the settings for each new job,
 so a change applies to the next image queued. The interface language applies at the next start.
@@ -11,8 +11,12 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -76,6 +80,19 @@ class SettingsDialog(QDialog):
         self.overwrite.addItem(self.tr("Caption them again and replace the caption"), True)
         form.addRow(self.tr("Existing captions"), self.overwrite)
 
+        self.caption_folder = QLineEdit()
+        self.caption_folder.setPlaceholderText(self.tr("Beside the images"))
+        self.caption_folder.setClearButtonEnabled(True)
+        self.caption_folder.setToolTip(self.tr("Leave empty to save each caption as a .txt file beside its image. "
+                                               "A folder here keeps the captions apart (for read-only disks): "
+                                               "one subfolder for each folder captioned."))
+        choose = QPushButton(self.tr("Choose…"))
+        choose.clicked.connect(self._choose_caption_folder)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.caption_folder, 1)
+        folder_row.addWidget(choose)
+        form.addRow(self.tr("Save captions"), folder_row)
+
         self.idle_unload = QSpinBox()
         self.idle_unload.setRange(0, 24 * 60)
         self.idle_unload.setSuffix(self.tr(" min"))
@@ -115,6 +132,7 @@ class SettingsDialog(QDialog):
         self.threads.setValue(settings.threads or 0)
         self.overwrite.setCurrentIndex(1 if settings.overwrite else 0)
         self.idle_unload.setValue(settings.idle_unload_minutes)
+        self.caption_folder.setText(settings.caption_folder)
         self.interface_language.setCurrentIndex(max(0, self.interface_language.findData(
             settings.interface_language)))
 
@@ -129,6 +147,12 @@ class SettingsDialog(QDialog):
         self.threads.setValue(0)
         self.overwrite.setCurrentIndex(1 if default("overwrite") else 0)
         self.idle_unload.setValue(default("idle_unload_minutes"))
+        self.caption_folder.clear()
+
+    def _choose_caption_folder(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, self.tr("Save captions in"), self.caption_folder.text())
+        if chosen:
+            self.caption_folder.setText(chosen)
 
     def accept(self) -> None:
         s = self.settings
@@ -140,6 +164,7 @@ class SettingsDialog(QDialog):
         s.threads = self.threads.value() or None
         s.overwrite = bool(self.overwrite.currentData())
         s.idle_unload_minutes = self.idle_unload.value()
+        s.caption_folder = self.caption_folder.text().strip()
         s.interface_language = self.interface_language.currentData()
         s.sync()
         super().accept()

@@ -98,6 +98,14 @@
         <translation>後で</translation>
     </message>
     <message>
+        <source>Save in another folder…</source>
+        <translation>別のフォルダーに保存…</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>閉じる</translation>
+    </message>
+    <message>
         <source>Folders</source>
         <translation>フォルダ</translation>
     </message>
@@ -278,8 +286,24 @@
         <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、{} 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
     </message>
     <message>
-        <source>Resume queues them with the caption choices shown now; what was captioned before is kept and not redone.</source>
-        <translation>「再開」すると、今表示されているキャプション設定でこれらを待ち行列に入れます。処理済みの分はそのまま残り、やり直しません。</translation>
+        <source>Resume captions them with the choices that run was started with (language, prompt, detail); what was captioned before is kept and not redone.</source>
+        <translation>「再開」は、その実行を始めたときの設定（言語・プロンプト・詳細度）でキャプションを付けます。付け終えたキャプションはそのまま残り、やり直しません。</translation>
+    </message>
+    <message>
+        <source>Captions cannot be saved: {}. Free some space and press Start, or save them in another folder. Captions already made are kept and will be saved.</source>
+        <translation>キャプションを保存できません: {}。空き容量を作って「開始」を押すか、別のフォルダーに保存してください。作成済みのキャプションは失われず、後で保存されます。</translation>
+    </message>
+    <message>
+        <source>Captions cannot be saved beside the images: {}. Save them in another folder? Captions already made are kept and will be saved there.</source>
+        <translation>画像と同じフォルダーにキャプションを保存できません: {}。別のフォルダーに保存しますか？作成済みのキャプションは失われず、そこに保存されます。</translation>
+    </message>
+    <message>
+        <source>Save captions in</source>
+        <translation>キャプションの保存先</translation>
+    </message>
+    <message>
+        <source>Captions are saved in {} (Settings changes this).</source>
+        <translation>キャプションは {} に保存されます（設定で変更できます）。</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -655,6 +679,22 @@
         <translation>既存のキャプション</translation>
     </message>
     <message>
+        <source>Beside the images</source>
+        <translation>画像と同じフォルダー</translation>
+    </message>
+    <message>
+        <source>Leave empty to save each caption as a .txt file beside its image. A folder here keeps the captions apart (for read-only disks): one subfolder for each folder captioned.</source>
+        <translation>空欄なら、各キャプションを画像と同じフォルダーに .txt ファイルとして保存します。フォルダーを指定すると、キャプションを別に保存します（読み取り専用のディスク向け）。キャプションを付けたフォルダーごとにサブフォルダーを作ります。</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>選択…</translation>
+    </message>
+    <message>
+        <source>Save captions</source>
+        <translation>キャプションの保存</translation>
+    </message>
+    <message>
         <source> min</source>
         <translation> 分</translation>
     </message>
@@ -681,6 +721,10 @@
     <message>
         <source>The interface language changes the next time CapRL Desktop starts. The caption language is chosen in the main window.</source>
         <translation>表示言語は CapRL Desktop の次回起動時に切り替わります。キャプションの言語はメインウィンドウで選びます。</translation>
+    </message>
+    <message>
+        <source>Save captions in</source>
+        <translation>キャプションの保存先</translation>
     </message>
 </context>
 <context>
