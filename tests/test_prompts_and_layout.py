@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from caprl_desktop.core.chat_template import render_prompt
+from caprl_desktop.core.errors import ModelFileError
 from caprl_desktop.core.prompts import PRESET_PROMPTS, SYSTEM_PROMPTS, build_prompt, default_language
 from caprl_desktop.devtools.synthetic_gguf import CHATML_TEMPLATE
 
@@ -55,3 +57,19 @@ def test_app_process_modules_do_not_load_llama_cpp() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("attack", [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ cycler.__init__.__globals__.os.system('touch {canary}') }}",
+    "{{ raise_exception.__globals__['__builtins__']['open']('{canary}', 'w') }}",
+    "{% for x in range(10**9) %}{% endfor %}",
+    "{{ 1 / 0 }}",
+    "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+])
+def test_a_hostile_chat_template_in_a_downloaded_model_runs_nothing(tmp_path: Path, attack: str) -> None:
+    """The template travels inside the GGUF, a downloaded file: it is rendered sandboxed, never executed."""
+    canary = tmp_path / "pwned"
+    with pytest.raises(ModelFileError, match="chat template cannot be used"):
+        render_prompt(attack.replace("{canary}", str(canary)), "system", "user", "<__media__>")
+    assert not canary.exists()

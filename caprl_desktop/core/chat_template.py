@@ -55,3 +55,5 @@ def render_prompt(template: str | None, system: str, user: str, media_marker: st
         )
     except TemplateError as exc:
         raise ModelFileError(f"The model's chat template cannot be used: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - the template is a downloaded file's: 1/0, huge ranges, deep recursion
+        raise ModelFileError(f"The model's chat template cannot be used: {type(exc).__name__}: {exc}") from None

@@ -69,13 +69,22 @@ class _ThumbnailTask(QRunnable):
         self._signals = signals
 
     def run(self) -> None:
-        reader = QImageReader(str(self._path))
-        reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
-        original = reader.size()
-        if original.isValid() and (original.width() > self._size or original.height() > self._size):
-            reader.setScaledSize(original.scaled(self._size, self._size, Qt.AspectRatioMode.KeepAspectRatio))
-        image = reader.read()
-        self._signals.done.emit(str(self._path), image)
+        self._signals.done.emit(str(self._path), read_thumbnail(self._path, self._size))
+
+
+def read_thumbnail(path: Path, size: int) -> QImage:
+    """Qt's own decoders, scaled while decoding; a null image for anything they cannot read."""
+    reader = QImageReader(str(path))
+    reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
+    original = reader.size()
+    if original.isValid() and (original.width() > size or original.height() > size):
+        reader.setScaledSize(original.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.width() > size or image.height() > size:
+        # The header's size was not known up front (a GIF whose screen size lies, found by fuzzing):
+        # scale now, or tens of thousands of listed images would keep full-size pixels.
+        image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+    return image
 
 
 class ImageLoader(QObject):
