@@ -17,6 +17,7 @@ from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
+from caprl_desktop.ui.single_instance import SingleInstance
 
 TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
 
@@ -97,10 +98,20 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("caprl-desktop")
     sys.excepthook = _excepthook
+    instance = SingleInstance(app)
+    if not instance.claim():
+        # A window is running: it takes the paths (joining its queue) and this launch ends here.
+        if instance.hand_over(list(arguments)):
+            return 0
+        print("caprl-desktop: CapRL Desktop is already running but does not answer; close it and try again.",
+              file=sys.stderr)
+        return 1
     settings = AppSettings()
     install_translators(app, settings.interface_language)
     window = MainWindow(settings)
     app.installEventFilter(FileOpenForwarder(window))
+    instance.pathsReceived.connect(window.receive_paths)
+    instance.listen()
     window.show()
     window.add_paths([Path(a) for a in arguments])
     if window.engine_config() is None:

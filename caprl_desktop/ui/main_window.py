@@ -469,6 +469,14 @@ class MainWindow(QMainWindow):
             self._stopped = False
             self.scanner.scan(paths_, overwrite=overwrite)
 
+    def receive_paths(self, received: list[Path]) -> None:
+        """Paths from another launch (a file-manager entry while the window runs): queue them, come forward."""
+        self.add_paths(received)
+        if self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
     def _scanned(self, result: ScanResult) -> None:
         if result.missing:
             self.statusBar().showMessage(self.tr("Not found: {}").format(

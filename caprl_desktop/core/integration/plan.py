@@ -1,0 +1,125 @@
+"""What a file-manager integration consists of, as plain data: files to write and registry values to set.
+
+Each platform module turns the launcher command into such a plan; ``apply`` writes it, ``remove`` takes
+it away, ``state`` says how much of it is in place.  Plans are data so that tests can read every entry
+on any OS, and so that uninstall removes exactly what install wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from caprl_desktop.core.atomic import WriteError, atomic_write_bytes, write_error
+
+LABELS = {"en": "Caption with CapRL", "ja": "CapRLでキャプション"}
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
+# The entries open the window with the paths queued; "--" keeps a name such as "-rf.jpg" a path.
+GUI_ARGS = ("gui", "--")
+
+
+def launcher() -> list[str]:
+    """The command that starts this installation of the app, as separate arguments."""
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
+        return [sys.executable]
+    python = Path(sys.executable)
+    if os.name == "nt" and python.with_name("pythonw.exe").exists():
+        python = python.with_name("pythonw.exe")  # no console window behind the app
+    return [str(python), "-m", "caprl_desktop"]
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: Path
+    content: bytes
+    executable: bool = False
+
+
+@dataclass(frozen=True)
+class RegistryEntry:
+    """A value under HKEY_CURRENT_USER; ``name`` "" is the key's default value."""
+
+    key: str
+    name: str
+    value: str
+
+
+class Registry(Protocol):
+    """The few registry calls an integration needs (``winreg`` on Windows; a dict in tests)."""
+
+    def set_value(self, key: str, name: str, value: str) -> None: ...
+
+    def get_value(self, key: str, name: str) -> str | None: ...
+
+    def delete_tree(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    system: Literal["linux", "windows", "macos"]
+    files: tuple[FileEntry, ...] = ()
+    registry: tuple[RegistryEntry, ...] = ()
+    registry_roots: tuple[str, ...] = ()  # keys removed whole on uninstall
+    folders: tuple[Path, ...] = ()  # bundle folders removed whole on uninstall (macOS workflow)
+    notes: tuple[str, ...] = field(default=())
+
+
+def apply(plan: Plan, registry: Registry | None = None) -> None:
+    """Write every entry; running it again rewrites the same entries (idempotent).  Raises ``WriteError``."""
+    for entry in plan.files:
+        try:
+            entry.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, entry.path) from exc
+        atomic_write_bytes(entry.path, entry.content)
+        if entry.executable:
+            entry.path.chmod(0o755)
+    if plan.registry:
+        if registry is None:
+            raise WriteError("the Windows registry is not available here")
+        for value in plan.registry:
+            registry.set_value(value.key, value.name, value.value)
+
+
+def remove(plan: Plan, registry: Registry | None = None) -> list[Path]:
+    """Take away everything ``apply`` wrote; returns the files removed."""
+    removed = []
+    for entry in plan.files:
+        try:
+            entry.path.unlink()
+            removed.append(entry.path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise write_error(exc, entry.path) from exc
+    for folder in plan.folders:
+        _remove_empty_dirs(folder)
+    if registry is not None:
+        for key in plan.registry_roots:
+            registry.delete_tree(key)
+    return removed
+
+
+def _remove_empty_dirs(folder: Path) -> None:
+    if not folder.is_dir():
+        return
+    for child in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if child.is_dir():
+            with contextlib.suppress(OSError):  # not empty: something not ours is in it
+                child.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def state(plan: Plan, registry: Registry | None = None) -> Literal["installed", "partly", "not installed"]:
+    present = [e.path.is_file() and e.path.read_bytes() == e.content for e in plan.files]
+    if registry is not None:
+        present += [registry.get_value(v.key, v.name) == v.value for v in plan.registry]
+    if present and all(present):
+        return "installed"
+    return "partly" if any(present) else "not installed"
