@@ -284,3 +284,27 @@ def test_console_script_in_a_real_process(models: ModelFiles, tmp_path: Path) ->
     assert result.stdout == ""  # llama.cpp's chatter stays in the engine log
     assert "[2/2]" in result.stderr
     assert len(read_csv(csv_path)) == 2
+
+
+def test_doctor_reports_versions_backend_models_and_their_checksums(
+    models: ModelFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from caprl_desktop.core.model_install import add_local
+    from caprl_desktop.core.model_store import ModelStore
+
+    copy = tmp_path / "copy.gguf"
+    copy.write_bytes(models.model.read_bytes())
+    store = ModelStore()
+    add_local(store, copy, models.mmproj)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"CapRL Desktop {__version__}" in out and "llama-cpp-python " in out
+    assert "[llama.cpp]" in out and "CPU" in out
+    assert str(copy) in out and "(matches)" in out
+    with copy.open("r+b") as f:  # one byte damaged on disk since it was installed
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 0xFF]))
+    assert main(["doctor"]) == 0
+    assert "DOES NOT MATCH" in capsys.readouterr().out

@@ -352,8 +352,12 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     dialog.idle_unload.setValue(0)
     dialog.overwrite.setCurrentIndex(1)
     dialog.interface_language.setCurrentIndex(dialog.interface_language.findData("ja"))
+    assert not dialog.file_manager.isChecked()
+    dialog.file_manager.setChecked(True)  # the file-manager entries, as `integrate install` writes them
     dialog.accept()
     window.settings_changed()
+    service_menu = Path(os.environ["XDG_DATA_HOME"]) / "kio" / "servicemenus" / "caprl-desktop-caption.desktop"
+    assert service_menu.is_file()
 
     config = window.engine_config()
     assert config is not None and config.threads == 1 and config.gpu_layers == 0
@@ -371,9 +375,11 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
 
     dialog = SettingsDialog(again, window)
     qtbot.addWidget(dialog)
-    assert dialog.seed.value() == 42 and dialog.threads.value() == 1
+    assert dialog.seed.value() == 42 and dialog.threads.value() == 1 and dialog.file_manager.isChecked()
     dialog.restore_defaults()
+    dialog.file_manager.setChecked(False)
     dialog.accept()
+    assert not service_menu.exists()
     assert again.seed is None and again.threads is None and again.temperature == 1.0 and not again.overwrite
     assert again.idle_unload_minutes == 15 and again.interface_language == "ja"  # the language stays
 

@@ -13,13 +13,19 @@ from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 
 # Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
 # against the parser).
-COMMANDS = ("caption", "models", "jobs", "integrate", "gui")
+COMMANDS = ("caption", "models", "jobs", "integrate", "doctor", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
     # Imported here, not at the top: the window starts through main() too and needs none of the
     # commands' dependencies (huggingface-hub alone took a third of a second to import).
-    from caprl_desktop.cli import caption_command, integrate_command, jobs_command, models_command
+    from caprl_desktop.cli import (
+        caption_command,
+        doctor_command,
+        integrate_command,
+        jobs_command,
+        models_command,
+    )
 
     parser = argparse.ArgumentParser(
         prog="caprl-desktop",
@@ -31,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_command.add_parser(commands)
     jobs_command.add_parser(commands)
     integrate_command.add_parser(commands)
+    doctor_command.add_parser(commands)
     gui = commands.add_parser("gui", help="open the window (also what `caprl-desktop` alone does)")
     gui.add_argument("paths", nargs="*", metavar="PATH", help="images or folders to queue")
     return parser

@@ -7,6 +7,7 @@ so a change applies to the next image queued. The interface language applies at 
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -16,12 +17,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from caprl_desktop.core import integration
+from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, default_threads
 from caprl_desktop.ui.settings import MAX_TEMPERATURE, AppSettings
 
@@ -101,6 +105,13 @@ class SettingsDialog(QDialog):
                                             "long; it loads again for the next image."))
         form.addRow(self.tr("Unload the model after"), self.idle_unload)
 
+        self.file_manager = QCheckBox(self.tr("Show “Caption with CapRL” when right-clicking folders and images"))
+        self.file_manager.setToolTip(self.tr("In Explorer, Finder, Nautilus, Dolphin and Nemo, for you only; "
+                                             "the same as `caprl-desktop integrate install`."))
+        self._integration = integration.current_plan()
+        self.file_manager.setChecked(integration.status(self._integration) == "installed")
+        form.addRow(self.tr("File manager"), self.file_manager)
+
         self.interface_language = QComboBox()
         self.interface_language.addItem(self.tr("System language"), "system")
         self.interface_language.addItem("English", "en")
@@ -149,6 +160,16 @@ class SettingsDialog(QDialog):
         self.idle_unload.setValue(default("idle_unload_minutes"))
         self.caption_folder.clear()
 
+    def _apply_integration(self) -> None:
+        installed = integration.status(self._integration) == "installed"
+        try:
+            if self.file_manager.isChecked() and not installed:
+                integration.install(self._integration)
+            elif not self.file_manager.isChecked() and installed:
+                integration.uninstall(self._integration)
+        except CaprlError as exc:
+            QMessageBox.warning(self, self.tr("File manager"), str(exc))
+
     def _choose_caption_folder(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, self.tr("Save captions in"), self.caption_folder.text())
         if chosen:
@@ -167,4 +188,5 @@ class SettingsDialog(QDialog):
         s.caption_folder = self.caption_folder.text().strip()
         s.interface_language = self.interface_language.currentData()
         s.sync()
+        self._apply_integration()
         super().accept()

@@ -1,0 +1,107 @@
+"""What a bug report needs, gathered in one place: versions, backend, devices, memory, models, paths.
+
+Read-only and offline.  The llama.cpp facts come from the engine's probe process, so a broken GPU
+driver shows up as a line in the report, not as a crash of the command asking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import platform
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from caprl_desktop import __version__
+from caprl_desktop.core import integration, paths
+from caprl_desktop.core.backend import describe_backend
+from caprl_desktop.core.engine_client import probe_backend
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.units import human_size
+
+PACKAGES = ("llama-cpp-python", "PySide6-Essentials", "PySide6", "huggingface-hub", "Pillow", "platformdirs", "gguf")
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _nvidia_smi() -> list[str]:
+    tool = shutil.which("nvidia-smi")
+    if tool is None:
+        return []
+    try:
+        out = subprocess.run([tool, "--query-gpu=name,driver_version,memory.total,memory.used",
+                              "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return [f"nvidia-smi failed: {exc}"]
+    return [f"nvidia-smi: {line.strip()}" for line in out.stdout.splitlines() if line.strip()]
+
+
+def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
+    """(section, line) pairs, in order; ``checksums`` hashes each model file (a few seconds per GB)."""
+    yield "app", f"CapRL Desktop {__version__}"
+    yield "app", f"Python {platform.python_version()} ({sys.executable})"
+    yield "app", f"OS {platform.platform()} ({platform.machine()})"
+    for package in PACKAGES:
+        version = _version(package)
+        if version is not None:
+            yield "app", f"{package} {version}"
+
+    memory = psutil.virtual_memory()
+    yield "machine", f"CPU: {platform.processor() or platform.machine()}, {psutil.cpu_count(logical=False)} cores " \
+                     f"({psutil.cpu_count()} threads)"
+    yield "machine", f"RAM: {human_size(memory.total)} total, {human_size(memory.available)} available"
+    for line in _nvidia_smi():
+        yield "machine", line
+
+    backend = probe_backend()
+    if backend is None:
+        yield "llama.cpp", "the backend probe failed (see the engine log in the log folder)"
+    else:
+        yield "llama.cpp", describe_backend(backend)
+        for device in backend.devices:
+            memory_text = f", {human_size(device.memory_total)}" if device.memory_total else ""
+            yield "llama.cpp", f"device {device.backend}/{device.name}: {device.description} ({device.kind}" \
+                               f"{memory_text})"
+        yield "llama.cpp", f"system info: {backend.system_info.strip()}"
+
+    try:
+        store = ModelStore()
+        default = store.default_id()
+        for entry in store.files():
+            path = store.path_of(entry)
+            mark = " (default)" if entry.id == default else ""
+            line = f"{entry.role} {entry.label}{mark}: {path}, {human_size(entry.size)}"
+            if not path.is_file():
+                line += ", MISSING"
+            elif checksums:
+                actual = sha256_of(path)
+                verdict = "no recorded sha256" if entry.sha256 is None else \
+                    "matches" if actual == entry.sha256 else f"DOES NOT MATCH the recorded {entry.sha256}"
+                line += f", sha256 {actual} ({verdict})"
+            yield "models", line
+    except CaprlError as exc:
+        yield "models", f"the model folder cannot be read: {exc}"
+
+    for name, folder in (("data", paths.data_dir()), ("models", paths.models_dir()), ("config", paths.config_dir()),
+                         ("logs", paths.log_dir())):
+        yield "paths", f"{name}: {folder}"
+    yield "paths", f"file-manager entries: {integration.status(integration.current_plan())}"
