@@ -10,11 +10,12 @@ from pathlib import Path
 from types import TracebackType
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QObject, QTranslator
-from PySide6.QtGui import QFileOpenEvent
+from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from caprl_desktop import __version__
 from caprl_desktop.core import paths
+from caprl_desktop.core.integration import ICONS
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.single_instance import SingleInstance
@@ -97,6 +98,8 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     app.setApplicationName("CapRL Desktop")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("caprl-desktop")
+    app.setDesktopFileName("caprl-desktop")  # Wayland/X11 match the window to the installed menu entry
+    app.setWindowIcon(QIcon(str(ICONS / "caprl-desktop-256.png")))
     sys.excepthook = _excepthook
     instance = SingleInstance(app)
     if not instance.claim():
