@@ -7,13 +7,13 @@ entries, the ``.ico`` for Explorer's verb).  Run it after editing the SVG and co
 
 from __future__ import annotations
 
-import io
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
@@ -33,11 +33,10 @@ def render(size: int) -> Image.Image:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     renderer.render(painter)
     painter.end()
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
-    return Image.open(io.BytesIO(bytes(data.data()))).convert("RGBA")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "icon.png"
+        image.save(str(path), "PNG")
+        return Image.open(path).convert("RGBA")
 
 
 def main() -> int:
