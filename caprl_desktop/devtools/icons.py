@@ -35,7 +35,7 @@ def render(size: int) -> Image.Image:
     painter.end()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "icon.png"
-        image.save(str(path), "PNG")
+        image.save(str(path))  # the format from the suffix
         return Image.open(path).convert("RGBA")
 
 
