@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import plistlib
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,10 +44,12 @@ def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def window_side(qtbot: QtBot) -> SingleInstance:
+def window_side(qtbot: QtBot) -> Iterator[SingleInstance]:
     instance = SingleInstance()
     assert instance.claim() and instance.listen()
-    return instance
+    yield instance
+    instance.close()
+    qtbot.wait(10)
 
 
 def launch_env() -> dict[str, str]:
@@ -243,3 +248,31 @@ def test_macos_quick_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert out.stdout.strip() == repr(["gui", "--", *names])
     uninstall(plan)
     assert not bundle.exists()
+
+
+def test_a_killed_window_leaves_nothing_in_the_way_of_the_next(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtNetwork import QLocalSocket
+
+    from caprl_desktop.ui.single_instance import server_name
+
+    first = subprocess.Popen(launcher(), env=launch_env(), cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:  # until the first window listens
+        probe = QLocalSocket()
+        probe.connectToServer(server_name())
+        connected = probe.waitForConnected(200)
+        probe.abort()
+        probe.deleteLater()
+        if connected:
+            break
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)  # its lock and its socket are left behind as they were
+    assert first.wait() == -signal.SIGKILL
+
+    instance = SingleInstance()
+    assert instance.claim() and instance.listen()  # the next window takes over
+    run = subprocess.Popen([*launcher(), "x.jpg"], cwd=tmp_path, env=launch_env())
+    assert received(qtbot, instance, run) == [tmp_path / "x.jpg"]
+    instance.close()
+    qtbot.wait(10)

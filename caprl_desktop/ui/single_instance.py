@@ -58,11 +58,26 @@ class SingleInstance(QObject):
         self._server = server
         return True
 
+    def close(self) -> None:
+        """Stop taking launches and let the next window be the first (the app ending does the same)."""
+        if self._server is not None:
+            self._server.close()
+            self._server.deleteLater()
+            self._server = None
+        self._lock.release()
+
     def _accept(self) -> None:
         assert self._server is not None
         while (socket := self._server.nextPendingConnection()) is not None:
-            socket.readyRead.connect(lambda s=socket: self._read(s))
+            socket.setParent(self)
+            # A bound method, not a lambda: Qt drops the connection when this object goes.
+            socket.readyRead.connect(self._read_sender)
             socket.disconnected.connect(socket.deleteLater)
+
+    def _read_sender(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read(socket)
 
     def _read(self, socket: QLocalSocket) -> None:
         if not socket.canReadLine():

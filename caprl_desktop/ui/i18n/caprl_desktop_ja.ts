@@ -711,6 +711,18 @@
         <translation>モデルを解放するまでの時間</translation>
     </message>
     <message>
+        <source>Show “Caption with CapRL” when right-clicking folders and images</source>
+        <translation>フォルダーや画像の右クリックメニューに「CapRLでキャプション」を表示する</translation>
+    </message>
+    <message>
+        <source>In Explorer, Finder, Nautilus, Dolphin and Nemo, for you only; the same as `caprl-desktop integrate install`.</source>
+        <translation>エクスプローラー、Finder、Nautilus、Dolphin、Nemo に、このユーザーだけ追加します（`caprl-desktop integrate install` と同じ）。</translation>
+    </message>
+    <message>
+        <source>File manager</source>
+        <translation>ファイルマネージャー</translation>
+    </message>
+    <message>
         <source>System language</source>
         <translation>システムの言語</translation>
     </message>
