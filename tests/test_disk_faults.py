@@ -20,9 +20,14 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core import atomic
+from caprl_desktop.core.discovery import find_images
+from caprl_desktop.core.engine_client import EngineClient
 from caprl_desktop.core.export import read_csv
+from caprl_desktop.core.jobs import ItemFinished, JobFinished, JobOptions, run_job
 from caprl_desktop.core.journal import Journal
-from tests.conftest import ModelFiles, fail_writes, save_noise
+from caprl_desktop.core.params import GenerationParams
+from caprl_desktop.core.prompts import build_prompt
+from tests.conftest import TEST_BUDGET, ModelFiles, fail_writes, save_noise
 
 FAST = ["--max-tokens", "12", "--image-max-tokens", "64", "--threads", "2", "--seed", "7"]
 REPO = Path(__file__).resolve().parent.parent
@@ -177,3 +182,23 @@ def test_real_disk_filling_up_mid_run_keeps_every_caption(models: ModelFiles, tm
     assert sorted(p.name for p in kept.iterdir()) == ["p0.jpg", "p0.txt", "p1.jpg", "p1.txt", "p2.jpg", "p2.txt"]
     for sidecar in kept.glob("*.txt"):
         assert sidecar.read_text(encoding="utf-8").strip()
+
+
+def test_a_made_caption_that_cannot_be_saved_for_its_own_reason_does_not_stop_the_rest(
+    live_engine: EngineClient, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    stem = "x" * (limit - 6)
+    long_png = save_noise(folder / f"{stem}.png", seed=1)  # its sidecar, "<stem>.png.txt", is one byte too long
+    save_noise(folder / f"{stem}.jpg", seed=2)  # takes "<stem>.txt"
+    plain = save_noise(folder / "plain.jpg", seed=3)
+    items = [i for i in find_images([folder])[0] if i.path != folder / f"{stem}.jpg"]
+    options = JobOptions(prompt=build_prompt("en"), params=GenerationParams(max_tokens=8, seed=1),
+                         image_budget=TEST_BUDGET, model_label="tiny")
+    events = list(run_job(items, options, live_engine, made={long_png: "made before"}))
+    finished = {e.item.path: e for e in events if isinstance(e, ItemFinished)}
+    assert finished[long_png].unsaved and "too long" in finished[long_png].record.error
+    assert finished[plain].ok and plain.with_suffix(".txt").exists()  # the job went on
+    summary = events[-1]
+    assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (1, 1)

@@ -183,10 +183,14 @@ def run_job(
         yield ItemStarted(index, item)
         finished = _finish(index, item, made[item.path], None, "", options, sidecars)
         yield finished
-        if finished.unsaved:
-            yield JobFinished(captioned, failed + 1, len(skipped), cancelled=False, cannot_save=_stopper(finished))
+        if not finished.unsaved:
+            captioned += 1
+            continue
+        failed += 1
+        stopper = _stopper(finished)
+        if stopper is not None:
+            yield JobFinished(captioned, failed, len(skipped), cancelled=False, cannot_save=stopper)
             return
-        captioned += 1
 
     crashes_in_row = 0
     cancelled = False

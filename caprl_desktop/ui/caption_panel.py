@@ -22,6 +22,8 @@ class CaptionPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path: Path | None = None
+        self.caption_folder: Path | None = None  # where sidecars go when not beside the images
+        self._root: Path | None = None
         self._sidecar: Path | None = None
         self._streaming = False
         self.title = QLabel()
@@ -59,10 +61,15 @@ class CaptionPanel(QWidget):
             self.save()
 
     def show_entry(self, path: Path | None, text: str, *, streaming: bool, sidecar: Path | None = None,
-                   tokens: int | None = None) -> None:
-        """Show ``path``'s caption; a pending edit of the previous image is saved first."""
+                   tokens: int | None = None, root: Path | None = None) -> None:
+        """Show ``path``'s caption; a pending edit of the previous image is saved first.
+
+        ``sidecar``: where its caption is, when known; else it is worked out on saving (which reads the
+        folder, so not on every selection).  ``root``: the folder the image was added with.
+        """
         self.flush()
         self.path = path
+        self._root = root
         self._sidecar = sidecar
         self._streaming = streaming
         self.title.setText(path.name if path is not None else self.tr("No image selected"))
@@ -103,7 +110,8 @@ class CaptionPanel(QWidget):
         self._save_timer.stop()
         if self.path is None or self._streaming:
             return
-        sidecar = self._sidecar or plan_sidecars([ImageItem(self.path, self.path.parent)]).paths[self.path]
+        item = ImageItem(self.path, self._root or self.path.parent)
+        sidecar = self._sidecar or plan_sidecars([item], self.caption_folder).paths[self.path]
         text = self.editor.toPlainText()
         try:
             write_sidecar(sidecar, text)

@@ -11,6 +11,7 @@ import collections
 import dataclasses
 import datetime
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QThread, QTimer, QUrl, Signal
@@ -68,7 +69,6 @@ from caprl_desktop.core.journal import JobSummary, Journal
 from caprl_desktop.core.model_store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
-from caprl_desktop.core.sidecars import plan_sidecars
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.caption_worker import CaptionWorker
 from caprl_desktop.ui.folder_panel import FolderPanel
@@ -82,6 +82,25 @@ from caprl_desktop.ui.settings_dialog import SettingsDialog
 PREVIEW_SIZE = 720
 LIST_SLICE = 2000  # images added to the list per turn of the event loop (about 10 ms)
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+
+
+def _message_bar(name: str, action: str, slot: Callable[[], None], dismiss: str) -> tuple[QFrame, QLabel, QPushButton]:
+    """A hidden bar above the list: a message, one action, and a button that hides it."""
+    bar = QFrame()
+    bar.setObjectName(name)
+    bar.setFrameShape(QFrame.Shape.StyledPanel)
+    label = QLabel()
+    label.setWordWrap(True)
+    button = QPushButton(action)
+    button.clicked.connect(slot)
+    hide = QPushButton(dismiss)
+    hide.clicked.connect(bar.hide)
+    layout = QHBoxLayout(bar)
+    layout.addWidget(label, 1)
+    layout.addWidget(button)
+    layout.addWidget(hide)
+    bar.hide()
+    return bar, label, button
 
 
 class MainWindow(QMainWindow):
@@ -184,37 +203,12 @@ class MainWindow(QMainWindow):
         self.list_stack.addWidget(empty)
         self.list_stack.addWidget(self.list_view)
 
-        self.resume_bar = QFrame()
-        self.resume_bar.setObjectName("resumeBar")
-        self.resume_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        self.resume_label = QLabel()
-        self.resume_label.setWordWrap(True)
-        self.resume_button = QPushButton(self.tr("Resume"))
-        self.resume_button.clicked.connect(self.resume_interrupted)
-        not_now = QPushButton(self.tr("Not now"))
-        not_now.clicked.connect(self.resume_bar.hide)
-        bar_layout = QHBoxLayout(self.resume_bar)
-        bar_layout.addWidget(self.resume_label, 1)
-        bar_layout.addWidget(self.resume_button)
-        bar_layout.addWidget(not_now)
-        self.resume_bar.hide()
+        self.resume_bar, self.resume_label, self.resume_button = _message_bar(
+            "resumeBar", self.tr("Resume"), self.resume_interrupted, self.tr("Not now"))
         self._resumable: list[JobSummary] = []
-
         # Shown when captions cannot be saved (read-only folder, full disk): the queue is held, not failed.
-        self.save_bar = QFrame()
-        self.save_bar.setObjectName("saveBar")
-        self.save_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        self.save_label = QLabel()
-        self.save_label.setWordWrap(True)
-        self.save_elsewhere_button = QPushButton(self.tr("Save in another folder…"))
-        self.save_elsewhere_button.clicked.connect(self.choose_caption_folder)
-        dismiss = QPushButton(self.tr("Dismiss"))
-        dismiss.clicked.connect(self.save_bar.hide)
-        save_layout = QHBoxLayout(self.save_bar)
-        save_layout.addWidget(self.save_label, 1)
-        save_layout.addWidget(self.save_elsewhere_button)
-        save_layout.addWidget(dismiss)
-        self.save_bar.hide()
+        self.save_bar, self.save_label, self.save_elsewhere_button = _message_bar(
+            "saveBar", self.tr("Save in another folder…"), self.choose_caption_folder, self.tr("Dismiss"))
 
         left = QWidget()
         top = QHBoxLayout()
@@ -883,9 +877,9 @@ class MainWindow(QMainWindow):
     def _show_row(self, row: int) -> None:
         entry = self.queue.entry(row)
         text = entry.caption or (entry.error if entry.state == State.FAILED else "")
-        sidecar = entry.sidecar or plan_sidecars([entry.item], self._caption_folder()).paths[entry.path]
+        self.panel.caption_folder = self._caption_folder()
         self.panel.show_entry(entry.path, text, streaming=entry.state == State.CAPTIONING,
-                              sidecar=sidecar, tokens=entry.tokens or None)
+                              sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root)
         self._show_preview(entry.path)
 
     def _caption_folder(self) -> Path | None:
