@@ -25,8 +25,10 @@ GUI_ARGS = ("gui", "--")
 
 def launcher() -> list[str]:
     """The command that starts this installation of the app, as separate arguments."""
-    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
-        return [sys.executable]
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the windowed executable beside the console one
+        exe = Path(sys.executable)
+        windowed = exe.with_name("CapRL Desktop" + exe.suffix)
+        return [str(windowed if windowed.exists() else exe)]
     python = Path(sys.executable)
     if os.name == "nt" and python.with_name("pythonw.exe").exists():
         python = python.with_name("pythonw.exe")  # no console window behind the app
