@@ -6,20 +6,19 @@ driver shows up as a line in the report, not as a crash of the command asking.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import platform
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import psutil
 
 from caprl_desktop import __version__
 from caprl_desktop.core import integration, paths
 from caprl_desktop.core.backend import describe_backend
+from caprl_desktop.core.downloads import sha256_of
 from caprl_desktop.core.engine_client import probe_backend
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.model_store import ModelStore
@@ -33,14 +32,6 @@ def _version(package: str) -> str | None:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _nvidia_smi() -> list[str]:

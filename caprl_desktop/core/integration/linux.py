@@ -9,7 +9,6 @@ actions share one ``uca.xml`` that Thunar rewrites while it runs, so an edit fro
 from __future__ import annotations
 
 import os
-import shlex
 from pathlib import Path
 
 from caprl_desktop.core.integration.plan import (
@@ -19,6 +18,7 @@ from caprl_desktop.core.integration.plan import (
     LABELS,
     FileEntry,
     Plan,
+    shell_line,
 )
 
 APP_ID = "caprl-desktop"
@@ -101,7 +101,7 @@ def plan(launcher: list[str], language: str, icon: Path | None) -> Plan:
         "# Installed by `caprl-desktop integrate install`; removed by `caprl-desktop integrate uninstall`.",
         "# The selected names arrive as arguments and are passed on as arguments: never read as shell text.",
         '[ "$#" -gt 0 ] || set -- "$PWD"',
-        "exec " + " ".join(shlex.quote(a) for a in [*launcher, *GUI_ARGS]) + ' "$@"',
+        "exec " + shell_line(launcher, '"$@"'),
         "",
     ])
     files.append(FileEntry(home / "nautilus" / "scripts" / LABELS.get(language, LABELS["en"]), script.encode(),
@@ -112,7 +112,7 @@ def plan(launcher: list[str], language: str, icon: Path | None) -> Plan:
         ("Nemo Action", [
             ("Name", LABELS.get(language, LABELS["en"])),
             ("Comment", LABELS.get(language, LABELS["en"])),
-            ("Exec", " ".join(shlex.quote(a) for a in [*launcher, *GUI_ARGS]) + " %F"),
+            ("Exec", shell_line(launcher, "%F")),
             ("Selection", "any"),
             ("Extensions", extensions),
         ]),

@@ -8,10 +8,9 @@ Files dropped on the Dock icon reach the app as open events (handled by the wind
 from __future__ import annotations
 
 import plistlib
-import shlex
 from pathlib import Path
 
-from caprl_desktop.core.integration.plan import GUI_ARGS, LABELS, FileEntry, Plan
+from caprl_desktop.core.integration.plan import LABELS, FileEntry, Plan, shell_line
 
 
 def services_dir() -> Path:
@@ -19,7 +18,7 @@ def services_dir() -> Path:
 
 
 def shell_command(launcher: list[str]) -> str:
-    return "exec " + " ".join(shlex.quote(a) for a in [*launcher, *GUI_ARGS]) + ' "$@"'
+    return "exec " + shell_line(launcher, '"$@"')
 
 
 def plan(launcher: list[str], language: str) -> Plan:

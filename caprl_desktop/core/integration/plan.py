@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", "
 IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
 # The entries open the window with the paths queued; "--" keeps a name such as "-rf.jpg" a path.
 GUI_ARGS = ("gui", "--")
+
+
+def shell_line(launcher: list[str], rest: str) -> str:
+    """``launcher gui --`` quoted for sh, then ``rest`` (``"$@"`` or a field code) as it is."""
+    return " ".join(shlex.quote(a) for a in [*launcher, *GUI_ARGS]) + " " + rest
 
 
 def launcher() -> list[str]:
