@@ -42,6 +42,8 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
+Q8_0 = gguf.GGMLQuantizationType.Q8_0
+
 _MERGES = ("Ġ t", "Ġ a", "t h", "th e", "i n", "e r")
 
 
@@ -143,12 +145,16 @@ def vocabulary(shapes: SyntheticShapes) -> tuple[list[str], list[int]]:
 class _Weights:
     """Seeded random tensors, scaled small so activations stay finite through every layer."""
 
-    def __init__(self, seed: int, matrix_dtype: type[np.floating]) -> None:
+    def __init__(self, seed: int, matrix_dtype: type[np.floating], *, q8_0: bool = False) -> None:
         self._rng = np.random.default_rng(seed)
         self._matrix_dtype = matrix_dtype
+        self._q8_0 = q8_0
 
     def matrix(self, *shape: int) -> np.ndarray:
-        return (self._rng.standard_normal(shape, dtype=np.float32) * 0.02).astype(self._matrix_dtype)
+        values = self._rng.standard_normal(shape, dtype=np.float32) * 0.02
+        if self._q8_0 and len(shape) == 2 and shape[-1] % gguf.GGML_QUANT_SIZES[Q8_0][0] == 0:
+            return gguf.quants.quantize(values, Q8_0)
+        return values.astype(self._matrix_dtype)
 
     def vector(self, n: int) -> np.ndarray:
         return self._rng.standard_normal(n, dtype=np.float32) * 0.02
@@ -226,8 +232,12 @@ def write_mmproj(
     seed: int = 1,
     projection_dim: int | None = None,
     wa_pattern: int | None = None,
+    q8_0: bool = False,
 ) -> Path:
     """Write the vision projector (what ``CapRL-3B.mmproj-f16.gguf`` holds).
+
+    ``q8_0`` stores the weight matrices as Q8_0, as ``CapRL-3B.mmproj-Q8_0.gguf`` does (a matrix whose rows
+    are not a whole number of 32-value blocks, the FFN down projection of width 3420, stays f16 there too).
 
     ``projection_dim`` different from the text model's width makes a mismatched pair, and
     ``wa_pattern=1`` puts every block on full attention, which makes llama.cpp abort: both exist to test
@@ -251,9 +261,14 @@ def write_mmproj(
     writer.add_uint32("clip.vision.n_wa_pattern", shapes.v_wa_pattern if wa_pattern is None else wa_pattern)
     writer.add_array("clip.vision.image_mean", [0.48145466, 0.4578275, 0.40821073])
     writer.add_array("clip.vision.image_std", [0.26862954, 0.26130258, 0.27577711])
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16" else gguf.LlamaFileType.ALL_F32)
+    if q8_0:
+        writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    else:
+        writer.add_file_type(
+            gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16" else gguf.LlamaFileType.ALL_F32
+        )
 
-    w = _Weights(seed, _dtype(shapes))
+    w = _Weights(seed, _dtype(shapes), q8_0=q8_0)
     d, ff, merged = shapes.v_n_embd, shapes.v_n_ff, shapes.v_n_embd * 4
     # The two temporal halves of Qwen's 3D patch convolution; ggml's convolution wants f16 kernels.
     writer.add_tensor("v.patch_embd.weight", w.matrix(d, 3, 14, 14).astype(np.float16))
@@ -261,23 +276,28 @@ def write_mmproj(
     for i in range(shapes.v_n_layer):
         p = f"v.blk.{i}"
         for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            writer.add_tensor(f"{p}.{name}.weight", w.matrix(d, d))
+            _add(writer, f"{p}.{name}.weight", w.matrix(d, d))
             writer.add_tensor(f"{p}.{name}.bias", w.vector(d))
         writer.add_tensor(f"{p}.ln1.weight", w.ones(d))
         writer.add_tensor(f"{p}.ln2.weight", w.ones(d))
-        writer.add_tensor(f"{p}.ffn_gate.weight", w.matrix(ff, d))
+        _add(writer, f"{p}.ffn_gate.weight", w.matrix(ff, d))
         writer.add_tensor(f"{p}.ffn_gate.bias", w.vector(ff))
-        writer.add_tensor(f"{p}.ffn_up.weight", w.matrix(ff, d))
+        _add(writer, f"{p}.ffn_up.weight", w.matrix(ff, d))
         writer.add_tensor(f"{p}.ffn_up.bias", w.vector(ff))
-        writer.add_tensor(f"{p}.ffn_down.weight", w.matrix(d, ff))
+        _add(writer, f"{p}.ffn_down.weight", w.matrix(d, ff))
         writer.add_tensor(f"{p}.ffn_down.bias", w.vector(d))
     writer.add_tensor("v.post_ln.weight", w.ones(d))
-    writer.add_tensor("mm.0.weight", w.matrix(merged, merged))
+    _add(writer, "mm.0.weight", w.matrix(merged, merged))
     writer.add_tensor("mm.0.bias", w.vector(merged))
-    writer.add_tensor("mm.2.weight", w.matrix(out_dim, merged))
+    _add(writer, "mm.2.weight", w.matrix(out_dim, merged))
     writer.add_tensor("mm.2.bias", w.vector(out_dim))
     _finish(writer)
     return path
+
+
+def _add(writer: gguf.GGUFWriter, name: str, values: np.ndarray) -> None:
+    """Add a tensor; quantized blocks (bytes) carry their type, which the writer cannot infer."""
+    writer.add_tensor(name, values, raw_dtype=Q8_0 if values.dtype == np.uint8 else None)
 
 
 def _finish(writer: gguf.GGUFWriter) -> None:
