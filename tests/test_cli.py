@@ -195,7 +195,7 @@ def test_bad_model_exit_2(models: ModelFiles, tmp_path: Path, capsys: pytest.Cap
 
 
 @pytest.mark.parametrize("kills", [1, 2])
-def test_engine_killed_on_an_image_retries_it_once_then_skips_it(
+def test_engine_killed_on_an_image_retries_it_once_then_skips_it(  # one caption at a time
     models: ModelFiles, tmp_path: Path, kills: int
 ) -> None:
     folder = tmp_path / "job"
@@ -209,7 +209,7 @@ def test_engine_killed_on_an_image_retries_it_once_then_skips_it(
         model_label="tiny",
     )
     events = []
-    with EngineClient(engine_config(models), log_dir=tmp_path / "logs") as engine:
+    with EngineClient(engine_config(models, parallel=1), log_dir=tmp_path / "logs") as engine:
         engine.start()
         killed = 0
         streaming = False
@@ -248,7 +248,7 @@ def test_engine_crashing_on_image_after_image_gives_up_on_the_rest(models: Model
     options = JobOptions(prompt=build_prompt("en"), params=GenerationParams(max_tokens=400, ignore_eos=True),
                          image_budget=TEST_BUDGET, model_label="tiny", max_consecutive_crashes=2)
     events = []
-    with EngineClient(engine_config(models), log_dir=tmp_path / "logs") as engine:
+    with EngineClient(engine_config(models, parallel=1), log_dir=tmp_path / "logs") as engine:
         engine.start()
         streaming = False
         for event in run_job(items, options, engine):

@@ -469,7 +469,8 @@ def test_window_killed_mid_queue_offers_to_resume_and_finishes(
     qtbot: QtBot, installed: ModelStore, tmp_path: Path, trial: int
 ) -> None:
     folder = tmp_path / "夜の作業"
-    images = [save_noise(folder / f"n{i:02d}.jpg", seed=40 + i) for i in range(12)]
+    # Enough that side-by-side captioning (8 at a time here) is still mid-queue at the kill.
+    images = [save_noise(folder / f"n{i:02d}.jpg", seed=40 + i) for i in range(30)]
     rng = random.Random(trial)
     kill_after = rng.randint(1, 10)  # sidecars written before the kill
     extra_delay = rng.uniform(0.0, 0.05)  # and a little more: mid-caption or mid-write

@@ -2,6 +2,8 @@
 
 ``caption()`` is a generator of ``Piece`` messages ending with the ``Finished`` one; every ``yield`` is a
 point where the caller may stop, and closing the generator early cancels the caption in the engine.
+For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``;
+``abandon()`` cancels some and reads up to their ends so the pipe stays in step.
 When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
 ``EngineCrashedError`` with the end of the engine's log, and ``start()`` brings up a fresh one.
 """
@@ -15,7 +17,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -64,7 +66,8 @@ class EngineClient:
         self._conn: Connection | None = None
         self._send_lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._current: int | None = None
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()  # cancel() reads it from other threads
         self.info: EngineInfo | None = None
         self._crashed_once = False  # a crashed engine's log is kept for the bug report
         self.log_path = self._log_dir / f"engine-{os.getpid()}.log"
@@ -110,7 +113,8 @@ class EngineClient:
         process, conn = self._process, self._conn
         self._process = self._conn = None
         self.info = None
-        self._current = None
+        with self._in_flight_lock:
+            self._in_flight.clear()
         if process is None:
             return
         if conn is not None:
@@ -139,40 +143,76 @@ class EngineClient:
 
     # --- captioning ---------------------------------------------------------------------------
 
+    @property
+    def parallel(self) -> int:
+        """How many captions the loaded engine decodes side by side."""
+        return self.info.parallel if self.info is not None else 1
+
     def caption(
         self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams
     ) -> Generator[Piece | Finished, None, None]:
         """Stream one caption: ``Piece``s, then one ``Finished``.  Raises ``EngineError`` and subclasses."""
-        if not self.running:
-            raise EngineError("the engine is not running")
-        rid = next(self._ids)
-        self._current = rid
+        rid = self.submit(image, prompt, params)
         done = False
         try:
-            self._send(Caption(rid, image, prompt.system, prompt.user, params))
             while True:
-                reply = self._receive()
-                if isinstance(reply, Piece) and reply.request_id == rid:
-                    yield reply
-                elif isinstance(reply, Finished) and reply.request_id == rid:
+                reply = self.next_reply()
+                if reply.request_id != rid:
+                    continue  # one left over from captions abandoned earlier
+                if isinstance(reply, Failed):
+                    done = True
+                    raise exception_for(reply)
+                if isinstance(reply, Finished):
                     done = True
                     yield reply
                     return
-                elif isinstance(reply, Failed) and reply.request_id == rid:
-                    done = True
-                    raise exception_for(reply)
+                yield reply
         finally:
-            self._current = None
-            if not done and self.running:
+            if not done:
                 # The caller stopped listening: cancel, and read up to the end so the pipe stays in step.
+                self.abandon([rid])
+
+    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
+        """Send a caption request; its replies come from ``next_reply()`` under the id returned."""
+        if not self.running:
+            raise EngineError("the engine is not running")
+        rid = next(self._ids)
+        with self._in_flight_lock:
+            self._in_flight.add(rid)
+        self._send(Caption(rid, image, prompt.system, prompt.user, params))
+        return rid
+
+    def next_reply(self) -> Piece | Finished | Failed:
+        """The next reply to a caption in flight (a ``Failed`` is returned, not raised); waits for it."""
+        if not self._in_flight:
+            raise EngineError("no caption is in flight")
+        while True:
+            reply = self._receive()
+            if isinstance(reply, Piece | Finished | Failed) and reply.request_id in self._in_flight:
+                if isinstance(reply, Finished | Failed):
+                    with self._in_flight_lock:
+                        self._in_flight.discard(reply.request_id)
+                return reply
+
+    def abandon(self, request_ids: Iterable[int]) -> None:
+        """Cancel these captions and read their replies up to the end of each."""
+        left = {rid for rid in request_ids if rid in self._in_flight}
+        if not left or not self.running:
+            return
+        with contextlib.suppress(CaprlError):
+            for rid in left:
                 self._send(Cancel(rid))
-                self._drain(rid)
+            while left & self._in_flight:
+                self.next_reply()
 
     def cancel(self) -> None:
-        """Stop the caption in flight within a token; safe from any thread."""
-        rid = self._current
-        if rid is not None and self._conn is not None:
-            with contextlib.suppress(OSError, ValueError):
+        """Stop every caption in flight within a token; safe from any thread."""
+        with self._in_flight_lock:
+            in_flight = sorted(self._in_flight)
+        if self._conn is None:
+            return
+        for rid in in_flight:
+            with contextlib.suppress(OSError, ValueError, CaprlError):
                 self._send(Cancel(rid))
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -204,13 +244,6 @@ class EngineClient:
                         late: Reply = conn.recv()
                         return late
                 raise self._crashed()
-
-    def _drain(self, rid: int) -> None:
-        with contextlib.suppress(CaprlError):
-            while True:
-                reply = self._receive()
-                if isinstance(reply, Finished | Failed) and reply.request_id == rid:
-                    return
 
     def _crashed(self) -> EngineCrashedError:
         process = self._process

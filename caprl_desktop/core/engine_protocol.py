@@ -2,14 +2,15 @@
 
 Requests go app → engine, replies engine → app, over one duplex ``multiprocessing`` pipe.  A caption
 request is answered by any number of ``Piece`` messages followed by exactly one ``Finished`` or
-``Failed`` carrying the same ``request_id``.
+``Failed`` carrying the same ``request_id``.  Several captions may be open at once (the engine decodes
+up to ``EngineInfo.parallel`` side by side and queues the rest); their replies interleave.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from caprl_desktop.core.engine_types import CaptionOutput, EngineInfo
+from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import CaprlError, EngineError, ModelFileError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
@@ -61,6 +62,13 @@ class Piece:
 class Finished:
     request_id: int
     output: CaptionOutput
+
+
+def never_started(request: Caption) -> CaptionOutput:
+    """The output of a caption cancelled while it still waited for a sequence."""
+    image, seed = request.image, request.params.seed if request.params.seed is not None else 0
+    stats = CaptionStats(0, image.width, image.height, 0, 0.0, 0.0, 0, 0.0, 0.0, "cancelled", seed)
+    return CaptionOutput(text="", stats=stats, prompt_text="")
 
 
 # Failure kinds, mapped back to exception classes by the client.

@@ -22,6 +22,7 @@ class EngineInfo:
     threads: int
     image_budget: ImageBudget
     load_seconds: float
+    parallel: int = 1  # captions the engine decodes side by side (sequences in its context)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ standard output carries captions.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import sys
 import traceback
@@ -27,6 +28,7 @@ from caprl_desktop.core.engine_protocol import (
     Request,
     Shutdown,
     failure_kind,
+    never_started,
 )
 from caprl_desktop.core.errors import CaprlError
 
@@ -40,36 +42,78 @@ def _redirect_stdio(log_path: str) -> TextIO:
 
 
 class _Worker:
+    """Serves requests; captions run side by side, up to the engine's number of sequences."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.pending: collections.deque[Request] = collections.deque()
+        self.queue: collections.deque[Caption] = collections.deque()
+        self.cancelled: set[int] = set()  # cancels for a caption being put into its sequence right now
+        self.admitting = False
+        self.deferred: list[Load] = []  # a reload that arrived while an image was being put in
         self.shutting_down = False
-        from caprl_desktop.core.llama_engine import LlamaCaptioner
+        from caprl_desktop.core.llama_engine import LlamaCaptioner, Sequence
 
         self.captioner: LlamaCaptioner | None = None
-
-    def next_request(self) -> Request:
-        return self.pending.popleft() if self.pending else self.conn.recv()
+        self.active: dict[int, Sequence] = {}
 
     def serve(self) -> None:
         while not self.shutting_down:
-            try:
-                request = self.next_request()
-            except (EOFError, OSError):
-                break  # the app went away
-            if isinstance(request, Load):
-                self.load(request)
-            elif isinstance(request, Caption):
-                self.caption(request)
-            elif isinstance(request, Shutdown):
+            if not self.active and not self.queue:
+                try:
+                    self.handle(self.conn.recv())
+                except (EOFError, OSError):
+                    break  # the app went away
+                continue
+            # Between tokens: take in what arrived (cancels act within a token), then one step for all.
+            if not self.take_in():
                 break
-            # A Cancel for a caption that already finished needs nothing.
+            if self.queue and self.captioner is not None and self.captioner.free_slots:
+                self.admit(self.queue.popleft())
+            if self.active:
+                self.step()
+        self.abandon_all("the engine is shutting down")
         if self.captioner is not None:
             self.captioner.close()
+
+    def take_in(self) -> bool:
+        """Handle every message waiting; False once the engine is to shut down."""
+        try:
+            while self.conn.poll():
+                self.handle(self.conn.recv())
+        except (EOFError, OSError):
+            self.shutting_down = True
+        return not self.shutting_down
+
+    def handle(self, message: Request) -> None:
+        if isinstance(message, Load) and self.admitting:
+            self.deferred.append(message)
+        elif isinstance(message, Load):
+            self.load(message)
+        elif isinstance(message, Caption):
+            if self.captioner is None:
+                self.conn.send(Failed(message.request_id, FAIL_ENGINE, "no model is loaded"))
+            else:
+                self.queue.append(message)
+        elif isinstance(message, Cancel):
+            self.cancel(message.request_id)
+        elif isinstance(message, Shutdown):
+            self.shutting_down = True
+
+    def cancel(self, rid: int) -> None:
+        if rid in self.active:
+            self.active[rid].cancel()
+            return
+        for queued in self.queue:
+            if queued.request_id == rid:
+                self.queue.remove(queued)
+                self.conn.send(Finished(rid, never_started(queued)))
+                return
+        self.cancelled.add(rid)  # the one being admitted, or one that already finished (harmless)
 
     def load(self, request: Load) -> None:
         from caprl_desktop.core.llama_engine import LlamaCaptioner
 
+        self.abandon_all("the model was reloaded")
         if self.captioner is not None:
             self.captioner.close()
             self.captioner = None
@@ -80,41 +124,75 @@ class _Worker:
             return
         self.conn.send(Loaded(self.captioner.info))
 
-    def caption(self, request: Caption) -> None:
+    def admit(self, request: Caption) -> None:
+        """Put a caption into a free sequence (encode the image, evaluate the prompt)."""
         rid = request.request_id
-        if self.captioner is None:
-            self.conn.send(Failed(rid, FAIL_ENGINE, "no model is loaded"))
-            return
+        self.cancelled.discard(rid)
+        self.admitting = True
+        try:
+            self._begin(request)
+        finally:
+            self.admitting = False
+            self.cancelled.discard(rid)
+        while self.deferred:
+            self.load(self.deferred.pop(0))
+
+    def _begin(self, request: Caption) -> None:
+        assert self.captioner is not None
+        rid = request.request_id
 
         def should_stop() -> bool:
-            # Between tokens: take in whatever arrived, acting on a cancel of this request or a shutdown.
-            stop = False
-            while self.conn.poll():
-                message = self.conn.recv()
-                if isinstance(message, Cancel):
-                    stop = stop or message.request_id == rid
-                elif isinstance(message, Shutdown):
-                    self.shutting_down = stop = True
-                else:
-                    self.pending.append(message)
-            return stop
+            return not self.take_in() or rid in self.cancelled
 
         try:
-            output = self.captioner.caption(
-                request.image,
-                request.system,
-                request.user,
-                request.params,
-                on_text=lambda text: self.conn.send(Piece(rid, text)),
-                should_stop=should_stop,
+            sequence = self.captioner.begin(
+                request.image, request.system, request.user, request.params,
+                on_text=lambda text: self.conn.send(Piece(rid, text)), should_stop=should_stop,
             )
         except CaprlError as exc:
             self.conn.send(Failed(rid, failure_kind(exc), str(exc)))
+            return
         except Exception as exc:  # noqa: BLE001 - report any bug as this image's failure and keep serving
             traceback.print_exc()
             self.conn.send(Failed(rid, FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"))
-        else:
-            self.conn.send(Finished(rid, output))
+            return
+        self.active[rid] = sequence
+        self.finish_done()
+
+    def step(self) -> None:
+        assert self.captioner is not None
+        try:
+            self.captioner.step(list(self.active.values()))
+        except CaprlError as exc:
+            self.fail_active(failure_kind(exc), str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - as above, for every caption in the batch
+            traceback.print_exc()
+            self.fail_active(FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}")
+            return
+        self.finish_done()
+
+    def finish_done(self) -> None:
+        assert self.captioner is not None
+        for rid, sequence in list(self.active.items()):
+            if sequence.done:
+                del self.active[rid]
+                self.conn.send(Finished(rid, self.captioner.release(sequence)))
+
+    def fail_active(self, kind: str, message: str) -> None:
+        assert self.captioner is not None
+        for rid, sequence in list(self.active.items()):
+            self.captioner.release(sequence)
+            self.conn.send(Failed(rid, kind, message))
+        self.active.clear()
+
+    def abandon_all(self, reason: str) -> None:
+        """Answer every caption still open, so no client waits on one forever."""
+        with contextlib.suppress(OSError, ValueError):
+            if self.captioner is not None and self.active:
+                self.fail_active(FAIL_ENGINE, reason)
+            while self.queue:
+                self.conn.send(Failed(self.queue.popleft().request_id, FAIL_ENGINE, reason))
 
 
 def run_worker(conn: Connection, log_path: str) -> None:

@@ -87,9 +87,15 @@ class EngineConfig:
     max_output_tokens: int = GenerationParams().max_tokens
     flash_attn: bool | None = None  # None: llama.cpp decides
     warmup: bool = True
+    parallel: int | None = None  # captions decoded side by side; None: sized from the backend and free memory
+
+    def __post_init__(self) -> None:
+        if self.parallel is not None and self.parallel < 1:
+            raise ValueError("parallel must be at least 1")
 
     @property
     def n_ctx(self) -> int:
+        """Context of one sequence (one caption); the engine allocates this for each parallel sequence."""
         if self.context_tokens is not None:
             return self.context_tokens
         need = self.image_budget.max_tokens + self.max_output_tokens + PROMPT_OVERHEAD_TOKENS

@@ -153,7 +153,8 @@ class _Weights:
     def matrix(self, *shape: int) -> np.ndarray:
         values = self._rng.standard_normal(shape, dtype=np.float32) * 0.02
         if self._q8_0 and len(shape) == 2 and shape[-1] % gguf.GGML_QUANT_SIZES[Q8_0][0] == 0:
-            return gguf.quants.quantize(values, Q8_0)
+            blocks: np.ndarray = gguf.quants.quantize(values, Q8_0)
+            return blocks
         return values.astype(self._matrix_dtype)
 
     def vector(self, n: int) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 The engine itself is a separate process (``EngineClient``); this thread only waits on its pipe and forwards
 the core's plain job events as Qt signals, so the GUI thread never blocks. ``cancel()`` and ``pause()`` may
-be called from any thread: cancel stops the caption in flight within a token, pause after it.
+be called from any thread: cancel stops the captions in flight within a token, pause starts no more and lets
+those in flight finish.
 """
 
 from __future__ import annotations
@@ -93,13 +94,15 @@ class CaptionWorker(QObject):
             with folder_locks({i.root for i in items}, what="CapRL Desktop window"):
                 journal = self._open_journal()
                 job_id = journal.create(items, options)
-                job = journaled(run_job(items, options, engine, made), journal, job_id)
+                job = journaled(run_job(items, options, engine, made, hold=self._pause.is_set), journal, job_id)
                 try:
                     for event in job:
                         self.jobEvent.emit(event)
                         if isinstance(event, JobFinished):
                             finished = event
-                        elif self._stop.is_set() or (self._pause.is_set() and isinstance(event, ItemFinished)):
+                        elif self._stop.is_set() or (
+                            self._pause.is_set() and isinstance(event, ItemFinished) and not event.others_running
+                        ):
                             break
                 finally:
                     job.close()

@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self._job_total = 0
         self._job_done = 0
         self._job_started_at = 0.0
-        self._item_started_at = 0.0
+        self._started_at: dict[Path, float] = {}  # captions in flight (several when the engine runs side by side)
         self._shown_row: int | None = None
         self.model_dialog: ModelDialog | None = None
         self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
@@ -727,7 +727,7 @@ class MainWindow(QMainWindow):
         if isinstance(event, ItemStarted):
             row = self.queue.row_of(event.item.path)
             if row is not None:
-                self._item_started_at = time.monotonic()
+                self._started_at[event.item.path] = time.monotonic()
                 self.queue.update(row, state=State.CAPTIONING, caption="", tokens=0, error="")
                 if row == self._shown_row:
                     self._show_row(row)
@@ -737,9 +737,7 @@ class MainWindow(QMainWindow):
                 entry = self.queue.entry(row)
                 self.queue.update(row, caption=entry.caption + event.text, tokens=entry.tokens + 1)
                 self.panel.append(entry.path, event.text, entry.tokens)
-                elapsed = time.monotonic() - self._item_started_at
-                if elapsed > 0.5:
-                    self.speed_label.setText(self.tr("{:.1f} tokens/s").format(entry.tokens / elapsed))
+                self._show_speed()
         elif isinstance(event, ItemFinished):
             self._finished(event)
         elif isinstance(event, ItemSkipped):
@@ -759,7 +757,19 @@ class MainWindow(QMainWindow):
         self._update_progress()
         self.jobEventHandled.emit(event)
 
+    def _show_speed(self) -> None:
+        """Tokens per second of all captions in flight together (each counted from its own start)."""
+        now = time.monotonic()
+        speed = 0.0
+        for path, started in self._started_at.items():
+            row = self.queue.row_of(path)
+            if row is not None and now - started > 0.5:
+                speed += self.queue.entry(row).tokens / (now - started)
+        if speed > 0:
+            self.speed_label.setText(self.tr("{:.1f} tokens/s").format(speed))
+
     def _finished(self, event: ItemFinished) -> None:
+        self._started_at.pop(event.item.path, None)
         row = self.queue.row_of(event.item.path)
         if row is None:
             return
@@ -770,7 +780,7 @@ class MainWindow(QMainWindow):
         else:
             self.queue.update(row, state=State.DONE, caption=event.record.caption, stats=event.stats,
                               sidecar=event.sidecar, overwrite=False, record=event.record, unsaved=False)
-            if event.stats is not None:
+            if event.stats is not None and not self._started_at:
                 self.speed_label.setText(self.tr("{:.1f} tokens/s").format(event.stats.tokens_per_second))
         if row == self._shown_row:
             self._show_row(row)
@@ -826,6 +836,7 @@ class MainWindow(QMainWindow):
 
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._job_running = False
+        self._started_at.clear()
         if finished is not None and finished.cannot_save is not None:
             self._cannot_save(finished.cannot_save)
         back = State.IDLE if self._stopped and not self.queue.in_state(State.QUEUED) else State.QUEUED
