@@ -41,6 +41,13 @@ from caprl_desktop.core.params import (
 from caprl_desktop.core.prompts import PRESETS, as_preset, build_prompt, default_language, parse_language
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "caption",
@@ -72,6 +79,9 @@ def add_parser(commands: Any) -> None:
     model.add_argument("--gpu-layers", type=int, default=None, metavar="N",
                        help="layers to offload to the GPU (default: all when the build supports a GPU; 0: CPU)")
     model.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
+    model.add_argument("--parallel", type=_at_least_one, default=None, metavar="N",
+                       help="captions decoded side by side (default: sized from the GPU or CPU and free memory; "
+                            "1: one at a time)")
 
     out = p.add_argument_group("output")
     out.add_argument("--csv", metavar="FILE", help="also write a CSV (UTF-8 with BOM, opens in Excel); - for stdout")
@@ -193,6 +203,8 @@ def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespa
         gpu_layers=args.gpu_layers,
         threads=args.threads,
         max_output_tokens=options.params.max_tokens,
+        # One image needs one sequence; the KV cache of the others would be memory for nothing.
+        parallel=getattr(args, "parallel", None) or (1 if len(items) == 1 else None),
     )
     try:
         with Journal() as journal, folder_locks(i.root for i in items), EngineClient(config) as engine:
@@ -208,8 +220,9 @@ def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespa
                 earlier = journal.records(job_id)
                 made = journal.made(job_id)
             info = engine.start()
-            print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
-                  file=sys.stderr)
+            side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
+            print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
+                  f"{side_by_side}", file=sys.stderr)
             exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl"))
                          if path]
             for exporter in exporters:  # a resumed run exports the whole job, each image once

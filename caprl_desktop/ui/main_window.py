@@ -439,6 +439,7 @@ class MainWindow(QMainWindow):
             max_output_tokens=self.settings.max_tokens,
             gpu_layers=self.settings.gpu_layers,
             threads=self.settings.threads,
+            parallel=self.settings.parallel,
         )
 
     def _budget(self) -> ImageBudget:
@@ -709,7 +710,10 @@ class MainWindow(QMainWindow):
     def _engine_ready(self, info: EngineInfo) -> None:
         self.engine_info = info
         self._restart_idle_timer()
-        self.model_label.setText(f"{info.model.model_path.name} · {info.model.mmproj_path.name}")
+        label = f"{info.model.model_path.name} · {info.model.mmproj_path.name}"
+        if info.parallel > 1:
+            label += " · " + self.tr("{} captions at a time").format(info.parallel)
+        self.model_label.setText(label)
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
         if not info.backend.gpu_offload:
             self.backend_label.setText(self.tr("CPU only: this build has no GPU support (hover for how to add it)"))

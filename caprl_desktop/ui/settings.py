@@ -82,6 +82,7 @@ class AppSettings:
     seed: _Setting[int | None] = _Setting("caption/seed", lambda: None, _optional_int, _store_optional)
     gpu_layers: _Setting[int | None] = _Setting("engine/gpu_layers", lambda: None, _optional_int, _store_optional)
     threads: _Setting[int | None] = _Setting("engine/threads", lambda: None, _optional_int, _store_optional)
+    parallel: _Setting[int | None] = _Setting("engine/parallel", lambda: None, _optional_int, _store_optional)
     idle_unload_minutes: _Setting[int] = _Setting("engine/idle_unload_minutes", lambda: 15, _int_in(0, 24 * 60))
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
