@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,6 +215,26 @@ def test_more_requests_than_sequences_and_a_cancelled_queued_one(side_by_side: E
             ends[reply.request_id] = reply
     assert sorted(ends) == ids[:5]
     assert all(r.output.stats.finish_reason == "length" for r in ends.values())
+
+
+@pytest.mark.timeout(120)
+def test_a_large_image_sent_while_replies_pile_up_does_not_deadlock(
+    side_by_side: EngineClient, tmp_path: Path
+) -> None:
+    """The app busy (reading an image, say) while captions stream: the engine's replies fill the pipe. Sending it
+    a large image then must not wait for ever on an engine that waits for the app to read."""
+    small = load_image(images(tmp_path, 1)[0], TEST_BUDGET.max_pixels)
+    ids = [side_by_side.submit(small, PROMPT, GenerationParams(max_tokens=3000, ignore_eos=True)) for _ in range(3)]
+    time.sleep(2)  # not reading: thousands of pieces wait in the pipe
+    big_path = save_noise(tmp_path / "big.png", 1600, 1600, seed=9)
+    big = load_image(big_path, 1600 * 1600)  # 7.7 MB of pixels in one message; the engine scales it down
+    rid = side_by_side.submit(big, PROMPT, GenerationParams(max_tokens=5, ignore_eos=True))
+    side_by_side.abandon(ids)
+    while True:
+        reply = side_by_side.next_reply()
+        if isinstance(reply, Finished) and reply.request_id == rid:
+            break
+    assert reply.output.stats.output_tokens == 5 and reply.output.stats.image_tokens <= TEST_BUDGET.max_tokens
 
 
 def test_sequences_are_sized_from_memory() -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import queue
 import sys
+import threading
 import traceback
 from multiprocessing.connection import Connection
 from typing import TextIO
@@ -25,6 +27,7 @@ from caprl_desktop.core.engine_protocol import (
     Load,
     Loaded,
     Piece,
+    Reply,
     Request,
     Shutdown,
     failure_kind,
@@ -41,11 +44,44 @@ def _redirect_stdio(log_path: str) -> TextIO:
     return log
 
 
+class _Outbox:
+    """Replies leave on a thread of their own, so the engine never blocks on a full pipe.
+
+    Were it to block there while the app is blocked sending it a large image, each would wait for the other
+    for ever; with this thread the engine keeps reading between tokens whatever the app does.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._queue: queue.SimpleQueue[Reply | None] = queue.SimpleQueue()
+        self.broken = False
+        self._thread = threading.Thread(target=self._run, name="caprl-outbox", daemon=True)
+        self._thread.start()
+
+    def send(self, reply: Reply) -> None:
+        self._queue.put(reply)
+
+    def _run(self) -> None:
+        while (reply := self._queue.get()) is not None:
+            if self.broken:
+                continue
+            try:
+                self._conn.send(reply)
+            except (OSError, ValueError):
+                self.broken = True  # the app went away; the main loop notices on its next read
+
+    def close(self) -> None:
+        """Send what is queued, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+
 class _Worker:
     """Serves requests; captions run side by side, up to the engine's number of sequences."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.outbox = _Outbox(conn)
         self.queue: collections.deque[Caption] = collections.deque()
         self.cancelled: set[int] = set()  # cancels for a caption being put into its sequence right now
         self.admitting = False
@@ -82,7 +118,7 @@ class _Worker:
                 self.handle(self.conn.recv())
         except (EOFError, OSError):
             self.shutting_down = True
-        return not self.shutting_down
+        return not self.shutting_down and not self.outbox.broken
 
     def handle(self, message: Request) -> None:
         if isinstance(message, Load) and self.admitting:
@@ -91,7 +127,7 @@ class _Worker:
             self.load(message)
         elif isinstance(message, Caption):
             if self.captioner is None:
-                self.conn.send(Failed(message.request_id, FAIL_ENGINE, "no model is loaded"))
+                self.outbox.send(Failed(message.request_id, FAIL_ENGINE, "no model is loaded"))
             else:
                 self.queue.append(message)
         elif isinstance(message, Cancel):
@@ -106,7 +142,7 @@ class _Worker:
         for queued in self.queue:
             if queued.request_id == rid:
                 self.queue.remove(queued)
-                self.conn.send(Finished(rid, never_started(queued)))
+                self.outbox.send(Finished(rid, never_started(queued)))
                 return
         self.cancelled.add(rid)  # the one being admitted, or one that already finished (harmless)
 
@@ -120,9 +156,9 @@ class _Worker:
         try:
             self.captioner = LlamaCaptioner(request.config)
         except CaprlError as exc:
-            self.conn.send(Failed(None, failure_kind(exc), str(exc)))
+            self.outbox.send(Failed(None, failure_kind(exc), str(exc)))
             return
-        self.conn.send(Loaded(self.captioner.info))
+        self.outbox.send(Loaded(self.captioner.info))
 
     def admit(self, request: Caption) -> None:
         """Put a caption into a free sequence (encode the image, evaluate the prompt)."""
@@ -147,14 +183,14 @@ class _Worker:
         try:
             sequence = self.captioner.begin(
                 request.image, request.system, request.user, request.params,
-                on_text=lambda text: self.conn.send(Piece(rid, text)), should_stop=should_stop,
+                on_text=lambda text: self.outbox.send(Piece(rid, text)), should_stop=should_stop,
             )
         except CaprlError as exc:
-            self.conn.send(Failed(rid, failure_kind(exc), str(exc)))
+            self.outbox.send(Failed(rid, failure_kind(exc), str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - report any bug as this image's failure and keep serving
             traceback.print_exc()
-            self.conn.send(Failed(rid, FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"))
+            self.outbox.send(Failed(rid, FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"))
             return
         self.active[rid] = sequence
         self.finish_done()
@@ -177,13 +213,13 @@ class _Worker:
         for rid, sequence in list(self.active.items()):
             if sequence.done:
                 del self.active[rid]
-                self.conn.send(Finished(rid, self.captioner.release(sequence)))
+                self.outbox.send(Finished(rid, self.captioner.release(sequence)))
 
     def fail_active(self, kind: str, message: str) -> None:
         assert self.captioner is not None
         for rid, sequence in list(self.active.items()):
             self.captioner.release(sequence)
-            self.conn.send(Failed(rid, kind, message))
+            self.outbox.send(Failed(rid, kind, message))
         self.active.clear()
 
     def abandon_all(self, reason: str) -> None:
@@ -192,7 +228,7 @@ class _Worker:
             if self.captioner is not None and self.active:
                 self.fail_active(FAIL_ENGINE, reason)
             while self.queue:
-                self.conn.send(Failed(self.queue.popleft().request_id, FAIL_ENGINE, reason))
+                self.outbox.send(Failed(self.queue.popleft().request_id, FAIL_ENGINE, reason))
 
 
 def run_worker(conn: Connection, log_path: str) -> None:
@@ -201,7 +237,11 @@ def run_worker(conn: Connection, log_path: str) -> None:
     from caprl_desktop.core.llama_log import LOG
 
     LOG.install(log)
-    _Worker(conn).serve()
+    worker = _Worker(conn)
+    try:
+        worker.serve()
+    finally:
+        worker.outbox.close()
     conn.close()
 
 
