@@ -266,6 +266,10 @@
         <translation>モデルを読み込んでいます…</translation>
     </message>
     <message>
+        <source>{} captions at a time</source>
+        <translation>同時に {} 枚</translation>
+    </message>
+    <message>
         <source>CPU only: this build has no GPU support (hover for how to add it)</source>
         <translation>CPU のみ：このビルドは GPU に対応していません（ポインタを合わせると追加方法を表示）</translation>
     </message>
@@ -665,6 +669,18 @@
     <message>
         <source>CPU threads</source>
         <translation>CPU スレッド数</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自動</translation>
+    </message>
+    <message>
+        <source>Captions made side by side in a folder. They share each pass over the model, so more at a time finish more images per minute, each a little slower. Automatic fits the number to the GPU or CPU and free memory.</source>
+        <translation>フォルダーの画像を同時に何枚キャプション生成するか。モデルの計算を共有するので、同時に多いほど 1 分あたりの枚数は増え、1 枚ごとは少し遅くなります。自動では GPU または CPU と空きメモリに合わせて決めます。</translation>
+    </message>
+    <message>
+        <source>Captions at a time</source>
+        <translation>同時に生成する数</translation>
     </message>
     <message>
         <source>Skip images that already have a caption</source>
