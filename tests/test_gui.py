@@ -158,6 +158,37 @@ def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(
     assert shown(window.panel.editor.toPlainText()) == shown(entry_b.caption)
 
 
+def test_several_captions_stream_at_once_and_pause_lets_them_finish(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    for i in range(10):
+        save_noise(folder / f"m{i}.png", seed=60 + i)
+    window.settings.max_tokens = 300
+    most_at_once: list[int] = [0]
+    paused: list[bool] = []
+
+    def on_event(event: object) -> None:
+        captioning = len(window.queue.in_state(State.CAPTIONING))
+        most_at_once[0] = max(most_at_once[0], captioning)
+        if isinstance(event, ItemText) and captioning >= 3 and not paused:
+            paused.append(True)
+            window.pause()  # with three in flight
+
+    window.jobEventHandled.connect(on_event)
+    drop(window, [folder])
+    qtbot.waitUntil(lambda: bool(paused) and not window._job_running, timeout=CAPTION_TIMEOUT_MS)
+    assert window.engine_info is not None and window.engine_info.parallel > 1
+    assert most_at_once[0] >= 3
+    done = [e for e in window.queue.entries if e.state == State.DONE]
+    # Those in flight when Pause was pressed finished and were saved; no others were started.
+    assert 3 <= len(done) <= window.engine_info.parallel
+    assert all(e.sidecar is not None and e.sidecar.exists() for e in done)
+    assert len(list(folder.glob("*.txt"))) == len(done)
+    assert not window.queue.in_state(State.CAPTIONING)
+    assert "tokens/s" in window.speed_label.text()
+
+
 def test_editing_saves_the_sidecar(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
     photo = save_noise(tmp_path / "photo.jpg")
     drop(window, [photo])
@@ -347,6 +378,7 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     dialog.temperature.setValue(0.0)
     dialog.seed.setValue(42)
     dialog.threads.setValue(1)
+    dialog.parallel.setValue(2)
     dialog.gpu_layers.setValue(0)
     dialog.max_tokens.setValue(40)
     dialog.idle_unload.setValue(0)
@@ -360,27 +392,31 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     assert service_menu.is_file()
 
     config = window.engine_config()
-    assert config is not None and config.threads == 1 and config.gpu_layers == 0
+    assert config is not None and config.threads == 1 and config.gpu_layers == 0 and config.parallel == 2
     options = window.job_options(False, config)
     assert options.params.temperature == 0.0 and options.params.seed == 42 and options.params.max_tokens == 40
     assert options.overwrite
     assert not window.idle_timer.isActive()  # "Never"
     qtbot.waitUntil(lambda: window.engine_info is not None and window.engine_info.threads == 1,
                     timeout=CAPTION_TIMEOUT_MS)  # reloaded with the new set-up
+    assert window.engine_info is not None and window.engine_info.parallel == 2
+    assert "2 captions at a time" in window.model_label.text()
 
     again = AppSettings()  # as the next start reads them
-    assert (again.temperature, again.seed, again.threads, again.gpu_layers) == (0.0, 42, 1, 0)
+    assert (again.temperature, again.seed, again.threads, again.gpu_layers, again.parallel) == (0.0, 42, 1, 0, 2)
     assert (again.max_tokens, again.idle_unload_minutes, again.overwrite) == (40, 0, True)
     assert again.interface_language == "ja"
 
     dialog = SettingsDialog(again, window)
     qtbot.addWidget(dialog)
     assert dialog.seed.value() == 42 and dialog.threads.value() == 1 and dialog.file_manager.isChecked()
+    assert dialog.parallel.value() == 2
     dialog.restore_defaults()
     dialog.file_manager.setChecked(False)
     dialog.accept()
     assert not service_menu.exists()
     assert again.seed is None and again.threads is None and again.temperature == 1.0 and not again.overwrite
+    assert again.parallel is None
     assert again.idle_unload_minutes == 15 and again.interface_language == "ja"  # the language stays
 
 
