@@ -202,6 +202,27 @@ def test_a_crash_with_several_in_flight_retries_each_alone(models: ModelFiles, t
     assert len(list(folder.glob("*.txt"))) == 5
 
 
+@pytest.mark.parametrize("parallel", [1, 3])
+def test_an_engine_that_died_between_captions_is_restarted(
+    models: ModelFiles, tmp_path: Path, parallel: int
+) -> None:
+    folder = tmp_path / "idle-death"
+    images(folder, 4)
+    items, _ = find_images([folder])
+    with EngineClient(engine_config(models, parallel=parallel), log_dir=tmp_path / "logs") as engine:
+        engine.start()
+        events: list[JobEvent] = []
+        for event in run_job(items, options(), engine):
+            events.append(event)
+            if len(events) == 1:  # planned, nothing sent yet: killed while idle
+                assert engine.pid is not None
+                os.kill(engine.pid, signal.SIGKILL)
+                time.sleep(0.5)  # let it be gone
+    assert sum(isinstance(e, EngineRestarted) for e in events) == 1
+    summary = events[-1]
+    assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (4, 0)
+
+
 def test_more_requests_than_sequences_and_a_cancelled_queued_one(side_by_side: EngineClient, tmp_path: Path) -> None:
     prepared = [load_image(p, TEST_BUDGET.max_pixels) for p in images(tmp_path, 6)]
     params = GenerationParams(max_tokens=30, ignore_eos=True)

@@ -174,6 +174,8 @@ class EngineClient:
 
     def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
         """Send a caption request; its replies come from ``next_reply()`` under the id returned."""
+        if self._process is not None and not self._process.is_alive():
+            raise self._crashed()  # it died between captions (killed, or the machine ran out of memory)
         if not self.running:
             raise EngineError("the engine is not running")
         rid = next(self._ids)

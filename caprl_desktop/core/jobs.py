@@ -361,11 +361,19 @@ class _Run:
                         yield given_up
                         continue
                     try:
-                        rid = self.engine.submit(image.result(), self.options.prompt, self.options.params)
-                    except EngineCrashedError:
-                        raise
+                        prepared = image.result()
                     except CaprlError as exc:  # the image could not be read
                         yield self.outcome(index, item, None, str(exc), len(in_flight))
+                        continue
+                    try:
+                        rid = self.engine.submit(prepared, self.options.prompt, self.options.params)
+                    except EngineCrashedError as exc:  # it died on one of those in flight
+                        suspects = sorted(in_flight.values(), key=lambda entry: entry[0])
+                        in_flight.clear()
+                        yield from self._retry_alone(suspects, exc)
+                        if not self.stopped:
+                            yield ItemStarted(index, item)
+                            yield from self.alone(index, item, image)
                         continue
                     in_flight[rid] = (index, item, image)
                 if not in_flight:
