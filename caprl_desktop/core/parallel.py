@@ -7,9 +7,9 @@ Each sequence keeps its own KV cache (``n_ctx_seq`` cells), which is what limits
 
 from __future__ import annotations
 
-# Measured on a 2-core CPU with a CapRL-3B-shaped Q4_K_M (docs/benchmarks.md): total decode speed still
-# grows from 4 to 8 sequences; beyond that each caption gets too slow to watch for little more in total.
-CPU_MAX_SEQUENCES = 8
+# Measured on a 2-core CPU with a CapRL-3B-shaped Q4_K_M (docs/benchmarks.md): total decode speed peaks at 4
+# sequences (23 tok/s against 18 for one; ggml's CPU kernels work on 4 columns at a time) and falls at 8.
+CPU_MAX_SEQUENCES = 4
 # A GPU has compute to spare at these batch sizes; llama-server's users run 8 to 32.
 GPU_MAX_SEQUENCES = 16
 # Of the memory left after the weights: the rest stays for the vision encoder, compute buffers and the desktop.
