@@ -160,11 +160,26 @@ def table(rows: list[tuple[Config, list[RunResult]]], baseline: str | None) -> s
         figures = summarize(runs)
         cells = [config.name, str(runs[0].parallel)]
         for key, _, digits in columns:
-            cells.append(figures[key].show(digits))
+            unknown = key in ("encode_ms", "prompt_ms") and config.kind == "naive"
+            cells.append("— (in first token)" if unknown else figures[key].show(digits))
         ratio = figures["images_per_min"].mean / base if base else float("nan")
         cells.append(f"{ratio:.2f}×" if base else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def load_rows(path: Path) -> list[tuple[Config, list[RunResult]]]:
+    from caprl_desktop.devtools.bench_run import ImageTiming
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for entry in data["configs"]:
+        runs = []
+        for run in entry["runs"]:
+            run["images"] = [ImageTiming(**i) for i in run["images"]]
+            runs.append(RunResult(**run))
+        rows.append((Config(**entry["config"]), runs))
+    return rows
 
 
 def same_text(rows: list[tuple[Config, list[RunResult]]]) -> list[str]:
@@ -201,7 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--presets", action="store_true", help="time the image encode at each budget preset")
     parser.add_argument("--preset-limit", type=int, default=4096, help="skip presets above this many tokens")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
+    parser.add_argument("--report", type=Path, default=None, help="print the table of a JSON written before")
     args = parser.parse_args(argv)
+    if args.report:
+        earlier = load_rows(args.report)
+        print(table(earlier, earlier[0][0].name))
+        for note in same_text(earlier):
+            print(f"- {note}")
+        return 0
 
     from caprl_desktop.core.params import default_threads
 
