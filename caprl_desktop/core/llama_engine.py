@@ -25,13 +25,13 @@ from typing import Any
 
 import llama_cpp
 import llama_cpp.mtmd_cpp as mtmd
-import psutil
 
-from caprl_desktop.core.backend import describe_backend
+from caprl_desktop.core.backend import BackendInfo, describe_backend
 from caprl_desktop.core.backend_probe import detect_backend
 from caprl_desktop.core.chat_template import render_prompt
 from caprl_desktop.core.engine_types import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError
+from caprl_desktop.core.fit import memory_budget
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.llama_log import LOG
 from caprl_desktop.core.model_files import check_model_pair
@@ -48,13 +48,13 @@ class Sequence:
     """One caption in progress in one of the context's sequences (slots)."""
 
     def __init__(self, seq_id: int, sampler: Any, params: GenerationParams, seed: int, prompt_text: str,
-                 image: PreparedImage, on_text: Callable[[str], None], started: float) -> None:
+                 image_size: tuple[int, int], on_text: Callable[[str], None], started: float) -> None:
         self.seq_id = seq_id
         self.sampler = sampler
         self.params = params
         self.seed = seed
         self.prompt_text = prompt_text
-        self.image = image
+        self.image_size = image_size
         self.on_text = on_text
         self.started = started
         # Pieces can split a multi-byte character (Japanese often does); decode incrementally.
@@ -167,7 +167,7 @@ class LlamaCaptioner:
             parallel=self.slots,
         )
 
-    def _choose_slots(self, config: EngineConfig, backend: Any, model_path: Path, mmproj_path: Path,
+    def _choose_slots(self, config: EngineConfig, backend: BackendInfo, model_path: Path, mmproj_path: Path,
                       gpu: bool) -> int:
         n_head = int(llama_cpp.llama_model_n_head(self._model))
         head_dim = int(llama_cpp.llama_model_n_embd(self._model)) // max(1, n_head)
@@ -176,16 +176,10 @@ class LlamaCaptioner:
             head_dim,
         )
         weights = model_path.stat().st_size + mmproj_path.stat().st_size
-        free: int | None
-        if gpu and backend.gpus and backend.gpus[0].memory_free:
-            # Probed before the weights went onto the GPU.
-            free = backend.gpus[0].memory_free - weights
-        else:
-            try:
-                # Available RAM counts the model file's cached pages as reclaimable; they are not.
-                free = int(psutil.virtual_memory().available) - weights
-            except (OSError, RuntimeError):
-                free = None
+        # GPU memory was probed before the weights went onto it; available RAM counts the model file's cached
+        # pages as reclaimable, and they are not: either way the weights come off what is free.
+        budget = memory_budget(backend if gpu else None)
+        free = budget.available - weights if budget.available is not None else None
         return choose_sequences(config.parallel, gpu=gpu, free_bytes=free,
                                 per_sequence_bytes=per_token * config.n_ctx)
 
@@ -262,7 +256,7 @@ class LlamaCaptioner:
         prompt_text = self.render(system, user)
         seed = params.seed if params.seed is not None else random.randrange(2**31)
         seq_id = self._free.pop(0)
-        sequence = Sequence(seq_id, None, params, seed, prompt_text, image, on_text, started)
+        sequence = Sequence(seq_id, None, params, seed, prompt_text, (image.width, image.height), on_text, started)
 
         chunks = mtmd.mtmd_input_chunks_init()
         pixels = (ctypes.c_uint8 * len(image.rgb)).from_buffer_copy(image.rgb)
@@ -335,8 +329,8 @@ class LlamaCaptioner:
         now = time.perf_counter()
         stats = CaptionStats(
             image_tokens=sequence.image_tokens,
-            image_width=sequence.image.width,
-            image_height=sequence.image.height,
+            image_width=sequence.image_size[0],
+            image_height=sequence.image_size[1],
             prompt_tokens=sequence.n_tokens - sequence.image_tokens,
             image_encode_ms=sequence.encode_ms,
             prompt_ms=sequence.prompt_ms,
