@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self._job_total = 0
         self._job_done = 0
         self._job_started_at = 0.0
-        self._started_at: dict[Path, float] = {}  # captions in flight (several when the engine runs side by side)
+        self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
         self._shown_row: int | None = None
         self.model_dialog: ModelDialog | None = None
         self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
         if isinstance(event, ItemStarted):
             row = self.queue.row_of(event.item.path)
             if row is not None:
-                self._started_at[event.item.path] = time.monotonic()
+                self._started_at.pop(event.item.path, None)  # (again, after a crash: counted afresh)
                 self.queue.update(row, state=State.CAPTIONING, caption="", tokens=0, error="")
                 if row == self._shown_row:
                     self._show_row(row)
@@ -741,6 +741,7 @@ class MainWindow(QMainWindow):
                 entry = self.queue.entry(row)
                 self.queue.update(row, caption=entry.caption + event.text, tokens=entry.tokens + 1)
                 self.panel.append(entry.path, event.text, entry.tokens)
+                self._started_at.setdefault(entry.path, time.monotonic())
                 self._show_speed()
         elif isinstance(event, ItemFinished):
             self._finished(event)
@@ -762,7 +763,7 @@ class MainWindow(QMainWindow):
         self.jobEventHandled.emit(event)
 
     def _show_speed(self) -> None:
-        """Tokens per second of all captions in flight together (each counted from its own start)."""
+        """Tokens per second of all captions in flight together (each counted from its own first token)."""
         now = time.monotonic()
         speed = 0.0
         for path, started in self._started_at.items():
