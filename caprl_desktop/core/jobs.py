@@ -351,7 +351,8 @@ class _Run:
         pos = 0
         try:
             while not self.stopped:
-                while len(in_flight) < self.engine.parallel and pos < len(self.todo) and not self.hold():
+                while (len(in_flight) < self.engine.parallel and pos < len(self.todo) and not self.hold()
+                       and not self.stopped):
                     index, item = self.first_index + pos, self.todo[pos]
                     image = self.image(pos, ahead=self.engine.parallel)
                     pos += 1
