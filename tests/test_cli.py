@@ -89,6 +89,24 @@ def test_folder_to_sidecars_and_csv(
     assert "Done: 4 captioned." in err
 
 
+def test_parallel_option_gives_the_same_captions_as_one_at_a_time(
+    models: ModelFiles, album: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = {}
+    for parallel in ("1", "3"):
+        csv_path = tmp_path / f"p{parallel}.csv"
+        code = main(["caption", str(album), "--lang", "en", "--seed", "4", "--overwrite", "--parallel", parallel,
+                     "--csv", str(csv_path), *FAST, *model_args(models)])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert ("3 captions at a time" in err) == (parallel == "3")
+        runs[parallel] = [(r["file_name"], r["caption"]) for r in read_csv(csv_path)]
+    assert runs["1"] == runs["3"] and len(runs["1"]) == 4
+    with pytest.raises(SystemExit) as exit_info:
+        main(["caption", str(album), "--parallel", "0", *model_args(models)])
+    assert exit_info.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
 def test_second_run_skips_and_overwrite_redoes(
     models: ModelFiles, album: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
