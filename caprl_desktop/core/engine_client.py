@@ -156,9 +156,7 @@ class EngineClient:
         done = False
         try:
             while True:
-                reply = self.next_reply()
-                if reply.request_id != rid:
-                    continue  # one left over from captions abandoned earlier
+                reply = self.next_reply()  # only this caption is in flight
                 if isinstance(reply, Failed):
                     done = True
                     raise exception_for(reply)

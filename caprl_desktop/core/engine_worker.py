@@ -44,6 +44,14 @@ def _redirect_stdio(log_path: str) -> TextIO:
     return log
 
 
+def _failure(exc: Exception) -> tuple[str, str]:
+    """The kind and message a caption's failure is reported with; a bug's traceback also goes to the log."""
+    if isinstance(exc, CaprlError):
+        return failure_kind(exc), str(exc)
+    traceback.print_exc()
+    return FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"
+
+
 class _Outbox:
     """Replies leave on a thread of their own, so the engine never blocks on a full pipe.
 
@@ -185,12 +193,8 @@ class _Worker:
                 request.image, request.system, request.user, request.params,
                 on_text=lambda text: self.outbox.send(Piece(rid, text)), should_stop=should_stop,
             )
-        except CaprlError as exc:
-            self.outbox.send(Failed(rid, failure_kind(exc), str(exc)))
-            return
         except Exception as exc:  # noqa: BLE001 - report any bug as this image's failure and keep serving
-            traceback.print_exc()
-            self.outbox.send(Failed(rid, FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}"))
+            self.outbox.send(Failed(rid, *_failure(exc)))
             return
         self.active[rid] = sequence
         self.finish_done()
@@ -199,12 +203,8 @@ class _Worker:
         assert self.captioner is not None
         try:
             self.captioner.step(list(self.active.values()))
-        except CaprlError as exc:
-            self.fail_active(failure_kind(exc), str(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - as above, for every caption in the batch
-            traceback.print_exc()
-            self.fail_active(FAIL_ENGINE, f"internal error: {type(exc).__name__}: {exc}")
+            self.fail_active(*_failure(exc))
             return
         self.finish_done()
 

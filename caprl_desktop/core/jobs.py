@@ -369,9 +369,7 @@ class _Run:
                     try:
                         rid = self.engine.submit(prepared, self.options.prompt, self.options.params)
                     except EngineCrashedError as exc:  # it died on one of those in flight
-                        suspects = sorted(in_flight.values(), key=lambda entry: entry[0])
-                        in_flight.clear()
-                        yield from self._retry_alone(suspects, exc)
+                        yield from self._retry_alone(in_flight, exc)
                         if not self.stopped:
                             yield ItemStarted(index, item)
                             yield from self.alone(index, item, image)
@@ -384,9 +382,7 @@ class _Run:
                 try:
                     reply = self.engine.next_reply()
                 except EngineCrashedError as exc:
-                    suspects = sorted(in_flight.values(), key=lambda entry: entry[0])
-                    in_flight.clear()
-                    yield from self._retry_alone(suspects, exc)
+                    yield from self._retry_alone(in_flight, exc)
                     continue
                 reply_id = reply.request_id
                 if reply_id is None or reply_id not in in_flight:
@@ -407,9 +403,13 @@ class _Run:
             if in_flight:
                 self.engine.abandon(list(in_flight))
 
-    def _retry_alone(self, suspects: list[tuple[int, ImageItem, Future[PreparedImage]]],
+    def _retry_alone(self, in_flight: dict[int, tuple[int, ImageItem, Future[PreparedImage]]],
                      crash: EngineCrashedError) -> Generator[JobEvent, None, None]:
-        """A crash with several in flight: which image caused it is unknown, so each is tried alone."""
+        """A crash with several in flight: which image caused it is unknown, so each is tried alone, in order.
+
+        ``in_flight`` is emptied: the crashed engine's requests are gone."""
+        suspects = sorted(in_flight.values(), key=lambda entry: entry[0])
+        in_flight.clear()
         self.engine.start()
         yield EngineRestarted(str(crash))
         for index, item, image in suspects:

@@ -34,7 +34,7 @@ from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLong
 from caprl_desktop.core.fit import memory_budget
 from caprl_desktop.core.images import PreparedImage
 from caprl_desktop.core.llama_log import LOG
-from caprl_desktop.core.model_files import check_model_pair
+from caprl_desktop.core.model_files import ModelPairInfo, check_model_pair
 from caprl_desktop.core.parallel import choose_sequences, kv_bytes_per_token
 from caprl_desktop.core.params import EngineConfig, GenerationParams, default_threads
 
@@ -107,7 +107,7 @@ class LlamaCaptioner:
             if not self._model:
                 raise ModelLoadError(self._failure("llama.cpp could not load the model", pair.model_path))
             n_layer = int(llama_cpp.llama_model_n_layer(self._model))
-            self.slots = self._choose_slots(config, backend, pair.model_path, pair.mmproj_path, gpu_layers != 0)
+            self.slots = self._choose_slots(config, backend, pair, n_layer, gpu_layers != 0)
 
             ctx_params = llama_cpp.llama_context_default_params()
             ctx_params.n_seq_max = self.slots
@@ -167,15 +167,12 @@ class LlamaCaptioner:
             parallel=self.slots,
         )
 
-    def _choose_slots(self, config: EngineConfig, backend: BackendInfo, model_path: Path, mmproj_path: Path,
+    def _choose_slots(self, config: EngineConfig, backend: BackendInfo, pair: ModelPairInfo, n_layer: int,
                       gpu: bool) -> int:
         n_head = int(llama_cpp.llama_model_n_head(self._model))
         head_dim = int(llama_cpp.llama_model_n_embd(self._model)) // max(1, n_head)
-        per_token = kv_bytes_per_token(
-            int(llama_cpp.llama_model_n_layer(self._model)), int(llama_cpp.llama_model_n_head_kv(self._model)),
-            head_dim,
-        )
-        weights = model_path.stat().st_size + mmproj_path.stat().st_size
+        per_token = kv_bytes_per_token(n_layer, int(llama_cpp.llama_model_n_head_kv(self._model)), head_dim)
+        weights = pair.model_bytes + pair.mmproj_bytes
         # GPU memory was probed before the weights went onto it; available RAM counts the model file's cached
         # pages as reclaimable, and they are not: either way the weights come off what is free.
         budget = memory_budget(backend if gpu else None)

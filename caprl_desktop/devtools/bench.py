@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import statistics
 import subprocess
@@ -31,11 +32,11 @@ import numpy as np
 import psutil
 from PIL import Image
 
-from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS
+from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, PIXELS_PER_IMAGE_TOKEN
 from caprl_desktop.devtools.bench_models import BenchModels, ensure_bench_models
 from caprl_desktop.devtools.bench_run import RunResult, RunSpec
 
-SIDE = 28  # pixels per image token along each side
+SIDE = math.isqrt(PIXELS_PER_IMAGE_TOKEN)  # pixels per image token along each side
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,7 @@ def run_once(spec: RunSpec, scratch: Path) -> RunResult:
     if code != 0:
         tail = log.read_text(errors="replace")[-2000:]
         raise SystemExit(f"run failed (exit {code}); the end of {log}:\n{tail}")
-    data = json.loads(result_path.read_text(encoding="utf-8"))
-    from caprl_desktop.devtools.bench_run import ImageTiming
-
-    data["images"] = [ImageTiming(**i) for i in data["images"]]
-    return RunResult(**data)
+    return RunResult.from_dict(json.loads(result_path.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -169,17 +166,9 @@ def table(rows: list[tuple[Config, list[RunResult]]], baseline: str | None) -> s
 
 
 def load_rows(path: Path) -> list[tuple[Config, list[RunResult]]]:
-    from caprl_desktop.devtools.bench_run import ImageTiming
-
     data = json.loads(path.read_text(encoding="utf-8"))
-    rows = []
-    for entry in data["configs"]:
-        runs = []
-        for run in entry["runs"]:
-            run["images"] = [ImageTiming(**i) for i in run["images"]]
-            runs.append(RunResult(**run))
-        rows.append((Config(**entry["config"]), runs))
-    return rows
+    return [(Config(**entry["config"]), [RunResult.from_dict(run) for run in entry["runs"]])
+            for entry in data["configs"]]
 
 
 def same_text(rows: list[tuple[Config, list[RunResult]]]) -> list[str]:

@@ -69,6 +69,11 @@ class RunResult:
     parallel: int = 1
     backend: str = ""
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """Back from what ``asdict`` wrote (a run's result file, or a benchmark's JSON)."""
+        return cls(**{**data, "images": [ImageTiming(**i) for i in data["images"]]})
+
 
 class VramSampler:
     """Highest GPU memory in use while it runs, read from nvidia-smi (absent: stays 0)."""
