@@ -31,7 +31,8 @@ def build() -> None:
 def check() -> None:
     from PIL import Image
 
-    from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
+    sys.path.insert(0, str(ROOT))  # the test support package lives in the repository, not in the app
+    from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
 
     cli = APP / f"caprl-desktop{EXE}"
     gui = APP / f"CapRL Desktop{EXE}"

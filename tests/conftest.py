@@ -1,36 +1,36 @@
-"""Shared fixtures: isolated app folders, synthetic CapRL-3B GGUFs and a running engine."""
+"""Shared fixtures: isolated app folders, synthetic CapRL-3B GGUFs, a running engine and the hub stand-in.
+
+Helpers that tests import live in ``tests/support``; no test module imports another.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from caprl_desktop.core import atomic, downloads
-from caprl_desktop.core.engine_client import EngineClient
-from caprl_desktop.core.params import EngineConfig, ImageBudget
-from caprl_desktop.devtools.synthetic_gguf import TINY, write_mmproj, write_text_model
-from tests.hub_standin import IMATRIX, STATIC, HubStandIn
+from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.models import downloads
+from tests.support.hub_standin import IMATRIX, STATIC, HubStandIn
+from tests.support.models import HubFiles, ModelFiles, engine_config
+from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
 
 # Tests never open a real window; set before pytest-qt creates the QApplication.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# Small budgets keep each caption well under a second on two CPU cores.
-TEST_BUDGET = ImageBudget(max_tokens=64)
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--without-llama", action="store_true",
+                     help="make llama_cpp unimportable: tests/unit must pass without llama.cpp")
 
 
-@dataclass(frozen=True)
-class ModelFiles:
-    model: Path
-    mmproj: Path
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--without-llama"):
+        sys.modules["llama_cpp"] = None  # type: ignore[assignment]  # import llama_cpp now raises ImportError
 
 
 @pytest.fixture(autouse=True)
@@ -53,18 +53,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> ModelFiles:
     )
 
 
-def engine_config(models: ModelFiles, **overrides: object) -> EngineConfig:
-    values: dict[str, object] = {
-        "model_path": str(models.model),
-        "mmproj_path": str(models.mmproj),
-        "image_budget": TEST_BUDGET,
-        "max_output_tokens": 256,
-        "threads": 2,
-    }
-    values.update(overrides)
-    return EngineConfig(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="session")
 def engine(models: ModelFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     """One engine process shared by the tests that only caption (restarted if a test broke it)."""
@@ -79,24 +67,6 @@ def live_engine(engine: EngineClient) -> EngineClient:
     if not engine.running:
         engine.start()
     return engine
-
-
-def noise_image(width: int, height: int, seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8), "RGB")
-
-
-def save_noise(path: Path, width: int = 160, height: int = 120, seed: int = 0, **save_args: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    noise_image(width, height, seed).save(path, **save_args)
-    return path
-
-
-@dataclass(frozen=True)
-class HubFiles:
-    model: bytes
-    big: bytes  # a "Q8_0" of several MB, so that progress, cancel and kills happen mid-file
-    mmproj: bytes
 
 
 @pytest.fixture(scope="session")
@@ -123,20 +93,3 @@ def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSta
     monkeypatch.setattr(downloads, "_BACKOFF_SCALE", 0.01)
     yield server
     server.stop()
-
-
-def fail_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, error: int, after: int = 0) -> Callable[[], int]:
-    """Make file creation in ``folder`` fail with ``error`` after ``after`` successes; returns a call counter."""
-    real = tempfile.mkstemp
-    calls = 0
-
-    def mkstemp(dir: Path, prefix: str, suffix: str) -> tuple[int, str]:
-        nonlocal calls
-        if Path(dir).is_relative_to(folder):
-            calls += 1
-            if calls > after:
-                raise OSError(error, os.strerror(error), str(dir))
-        return real(dir=dir, prefix=prefix, suffix=suffix)
-
-    monkeypatch.setattr(atomic, "tempfile", SimpleNamespace(mkstemp=mkstemp))
-    return lambda: calls

@@ -13,12 +13,11 @@ from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FA
 from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.atomic import WriteError
-from caprl_desktop.core.discovery import ImageItem, find_images
-from caprl_desktop.core.engine_client import EngineClient
+from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.export import open_exporter
-from caprl_desktop.core.folder_lock import folder_locks
-from caprl_desktop.core.jobs import (
+from caprl_desktop.core.export.writers import open_exporter
+from caprl_desktop.core.jobs.discovery import ImageItem, find_images
+from caprl_desktop.core.jobs.events import (
     EngineRestarted,
     ItemFinished,
     ItemSkipped,
@@ -26,11 +25,12 @@ from caprl_desktop.core.jobs import (
     ItemText,
     JobEvent,
     JobFinished,
-    JobOptions,
     JobPlanned,
-    run_job,
 )
-from caprl_desktop.core.journal import Journal, journaled
+from caprl_desktop.core.jobs.folder_locks import folder_locks
+from caprl_desktop.core.jobs.journal import Journal, journaled
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.scheduler import run_job
 from caprl_desktop.core.params import (
     DEFAULT_IMAGE_BUDGET,
     IMAGE_BUDGET_PRESETS,

@@ -7,7 +7,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from caprl_desktop.core.downloads import DownloadProgress
+from caprl_desktop.core.models.downloads import DownloadProgress
 from caprl_desktop.core.units import human_size
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.journal import Journal
+from caprl_desktop.core.jobs.journal import Journal
 
 
 def add_parser(commands: Any) -> None:

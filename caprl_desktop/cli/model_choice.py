@@ -8,9 +8,9 @@ from pathlib import Path
 from caprl_desktop.cli import models_command
 from caprl_desktop.cli.exit_codes import EXIT_OK
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.model_install import plan_install
-from caprl_desktop.core.model_offer import model_offer
-from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.models.install import plan_install
+from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.store import ModelStore
 
 NO_MODEL = ("No model is installed yet. Download the recommended one with `caprl-desktop models download` "
             "(`caprl-desktop models list --remote` shows all), or give --model FILE --mmproj FILE.")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from caprl_desktop.cli.download_progress import DownloadBar
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from caprl_desktop.core import catalog as catalog_module
-from caprl_desktop.core.catalog import Catalog
-from caprl_desktop.core.downloads import DownloadCancelled
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.hub import HubClient
-from caprl_desktop.core.model_install import InstallPlan, add_local, install, plan_install
-from caprl_desktop.core.model_offer import model_offer
-from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.models import catalog as catalog_module
+from caprl_desktop.core.models.catalog import Catalog
+from caprl_desktop.core.models.downloads import DownloadCancelled
+from caprl_desktop.core.models.hub import HubClient
+from caprl_desktop.core.models.install import InstallPlan, add_local, install, plan_install
+from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
 
 

@@ -8,7 +8,7 @@ from typing import NoReturn, TextIO
 
 from tqdm import tqdm
 
-from caprl_desktop.core.jobs import ItemFinished
+from caprl_desktop.core.jobs.events import ItemFinished
 
 
 class Progress:

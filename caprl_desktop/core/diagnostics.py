@@ -17,11 +17,11 @@ import psutil
 
 from caprl_desktop import __version__
 from caprl_desktop.core import integration, paths
-from caprl_desktop.core.backend import describe_backend
-from caprl_desktop.core.downloads import sha256_of
-from caprl_desktop.core.engine_client import probe_backend
+from caprl_desktop.core.engine.backend import describe_backend
+from caprl_desktop.core.engine.client import probe_backend
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.models.downloads import sha256_of
+from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
 
 PACKAGES = ("llama-cpp-python", "PySide6-Essentials", "PySide6", "huggingface-hub", "Pillow", "platformdirs", "gguf")

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from caprl_desktop.core.discovery import ImageItem
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.sidecars import plan_sidecars, write_sidecar
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.sidecars import plan_sidecars, write_sidecar
 
 SAVE_DELAY_MS = 800
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from caprl_desktop.core.discovery import ImageItem
-from caprl_desktop.core.engine_client import EngineClient
+from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.folder_lock import FolderBusyError, folder_locks
-from caprl_desktop.core.jobs import ItemFinished, JobFinished, JobOptions, run_job
-from caprl_desktop.core.journal import Journal, journaled
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
+from caprl_desktop.core.jobs.folder_locks import FolderBusyError, folder_locks
+from caprl_desktop.core.jobs.journal import Journal, journaled
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.scheduler import run_job
 from caprl_desktop.core.params import EngineConfig
 
 

@@ -50,23 +50,23 @@ from PySide6.QtWidgets import (
 
 from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import WriteError
-from caprl_desktop.core.discovery import ImageItem
-from caprl_desktop.core.engine_types import EngineInfo
+from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.export import CaptionRecord, write_records
-from caprl_desktop.core.images import IMAGE_EXTENSIONS
-from caprl_desktop.core.jobs import (
+from caprl_desktop.core.export.writers import CaptionRecord, write_records
+from caprl_desktop.core.images.loading import IMAGE_EXTENSIONS
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.events import (
     EngineRestarted,
     ItemFinished,
     ItemSkipped,
     ItemStarted,
     ItemText,
     JobFinished,
-    JobOptions,
     JobPlanned,
 )
-from caprl_desktop.core.journal import JobSummary, Journal
-from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.jobs.journal import JobSummary, Journal
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
 from caprl_desktop.ui.caption_panel import CaptionPanel

@@ -31,13 +31,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caprl_desktop.core import catalog as catalog_module
-from caprl_desktop.core.downloads import DownloadProgress
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.fit import FitAdvice
-from caprl_desktop.core.model_install import InstallPlan, plan_install
-from caprl_desktop.core.model_offer import ModelOffer
-from caprl_desktop.core.model_store import InstalledFile, ModelStore
+from caprl_desktop.core.models import catalog as catalog_module
+from caprl_desktop.core.models.downloads import DownloadProgress
+from caprl_desktop.core.models.fit import FitAdvice
+from caprl_desktop.core.models.install import InstallPlan, plan_install
+from caprl_desktop.core.models.offer import ModelOffer
+from caprl_desktop.core.models.store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_size
 from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.model_worker import ModelWorker

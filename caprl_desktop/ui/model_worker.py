@@ -12,13 +12,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from caprl_desktop.core.catalog import Catalog
-from caprl_desktop.core.downloads import DownloadCancelled, DownloadProgress
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.hub import HubClient
-from caprl_desktop.core.model_install import InstallPlan, add_local, install
-from caprl_desktop.core.model_offer import model_offer
-from caprl_desktop.core.model_store import ModelStore
+from caprl_desktop.core.models.catalog import Catalog
+from caprl_desktop.core.models.downloads import DownloadCancelled, DownloadProgress
+from caprl_desktop.core.models.hub import HubClient
+from caprl_desktop.core.models.install import InstallPlan, add_local, install
+from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.store import ModelStore
 
 
 class ModelWorker(QObject):

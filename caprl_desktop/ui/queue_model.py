@@ -19,10 +19,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 
-from caprl_desktop.core.discovery import ImageItem
-from caprl_desktop.core.engine_types import CaptionStats
-from caprl_desktop.core.export import CaptionRecord
-from caprl_desktop.core.jobs import JobOptions
+from caprl_desktop.core.engine.reports import CaptionStats
+from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.options import JobOptions
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from caprl_desktop.core.discovery import ImageItem, find_images
+from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,331 @@
+"""The app's handle on the engine process: start it, caption through it, cancel, notice when it dies.
+
+``caption()`` is a generator of ``Piece`` messages ending with the ``Finished`` one; every ``yield`` is a
+point where the caller may stop, and closing the generator early cancels the caption in the engine.
+For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``;
+``abandon()`` cancels some and reads up to their ends so the pipe stays in step.
+When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
+``EngineCrashedError`` with the end of the engine's log, and ``start()`` brings up a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import itertools
+import multiprocessing
+import os
+import re
+import threading
+import time
+from collections.abc import Generator, Iterable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.protocol import (
+    Cancel,
+    Caption,
+    Failed,
+    Finished,
+    Load,
+    Loaded,
+    Piece,
+    Reply,
+    Request,
+    Shutdown,
+    exception_for,
+)
+from caprl_desktop.core.engine.reports import EngineInfo
+from caprl_desktop.core.errors import CaprlError, EngineCrashedError, EngineError
+from caprl_desktop.core.images.loading import PreparedImage
+from caprl_desktop.core.params import EngineConfig, GenerationParams
+from caprl_desktop.core.prompts import PromptSpec
+
+_POLL_SECONDS = 0.2
+_LOG_KEEP_SECONDS = 7 * 24 * 3600
+_SIGNALS = {6: "SIGABRT: llama.cpp aborted", 9: "SIGKILL: it was killed", 11: "SIGSEGV: a crash in native code"}
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        return f"signal {-exitcode}" + (f", {_SIGNALS[-exitcode]}" if -exitcode in _SIGNALS else "")
+    return f"exit code {exitcode}"
+
+
+class EngineClient:
+    """One engine process at a time; not thread-safe except ``cancel()``, which any thread may call."""
+
+    def __init__(self, config: EngineConfig, *, log_dir: Path | None = None) -> None:
+        self.config = config
+        self._log_dir = log_dir or paths.log_dir()
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._in_flight: set[int] = set()
+        self._in_flight_lock = threading.Lock()  # cancel() reads it from other threads
+        self.info: EngineInfo | None = None
+        self._crashed_once = False  # a crashed engine's log is kept for the bug report
+        self.log_path = self._log_dir / f"engine-{os.getpid()}.log"
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive() and self.info is not None
+
+    def start(self, config: EngineConfig | None = None) -> EngineInfo:
+        """Start (or restart) the engine process and load the model; raises a ``CaprlError``."""
+        if config is not None:
+            self.config = config
+        self.stop()
+        self._log_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_old_logs()
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe(duplex=True)
+        process = ctx.Process(target=_in_engine_process, args=("run_worker", child, str(self.log_path)),
+                              name="caprl-engine", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self._send(Load(self.config))
+        reply = self._receive()
+        if isinstance(reply, Failed):
+            self.stop()
+            raise exception_for(reply)
+        if not isinstance(reply, Loaded):
+            self.stop()
+            raise EngineError(f"unexpected reply from the engine: {type(reply).__name__}")
+        self.info = reply.info
+        return reply.info
+
+    def stop(self) -> None:
+        """Ask the engine to exit, and make sure it does."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        self.info = None
+        with self._in_flight_lock:
+            self._in_flight.clear()
+        if process is None:
+            return
+        if conn is not None:
+            with contextlib.suppress(OSError, ValueError):
+                conn.send(Shutdown())
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)
+        if conn is not None:
+            conn.close()
+        process.close()
+
+    def close(self) -> None:
+        """Stop the engine and remove its log if it never crashed."""
+        self.stop()
+        if not self._crashed_once:
+            with contextlib.suppress(OSError):
+                self.log_path.unlink()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- captioning ---------------------------------------------------------------------------
+
+    @property
+    def parallel(self) -> int:
+        """How many captions the loaded engine decodes side by side."""
+        return self.info.parallel if self.info is not None else 1
+
+    def caption(
+        self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams
+    ) -> Generator[Piece | Finished, None, None]:
+        """Stream one caption: ``Piece``s, then one ``Finished``.  Raises ``EngineError`` and subclasses."""
+        rid = self.submit(image, prompt, params)
+        done = False
+        try:
+            while True:
+                reply = self.next_reply()  # only this caption is in flight
+                if isinstance(reply, Failed):
+                    done = True
+                    raise exception_for(reply)
+                if isinstance(reply, Finished):
+                    done = True
+                    yield reply
+                    return
+                yield reply
+        finally:
+            if not done:
+                # The caller stopped listening: cancel, and read up to the end so the pipe stays in step.
+                self.abandon([rid])
+
+    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
+        """Send a caption request; its replies come from ``next_reply()`` under the id returned."""
+        if self._process is not None and not self._process.is_alive():
+            raise self._crashed()  # it died between captions (killed, or the machine ran out of memory)
+        if not self.running:
+            raise EngineError("the engine is not running")
+        rid = next(self._ids)
+        with self._in_flight_lock:
+            self._in_flight.add(rid)
+        self._send(Caption(rid, image, prompt.system, prompt.user, params))
+        return rid
+
+    def next_reply(self) -> Piece | Finished | Failed:
+        """The next reply to a caption in flight (a ``Failed`` is returned, not raised); waits for it."""
+        if not self._in_flight:
+            raise EngineError("no caption is in flight")
+        while True:
+            reply = self._receive()
+            if isinstance(reply, Piece | Finished | Failed) and reply.request_id in self._in_flight:
+                if isinstance(reply, Finished | Failed):
+                    with self._in_flight_lock:
+                        self._in_flight.discard(reply.request_id)
+                return reply
+
+    def abandon(self, request_ids: Iterable[int]) -> None:
+        """Cancel these captions and read their replies up to the end of each."""
+        left = {rid for rid in request_ids if rid in self._in_flight}
+        if not left or not self.running:
+            return
+        with contextlib.suppress(CaprlError):
+            for rid in left:
+                self._send(Cancel(rid))
+            while left & self._in_flight:
+                self.next_reply()
+
+    def cancel(self) -> None:
+        """Stop every caption in flight within a token; safe from any thread."""
+        with self._in_flight_lock:
+            in_flight = sorted(self._in_flight)
+        if self._conn is None:
+            return
+        for rid in in_flight:
+            with contextlib.suppress(OSError, ValueError, CaprlError):
+                self._send(Cancel(rid))
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _send(self, message: Request) -> None:
+        if self._conn is None:
+            raise EngineError("the engine is not running")
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):
+                raise self._crashed() from None
+
+    def _receive(self) -> Reply:
+        conn, process = self._conn, self._process
+        if conn is None or process is None:
+            raise EngineError("the engine is not running")
+        while True:
+            try:
+                if conn.poll(_POLL_SECONDS):
+                    reply: Reply = conn.recv()
+                    return reply
+            except (EOFError, OSError):
+                raise self._crashed() from None
+            if not process.is_alive():
+                # Replies sent just before dying are still worth reading.
+                with contextlib.suppress(EOFError, OSError):
+                    if conn.poll(0):
+                        late: Reply = conn.recv()
+                        return late
+                raise self._crashed()
+
+    def _crashed(self) -> EngineCrashedError:
+        process = self._process
+        exitcode = None
+        if process is not None:
+            process.join(timeout=2)
+            exitcode = process.exitcode
+        tail = self._read_log_tail()
+        self.stop()
+        reason = crash_reason(tail)
+        self._crashed_once = True
+        message = f"the caption engine stopped ({describe_exit(exitcode)})"
+        return EngineCrashedError(message + (f": {reason}" if reason else ""), exitcode, tail)
+
+    def _read_log_tail(self, limit: int = 256 * 1024) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def _remove_old_logs(self) -> None:
+        cutoff = time.time() - _LOG_KEEP_SECONDS
+        for old in self._log_dir.glob("engine-*.log"):
+            with contextlib.suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink()
+
+
+# ggml_abort prints "path/file.cpp:LINE: message" (GGML_ASSERT adds "GGML_ASSERT(...) failed"), then a backtrace.
+_ABORT_LINE = re.compile(r"^(?:.*[/\\])?([\w.+-]+\.(?:c|cc|cpp|cu|h|m|mm):\d+: .+)$")
+
+
+def crash_reason(log_tail: str) -> str:
+    """The line of the engine log that explains a crash ("clip.cpp:4509: Failed to get tensor …"), or ""."""
+    lines = [line.strip() for line in log_tail.splitlines() if line.strip()]
+    for line in reversed(lines):
+        match = _ABORT_LINE.match(line)
+        if match:
+            return match.group(1)[:300]
+    for line in reversed(lines):
+        if "GGML_ASSERT" in line or "error" in line.lower():
+            return line[:300]
+    return ""
+
+
+def probe_backend(timeout: float = 60.0) -> BackendInfo | None:
+    """Which backend and how much GPU memory llama.cpp sees, asked of a short-lived process.
+
+    For the model manager's fit advice before any model is loaded; None when the probe fails, in which
+    case the advice falls back to RAM.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_in_engine_process, args=("probe_backend_main", child), name="caprl-probe",
+                          daemon=True)
+    process.start()
+    child.close()
+    try:
+        if parent.poll(timeout):
+            info = parent.recv()
+            return info if isinstance(info, BackendInfo) else None
+        return None
+    except (EOFError, OSError):
+        return None
+    finally:
+        parent.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        process.close()
+
+
+# The engine's private part (``_llama``) is named, not imported: the app process must never load llama.cpp,
+# and an import here, even inside a function, would tie this module to it (the import contracts check that).
+_WORKER_MODULE = "caprl_desktop.core.engine._llama.worker"
+
+
+def _in_engine_process(entry: str, *args: Any) -> None:
+    """Runs in the spawned process: import the worker there and call ``entry``."""
+    getattr(importlib.import_module(_WORKER_MODULE), entry)(*args)

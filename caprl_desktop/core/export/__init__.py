@@ -1,0 +1,1 @@
+"""Caption records and their exports (CSV, JSON Lines, Hugging Face metadata)."""

@@ -1,0 +1,1 @@
+"""Caption jobs: finding images, scheduling captions, sidecars, the journal and folder locks."""

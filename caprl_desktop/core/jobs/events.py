@@ -1,0 +1,82 @@
+"""The events a job yields, in order: planned, skipped ones, then per image started / text / finished, and the end.
+
+Plain frozen dataclasses: the command line prints them, the window shows them, the journal records them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from caprl_desktop.core.atomic import WriteError
+from caprl_desktop.core.engine.reports import CaptionStats
+from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.sidecars import SidecarClash
+
+
+@dataclass(frozen=True)
+class JobPlanned:
+    total: int
+    to_caption: int
+    clashes: tuple[SidecarClash, ...]
+
+
+@dataclass(frozen=True)
+class ItemSkipped:
+    item: ImageItem
+    record: CaptionRecord  # carries the existing sidecar's caption
+    sidecar: Path  # where that caption is, for an editor to save back to
+
+
+@dataclass(frozen=True)
+class ItemStarted:
+    index: int
+    item: ImageItem
+
+
+@dataclass(frozen=True)
+class ItemText:
+    index: int
+    item: ImageItem
+    text: str
+
+
+@dataclass(frozen=True)
+class ItemFinished:
+    index: int
+    item: ImageItem
+    record: CaptionRecord
+    stats: CaptionStats | None
+    sidecar: Path | None
+    save_error: WriteError | None = None  # the caption was made (it is in the record), its sidecar not written
+    others_running: int = 0  # captions of this job still in flight beside this one
+
+    @property
+    def ok(self) -> bool:
+        return not self.record.error
+
+    @property
+    def unsaved(self) -> bool:
+        return self.save_error is not None
+
+
+@dataclass(frozen=True)
+class EngineRestarted:
+    reason: str
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    captioned: int
+    failed: int
+    skipped: int
+    cancelled: bool
+    cannot_save: WriteError | None = None  # the job stopped: a folder is read-only or the disk is full
+
+    @property
+    def complete(self) -> bool:
+        return not self.cancelled and self.cannot_save is None
+
+
+JobEvent = JobPlanned | ItemSkipped | ItemStarted | ItemText | ItemFinished | EngineRestarted | JobFinished

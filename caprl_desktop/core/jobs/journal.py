@@ -1,0 +1,330 @@
+"""The job journal: every captioning run recorded on disk, image by image, so a killed run can be resumed.
+
+SQLite in the app's data folder (``jobs.sqlite3``), WAL with full sync: a row committed is on disk, and a
+power cut leaves the last committed state, never a torn one. An image is recorded as done only after
+its sidecar has been written (atomically, by the job), in one transaction with its caption, so nothing
+half-written is ever read back as done.
+
+A job whose process is gone while it was still running (killed, crashed, power lost) shows as
+interrupted; ``pending()`` gives the images it had not finished, in order, for ``resume``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import psutil
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.events import ItemFinished, ItemSkipped, JobEvent, JobFinished
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.params import GenerationParams, ImageBudget
+from caprl_desktop.core.prompts import PromptSpec
+
+SCHEMA_VERSION = 1
+# "unsaved": the caption was made and is kept here, but its sidecar could not be written; resuming saves it.
+ItemState = Literal["pending", "done", "failed", "skipped", "unsaved"]
+JobStatus = Literal["running", "stopped", "finished", "interrupted"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    status TEXT NOT NULL,
+    pid INTEGER,
+    pid_started REAL,
+    host TEXT,
+    roots TEXT NOT NULL,
+    options TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+    job_id INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    root TEXT NOT NULL,
+    state TEXT NOT NULL,
+    caption TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    seconds REAL,
+    output_tokens INTEGER,
+    sidecar TEXT,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_by_path ON items (job_id, path);
+"""
+
+
+class JournalError(CaprlError):
+    pass
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    id: int
+    created: str
+    updated: str
+    status: JobStatus
+    roots: tuple[Path, ...]
+    counts: dict[str, int]  # by item state
+    options: JobOptions
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in ("stopped", "interrupted") and self.left > 0
+
+    @property
+    def left(self) -> int:
+        """Images still to caption or to save."""
+        return self.counts.get("pending", 0) + self.counts.get("unsaved", 0)
+
+    def describe(self) -> str:
+        roots = ", ".join(str(r) for r in self.roots)
+        parts = [f"{self.counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed", "unsaved", "pending")
+                 if self.counts.get(s)]
+        return f"job {self.id} ({self.status}, {self.created[:16].replace('T', ' ')}): {roots} · {', '.join(parts)}"
+
+
+def default_path() -> Path:
+    return paths.data_dir() / "jobs.sqlite3"
+
+
+def _now() -> str:
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _process_started(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except (psutil.Error, OSError):
+        return None
+
+
+def options_to_json(options: JobOptions) -> str:
+    return json.dumps(dataclasses.asdict(options), ensure_ascii=False)
+
+
+def options_from_json(text: str) -> JobOptions:
+    data: dict[str, Any] = json.loads(text)
+    return JobOptions(
+        prompt=PromptSpec(**data["prompt"]),
+        params=GenerationParams(**data["params"]),
+        image_budget=ImageBudget(**data["image_budget"]),
+        **{k: v for k, v in data.items() if k not in ("prompt", "params", "image_budget")},
+    )
+
+
+class Journal:
+    """One connection to the journal; use from one thread at a time."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self.set_aside: Path | None = None  # a damaged journal moved out of the way on opening
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError:
+            # Damaged (a disk error, a truncated copy): keep it for inspection, start a new one. Captions
+            # themselves are in the sidecars, which a new run skips.
+            stamp = f"{datetime.datetime.now():%Y%m%d-%H%M%S}"
+            self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+            self.path.replace(self.set_aside)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise JournalError(f"{self.path} was written by a newer CapRL Desktop; update the app.")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("SELECT count(*) FROM items").fetchone()  # reads a page: a damaged file fails here
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # disk full, read-only folder, locked for too long
+            raise JournalError(f"The job journal {self.path} cannot be written: {exc}") from exc
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def create(self, items: list[ImageItem], options: JobOptions) -> int:
+        # Absolute, so that a resume from another working folder finds the same files.
+        items = [ImageItem(i.path.absolute(), i.root.absolute()) for i in items]
+        roots = sorted({str(i.root) for i in items})
+        pid = os.getpid()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO jobs (created, updated, status, pid, pid_started, host, roots, options) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
+                (_now(), _now(), pid, _process_started(pid), socket.gethostname(), json.dumps(roots),
+                 options_to_json(options)),
+            )
+            job_id = cursor.lastrowid
+            assert job_id is not None
+            db.executemany(
+                "INSERT INTO items (job_id, seq, path, root, state) VALUES (?, ?, ?, ?, 'pending')",
+                ((job_id, seq, str(i.path), str(i.root)) for seq, i in enumerate(items)),
+            )
+        return job_id
+
+    def claim(self, job_id: int) -> None:
+        """This process runs ``job_id`` now (a resume)."""
+        pid = os.getpid()
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status='running', pid=?, pid_started=?, host=?, updated=? WHERE id=?",
+                       (pid, _process_started(pid), socket.gethostname(), _now(), job_id))
+
+    def record(self, job_id: int, event: ItemFinished | ItemSkipped) -> None:
+        rec, sidecar = event.record, event.sidecar
+        state: ItemState = ("skipped" if isinstance(event, ItemSkipped) else "unsaved" if event.unsaved
+                            else "failed" if rec.error else "done")
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=? "
+                "WHERE job_id=? AND path=?",
+                (state, rec.caption, rec.error, rec.seconds, rec.output_tokens,
+                 str(sidecar) if sidecar is not None else None, job_id, str(event.item.path.absolute())),
+            )
+            db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), job_id))
+
+    def set_status(self, job_id: int, status: Literal["running", "stopped", "finished"]) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status=?, updated=? WHERE id=?", (status, _now(), job_id))
+
+    def forget(self, job_id: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount > 0
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def jobs(self, job_id: int | None = None) -> list[JobSummary]:
+        """Every recorded run, oldest first; or just ``job_id`` (reading only its items)."""
+        where, args = ("WHERE id=?", (job_id,)) if job_id is not None else ("", ())
+        rows = self._db.execute(
+            f"SELECT id, created, updated, status, pid, pid_started, host, roots, options FROM jobs {where} "
+            "ORDER BY id", args).fetchall()
+        item_where = "WHERE job_id=?" if job_id is not None else ""
+        counts: dict[int, dict[str, int]] = {}
+        for row_id, state, n in self._db.execute(
+                f"SELECT job_id, state, count(*) FROM items {item_where} GROUP BY job_id, state", args):
+            counts.setdefault(row_id, {})[state] = n
+        return [self._summary(row, counts.get(row[0], {})) for row in rows]
+
+    def get(self, job_id: int) -> JobSummary | None:
+        found = self.jobs(job_id)
+        return found[0] if found else None
+
+    def _summary(self, row: tuple[Any, ...], counts: dict[str, int]) -> JobSummary:
+        job_id, created, updated, status, pid, pid_started, host, roots, options = row
+        if status == "running" and not _still_running(pid, pid_started, host):
+            status = "interrupted"
+        return JobSummary(job_id, created, updated, status, tuple(Path(r) for r in json.loads(roots)), counts,
+                          options_from_json(options))
+
+    def pending(self, job_id: int) -> list[ImageItem]:
+        """What is left: images to caption, and those whose caption is made but not saved (``made``)."""
+        rows = self._db.execute("SELECT path, root FROM items WHERE job_id=? AND state IN ('pending', 'unsaved') "
+                                "ORDER BY seq", (job_id,))
+        return [ImageItem(Path(path), Path(root)) for path, root in rows]
+
+    def made(self, job_id: int) -> dict[Path, str]:
+        """Captions made but not saved (a read-only folder, a full disk), to save when the job resumes."""
+        rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'", (job_id,))
+        return {Path(path): caption for path, caption in rows}
+
+    def set_caption_folder(self, job_id: int, folder: Path) -> None:
+        """Resume a job with its captions going to ``folder`` (its own folders could not be written)."""
+        summary = self.get(job_id)
+        if summary is None:
+            raise JournalError(f"there is no job {job_id}")
+        options = dataclasses.replace(summary.options, caption_folder=str(folder.absolute()))
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET options=?, updated=? WHERE id=?", (options_to_json(options), _now(), job_id))
+
+    def records(self, job_id: int) -> list[CaptionRecord]:
+        """Everything finished so far (done, failed, skipped), in the job's order: for exports."""
+        summary = self.get(job_id)
+        if summary is None:
+            return []
+        options = summary.options
+        rows = self._db.execute(
+            "SELECT path, root, state, caption, error, seconds, output_tokens FROM items "
+            "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (job_id,))
+        records = []
+        for path, root, state, caption, error, seconds, tokens in rows:
+            item = ImageItem(Path(path), Path(root))
+            made = state != "skipped"  # a skipped image's caption was made by an earlier run
+            records.append(CaptionRecord(
+                item.file_name, caption, options.prompt.language if made else "",
+                options.prompt.user if made else "", options.model_label if made else "", seconds, tokens,
+                error, path))
+        return records
+
+
+def _still_running(pid: int | None, started: float | None, host: str | None) -> bool:
+    if pid is None:
+        return False
+    if host != socket.gethostname():
+        return True  # a data folder shared with another machine: its processes cannot be seen from here
+    current = _process_started(pid)
+    # The same pid with another start time is another program that reused the number.
+    return current is not None and (started is None or abs(current - started) < 1.0)
+
+
+def journaled(job: Generator[JobEvent, None, None], journal: Journal, job_id: int,
+              ) -> Generator[JobEvent, None, None]:
+    """Pass ``job``'s events through, recording each finished image before the caller sees it."""
+    finished = False
+    try:
+        for event in job:
+            if isinstance(event, ItemFinished | ItemSkipped):
+                journal.record(job_id, event)
+            elif isinstance(event, JobFinished):
+                finished = event.complete
+            yield event
+    finally:
+        job.close()
+        # Cancelled, interrupted by the caller, or an error: resumable. A kill never gets here: the job
+        # then stays "running" with a dead process, which reads as interrupted.
+        with contextlib.suppress(JournalError):
+            journal.set_status(job_id, "finished" if finished else "stopped")

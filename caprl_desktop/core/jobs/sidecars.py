@@ -1,0 +1,106 @@
+"""Sidecar captions: ``photo.txt`` beside ``photo.jpg`` (UTF-8), the layout kohya, OneTrainer and TagGUI read.
+
+Two images with the same stem in one folder (``a.jpg`` and ``a.png``) would share ``a.txt``.  The first
+in natural order keeps ``a.txt``; each other one gets its full name plus ``.txt`` (``a.png.txt``), and
+the clash is reported so the user knows.  The choice depends only on the folder's image names, so a
+later run picks the same files again.  Stems are compared case-insensitively, as Windows and macOS do.
+
+When the images' folders cannot be written to (a read-only disk, a share, a locked card), captions go to
+a caption folder instead: ``<caption folder>/<name of the folder given>/<same relative path>.txt``, so
+two folders given at once keep apart and a later run finds its captions again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from caprl_desktop.core.atomic import atomic_write_text, write_error
+from caprl_desktop.core.jobs.discovery import ImageItem, is_image_path, natural_key
+
+SIDECAR_SUFFIX = ".txt"
+
+
+@dataclass(frozen=True)
+class SidecarClash:
+    folder: Path
+    images: tuple[str, ...]  # names, the first keeps stem.txt
+    sidecars: tuple[str, ...]
+
+    def describe(self) -> str:
+        pairs = ", ".join(f"{img} → {txt}" for img, txt in zip(self.images, self.sidecars, strict=True))
+        return f"{', '.join(self.images)} share a name in {self.folder}; captions go to {pairs}"
+
+
+@dataclass(frozen=True)
+class SidecarPlan:
+    paths: dict[Path, Path]
+    clashes: tuple[SidecarClash, ...]
+
+
+def _folder_images(folder: Path) -> list[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if is_image_path(Path(e.name)) and not e.is_dir()]
+    except OSError:
+        return []
+
+
+def plan_sidecars(items: Iterable[ImageItem], caption_folder: Path | None = None) -> SidecarPlan:
+    """The sidecar path of each image, and the name clashes found in their folders."""
+    by_folder: dict[Path, list[Path]] = defaultdict(list)
+    roots: dict[Path, Path] = {}
+    for item in items:
+        by_folder[item.path.parent].append(item.path)
+        roots[item.path] = item.root
+
+    paths: dict[Path, Path] = {}
+    clashes: list[SidecarClash] = []
+    for folder, wanted in by_folder.items():
+        names = set(_folder_images(folder)) | {p.name for p in wanted}
+        groups: dict[str, list[str]] = defaultdict(list)
+        for name in names:
+            groups[Path(name).stem.casefold()].append(name)
+        assigned: dict[str, str] = {}
+        for group in groups.values():
+            group.sort(key=natural_key)
+            assigned[group[0]] = Path(group[0]).stem + SIDECAR_SUFFIX
+            for other in group[1:]:
+                assigned[other] = other + SIDECAR_SUFFIX
+            if len(group) > 1 and any(p.name in group for p in wanted):
+                clashes.append(SidecarClash(folder, tuple(group), tuple(assigned[n] for n in group)))
+        for image in wanted:
+            beside = folder / assigned[image.name]
+            paths[image] = beside if caption_folder is None else _moved(beside, roots[image], caption_folder)
+    clashes.sort(key=lambda c: (str(c.folder), natural_key(c.images[0])))
+    return SidecarPlan(paths, tuple(clashes))
+
+
+def _moved(beside: Path, root: Path, caption_folder: Path) -> Path:
+    try:
+        relative = beside.relative_to(root)
+    except ValueError:  # an image given by a path outside its root cannot happen; keep the name at least
+        relative = Path(beside.name)
+    return caption_folder / (root.absolute().name or "root") / relative
+
+
+def read_sidecar(path: Path) -> str | None:
+    """The caption in a sidecar, or None when there is none (an empty file counts as none)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError:
+        return None
+    return text if text.strip() else None
+
+
+def write_sidecar(path: Path, caption: str) -> None:
+    """Write atomically: a killed run never leaves half a caption.  Raises ``WriteError``."""
+    if not path.parent.is_dir():  # only under a caption folder: an image's own folder exists
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, path) from exc
+    atomic_write_text(path, caption.rstrip() + "\n")

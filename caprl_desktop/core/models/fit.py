@@ -1,0 +1,92 @@
+"""Whether a quant fits this machine, and which one to recommend.
+
+Memory needed is counted as the weights (file sizes of model and projector), the KV cache for the context
+the engine will use, and the compute buffers llama.cpp and the vision encoder reserve. Where it is
+compared: free VRAM of the GPU for CUDA/Vulkan, the GPU's working-set limit for Metal (unified memory),
+available RAM for CPU-only builds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import psutil
+
+from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.models.catalog import Catalog, ModelFamily, RemoteFile
+
+Verdict = Literal["fits", "tight", "too big", "unknown"]
+COMFORT = 0.85  # of the memory available: beyond it other programs and the desktop start to suffer
+
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    where: str  # "GPU memory (CUDA: NVIDIA RTX 4090)", "RAM"
+    available: int | None
+    gpu: bool
+
+
+def memory_budget(backend: BackendInfo | None) -> MemoryBudget:
+    """What a model may use here: the first GPU's free memory when the build offloads to it, else free RAM."""
+    if backend is not None and backend.gpu_offload and backend.gpus:
+        gpu = backend.gpus[0]
+        if gpu.memory_free or gpu.memory_total:
+            return MemoryBudget(f"GPU memory ({gpu.backend}: {gpu.description or gpu.name})",
+                                gpu.memory_free or gpu.memory_total, gpu=True)
+    try:
+        available: int | None = int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError):
+        available = None
+    return MemoryBudget("RAM", available, gpu=False)
+
+
+def needed_bytes(family: ModelFamily, model_size: int, mmproj_size: int, n_ctx: int) -> int:
+    return model_size + mmproj_size + n_ctx * family.kv_bytes_per_token + family.compute_overhead_bytes
+
+
+def verdict(needed: int, budget: MemoryBudget) -> Verdict:
+    if budget.available is None:
+        return "unknown"
+    if needed <= budget.available * COMFORT:
+        return "fits"
+    if needed <= budget.available:
+        return "tight"
+    return "too big"
+
+
+@dataclass(frozen=True)
+class FitAdvice:
+    file: RemoteFile
+    needed: int
+    verdict: Verdict
+
+
+def advise(catalog: Catalog, budget: MemoryBudget, mmproj: RemoteFile | None, n_ctx: int) -> list[FitAdvice]:
+    mmproj_size = mmproj.size if mmproj is not None else 0
+    return [FitAdvice(f, n := needed_bytes(catalog.family, f.size, mmproj_size, n_ctx), verdict(n, budget))
+            for f in catalog.models]
+
+
+def recommend(catalog: Catalog, advice: list[FitAdvice], budget: MemoryBudget) -> RemoteFile | None:
+    """The largest static quant that fits comfortably, up to a ceiling.
+
+    The ceiling is Q8_0 on a GPU (f16 costs twice the memory for no visible gain) and Q4_K_M on a CPU,
+    where decoding speed falls with the size of the weights. Unknown memory: the family's default.
+    """
+    family = catalog.family
+    static = [a for a in advice if not a.file.imatrix]
+    if not static:
+        return None
+    default = catalog.find_model(family.default_quant)
+    if budget.available is None:
+        return default or static[0].file
+    ceiling_quant = family.max_recommended_gpu if budget.gpu else family.max_recommended_cpu
+    ceiling = catalog.find_model(ceiling_quant)
+    limit = ceiling.size if ceiling is not None else max(a.file.size for a in static)
+    candidates = [a for a in static if a.verdict == "fits" and a.file.size <= limit]
+    if candidates:
+        # Equal sizes happen (Q4_K_S / Q4_K_M differ by a few MB): prefer the family's default then.
+        return max(candidates, key=lambda a: (a.file.size, a.file == default)).file
+    tight = [a for a in static if a.verdict == "tight"]
+    return min((tight or static), key=lambda a: a.file.size).file

@@ -1,1 +1,0 @@
-"""Developer tools: synthetic model files for tests and benchmarks."""

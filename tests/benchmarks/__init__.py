@@ -1,0 +1,1 @@
+"""Benchmarks and measurement scripts (not collected by pytest); see docs/benchmarks.md."""

@@ -1,0 +1,277 @@
+"""File-manager integration and the single window: real files in a temporary home, real launches.
+
+The window side is this test process (a ``SingleInstance`` listening, as the running app does); every
+launch is a real ``caprl-desktop`` process started the way the file manager starts it: the Nautilus
+script run with the selected names as arguments, the desktop entries' ``Exec`` expanded by the
+Desktop Entry spec's rules.  Each must hand over exactly the paths selected, however hostile.
+"""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.integration import current_plan, install, status, uninstall
+from caprl_desktop.core.integration.linux import exec_value
+from caprl_desktop.core.integration.plan import LABELS, launcher
+from caprl_desktop.core.integration.windows import VERB
+from caprl_desktop.ui.single_instance import SingleInstance
+from tests.support.cli import REPO
+from tests.support.hostile import HOSTILE_FILES, HOSTILE_FOLDER
+
+
+@pytest.fixture
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "xdg-data-home"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return data
+
+
+@pytest.fixture
+def window_side(qtbot: QtBot) -> Iterator[SingleInstance]:
+    instance = SingleInstance()
+    assert instance.claim() and instance.listen()
+    yield instance
+    instance.close()
+    qtbot.wait(10)
+
+
+def launch_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"}
+
+
+def hostile_paths(root: Path) -> list[Path]:
+    folder = root / HOSTILE_FOLDER
+    folder.mkdir(parents=True)
+    made = [folder]
+    for name in HOSTILE_FILES:
+        (folder / name).write_bytes(b"")
+        made.append(folder / name)
+    return made
+
+
+def desktop_exec_argv(value: str, files: list[Path]) -> list[str]:
+    """What a file manager runs for an ``Exec`` value with %F: the Desktop Entry spec's unescaping and quoting."""
+    text = value.replace("\\\\", "\\")  # the string value's own escaping
+    argv: list[str] = []
+    i, current, quoted, started = 0, "", False, False
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\" and i + 1 < len(text) and text[i + 1] in '"`$\\':
+                current += text[i + 1]
+                i += 1
+            elif ch == '"':
+                quoted = False
+            else:
+                current += ch
+        elif ch == '"':
+            quoted, started = True, True
+        elif ch == " ":
+            if started or current:
+                argv.append(current)
+            current, started = "", False
+        else:
+            current += ch
+        i += 1
+    if started or current:
+        argv.append(current)
+    expanded: list[str] = []
+    for arg in argv:
+        if arg == "%F":
+            expanded.extend(str(f) for f in files)
+        else:
+            expanded.append(arg.replace("%%", "%"))
+    return expanded
+
+
+def received(qtbot: QtBot, instance: SingleInstance, run: subprocess.Popen[bytes]) -> list[Path]:
+    with qtbot.waitSignal(instance.pathsReceived, timeout=30_000) as blocker:
+        pass
+    assert run.wait(timeout=30) == 0
+    paths: list[Path] = blocker.args[0]
+    return paths
+
+
+def test_linux_install_is_idempotent_and_uninstall_leaves_nothing(xdg: Path) -> None:
+    plan = current_plan("linux", "ja")
+    assert status(plan) == "not installed"
+    install(plan)
+    install(plan)  # again: the same files, nothing added
+    assert status(plan) == "installed"
+    written = sorted(p for p in xdg.rglob("*") if p.is_file())
+    assert written == sorted(e.path for e in plan.files)
+    script = xdg / "nautilus" / "scripts" / LABELS["ja"]
+    service = xdg / "kio" / "servicemenus" / "caprl-desktop-caption.desktop"
+    for executable in (script, service):
+        assert executable.stat().st_mode & stat.S_IXUSR
+    text = service.read_text(encoding="utf-8")
+    assert "Name=Caption with CapRL" in text and "Name[ja]=CapRLでキャプション" in text
+    assert "inode/directory" in text and "image/jpeg" in text
+    app_entry = (xdg / "applications" / "caprl-desktop.desktop").read_text(encoding="utf-8")
+    assert "MimeType=image/jpeg;image/png;image/webp;image/bmp;image/tiff;image/gif;inode/directory;" in app_entry
+    uninstall(plan)
+    assert status(plan) == "not installed"
+    assert not [p for p in xdg.rglob("*") if p.is_file()]
+
+
+def test_desktop_entries_pass_desktop_file_validate(xdg: Path) -> None:
+    validator = shutil.which("desktop-file-validate")
+    if validator is None:
+        if os.environ.get("CAPRL_REQUIRE_DESKTOP_FILE_VALIDATE"):
+            pytest.fail("desktop-file-validate (Debian's desktop-file-utils) is required here")
+        pytest.skip("desktop-file-validate is not installed (apt install desktop-file-utils)")
+    install(current_plan("linux", "en"))
+    result = subprocess.run([validator, str(xdg / "applications" / "caprl-desktop.desktop")], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+    # A KDE service menu is Type=Service, which the freedesktop validator does not know: it objects to the
+    # two keys KDE defines for it (MimeType, Actions) and to nothing else.
+    result = subprocess.run([validator, str(xdg / "kio" / "servicemenus" / "caprl-desktop-caption.desktop")],
+                            capture_output=True, text=True)
+    complaints = [line for line in result.stdout.splitlines() if line.strip()]
+    assert len(complaints) == 2 and all('but the type is "Service"' in c for c in complaints), result.stdout
+
+
+def test_exec_value_quotes_by_the_spec() -> None:
+    tricky = ["/opt/Cap RL/bin/python", "-m", "caprl_desktop", 'a"b`c$d\\e', "100%", "%F"]
+    value = exec_value(tricky)
+    assert value.endswith(" %F") and "100%%" in value
+    assert desktop_exec_argv(value, [Path("/x")]) == [*tricky[:-1], "/x"]
+
+
+def test_nautilus_script_hands_hostile_names_to_the_running_window(
+    qtbot: QtBot, xdg: Path, tmp_path: Path, window_side: SingleInstance
+) -> None:
+    install(current_plan("linux", "en"))
+    script = xdg / "nautilus" / "scripts" / LABELS["en"]
+    selected = hostile_paths(tmp_path)
+    # Nautilus runs the script in the current folder with the selected names as arguments.
+    run = subprocess.Popen([str(script), *(p.name for p in selected[1:])], cwd=selected[0], env=launch_env())
+    assert received(qtbot, window_side, run) == selected[1:]
+    # Right-click on the folder's background: no selection, the current folder is captioned.
+    run = subprocess.Popen([str(script)], cwd=selected[0], env=launch_env())
+    assert received(qtbot, window_side, run) == [selected[0]]
+    assert not (tmp_path / "pwned").exists() and not (selected[0] / "pwned").exists()
+
+
+@pytest.mark.parametrize("entry", ["kio/servicemenus/caprl-desktop-caption.desktop",
+                                   "applications/caprl-desktop.desktop"])
+def test_desktop_entries_hand_hostile_names_to_the_running_window(
+    qtbot: QtBot, xdg: Path, tmp_path: Path, window_side: SingleInstance, entry: str
+) -> None:
+    install(current_plan("linux", "en"))
+    [exec_line] = [line for line in (xdg / entry).read_text(encoding="utf-8").splitlines()
+                   if line.startswith("Exec=")]
+    selected = hostile_paths(tmp_path)
+    run = subprocess.Popen(desktop_exec_argv(exec_line.removeprefix("Exec="), selected), env=launch_env(),
+                           cwd=tmp_path)
+    assert received(qtbot, window_side, run) == selected
+
+
+def test_a_second_launch_hands_its_paths_over_and_exits(
+    qtbot: QtBot, tmp_path: Path, window_side: SingleInstance
+) -> None:
+    (tmp_path / "新しい写真").mkdir()
+    run = subprocess.Popen([*launcher(), "新しい写真", "-rf.jpg"], cwd=tmp_path, env=launch_env())
+    assert received(qtbot, window_side, run) == [tmp_path / "新しい写真", tmp_path / "-rf.jpg"]
+
+
+class DictRegistry:
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], str] = {}
+
+    def set_value(self, key: str, name: str, value: str) -> None:
+        self.values[(key, name)] = value
+
+    def get_value(self, key: str, name: str) -> str | None:
+        return self.values.get((key, name))
+
+    def delete_tree(self, key: str) -> None:
+        for k in [k for k in self.values if k[0] == key or k[0].startswith(key + "\\")]:
+            del self.values[k]
+
+
+def test_windows_entries(tmp_path: Path) -> None:
+    exe = r"C:\Users\山田\AppData\Local\CapRL Desktop\CapRL Desktop.exe"
+    plan = current_plan("windows", "ja", command=[exe])
+    registry = DictRegistry()
+    install(plan, registry)
+    folder_key = rf"Software\Classes\Directory\shell\{VERB}"
+    assert registry.get_value(folder_key, "MUIVerb") == "CapRLでキャプション"
+    assert registry.get_value(folder_key + r"\command", "") == f'"{exe}" gui -- "%1"'
+    background = rf"Software\Classes\Directory\Background\shell\{VERB}\command"
+    assert registry.get_value(background, "") == f'"{exe}" gui -- "%V"'
+    jpeg = rf"Software\Classes\SystemFileAssociations\.jpg\shell\{VERB}\command"
+    assert registry.get_value(jpeg, "") == f'"{exe}" gui -- "%1"'
+    assert all(k.startswith("Software\\Classes\\") for k, _ in registry.values)  # per user: HKCU only
+    assert status(plan, registry) == "installed"
+    uninstall(plan, registry)
+    assert registry.values == {}
+
+
+def test_macos_quick_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = "/Applications/CapRL Desktop.app/Contents/MacOS/CapRL Desktop"
+    plan = current_plan("macos", "en", command=[app])
+    install(plan)
+    bundle = tmp_path / "Library" / "Services" / "Caption with CapRL.workflow"
+    info = plistlib.loads((bundle / "Contents" / "Info.plist").read_bytes())
+    [service] = info["NSServices"]
+    assert service["NSMenuItem"]["default"] == "Caption with CapRL"
+    assert set(service["NSSendFileTypes"]) == {"public.folder", "public.image"}
+    document = plistlib.loads((bundle / "Contents" / "document.wflow").read_bytes())
+    parameters = document["actions"][0]["action"]["ActionParameters"]
+    assert parameters["inputMethod"] == 1  # the selection as arguments
+    assert parameters["COMMAND_STRING"] == "exec '/Applications/CapRL Desktop.app/Contents/MacOS/CapRL Desktop' " \
+                                           'gui -- "$@"'
+    # The shell line run with hostile names passes them on unchanged (sh is the same on macOS).
+    probe = parameters["COMMAND_STRING"].replace(f"'{app}'", f"{sys.executable} -c 'import sys; print(sys.argv[1:])'")
+    names = ['a"; rm -rf ~; ".jpg', "$HOME", "`id`"]
+    out = subprocess.run(["/bin/sh", "-c", probe, "sh", *names], capture_output=True, text=True, cwd=tmp_path)
+    assert out.stdout.strip() == repr(["gui", "--", *names])
+    uninstall(plan)
+    assert not bundle.exists()
+
+
+def test_a_killed_window_leaves_nothing_in_the_way_of_the_next(qtbot: QtBot, tmp_path: Path) -> None:
+    from PySide6.QtNetwork import QLocalSocket
+
+    from caprl_desktop.ui.single_instance import server_name
+
+    first = subprocess.Popen(launcher(), env=launch_env(), cwd=tmp_path, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while True:  # until the first window listens
+        probe = QLocalSocket()
+        probe.connectToServer(server_name())
+        connected = probe.waitForConnected(200)
+        probe.abort()
+        probe.deleteLater()
+        if connected:
+            break
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(first.pid, signal.SIGKILL)  # its lock and its socket are left behind as they were
+    assert first.wait() == -signal.SIGKILL
+
+    instance = SingleInstance()
+    assert instance.claim() and instance.listen()  # the next window takes over
+    run = subprocess.Popen([*launcher(), "x.jpg"], cwd=tmp_path, env=launch_env())
+    assert received(qtbot, instance, run) == [tmp_path / "x.jpg"]
+    instance.close()
+    qtbot.wait(10)

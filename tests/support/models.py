@@ -1,0 +1,36 @@
+"""Synthetic CapRL-3B model files for tests and the engine set-up that captions with them in well under a second."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from caprl_desktop.core.params import EngineConfig, ImageBudget
+
+# Small budgets keep each caption well under a second on two CPU cores.
+TEST_BUDGET = ImageBudget(max_tokens=64)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model: Path
+    mmproj: Path
+
+
+@dataclass(frozen=True)
+class HubFiles:
+    model: bytes
+    big: bytes  # a "Q8_0" of several MB, so that progress, cancel and kills happen mid-file
+    mmproj: bytes
+
+
+def engine_config(models: ModelFiles, **overrides: object) -> EngineConfig:
+    values: dict[str, object] = {
+        "model_path": str(models.model),
+        "mmproj_path": str(models.mmproj),
+        "image_budget": TEST_BUDGET,
+        "max_output_tokens": 256,
+        "threads": 2,
+    }
+    values.update(overrides)
+    return EngineConfig(**values)  # type: ignore[arg-type]
