@@ -9,6 +9,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
@@ -16,7 +17,7 @@ from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
-from caprl_desktop.core.jobs.discovery import ImageItem, find_images
+from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
     ItemFinished,
@@ -27,25 +28,11 @@ from caprl_desktop.core.jobs.events import (
     JobFinished,
     JobPlanned,
 )
-from caprl_desktop.core.jobs.folder_locks import folder_locks
-from caprl_desktop.core.jobs.journal import Journal, journaled
-from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.jobs.scheduler import run_job
-from caprl_desktop.core.params import (
-    DEFAULT_IMAGE_BUDGET,
-    IMAGE_BUDGET_PRESETS,
-    EngineConfig,
-    GenerationParams,
-    ImageBudget,
-)
-from caprl_desktop.core.prompts import PRESETS, as_preset, build_prompt, default_language, parse_language
+from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job, resume_job, start_job
+from caprl_desktop.core.params import EngineConfig
 
-
-def _at_least_one(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+HOLDER = "caprl-desktop caption"
 
 
 def add_parser(commands: Any) -> None:
@@ -57,55 +44,16 @@ def add_parser(commands: Any) -> None:
             "sidecar photo.txt beside each photo.jpg; images that already have one are skipped unless "
             "--overwrite. With one image and no --csv/--jsonl the caption is printed as it is generated."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="images or folders")
     p.add_argument("--resume", action="store_true",
                    help="continue the last run that was stopped or killed (on PATH, if given), with its "
                         "settings; what it finished is kept")
-    p.add_argument("--lang", type=parse_language, default=None, metavar="ja|en",
-                   help="caption language (default: from the system locale)")
-    p.add_argument("--preset", choices=PRESETS, default="detailed",
-                   help="detailed description, one-sentence caption, or text transcription")
-    p.add_argument("--prompt", help="your own prompt instead of the preset")
-    p.add_argument("--system-prompt", help="replace the system prompt chosen for the language")
-
-    model = p.add_argument_group("model")
-    model.add_argument("--model", help="an installed quant (Q4_K_M, i1-Q4_K_M) or a GGUF file "
-                       "(default: the default model, see `caprl-desktop models list`)")
-    model.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file")
-    model.add_argument("--yes", "-y", action="store_true",
-                       help="when no model is installed, download the recommended one without asking")
-    model.add_argument("--gpu-layers", type=int, default=None, metavar="N",
-                       help="layers to offload to the GPU (default: all when the build supports a GPU; 0: CPU)")
-    model.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads")
-    model.add_argument("--parallel", type=_at_least_one, default=None, metavar="N",
-                       help="captions decoded side by side (default: sized from the GPU or CPU and free memory; "
-                            "1: one at a time)")
-
-    out = p.add_argument_group("output")
-    out.add_argument("--csv", metavar="FILE", help="also write a CSV (UTF-8 with BOM, opens in Excel); - for stdout")
-    out.add_argument("--jsonl", metavar="FILE", help="also write JSON Lines; - for stdout")
-    out.add_argument("--no-sidecar", action="store_true", help="do not write .txt files beside the images")
-    out.add_argument("--overwrite", action="store_true", help="caption images that already have a sidecar")
-    out.add_argument("--output-dir", type=Path, metavar="DIR",
-                     help="write the .txt captions under DIR (a subfolder per folder given) instead of beside "
-                          "the images: for read-only folders")
-
-    gen = p.add_argument_group("generation")
-    gen.add_argument("--max-tokens", type=int, default=GenerationParams.max_tokens, metavar="N")
-    gen.add_argument("--temperature", type=float, default=GenerationParams.temperature, metavar="T",
-                     help="0 for greedy decoding")
-    gen.add_argument("--top-p", type=float, default=GenerationParams.top_p, metavar="P")
-    gen.add_argument("--repeat-penalty", type=float, default=GenerationParams.repeat_penalty, metavar="R")
-    gen.add_argument("--seed", type=int, default=None, metavar="S", help="fixed seed for reproducible captions")
-
-    img = p.add_argument_group("image detail (image tokens; more reads small text better, fewer is faster)")
-    img.add_argument("--detail", choices=list(IMAGE_BUDGET_PRESETS), default=DEFAULT_IMAGE_BUDGET,
-                     help="; ".join(f"{k}: up to {v} tokens" for k, v in IMAGE_BUDGET_PRESETS.items()))
-    img.add_argument("--image-max-tokens", type=int, default=None, metavar="N", help="overrides --detail")
-    img.add_argument("--image-min-tokens", type=int, default=None, metavar="N",
-                     help="enlarge small images to at least N tokens")
+    arguments.add_prompt_options(p)
+    arguments.add_model_options(p)
+    arguments.add_output_options(p, new_run=True)
+    arguments.add_generation_options(p)
+    arguments.add_image_options(p)
     p.set_defaults(handler=run)
 
 
@@ -116,122 +64,89 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.resume:
-        return resume_job(None, args)
+        return resume(None, args)
     if not args.paths:
         return _fail("give the images or folders to caption (or --resume)")
     try:
-        budget = ImageBudget(
-            max_tokens=args.image_max_tokens or IMAGE_BUDGET_PRESETS[args.detail],
-            min_tokens=args.image_min_tokens,
-        )
-        params = GenerationParams(
-            max_tokens=args.max_tokens,
-            temperature=args.temperature,
-            top_p=args.top_p,
-            repeat_penalty=args.repeat_penalty,
-            seed=args.seed,
-        )
+        settings = arguments.settings_from_args(args)
     except ValueError as exc:
         return _fail(str(exc))
     if args.csv == "-" and args.jsonl == "-":
         return _fail("only one of --csv and --jsonl can go to standard output")
-
-    language = args.lang or default_language()
-    prompt = build_prompt(language, as_preset(args.preset), custom_prompt=args.prompt, system_prompt=args.system_prompt)
     items, missing = find_images(args.paths)
     if missing:
         return _fail("not found: " + ", ".join(str(m) for m in missing))
     if not items:
         print("No images found (JPEG, PNG, WebP, BMP, TIFF, GIF).", file=sys.stderr)
         return EXIT_OK
-
-    options = JobOptions(
-        prompt=prompt,
-        params=params,
-        image_budget=budget,
-        model_label="",
-        write_sidecars=not args.no_sidecar,
-        overwrite=args.overwrite,
-        caption_folder=str(args.output_dir.absolute()) if args.output_dir else "",
-    )
-    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
-    return _caption(items, options, args, stream_to_stdout=stream_to_stdout)
-
-
-def resume_job(job_id: int | None, args: argparse.Namespace) -> int:
-    """Caption what job ``job_id`` (default: the last resumable one, on ``args.paths`` if given) left."""
-    with Journal() as journal:
-        jobs = [j for j in journal.jobs() if j.resumable]
-        if job_id is not None:
-            chosen = journal.get(job_id)
-            if chosen is None:
-                return _fail(f"there is no job {job_id} (see `caprl-desktop jobs list`)")
-            if not chosen.resumable:
-                return _fail(f"job {job_id} has nothing left to caption ({chosen.status})")
-        else:
-            wanted = {Path(p).absolute() for p in args.paths or []}
-            matching = [j for j in jobs if not wanted or wanted & set(j.roots)]
-            if not matching:
-                print("Nothing to resume: no stopped or killed run" + (" on those paths." if wanted else "."),
-                      file=sys.stderr)
-                return EXIT_OK
-            chosen = matching[-1]
-        if getattr(args, "output_dir", None):
-            journal.set_caption_folder(chosen.id, args.output_dir)
-            chosen = journal.get(chosen.id) or chosen
-        items = journal.pending(chosen.id)
-        print(f"Resuming {chosen.describe()}", file=sys.stderr)
-        if chosen.options.caption_folder:
-            print(f"Captions go under {chosen.options.caption_folder}", file=sys.stderr)
-    return _caption(items, chosen.options, args, stream_to_stdout=False, job_id=chosen.id)
-
-
-def _caption(items: list[ImageItem], options: JobOptions, args: argparse.Namespace, *, stream_to_stdout: bool,
-             job_id: int | None = None) -> int:
-    try:
-        choice = choose_model(args.model, args.mmproj, assume_yes=args.yes)
-    except CaprlError as exc:
-        return _fail(str(exc))
-    if choice is None:
+    pair = _model(args)
+    if pair is None:
         return EXIT_USAGE
-    model_path, mmproj_path = choice
-    options = dataclasses.replace(options, model_label=model_path.name)
-    config = EngineConfig(
-        model_path=str(model_path),
-        mmproj_path=str(mmproj_path),
-        image_budget=options.image_budget,
-        gpu_layers=args.gpu_layers,
-        threads=args.threads,
-        max_output_tokens=options.params.max_tokens,
-        # One image needs one sequence; the KV cache of the others would be memory for nothing.
-        parallel=getattr(args, "parallel", None) or (1 if len(items) == 1 else None),
-    )
+    model, mmproj = pair
+    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
     try:
-        with Journal() as journal, folder_locks(i.root for i in items), EngineClient(config) as engine:
-            if journal.set_aside is not None:
-                print(f"warning: the job journal was damaged and was set aside as {journal.set_aside}",
-                      file=sys.stderr)
-            made: dict[Path, str] = {}
-            if job_id is None:
-                job_id = journal.create(items, options)
-                earlier = []
-            else:
-                journal.claim(job_id)
-                earlier = journal.records(job_id)
-                made = journal.made(job_id)
-            info = engine.start()
-            side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
-            print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
-                  f"{side_by_side}", file=sys.stderr)
-            exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl"))
-                         if path]
-            for exporter in exporters:  # a resumed run exports the whole job, each image once
-                for record in earlier:
-                    exporter.write(record)
-            job = journaled(run_job(items, options, engine, made), journal, job_id)
-            return _drive(job, exporters, stream_to_stdout, job_id)
+        with Journal() as journal, start_job(journal, items, settings.job_options(model.name),
+                                             holder=HOLDER) as session:
+            config = settings.engine_config(model, mmproj, session.options, images=len(items))
+            return _caption(session, config, args, stream_to_stdout=stream_to_stdout)
     except CaprlError as exc:
         return _fail(str(exc))
+
+
+def resume(job_id: int | None, args: argparse.Namespace) -> int:
+    """Caption what job ``job_id`` (default: the last resumable one, on ``args.paths`` if given) left."""
+    if args.csv == "-" and args.jsonl == "-":
+        return _fail("only one of --csv and --jsonl can go to standard output")
+    try:
+        with Journal() as journal:
+            if job_id is None:
+                last = last_resumable(journal, args.paths or [])
+                if last is None:
+                    print("Nothing to resume: no stopped or killed run" + (" on those paths." if args.paths else "."),
+                          file=sys.stderr)
+                    return EXIT_OK
+                job_id = last.id
+            else:
+                resumable_job(journal, job_id)  # "no such job" before a model is chosen (which may download)
+            pair = _model(args)
+            if pair is None:
+                return EXIT_USAGE
+            model, mmproj = pair
+            with resume_job(journal, job_id, holder=HOLDER, change=arguments.resume_changes(args)) as session:
+                summary = journal.get(job_id)
+                print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
+                if session.options.caption_folder:
+                    print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
+                session = dataclasses.replace(session, options=dataclasses.replace(session.options,
+                                                                                   model_label=model.name))
+                config = arguments.engine_settings_from_args(args).engine_config(model, mmproj, session.options)
+                return _caption(session, config, args, stream_to_stdout=False)
+    except CaprlError as exc:
+        return _fail(str(exc))
+
+
+def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
+    try:
+        return choose_model(args.model, args.mmproj, assume_yes=args.yes)
+    except CaprlError as exc:
+        _fail(str(exc))
+        return None
+
+
+def _caption(session: JobSession, config: EngineConfig, args: argparse.Namespace, *, stream_to_stdout: bool) -> int:
+    if session.journal.set_aside is not None:
+        print(f"warning: the job journal was damaged and was set aside as {session.journal.set_aside}",
+              file=sys.stderr)
+    with EngineClient(config) as engine:
+        info = engine.start()
+        side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
+        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
+              f"{side_by_side}", file=sys.stderr)
+        exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
+        for exporter in exporters:  # a resumed run exports the whole job, each image once
+            for record in session.earlier:
+                exporter.write(record)
+        return _drive(session.run(engine), exporters, stream_to_stdout, session.job_id)
 
 
 def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to_stdout: bool, job_id: int) -> int:

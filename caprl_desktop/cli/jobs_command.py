@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.journal import Journal
@@ -20,17 +20,13 @@ def add_parser(commands: Any) -> None:
     sub = p.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
     ls = sub.add_parser("list", help="the recorded runs with what each finished")
     ls.set_defaults(handler=run_list)
-    resume = sub.add_parser("resume", help="caption what a run left (default: the last stopped or killed run)")
+    resume = sub.add_parser("resume", help="caption what a run left (default: the last stopped or killed run)",
+                            description="Caption what a run left, with the run's own language, prompt and "
+                                        "detail; sampling options given here change it from now on.")
     resume.add_argument("job", nargs="?", type=int, help="job number from `jobs list`")
-    resume.add_argument("--model", help="an installed quant or a GGUF file (default: the default model)")
-    resume.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file")
-    resume.add_argument("--yes", "-y", action="store_true", help="download the recommended model if none")
-    resume.add_argument("--gpu-layers", type=int, default=None, metavar="N")
-    resume.add_argument("--threads", type=int, default=None, metavar="N")
-    resume.add_argument("--csv", metavar="FILE", help="export the whole run (earlier captions included)")
-    resume.add_argument("--jsonl", metavar="FILE", help="the same as JSON Lines")
-    resume.add_argument("--output-dir", type=Path, metavar="DIR",
-                        help="save the captions under DIR from now on (the run's folders are read-only)")
+    arguments.add_model_options(resume)
+    arguments.add_output_options(resume, new_run=False)
+    arguments.add_generation_options(resume)
     resume.set_defaults(handler=run_resume, paths=[])
     forget = sub.add_parser("forget", help="remove runs from the journal (their captions stay)")
     forget.add_argument("job", nargs="*", type=int, help="job numbers")
@@ -55,9 +51,9 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def run_resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from caprl_desktop.cli.caption_command import resume_job
+    from caprl_desktop.cli.caption_command import resume
 
-    return resume_job(args.job, args)
+    return resume(args.job, args)
 
 
 def run_forget(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -8,7 +8,10 @@ those in flight finish.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -17,19 +20,35 @@ from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
-from caprl_desktop.core.jobs.folder_locks import FolderBusyError, folder_locks
-from caprl_desktop.core.jobs.journal import Journal, journaled
+from caprl_desktop.core.jobs.folder_locks import FolderBusyError
+from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.jobs.scheduler import run_job
+from caprl_desktop.core.jobs.session import JobSession, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.settings import CaptionSettings
+
+HOLDER = "CapRL Desktop window"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One run the window asks for: new images with the current choices, or the rest of a recorded run."""
+
+    items: list[ImageItem]
+    settings: CaptionSettings
+    model_path: Path
+    mmproj_path: Path
+    overwrite: bool = False  # re-caption images that have a caption (this run only)
+    job_id: int | None = None  # resume this run, with its own options, instead of starting one
 
 
 class CaptionWorker(QObject):
     engineStarting = Signal()
     engineReady = Signal(object)  # EngineInfo
     engineFailed = Signal(str)
+    jobStarted = Signal(int, object)  # job number, the items' paths
     jobEvent = Signal(object)  # a core JobEvent
-    jobEnded = Signal(object)  # JobFinished, or None when the job could not start
+    jobEnded = Signal(object)  # JobFinished, or None when the job could not start or was stopped early
     jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
 
     def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
@@ -39,14 +58,12 @@ class CaptionWorker(QObject):
         self._journal: Journal | None = None
         self._engine: EngineClient | None = None
         self._stop = threading.Event()
-        self._keep_resumable = False
         self._pause = threading.Event()
 
     # --- any thread ---------------------------------------------------------------------------
 
-    def cancel(self, *, keep_resumable: bool = False) -> None:
-        """``keep_resumable``: the window is closing, not the user cancelling; the next start offers to resume."""
-        self._keep_resumable = keep_resumable
+    def cancel(self) -> None:
+        """Stop the captions in flight within a token; the run stays in the journal, resumable."""
         self._stop.set()
         engine = self._engine
         if engine is not None:
@@ -80,49 +97,54 @@ class CaptionWorker(QObject):
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
 
-
-    def run(self, items: list[ImageItem], options: JobOptions, config: EngineConfig, made: dict[Path, str]) -> None:
+    def run(self, request: RunRequest) -> None:
         self._stop.clear()
         self._pause.clear()
-        self._keep_resumable = False
-        try:
-            engine = self._ensure_engine(config)
-        except CaprlError as exc:
-            self.engineFailed.emit(str(exc))
-            self.jobEnded.emit(None)
-            return
         finished: JobFinished | None = None
         try:
-            with folder_locks({i.root for i in items}, what="CapRL Desktop window"):
-                journal = self._open_journal()
-                job_id = journal.create(items, options)
-                job = journaled(run_job(items, options, engine, made, hold=self._pause.is_set), journal, job_id)
-                try:
-                    for event in job:
-                        self.jobEvent.emit(event)
-                        if isinstance(event, JobFinished):
-                            finished = event
-                        elif self._stop.is_set() or (
-                            self._pause.is_set() and isinstance(event, ItemFinished) and not event.others_running
-                        ):
-                            break
-                finally:
-                    job.close()
-                if not self._keep_resumable:
-                    # The journal is there for what a kill or closing the window leaves; finished, paused and
-                    # cancelled work the window shows itself.
-                    journal.forget(job_id)
+            journal = self._open_journal()
+            with self._session(journal, request) as session:
+                self.jobStarted.emit(session.job_id, [i.path for i in session.items])
+                config = request.settings.engine_config(request.model_path, request.mmproj_path, session.options)
+                finished = self._drive(session, self._ensure_engine(config))
         except FolderBusyError as exc:
-            self.jobRefused.emit(items, str(exc))
+            self.jobRefused.emit(request.items, str(exc))
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
-        self.jobEnded.emit(finished)
+        finally:
+            self.jobEnded.emit(finished)
+
+    def _session(self, journal: Journal, request: RunRequest) -> contextlib.AbstractContextManager[JobSession]:
+        if request.job_id is not None and journal_resumable(journal, request.job_id):
+            folder = request.settings.caption_folder
+
+            def change(options: JobOptions) -> JobOptions:
+                # Captions go to a folder chosen since (the run's own could not be written); all else stays.
+                return dataclasses.replace(options, caption_folder=str(Path(folder).absolute())) if folder else options
+
+            return resume_job(journal, request.job_id, holder=HOLDER, only=[i.path for i in request.items],
+                              change=change)
+        # A new run; also for images of a run that cannot be resumed any more (forgotten, or running elsewhere).
+        options = request.settings.job_options(request.model_path.name, overwrite=request.overwrite)
+        return start_job(journal, request.items, options, holder=HOLDER)
+
+    def _drive(self, session: JobSession, engine: EngineClient) -> JobFinished | None:
+        job = session.run(engine, hold=self._pause.is_set)
+        with contextlib.closing(job):
+            for event in job:
+                self.jobEvent.emit(event)
+                if isinstance(event, JobFinished):
+                    return event
+                if self._stop.is_set() or (
+                    self._pause.is_set() and isinstance(event, ItemFinished) and not event.others_running
+                ):
+                    return None
+        return None
 
     def _open_journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal(self._journal_path)
         return self._journal
-
 
     def unload(self) -> None:
         """Free the model's memory (idle, or its files removed); the next job loads it again."""
@@ -137,3 +159,8 @@ class CaptionWorker(QObject):
             self._journal = None
         thread = QThread.currentThread()
         thread.quit()
+
+
+def journal_resumable(journal: Journal, job_id: int) -> bool:
+    summary = journal.get(job_id)
+    return summary is not None and summary.resumable

@@ -65,12 +65,11 @@ from caprl_desktop.core.jobs.events import (
     JobPlanned,
 )
 from caprl_desktop.core.jobs.journal import JobSummary, Journal
-from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, EngineConfig, GenerationParams, ImageBudget
+from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
 from caprl_desktop.ui.caption_panel import CaptionPanel
-from caprl_desktop.ui.caption_worker import CaptionWorker
+from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
 from caprl_desktop.ui.folder_panel import FolderPanel
 from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.model_dialog import ModelDialog
@@ -104,7 +103,7 @@ def _message_bar(name: str, action: str, slot: Callable[[], None], dismiss: str)
 
 
 class MainWindow(QMainWindow):
-    runRequested = Signal(object, object, object, object)  # items, JobOptions, EngineConfig, captions to save
+    runRequested = Signal(object)  # RunRequest
     loadRequested = Signal(object)  # EngineConfig
     shutdownRequested = Signal()
     unloadRequested = Signal()
@@ -388,6 +387,7 @@ class MainWindow(QMainWindow):
         self.worker.jobEvent.connect(self._job_event)
         self.worker.jobEnded.connect(self._job_ended)
         self.worker.jobRefused.connect(self._job_refused)
+        self.worker.jobStarted.connect(self._job_started)
         self.worker_thread.start()
 
     def _restore(self) -> None:
@@ -424,37 +424,17 @@ class MainWindow(QMainWindow):
         self.settings.preset = None if preset == "custom" else preset
         self.settings.custom_prompt = self.prompt_edit.text()
 
-    def engine_config(self) -> EngineConfig | None:
+    def model_pair(self) -> tuple[Path, Path] | None:
         try:
             pair = self.store.default_pair()
         except CaprlError as exc:
             self.statusBar().showMessage(str(exc), 15000)
             return None
-        if pair is None:
-            return None
-        return EngineConfig(
-            model_path=str(pair.model_path),
-            mmproj_path=str(pair.mmproj_path),
-            image_budget=self._budget(),
-            max_output_tokens=self.settings.max_tokens,
-            gpu_layers=self.settings.gpu_layers,
-            threads=self.settings.threads,
-            parallel=self.settings.parallel,
-        )
+        return None if pair is None else (pair.model_path, pair.mmproj_path)
 
-    def _budget(self) -> ImageBudget:
-        return ImageBudget(max_tokens=IMAGE_BUDGET_PRESETS[self.settings.detail])
-
-    def job_options(self, overwrite: bool, config: EngineConfig) -> JobOptions:
-        return JobOptions(
-            prompt=self.prompt(),
-            params=GenerationParams(max_tokens=self.settings.max_tokens, temperature=self.settings.temperature,
-                                    seed=self.settings.seed),
-            image_budget=config.image_budget,
-            model_label=Path(config.model_path).name,
-            overwrite=overwrite or self.settings.overwrite,
-            caption_folder=self.settings.caption_folder,
-        )
+    def engine_config(self) -> EngineConfig | None:
+        pair = self.model_pair()
+        return None if pair is None else self.settings.choices.engine_config(*pair)
 
     # --- adding images ------------------------------------------------------------------------
 
@@ -560,19 +540,14 @@ class MainWindow(QMainWindow):
         rows = self.queue.in_state(State.QUEUED)
         if not rows:
             return
-        config = self.engine_config()
-        if config is None:
+        pair = self.model_pair()
+        if pair is None:
             self.show_models()
             return
         first = self.queue.entry(rows[0])
-        overwrite, resumed = first.overwrite, first.resumed
+        overwrite, job_id = first.overwrite, first.job_id
         batch = [r for r in rows
-                 if self.queue.entry(r).overwrite == overwrite and self.queue.entry(r).resumed == resumed]
-        options = self.job_options(overwrite, config)
-        if resumed is not None:  # a stopped run goes on as it was started: its language, prompt, detail, folder
-            options = dataclasses.replace(resumed, model_label=options.model_label)
-            config = dataclasses.replace(config, image_budget=resumed.image_budget,
-                                         max_output_tokens=resumed.params.max_tokens)
+                 if self.queue.entry(r).overwrite == overwrite and self.queue.entry(r).job_id == job_id]
         for row in batch:
             self.queue.update(row, state=State.WAITING)
         self._job_running = True
@@ -582,8 +557,10 @@ class MainWindow(QMainWindow):
         self._job_started_at = time.monotonic()
         self._update_progress()
         self._update_buttons()
-        made = {e.path: e.caption for e in map(self.queue.entry, batch) if e.unsaved}
-        self.runRequested.emit([self.queue.entry(r).item for r in batch], options, config, made)
+        # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
+        # a folder chosen since; the rest take the current choices.
+        self.runRequested.emit(RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, *pair,
+                                          overwrite=overwrite, job_id=job_id))
 
     def start(self) -> None:
         self._stopped = False
@@ -749,7 +726,7 @@ class MainWindow(QMainWindow):
             row = self.queue.row_of(event.item.path)
             if row is not None:
                 self.queue.update(row, state=State.DONE, caption=event.record.caption, record=event.record,
-                                  sidecar=event.sidecar)
+                                  sidecar=event.sidecar, job_id=None)
                 self._job_done += 1
                 if row == self._shown_row:
                     self._show_row(row)
@@ -773,6 +750,13 @@ class MainWindow(QMainWindow):
         if speed > 0:
             self.speed_label.setText(self.tr("{:.1f} tokens/s").format(speed))
 
+    def _job_started(self, job_id: int, paths: list[Path]) -> None:
+        """Until captioned, these images belong to run ``job_id``: starting them again resumes it."""
+        for path in paths:
+            row = self.queue.row_of(path)
+            if row is not None:
+                self.queue.update(row, job_id=job_id)
+
     def _finished(self, event: ItemFinished) -> None:
         self._started_at.pop(event.item.path, None)
         row = self.queue.row_of(event.item.path)
@@ -781,10 +765,12 @@ class MainWindow(QMainWindow):
         self._job_done += 1
         if event.record.error:
             self.queue.update(row, state=State.FAILED, error=event.record.error, caption=event.record.caption,
-                              record=event.record, unsaved=event.unsaved)
+                              record=event.record, unsaved=event.unsaved,
+                              job_id=self.queue.entry(row).job_id if event.unsaved else None)
         else:
             self.queue.update(row, state=State.DONE, caption=event.record.caption, stats=event.stats,
-                              sidecar=event.sidecar, overwrite=False, record=event.record, unsaved=False)
+                              sidecar=event.sidecar, overwrite=False, record=event.record, unsaved=False,
+                              job_id=None)
             if event.stats is not None and not self._started_at:
                 self.speed_label.setText(self.tr("{:.1f} tokens/s").format(event.stats.tokens_per_second))
         if row == self._shown_row:
@@ -819,9 +805,8 @@ class MainWindow(QMainWindow):
                     for item in items:
                         row = self.queue.row_of(item.path)
                         if row is not None and self.queue.entry(row).state == State.QUEUED:
-                            self.queue.update(row, resumed=job.options, unsaved=item.path in made,
+                            self.queue.update(row, job_id=job.id, unsaved=item.path in made,
                                               caption=made.get(item.path, ""))
-                    journal.forget(job.id)  # the queue journals them again as they are captioned
         except CaprlError as exc:
             self.statusBar().showMessage(str(exc), 15000)
         self._resumable = []
@@ -1003,7 +988,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         if self.model_dialog is not None:
             self.model_dialog.shutdown()
-        self.worker.cancel(keep_resumable=True)
+        self.worker.cancel()
         self.shutdownRequested.emit()
         self.worker_thread.wait(15000)
         self.scanner.wait()

@@ -22,7 +22,6 @@ from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem
-from caprl_desktop.core.jobs.options import JobOptions
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1
@@ -50,7 +49,7 @@ class Entry:
     tokens: int = 0
     record: CaptionRecord | None = None  # the job's record (language, prompt, model, timings), for exports
     unsaved: bool = False  # the caption was made but its sidecar could not be written: save it, do not redo it
-    resumed: JobOptions | None = None  # resumed from a stopped run: caption with that run's choices
+    job_id: int | None = None  # still to caption in this recorded run: captioning it resumes that run
 
     @property
     def path(self) -> Path:
@@ -180,7 +179,7 @@ class QueueModel(QAbstractListModel):
                     fresh.add(path)
                     new.append(item)
             elif overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
-                self.update(row, state=State.QUEUED, overwrite=True, error="", resumed=None, unsaved=False)
+                self.update(row, state=State.QUEUED, overwrite=True, error="", job_id=None, unsaved=False)
         if new:
             first = len(self.entries)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)

@@ -1,4 +1,8 @@
-"""The window's remembered choices, in an INI file in the app's config folder (tests point it at tmp)."""
+"""The window's remembered choices, in an INI file in the app's config folder (tests point it at tmp).
+
+The captioning choices are the core's ``CaptionSettings`` (``choices``), stored key by key; the window's own
+(layout, interface language, idle unloading, last folder) are only here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from caprl_desktop.core import paths
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PresetName, default_language
+from caprl_desktop.core.settings import CaptionSettings
 
 T = TypeVar("T")
 MAX_TEMPERATURE = 2.0
@@ -62,6 +67,22 @@ def _temperature(text: str) -> float | None:
     return value if 0.0 <= value <= MAX_TEMPERATURE else None
 
 
+def _fraction(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 < value <= 1.0 else None
+
+
+def _positive(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 def _store_optional(value: int | None) -> str:
     return "" if value is None else str(value)
 
@@ -79,6 +100,9 @@ class AppSettings:
                                          store=lambda value: "true" if value else "false")
     temperature: _Setting[float] = _Setting("caption/temperature", lambda: GenerationParams().temperature,
                                             _temperature)
+    top_p: _Setting[float] = _Setting("caption/top_p", lambda: GenerationParams().top_p, _fraction)
+    repeat_penalty: _Setting[float] = _Setting("caption/repeat_penalty", lambda: GenerationParams().repeat_penalty,
+                                               _positive)
     seed: _Setting[int | None] = _Setting("caption/seed", lambda: None, _optional_int, _store_optional)
     gpu_layers: _Setting[int | None] = _Setting("engine/gpu_layers", lambda: None, _optional_int, _store_optional)
     threads: _Setting[int | None] = _Setting("engine/threads", lambda: None, _optional_int, _store_optional)
@@ -110,6 +134,25 @@ class AppSettings:
     @preset.setter
     def preset(self, value: PresetName | None) -> None:
         self._preset = value or "custom"
+
+    @property
+    def choices(self) -> CaptionSettings:
+        """The captioning choices as the core takes them (the same type the command line fills)."""
+        return CaptionSettings(
+            language=self.language, preset=self.preset, custom_prompt=self.custom_prompt, detail=self.detail,
+            max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p,
+            repeat_penalty=self.repeat_penalty, seed=self.seed, gpu_layers=self.gpu_layers, threads=self.threads,
+            parallel=self.parallel, overwrite=self.overwrite, caption_folder=self.caption_folder,
+        )
+
+    @choices.setter
+    def choices(self, value: CaptionSettings) -> None:
+        self.language, self.preset, self.custom_prompt, self.detail = (value.language, value.preset,
+                                                                       value.custom_prompt, value.detail)
+        self.max_tokens, self.temperature, self.top_p, self.repeat_penalty, self.seed = (
+            value.max_tokens, value.temperature, value.top_p, value.repeat_penalty, value.seed)
+        self.gpu_layers, self.threads, self.parallel = value.gpu_layers, value.threads, value.parallel
+        self.overwrite, self.caption_folder = value.overwrite, value.caption_folder
 
     def bytes_value(self, key: str) -> QByteArray | None:
         value = self.qsettings.value(key)

@@ -234,12 +234,11 @@ def test_language_switch_changes_the_prompt_the_engine_gets(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     window.language_combo.setCurrentIndex(window.language_combo.findData("ja"))
-    with qtbot.waitSignal(window.runRequested, timeout=10_000) as blocker:
-        drop(window, [save_noise(tmp_path / "ja.jpg")])
-    assert blocker.args is not None
-    options = blocker.args[1]
-    assert options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
+    drop(window, [save_noise(tmp_path / "ja.jpg")])
     wait_all_finished(qtbot, window, 1)
+    with Journal() as journal:  # the run as recorded: what the engine was asked
+        options = journal.jobs()[-1].options
+    assert options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
     assert AppSettings().language == "ja"  # remembered
 
 
@@ -396,7 +395,7 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
 
     config = window.engine_config()
     assert config is not None and config.threads == 1 and config.gpu_layers == 0 and config.parallel == 2
-    options = window.job_options(False, config)
+    options = window.settings.choices.job_options("tiny")
     assert options.params.temperature == 0.0 and options.params.seed == 42 and options.params.max_tokens == 40
     assert options.overwrite
     assert not window.idle_timer.isActive()  # "Never"
@@ -617,11 +616,16 @@ def test_resuming_a_stopped_command_run_keeps_its_caption_choices(
     assert win.language == "en" and win.resume_bar.isVisible()
     with qtbot.waitSignal(win.runRequested, timeout=10_000) as blocker:
         qtbot.mouseClick(win.resume_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
-    _, options, config, _ = blocker.args
-    assert options.prompt == run_options.prompt and options.params == run_options.params
-    assert config.image_budget == run_options.image_budget
+    (request,) = blocker.args
+    assert request.job_id == job  # the same run goes on, not a new one
     wait_all_finished(qtbot, win, 2)
     assert all((folder / f"r{i}.txt").exists() for i in range(2))
+    with Journal() as journal:
+        assert [j.id for j in journal.jobs()] == [job]
+        summary = journal.get(job)
+        assert summary is not None and summary.status == "finished" and summary.counts == {"done": 2}
+        assert summary.options == run_options  # its language, prompt, sampling and budget, not the window's
+        assert {r.language for r in journal.records(job)} == {"ja"}
     win.close()
 
 

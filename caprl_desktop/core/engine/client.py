@@ -1,9 +1,10 @@
 """The app's handle on the engine process: start it, caption through it, cancel, notice when it dies.
 
-``caption()`` is a generator of ``Piece`` messages ending with the ``Finished`` one; every ``yield`` is a
+For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``: what they
+produce comes back as the plain values of ``replies`` (text as it streams, then done or failed), never as
+the pipe's messages; ``abandon()`` cancels some and reads up to their ends so the pipe stays in step.  ``caption()`` is the
+same for one image as a generator of ``CaptionText`` ending with the ``CaptionDone``: every ``yield`` is a
 point where the caller may stop, and closing the generator early cancels the caption in the engine.
-For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``;
-``abandon()`` cancels some and reads up to their ends so the pipe stays in step.
 When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
 ``EngineCrashedError`` with the end of the engine's log, and ``start()`` brings up a fresh one.
 """
@@ -39,6 +40,7 @@ from caprl_desktop.core.engine.protocol import (
     Shutdown,
     exception_for,
 )
+from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionText
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError, EngineError
 from caprl_desktop.core.images.loading import PreparedImage
@@ -151,17 +153,17 @@ class EngineClient:
 
     def caption(
         self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams
-    ) -> Generator[Piece | Finished, None, None]:
-        """Stream one caption: ``Piece``s, then one ``Finished``.  Raises ``EngineError`` and subclasses."""
+    ) -> Generator[CaptionText | CaptionDone, None, None]:
+        """Stream one caption: ``CaptionText``s, then one ``CaptionDone``.  Raises ``CaprlError`` and subclasses."""
         rid = self.submit(image, prompt, params)
         done = False
         try:
             while True:
                 reply = self.next_reply()  # only this caption is in flight
-                if isinstance(reply, Failed):
+                if isinstance(reply, CaptionFailed):
                     done = True
-                    raise exception_for(reply)
-                if isinstance(reply, Finished):
+                    raise reply.error
+                if isinstance(reply, CaptionDone):
                     done = True
                     yield reply
                     return
@@ -183,17 +185,18 @@ class EngineClient:
         self._send(Caption(rid, image, prompt.system, prompt.user, params))
         return rid
 
-    def next_reply(self) -> Piece | Finished | Failed:
-        """The next reply to a caption in flight (a ``Failed`` is returned, not raised); waits for it."""
+    def next_reply(self) -> CaptionReply:
+        """The next reply to a caption in flight (a failure is returned, not raised); waits for it."""
         if not self._in_flight:
             raise EngineError("no caption is in flight")
         while True:
             reply = self._receive()
-            if isinstance(reply, Piece | Finished | Failed) and reply.request_id in self._in_flight:
+            rid = reply.request_id if isinstance(reply, Piece | Finished | Failed) else None
+            if rid is not None and rid in self._in_flight:
                 if isinstance(reply, Finished | Failed):
                     with self._in_flight_lock:
-                        self._in_flight.discard(reply.request_id)
-                return reply
+                        self._in_flight.discard(rid)
+                return _caption_reply(rid, reply)
 
     def abandon(self, request_ids: Iterable[int]) -> None:
         """Cancel these captions and read their replies up to the end of each."""
@@ -274,6 +277,17 @@ class EngineClient:
             with contextlib.suppress(OSError):
                 if old.stat().st_mtime < cutoff:
                     old.unlink()
+
+
+def _caption_reply(request_id: int, message: Reply) -> CaptionReply:
+    """The pipe message answering caption ``request_id`` as the reply the client hands on."""
+    if isinstance(message, Piece):
+        return CaptionText(request_id, message.text)
+    if isinstance(message, Finished):
+        return CaptionDone(request_id, message.output)
+    if isinstance(message, Failed):
+        return CaptionFailed(request_id, exception_for(message))
+    raise EngineError(f"unexpected reply from the engine: {type(message).__name__}")
 
 
 # ggml_abort prints "path/file.cpp:LINE: message" (GGML_ASSERT adds "GGML_ASSERT(...) failed"), then a backtrace.

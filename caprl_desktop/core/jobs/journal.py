@@ -231,6 +231,12 @@ class Journal:
         with self._transaction() as db:
             db.execute("UPDATE jobs SET status=?, updated=? WHERE id=?", (status, _now(), job_id))
 
+    def stop_if_running(self, job_id: int) -> None:
+        """This process is done with ``job_id``: if nothing recorded its end (it never ran), it is stopped."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status='stopped', updated=? WHERE id=? AND status='running' AND pid=?",
+                       (_now(), job_id, os.getpid()))
+
     def forget(self, job_id: int) -> bool:
         with self._transaction() as db:
             return db.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount > 0
@@ -272,14 +278,21 @@ class Journal:
         rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'", (job_id,))
         return {Path(path): caption for path, caption in rows}
 
-    def set_caption_folder(self, job_id: int, folder: Path) -> None:
-        """Resume a job with its captions going to ``folder`` (its own folders could not be written)."""
-        summary = self.get(job_id)
-        if summary is None:
-            raise JournalError(f"there is no job {job_id}")
-        options = dataclasses.replace(summary.options, caption_folder=str(folder.absolute()))
+    def set_options(self, job_id: int, options: JobOptions) -> None:
+        """A resume changed the run's options (its captions go elsewhere, longer captions, another seed)."""
         with self._transaction() as db:
             db.execute("UPDATE jobs SET options=?, updated=? WHERE id=?", (options_to_json(options), _now(), job_id))
+
+    def prune(self, keep: int) -> int:
+        """Forget all but the newest ``keep`` runs, except any still running; returns how many were forgotten.
+
+        The journal is a history (`jobs list`), not an archive: captions themselves live in the sidecars."""
+        old = [row[0] for row in self._db.execute("SELECT id FROM jobs ORDER BY id DESC LIMIT -1 OFFSET ?", (keep,))]
+        gone = [summary.id for summary in map(self.get, old) if summary is not None and summary.status != "running"]
+        if gone:
+            with self._transaction() as db:
+                db.executemany("DELETE FROM jobs WHERE id=?", ((job_id,) for job_id in gone))
+        return len(gone)
 
     def records(self, job_id: int) -> list[CaptionRecord]:
         """Everything finished so far (done, failed, skipped), in the job's order: for exports."""
