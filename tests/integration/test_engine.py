@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.engine.protocol import Finished, Piece
+from caprl_desktop.core.engine.replies import CaptionDone, CaptionText
 from caprl_desktop.core.engine.reports import CaptionOutput
 from caprl_desktop.core.errors import EngineCrashedError, ModelFileError, PromptTooLongError
 from caprl_desktop.core.images.loading import PreparedImage, load_image
@@ -32,10 +32,10 @@ def run_caption(
     pieces: list[str] = []
     final: CaptionOutput | None = None
     for event in engine.caption(image, prompt, params):
-        if isinstance(event, Piece):
+        if isinstance(event, CaptionText):
             pieces.append(event.text)
         else:
-            assert isinstance(event, Finished)
+            assert isinstance(event, CaptionDone)
             final = event.output
     assert final is not None
     return pieces, final
@@ -111,7 +111,7 @@ def test_cancel_stops_within_a_token(live_engine: EngineClient, photo: PreparedI
     seen = 0
     final: CaptionOutput | None = None
     for event in stream:
-        if isinstance(event, Piece):
+        if isinstance(event, CaptionText):
             seen += 1
             if seen == 5:
                 live_engine.cancel()

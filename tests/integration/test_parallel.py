@@ -16,7 +16,7 @@ import pytest
 
 from caprl_desktop.core.engine._llama.parallel import CPU_MAX_SEQUENCES, KV_SHARE, choose_sequences, kv_bytes_per_token
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.engine.protocol import Failed, Finished, Piece
+from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionText
 from caprl_desktop.core.images.loading import load_image
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import EngineRestarted, ItemFinished, ItemStarted, ItemText, JobEvent, JobFinished
@@ -67,7 +67,7 @@ def test_side_by_side_gives_the_same_text_as_one_at_a_time(
     alone = []
     for image in prepared:
         *_, last = one_at_a_time.caption(image, PROMPT, params)
-        assert isinstance(last, Finished)
+        assert isinstance(last, CaptionDone)
         alone.append(last.output.text)
 
     # Six requests for four sequences: two wait in the engine's queue and start when a sequence frees.
@@ -77,9 +77,8 @@ def test_side_by_side_gives_the_same_text_as_one_at_a_time(
     outputs: dict[int, str] = {}
     while len(outputs) < len(ids):
         reply = side_by_side.next_reply()
-        assert not isinstance(reply, Failed), reply
-        assert reply.request_id is not None
-        if isinstance(reply, Piece):
+        assert not isinstance(reply, CaptionFailed), reply
+        if isinstance(reply, CaptionText):
             texts[reply.request_id] += reply.text
             order.append(reply.request_id)
         else:
@@ -140,7 +139,7 @@ def test_closing_a_job_cancels_every_caption_in_flight_and_the_engine_goes_on(
     # The pipe is in step: the next caption gets its own replies only.
     image = load_image(items[0].path, TEST_BUDGET.max_pixels)
     *_, last = side_by_side.caption(image, PROMPT, GenerationParams(max_tokens=5, ignore_eos=True))
-    assert isinstance(last, Finished) and last.output.stats.output_tokens == 5
+    assert isinstance(last, CaptionDone) and last.output.stats.output_tokens == 5
 
 
 def test_cancel_from_another_thread_ends_the_job_as_cancelled(side_by_side: EngineClient, tmp_path: Path) -> None:
@@ -222,11 +221,10 @@ def test_more_requests_than_sequences_and_a_cancelled_queued_one(side_by_side: E
     params = GenerationParams(max_tokens=30, ignore_eos=True)
     ids = [side_by_side.submit(image, PROMPT, params) for image in prepared]
     side_by_side.abandon([ids[5]])  # still queued in the engine: answered as cancelled
-    ends: dict[int, Finished] = {}
+    ends: dict[int, CaptionDone] = {}
     while len(ends) < 5:
         reply = side_by_side.next_reply()
-        if isinstance(reply, Finished):
-            assert reply.request_id is not None
+        if isinstance(reply, CaptionDone):
             ends[reply.request_id] = reply
     assert sorted(ends) == ids[:5]
     assert all(r.output.stats.finish_reason == "length" for r in ends.values())
@@ -247,7 +245,7 @@ def test_a_large_image_sent_while_replies_pile_up_does_not_deadlock(
     side_by_side.abandon(ids)
     while True:
         reply = side_by_side.next_reply()
-        if isinstance(reply, Finished) and reply.request_id == rid:
+        if isinstance(reply, CaptionDone) and reply.request_id == rid:
             break
     assert reply.output.stats.output_tokens == 5 and reply.output.stats.image_tokens <= TEST_BUDGET.max_tokens
 

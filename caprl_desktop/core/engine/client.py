@@ -2,9 +2,9 @@
 
 For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``: what they
 produce comes back as the plain values of ``replies`` (text as it streams, then done or failed), never as
-the pipe's messages; ``abandon()`` cancels some and reads up to their ends so the pipe stays in step.  ``caption()`` is the
-same for one image as a generator of ``CaptionText`` ending with the ``CaptionDone``: every ``yield`` is a
-point where the caller may stop, and closing the generator early cancels the caption in the engine.
+the pipe's messages; ``abandon()`` cancels some and reads up to their ends so the pipe stays in step.
+``caption()`` is the same for one image, as a generator of ``CaptionText`` ending with the ``CaptionDone``:
+every ``yield`` is a point where the caller may stop, and closing it early cancels the caption in the engine.
 When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
 ``EngineCrashedError`` with the end of the engine's log, and ``start()`` brings up a fresh one.
 """

@@ -1,0 +1,98 @@
+"""What became of each image of a job: its caption saved as a sidecar (or why there is none), counted.
+
+Every image the job takes on ends as one ``ItemFinished`` made here.  A save that fails in a way every
+later save would too (a read-only folder, a full disk) is kept as ``cannot_save``: the scheduler stops
+the job on it, and the caption made stays in the record so a resumed job saves it instead of making it
+again.  ``first_unwritable`` asks the same of the folders before the first caption is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from caprl_desktop.core.atomic import WriteError, probe_writable
+from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
+from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.events import ItemFinished
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.sidecars import write_sidecar
+
+EMPTY_CAPTION = "the model returned an empty caption"
+
+
+class Outcomes:
+    """Saves and records each image's end, and counts them for the job's ``JobFinished``."""
+
+    def __init__(self, options: JobOptions, sidecars: Mapping[Path, Path]) -> None:
+        self.options = options
+        self.sidecars = sidecars
+        self.captioned = self.failed = 0
+        self.cannot_save: WriteError | None = None
+
+    def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0) -> ItemFinished:
+        """A caption the engine made; an empty one is a failure (a sidecar with nothing would read as done)."""
+        error = "" if output.text else EMPTY_CAPTION
+        return self._finish(index, item, output.text, output.stats, error, others_running)
+
+    def made_before(self, index: int, item: ImageItem, text: str) -> ItemFinished:
+        """A caption an earlier run made but could not save."""
+        return self._finish(index, item, text, None, "", 0)
+
+    def failure(self, index: int, item: ImageItem, error: str, others_running: int = 0) -> ItemFinished:
+        return self._finish(index, item, "", None, error, others_running)
+
+    def _finish(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
+                others_running: int) -> ItemFinished:
+        finished = self._save(index, item, text, stats, error, others_running)
+        if finished.ok:
+            self.captioned += 1
+        else:
+            self.failed += 1
+        problem = finished.save_error
+        if problem is not None and problem.problem != "other":
+            self.cannot_save = self.cannot_save or problem
+        return finished
+
+    def _save(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
+              others_running: int) -> ItemFinished:
+        if error or item.path not in self.sidecars:
+            record = self._record(item, text, stats, error)
+            return ItemFinished(index, item, record, stats, None, others_running=others_running)
+        sidecar = self.sidecars[item.path]
+        try:
+            write_sidecar(sidecar, text)
+        except WriteError as exc:
+            record = self._record(item, text, stats, f"caption made but not saved: {exc}")
+            return ItemFinished(index, item, record, stats, None, save_error=exc, others_running=others_running)
+        return ItemFinished(index, item, self._record(item, text, stats, ""), stats, sidecar,
+                            others_running=others_running)
+
+    def _record(self, item: ImageItem, text: str, stats: CaptionStats | None, error: str) -> CaptionRecord:
+        return CaptionRecord(
+            file_name=item.file_name,
+            caption=text,
+            language=self.options.prompt.language,
+            prompt=self.options.prompt.user,
+            model=self.options.model_label,
+            seconds=round(stats.total_seconds, 3) if stats else None,
+            output_tokens=stats.output_tokens if stats else None,
+            error=error,
+            path=str(item.path),
+        )
+
+
+def existing_record(item: ImageItem, caption: str) -> CaptionRecord:
+    """The record of an image skipped because its sidecar already holds a caption."""
+    return CaptionRecord(item.file_name, caption.strip(), "", "", "", None, None, "", str(item.path))
+
+
+def first_unwritable(folders: Iterable[Path]) -> WriteError | None:
+    """The first of ``folders`` that is read-only or on a full disk; a problem of one file only does not count."""
+    for folder in dict.fromkeys(folders):  # each folder once, in order
+        if folder.is_dir() or not folder.exists():
+            problem = probe_writable(folder)
+            if problem is not None and problem.problem != "other":
+                return problem
+    return None
