@@ -21,6 +21,7 @@ from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError, folder_locks
 from caprl_desktop.core.jobs.journal import Journal, journaled, options_from_json, options_to_json
 from caprl_desktop.core.jobs.scheduler import run_job
+from caprl_desktop.core.jobs.session import start_job
 from tests.support.cli import REPO, fast_args, model_args
 from tests.support.images import save_noise
 from tests.support.jobs import options
@@ -189,3 +190,29 @@ def test_cli_killed_at_a_random_moment_resumes_to_a_complete_result(
     with Journal() as journal:
         [job] = journal.jobs()
     assert job.status == "finished" and job.counts.get("pending", 0) == 0
+
+
+def test_a_window_run_stopped_part_way_is_finished_by_jobs_resume_under_its_number(
+    models: ModelFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The window records runs through the same session as the command line; `jobs resume N` takes one up."""
+    folder = tmp_path / "window-run"
+    make_folder(folder, 3)
+    items, _ = find_images([folder])
+    with Journal() as journal, start_job(journal, items, options(),
+                                         holder="CapRL Desktop window") as session:
+        job_id = session.job_id  # stopped before any caption, as a window closed mid-queue leaves it
+    assert main(["jobs", "list"]) == 0
+    assert f"job {job_id} (stopped" in capsys.readouterr().out
+    code = main(["jobs", "resume", str(job_id), *model_args(models), "--threads", "2", "--parallel", "1",
+                 "--max-tokens", "6", "--seed", "21"])
+    assert code == 0, capsys.readouterr().err
+    with Journal() as journal:
+        assert [j.id for j in journal.jobs()] == [job_id]  # the same run, not a new one
+        summary = journal.get(job_id)
+        assert summary is not None and summary.status == "finished" and summary.counts == {"done": 3}
+        assert (summary.options.params.max_tokens, summary.options.params.seed) == (6, 21)  # recorded
+        assert summary.options.prompt == options().prompt  # the run's own prompt and language
+    assert all((folder / f"img{i:03d}.txt").read_text(encoding="utf-8").strip() for i in range(3))
+    assert main(["jobs", "list"]) == 0
+    assert f"job {job_id} (finished" in capsys.readouterr().out  # a finished run stays listed: history
