@@ -30,7 +30,7 @@ class Script:
 
     pieces: tuple[str, ...] | None = None  # the caption as streamed; None: ("<name>", " caption")
     crashes: int = 0  # the engine crashes this many times while this image decodes, then captions it
-    crash_after: int = 1  # pieces streamed before each of those crashes
+    crash_after: int = 1  # pieces streamed before each of those crashes (no more than it has)
     dead_at_submit: int = 0  # the engine is found dead this many times when this image is sent
     error: CaprlError | None = None  # after its pieces, the caption fails with this
     finish_reason: str = "stop"

@@ -99,6 +99,8 @@ def run_job(
     yield from skipped
 
     outcomes = Outcomes(options, sidecars)
+    # A folder that cannot take a caption stops the job now, as its first failed save would, but before
+    # any caption was made in vain.
     outcomes.cannot_save = first_unwritable(sidecars[i.path].parent for i in to_save + todo if i.path in sidecars)
     for index, item in enumerate(to_save):
         if outcomes.cannot_save is not None:
