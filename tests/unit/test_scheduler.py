@@ -20,7 +20,7 @@ from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, Captio
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images.loading import PreparedImage, load_image
-from caprl_desktop.core.jobs import readahead, scheduler
+from caprl_desktop.core.jobs import readahead
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
@@ -629,8 +629,3 @@ def test_the_clients_replies_are_its_own_types_with_failures_as_exceptions() -> 
     assert isinstance(failed.error, PromptTooLongError) and str(failed.error) == "lower the image budget"
     other = _caption_reply(8, Failed(8, "something new", "it broke"))
     assert isinstance(other, CaptionFailed) and type(other.error) is EngineError
-
-
-def test_the_scheduler_knows_nothing_of_the_engines_pipe() -> None:
-    source = Path(scheduler.__file__).read_text(encoding="utf-8")
-    assert "engine.protocol" not in source
