@@ -1,7 +1,12 @@
 """Writes files so that a reader sees the old content or the new one, never half of either.
 
-The data goes to a temporary file in the same folder, is flushed to disk, then renamed over the target;
-a crash or a full disk leaves the previous file untouched and no stray temporary behind.
+The data goes to a temporary file in the same folder, is synced to disk, then renamed over the target, and
+the folder is synced so the rename itself survives a power cut; a crash or a full disk leaves the previous
+file untouched and no stray temporary behind.
+
+A new file gets the permissions any file the user makes gets (the umask decides, as with ``open()``), not
+the owner-only mode of ``tempfile.mkstemp``: captions are read by training jobs in containers, by other
+accounts and over shares. A file replaced keeps its mode, and its owner where the OS allows.
 """
 
 from __future__ import annotations
@@ -9,7 +14,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from typing import Literal
 
@@ -58,22 +64,66 @@ def _temp_prefix(name: str) -> str:
     return "." + name.encode()[:40].decode(errors="ignore") + "."
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp_name: str | None = None
+def _open_temp(folder: Path, prefix: str) -> tuple[int, Path]:
+    """A new file in ``folder``, created with mode 0o666 so that the umask applies as for any new file."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(100):
+        path = folder / f"{prefix}{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(path, flags, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def _keep_mode_and_owner(fd: int, target: Path) -> None:
+    """The replacement gets the replaced file's mode (an 0640 caption stays 0640) and, if allowed, owner."""
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path.name), suffix=".tmp")
+        old = target.stat()
+    except OSError:
+        return  # a new file: the umask decided at creation
+    if not stat.S_ISREG(old.st_mode):
+        return
+    if os.name == "nt":
+        return  # only a read-only flag there, which the app clears on purpose when it replaces its own files
+    os.fchmod(fd, stat.S_IMODE(old.st_mode))
+    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(OSError):  # only root (or the owner, for the group) may; then it stays ours
+            os.fchown(fd, old.st_uid, old.st_gid)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable: on POSIX the new directory entry is on disk only once the folder is synced."""
+    if os.name == "nt":
+        return  # NTFS journals the rename itself; folders cannot be opened for fsync there
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # file systems that cannot sync folders
+            raise
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp: Path | None = None
+    try:
+        fd, tmp = _open_temp(path.parent, _temp_prefix(path.name))
         with os.fdopen(fd, "wb") as f:
+            _keep_mode_and_owner(f.fileno(), path)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        Path(tmp_name).replace(path)
-        tmp_name = None
+        tmp.replace(path)
+        tmp = None
+        _sync_folder(path.parent)
     except OSError as exc:
         raise write_error(exc, path) from exc
     finally:
-        if tmp_name is not None:
+        if tmp is not None:
             with contextlib.suppress(OSError):
-                Path(tmp_name).unlink()
+                tmp.unlink()
 
 
 def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
@@ -88,9 +138,9 @@ def probe_writable(folder: Path) -> WriteError | None:
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".caprl-probe.", suffix=".tmp")
+        fd, probe = _open_temp(folder, ".caprl-probe.")
         os.close(fd)
-        Path(name).unlink()
+        probe.unlink()
     except OSError as exc:
         problem = write_error(exc, folder / ".caprl-probe")
         if problem.problem == "full":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -118,6 +119,21 @@ def test_second_run_skips_and_overwrite_redoes(
 
     assert main([*args, "--seed", "2", "--overwrite"]) == 0
     assert sidecar.read_text(encoding="utf-8") != first
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
+def test_sidecars_follow_the_umask_and_an_overwritten_one_keeps_its_mode(models: ModelFiles, album: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        args = ["caption", str(album / "旅行"), *FAST, *model_args(models)]
+        assert main(args) == 0
+        sidecar = album / "旅行" / "富士山.txt"
+        assert stat.S_IMODE(sidecar.stat().st_mode) == 0o644  # readable by a training job running as another user
+        sidecar.chmod(0o640)
+        assert main([*args, "--overwrite", "--seed", "4"]) == 0
+        assert stat.S_IMODE(sidecar.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_same_stem_images_do_not_share_a_sidecar(

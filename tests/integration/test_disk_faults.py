@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -83,6 +82,7 @@ def test_full_disk_is_found_before_any_caption_is_made(
     models: ModelFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = folder_of(tmp_path)[0].parent
+    free = atomic._open_temp
     calls = fail_writes(monkeypatch, folder, errno.ENOSPC)
     code = main(["caption", str(folder), *FAST, *model_args(models)])
     err = capsys.readouterr().err
@@ -93,7 +93,7 @@ def test_full_disk_is_found_before_any_caption_is_made(
         [job] = journal.jobs()
     assert job.counts == {"pending": 3} and job.resumable
 
-    monkeypatch.setattr(atomic, "tempfile", tempfile)  # space freed
+    monkeypatch.setattr(atomic, "_open_temp", free)  # space freed
     assert main(["caption", "--resume", "--threads", "2", *model_args(models)]) == 0
     assert all((folder / f"p{i}.txt").exists() for i in range(3))
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -15,16 +13,16 @@ from caprl_desktop.core import atomic
 
 def fail_writes(monkeypatch: pytest.MonkeyPatch, folder: Path, error: int, after: int = 0) -> Callable[[], int]:
     """Make file creation in ``folder`` fail with ``error`` after ``after`` successes; returns a call counter."""
-    real = tempfile.mkstemp
+    real = atomic._open_temp
     calls = 0
 
-    def mkstemp(dir: Path, prefix: str, suffix: str) -> tuple[int, str]:
+    def open_temp(dir: Path, prefix: str) -> tuple[int, Path]:
         nonlocal calls
         if Path(dir).is_relative_to(folder):
             calls += 1
             if calls > after:
                 raise OSError(error, os.strerror(error), str(dir))
-        return real(dir=dir, prefix=prefix, suffix=suffix)
+        return real(dir, prefix)
 
-    monkeypatch.setattr(atomic, "tempfile", SimpleNamespace(mkstemp=mkstemp))
+    monkeypatch.setattr(atomic, "_open_temp", open_temp)
     return lambda: calls
