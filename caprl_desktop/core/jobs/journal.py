@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import psutil
 
+from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import CaptionRecord
@@ -68,8 +69,19 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_by_path ON items (job_id, path);
 """
 
 
+BUSY_TIMEOUT_S = 15.0  # how long a write waits for another process's write to end
+
+
 class JournalError(CaprlError):
     pass
+
+
+class JournalBusyError(JournalError):
+    """Another process holds the journal for writing: nothing is wrong with it; try again later."""
+
+
+class OptionsUnreadableError(JournalError):
+    """A run's stored options do not fit this version's (written by another version of the app)."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +92,12 @@ class JobSummary:
     status: JobStatus
     roots: tuple[Path, ...]
     counts: dict[str, int]  # by item state
-    options: JobOptions
+    options: JobOptions | None  # None: stored by a version of the app whose options this one cannot read
+    unreadable: str = ""  # why ``options`` is None
 
     @property
     def resumable(self) -> bool:
-        return self.status in ("stopped", "interrupted") and self.left > 0
+        return self.options is not None and self.status in ("stopped", "interrupted") and self.left > 0
 
     @property
     def left(self) -> int:
@@ -95,7 +108,8 @@ class JobSummary:
         roots = ", ".join(str(r) for r in self.roots)
         parts = [f"{self.counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed", "unsaved", "pending")
                  if self.counts.get(s)]
-        return f"job {self.id} ({self.status}, {self.created[:16].replace('T', ' ')}): {roots} · {', '.join(parts)}"
+        text = f"job {self.id} ({self.status}, {self.created[:16].replace('T', ' ')}): {roots} · {', '.join(parts)}"
+        return text + (f" · cannot resume ({self.unreadable})" if self.unreadable else "")
 
 
 def default_path() -> Path:
@@ -113,55 +127,107 @@ def _process_started(pid: int) -> float | None:
         return None
 
 
+# The stored form of a run's options. Version 0 (no "version" key) is the same layout as 1; a later version
+# may add or rename fields, so a reader never trusts the layout blindly (see ``options_from_json``).
+OPTIONS_VERSION = 1
+
+
 def options_to_json(options: JobOptions) -> str:
-    return json.dumps(dataclasses.asdict(options), ensure_ascii=False)
+    return json.dumps({"version": OPTIONS_VERSION, "app": __version__, **dataclasses.asdict(options)},
+                      ensure_ascii=False)
 
 
 def options_from_json(text: str) -> JobOptions:
-    data: dict[str, Any] = json.loads(text)
-    return JobOptions(
-        prompt=PromptSpec(**data["prompt"]),
-        params=GenerationParams(**data["params"]),
-        image_budget=ImageBudget(**data["image_budget"]),
-        **{k: v for k, v in data.items() if k not in ("prompt", "params", "image_budget")},
-    )
+    """The options as stored; ``OptionsUnreadableError`` names the version that wrote what this one cannot read."""
+    writer = "an unknown version"
+    try:
+        data: dict[str, Any] = json.loads(text)
+        writer = f"version {data.pop('app', 'before 0.1')}"
+        stored = data.pop("version", 0)
+        if stored > OPTIONS_VERSION:
+            raise ValueError(f"options format {stored}")
+        return JobOptions(
+            prompt=PromptSpec(**data.pop("prompt")),
+            params=GenerationParams(**data.pop("params")),
+            image_budget=ImageBudget(**data.pop("image_budget")),
+            **data,
+        )
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        raise OptionsUnreadableError(f"written by CapRL Desktop {writer}") from exc
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (getattr(sqlite3, "SQLITE_BUSY", 5), getattr(sqlite3, "SQLITE_LOCKED", 6))
+    return any(word in str(exc).lower() for word in ("locked", "busy"))
 
 
 class Journal:
     """One connection to the journal; use from one thread at a time."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
         self.path = path or default_path()
+        self.busy_timeout = busy_timeout
         self.set_aside: Path | None = None  # a damaged journal moved out of the way on opening
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._open()
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if _busy(exc):
+                raise self._busy_error() from exc
+            if not self._damaged():
+                raise JournalError(f"The job journal {self.path} cannot be opened: {exc}") from exc
             # Damaged (a disk error, a truncated copy): keep it for inspection, start a new one. Captions
             # themselves are in the sidecars, which a new run skips.
-            stamp = f"{datetime.datetime.now():%Y%m%d-%H%M%S}"
-            self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-            self.path.replace(self.set_aside)
-            for suffix in ("-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._set_aside()
             self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=15, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")  # a no-op read once the file is in WAL mode
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise JournalError(f"{self.path} was written by a newer CapRL Desktop; update the app.")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                # Writes only for a new (or older) journal: opening one to read must not wait on a writer.
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("SELECT count(*) FROM items").fetchone()  # reads a page: a damaged file fails here
         except BaseException:
             db.close()
             raise
         return db
+
+    def _damaged(self) -> bool:
+        """Whether SQLite's own check finds the file damaged; busy or merely unreadable for now is not damage."""
+        try:
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout)
+            try:
+                rows = db.execute("PRAGMA quick_check").fetchall()
+            finally:
+                db.close()
+        except sqlite3.DatabaseError as exc:
+            return not _busy(exc)  # "file is not a database", a torn header: damaged
+        return rows != [("ok",)]
+
+    def _set_aside(self) -> None:
+        """Move the damaged journal and its WAL files aside together (the WAL may hold what a reader needs)."""
+        stamp = f"{datetime.datetime.now():%Y%m%d-%H%M%S}"
+        self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        self.path.replace(self.set_aside)
+        for suffix in ("-wal", "-shm"):
+            companion = Path(f"{self.path}{suffix}")
+            if companion.exists():
+                companion.replace(Path(f"{self.set_aside}{suffix}"))
+
+    def _busy_error(self) -> JournalBusyError:
+        return JournalBusyError(f"The job journal {self.path} is busy: another CapRL Desktop process (a run, or "
+                                f"the window) kept it locked for {self.busy_timeout:.0f} s. Nothing is wrong with "
+                                "it; run the command again in a moment.")
 
     def close(self) -> None:
         self._db.close()
@@ -183,6 +249,8 @@ class Journal:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # disk full, read-only folder, locked for too long
+            if _busy(exc):
+                raise self._busy_error() from exc
             raise JournalError(f"The job journal {self.path} cannot be written: {exc}") from exc
 
     # --- writing ------------------------------------------------------------------------------
@@ -261,11 +329,16 @@ class Journal:
         return found[0] if found else None
 
     def _summary(self, row: tuple[Any, ...], counts: dict[str, int]) -> JobSummary:
-        job_id, created, updated, status, pid, pid_started, host, roots, options = row
+        job_id, created, updated, status, pid, pid_started, host, roots, stored = row
         if status == "running" and not _still_running(pid, pid_started, host):
             status = "interrupted"
+        try:
+            options: JobOptions | None = options_from_json(stored)
+            unreadable = ""
+        except OptionsUnreadableError as exc:  # another version's run: listed, not resumable, nothing else breaks
+            options, unreadable = None, str(exc)
         return JobSummary(job_id, created, updated, status, tuple(Path(r) for r in json.loads(roots)), counts,
-                          options_from_json(options))
+                          options, unreadable)
 
     def pending(self, job_id: int) -> list[ImageItem]:
         """What is left: images to caption, and those whose caption is made but not saved (``made``)."""
@@ -300,6 +373,8 @@ class Journal:
         if summary is None:
             return []
         options = summary.options
+        language, prompt, model = (options.prompt.language, options.prompt.user, options.model_label) if options \
+            else ("", "", "")
         rows = self._db.execute(
             "SELECT path, root, state, caption, error, seconds, output_tokens FROM items "
             "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (job_id,))
@@ -308,9 +383,8 @@ class Journal:
             item = ImageItem(Path(path), Path(root))
             made = state != "skipped"  # a skipped image's caption was made by an earlier run
             records.append(CaptionRecord(
-                item.file_name, caption, options.prompt.language if made else "",
-                options.prompt.user if made else "", options.model_label if made else "", seconds, tokens,
-                error, path))
+                item.file_name, caption, language if made else "", prompt if made else "", model if made else "",
+                seconds, tokens, error, path))
         return records
 
 

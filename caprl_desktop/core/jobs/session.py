@@ -74,13 +74,13 @@ def resume_job(journal: Journal, job_id: int, *, holder: str, only: Iterable[Pat
 
     ``only``: resume just these of its images (the window's rows); the others stay pending in the job.
     ``change``: options this resume changes (another caption folder, longer captions); they are recorded."""
-    summary = resumable_job(journal, job_id)
+    options = resumable_job(journal, job_id).options
+    assert options is not None  # resumable_job refuses a run whose options cannot be read
     items = journal.pending(job_id)
     if only is not None:
         wanted = {Path(p).absolute() for p in only}
         items = [i for i in items if i.path in wanted]
     with folder_locks({i.root for i in items}, what=holder):
-        options = summary.options
         if change is not None and (changed := change(options)) != options:
             journal.set_options(job_id, changed)
             options = changed
@@ -101,10 +101,12 @@ def last_resumable(journal: Journal, paths: Iterable[Path] = ()) -> JobSummary |
 
 
 def resumable_job(journal: Journal, job_id: int) -> JobSummary:
+    """Run ``job_id`` if it can be resumed; ``NothingToResumeError`` says why not."""
     summary = journal.get(job_id)
     if summary is None:
         raise NothingToResumeError(f"there is no job {job_id} (see `caprl-desktop jobs list`)")
+    if summary.options is None:
+        raise NothingToResumeError(f"job {job_id} cannot be resumed: {summary.unreadable}")
     if not summary.resumable:
         raise NothingToResumeError(f"job {job_id} has nothing left to caption ({summary.status})")
     return summary
-
