@@ -117,6 +117,6 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     instance.listen()
     window.show()
     window.add_paths([Path(a) for a in arguments])
-    if window.engine_config() is None:
+    if window.controller.engine_config() is None:
         window.show_models()  # first run
     return app.exec()

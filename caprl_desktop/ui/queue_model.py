@@ -1,8 +1,16 @@
-"""The image list: one row per image with its state, caption and thumbnail (thumbnails made off the GUI thread)."""
+"""The image list: one row per image with its state, caption and thumbnail (thumbnails made off the GUI thread).
+
+Rows change only through ``QueueModel``'s typed methods (``begin``, ``append_text``, ``finish``, ``fail``, ...),
+so a misspelt field is a type error rather than a silent no-op, and the model keeps a count per state that
+progress reads without walking tens of thousands of rows on every token.
+"""
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +45,7 @@ class State(enum.Enum):
     IDLE = "idle"  # listed, not queued (e.g. after cancel)
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     item: ImageItem
     state: State = State.QUEUED
@@ -125,6 +133,7 @@ class QueueModel(QAbstractListModel):
         super().__init__(parent)
         self.entries: list[Entry] = []
         self._rows: dict[Path, int] = {}
+        self._counts: collections.Counter[State] = collections.Counter()
         self._loader = loader
         loader.loaded.connect(self._thumbnail_loaded)
 
@@ -165,7 +174,29 @@ class QueueModel(QAbstractListModel):
             return self.tr("Not captioned")
         return self.tr("Queued")
 
-    # --- entries ------------------------------------------------------------------------------
+    # --- reading ------------------------------------------------------------------------------
+
+    def row_of(self, path: Path) -> int | None:
+        return self._rows.get(path)
+
+    def entry(self, row: int) -> Entry:
+        return self.entries[row]
+
+    def in_state(self, *states: State) -> list[int]:
+        return [i for i, e in enumerate(self.entries) if e.state in states]
+
+    def count(self, *states: State) -> int:
+        """How many rows are in ``states``, without walking the list."""
+        return sum(self._counts[s] for s in states)
+
+    def records(self, rows: Iterable[int] | None = None) -> list[CaptionRecord]:
+        """The job's records of finished images, with the caption as it stands now (edits included)."""
+        chosen = range(len(self.entries)) if rows is None else rows
+        entries = (self.entries[row] for row in chosen)
+        return [dataclasses.replace(e.record, caption=e.caption) for e in entries
+                if e.record is not None and e.state in (State.DONE, State.FAILED)]
+
+    # --- adding and removing ------------------------------------------------------------------
 
     def add(self, items: list[ImageItem], *, overwrite: bool = False) -> int:
         """Append images not listed yet (queued); re-queue listed ones when ``overwrite``. Returns new rows."""
@@ -179,38 +210,121 @@ class QueueModel(QAbstractListModel):
                     fresh.add(path)
                     new.append(item)
             elif overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
-                self.update(row, state=State.QUEUED, overwrite=True, error="", job_id=None, unsaved=False)
+                entry = self.entries[row]
+                self._move(entry, State.QUEUED)
+                entry.overwrite, entry.error, entry.job_id, entry.unsaved = True, "", None, False
+                self._changed(row)
         if new:
             first = len(self.entries)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for offset, item in enumerate(new):
                 self._rows[item.path] = first + offset
                 self.entries.append(Entry(item, overwrite=overwrite))
+            self._counts[State.QUEUED] += len(new)
             self.endInsertRows()
         return len(new)
-
-    def row_of(self, path: Path) -> int | None:
-        return self._rows.get(path)
-
-    def entry(self, row: int) -> Entry:
-        return self.entries[row]
-
-    def update(self, row: int, **changes: object) -> None:
-        entry = self.entries[row]
-        for key, value in changes.items():
-            setattr(entry, key, value)
-        index = self.index(row)
-        self.dataChanged.emit(index, index)
 
     def remove_rows(self, rows: list[int]) -> None:
         for row in sorted(set(rows), reverse=True):
             self.beginRemoveRows(QModelIndex(), row, row)
+            self._counts[self.entries[row].state] -= 1
             del self.entries[row]
             self.endRemoveRows()
         self._rows = {e.path: i for i, e in enumerate(self.entries)}
 
-    def in_state(self, *states: State) -> list[int]:
-        return [i for i, e in enumerate(self.entries) if e.state in states]
+    # --- changing rows ------------------------------------------------------------------------
+
+    def set_state(self, rows: Iterable[int], state: State) -> None:
+        """Move rows to ``state`` as they are (queued, waiting, held idle); one change signal for them all."""
+        changed = list(rows)
+        for row in changed:
+            self._move(self.entries[row], state)
+        self._changed_span(changed)
+
+    def requeue(self, row: int) -> None:
+        """Queue a listed image again (after a failure, or one not captioned); what it failed with goes."""
+        entry = self.entries[row]
+        self._move(entry, State.QUEUED)
+        entry.error = ""
+        self._changed(row)
+
+    def reset(self, row: int, state: State) -> None:
+        """An image handed to a job that ended before it finished: back to ``state``, its partial caption gone."""
+        entry = self.entries[row]
+        self._move(entry, state)
+        entry.caption, entry.tokens = "", 0
+        self._changed(row)
+
+    def set_job(self, rows: Iterable[int], job_id: int) -> None:
+        """Until captioned, these images belong to recorded run ``job_id``: starting them again resumes it."""
+        changed = list(rows)
+        for row in changed:
+            self.entries[row].job_id = job_id
+        self._changed_span(changed)
+
+    def resume(self, row: int, job_id: int, made: str | None) -> None:
+        """A queued image of run ``job_id`` taken up again; ``made``: its caption, made but not saved then."""
+        entry = self.entries[row]
+        entry.job_id, entry.unsaved, entry.caption = job_id, made is not None, made or ""
+        self._changed(row)
+
+    def begin(self, row: int) -> None:
+        """The engine started this image (again, after a crash: from nothing)."""
+        entry = self.entries[row]
+        self._move(entry, State.CAPTIONING)
+        entry.caption, entry.tokens, entry.error = "", 0, ""
+        self._changed(row)
+
+    def append_text(self, row: int, piece: str) -> None:
+        """One streamed token's text."""
+        entry = self.entries[row]
+        entry.caption += piece
+        entry.tokens += 1
+        self._changed(row)
+
+    def finish(self, row: int, record: CaptionRecord, *, sidecar: Path | None, stats: CaptionStats | None) -> None:
+        """Captioned and saved (or skipped: its caption was there already). It no longer belongs to a run."""
+        entry = self.entries[row]
+        self._move(entry, State.DONE)
+        entry.caption, entry.record, entry.sidecar, entry.stats = record.caption, record, sidecar, stats
+        entry.error, entry.overwrite, entry.unsaved, entry.job_id = "", False, False, None
+        self._changed(row)
+
+    def fail(self, row: int, error: str, *, record: CaptionRecord | None = None, unsaved: bool = False) -> None:
+        """Not captioned, or (``unsaved``) captioned but not saved: then it stays in its run, to be saved later."""
+        entry = self.entries[row]
+        self._move(entry, State.FAILED)
+        entry.error, entry.unsaved = error, unsaved
+        if record is not None:
+            entry.record, entry.caption = record, record.caption
+        if not unsaved:
+            entry.job_id = None
+        self._changed(row)
+
+    def refuse(self, row: int, reason: str) -> None:
+        """Not started (another run holds its folder): it keeps its place in its own run, if any."""
+        entry = self.entries[row]
+        self._move(entry, State.FAILED)
+        entry.error = reason
+        self._changed(row)
+
+    def set_caption(self, row: int, text: str) -> None:
+        """The caption as the user edited and saved it."""
+        self.entries[row].caption = text
+        self._changed(row)
+
+    def _move(self, entry: Entry, state: State) -> None:
+        self._counts[entry.state] -= 1
+        self._counts[state] += 1
+        entry.state = state
+
+    def _changed(self, row: int) -> None:
+        index = self.index(row)
+        self.dataChanged.emit(index, index)
+
+    def _changed_span(self, rows: list[int]) -> None:
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)))
 
     def _thumbnail_loaded(self, path: str, size: int) -> None:
         row = self._rows.get(Path(path))

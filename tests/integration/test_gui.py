@@ -66,7 +66,7 @@ def window(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
     win = MainWindow()
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
     yield win
     win.close()
 
@@ -88,7 +88,7 @@ def wait_all_finished(qtbot: QtBot, window: MainWindow, count: int) -> None:
     def finished() -> bool:
         entries = window.queue.entries
         return len(entries) == count and all(e.state in (State.DONE, State.FAILED) for e in entries) \
-            and not window._job_running
+            and not window.controller.running
     qtbot.waitUntil(finished, timeout=CAPTION_TIMEOUT_MS)
 
 
@@ -104,8 +104,8 @@ def states(window: MainWindow) -> dict[str, State]:
 def test_empty_state_says_what_to_do(qtbot: QtBot, installed: ModelStore) -> None:
     win = MainWindow()
     qtbot.addWidget(win)
-    assert win.list_stack.currentIndex() == 0
-    assert win.empty_label.text() == "Drop images or folders here"
+    assert win.images.stack.currentIndex() == 0
+    assert win.images.empty_state.label.text() == "Drop images or folders here"
     win.close()
 
 
@@ -118,7 +118,7 @@ def test_dropped_images_and_folder_are_captioned_into_sidecars(
     save_noise(folder / "sub" / "b.jpg", seed=3)
     drop(window, [single, folder])
     wait_all_finished(qtbot, window, 3)
-    assert window.list_stack.currentIndex() == 1
+    assert window.images.stack.currentIndex() == 1
     assert set(states(window).values()) == {State.DONE}
     for entry in window.queue.entries:
         sidecar = entry.sidecar
@@ -127,12 +127,12 @@ def test_dropped_images_and_folder_are_captioned_into_sidecars(
     assert (folder / "a.png.txt").exists() is False and (folder / "a.txt").exists()
     current = window.queue.entry(window.proxy.mapToSource(window.list_view.currentIndex()).row())
     assert shown(window.panel.editor.toPlainText()) == shown(current.caption)
-    assert "tokens/s" in window.speed_label.text()
-    assert "3 / 3" in window.progress_label.text()
-    assert window.engine_info is not None
-    if not window.engine_info.backend.gpu_offload:  # the status bar says so and the tooltip how to change it
-        assert window.backend_label.text().startswith("CPU only")
-        assert "pip install" in window.backend_label.toolTip()
+    assert "tokens/s" in window.status_line.speed_label.text()
+    assert "3 / 3" in window.status_line.progress_label.text()
+    assert window.controller.engine_info is not None
+    if not window.controller.engine_info.backend.gpu_offload:  # the status bar says so and the tooltip how to change it
+        assert window.status_line.backend_label.text().startswith("CPU only")
+        assert "pip install" in window.status_line.backend_label.toolTip()
 
 
 def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(
@@ -150,7 +150,7 @@ def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(
                 switched.append(True)
                 window.list_view.setCurrentIndex(window.proxy.index(1, 0))  # select B mid-caption
 
-    window.jobEventHandled.connect(on_event)  # on the GUI thread, after the window saw it
+    window.controller.eventHandled.connect(on_event)  # on the GUI thread, after the window saw it
     drop(window, [a, b])
     wait_all_finished(qtbot, window, 2)
     assert switched, "A's caption never streamed"
@@ -176,20 +176,20 @@ def test_several_captions_stream_at_once_and_pause_lets_them_finish(
         most_at_once[0] = max(most_at_once[0], captioning)
         if isinstance(event, ItemText) and captioning >= 3 and not paused:
             paused.append(True)
-            window.pause()  # with three in flight
+            window.controller.pause()  # with three in flight
 
-    window.jobEventHandled.connect(on_event)
+    window.controller.eventHandled.connect(on_event)
     drop(window, [folder])
-    qtbot.waitUntil(lambda: bool(paused) and not window._job_running, timeout=CAPTION_TIMEOUT_MS)
-    assert window.engine_info is not None and window.engine_info.parallel > 1
+    qtbot.waitUntil(lambda: bool(paused) and not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
+    assert window.controller.engine_info is not None and window.controller.engine_info.parallel > 1
     assert most_at_once[0] >= 3
     done = [e for e in window.queue.entries if e.state == State.DONE]
     # Those in flight when Pause was pressed finished and were saved; no others were started.
-    assert 3 <= len(done) <= window.engine_info.parallel
+    assert 3 <= len(done) <= window.controller.engine_info.parallel
     assert all(e.sidecar is not None and e.sidecar.exists() for e in done)
     assert len(list(folder.glob("*.txt"))) == len(done)
     assert not window.queue.in_state(State.CAPTIONING)
-    assert "tokens/s" in window.speed_label.text()
+    assert "tokens/s" in window.status_line.speed_label.text()
 
 
 def test_editing_saves_the_sidecar(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -233,12 +233,12 @@ def test_exports_read_back(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> 
 def test_language_switch_changes_the_prompt_the_engine_gets(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    window.language_combo.setCurrentIndex(window.language_combo.findData("ja"))
+    window.caption_choices.language_combo.setCurrentIndex(window.caption_choices.language_combo.findData("ja"))
     drop(window, [save_noise(tmp_path / "ja.jpg")])
     wait_all_finished(qtbot, window, 1)
     with Journal() as journal:  # the run as recorded: what the engine was asked
         options = journal.jobs()[-1].options
-    assert options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
+    assert options is not None and options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
     assert AppSettings().language == "ja"  # remembered
 
 
@@ -251,11 +251,11 @@ def test_cancel_stops_within_a_token(qtbot: QtBot, window: MainWindow, tmp_path:
         if isinstance(event, ItemText):
             seen.append(1)
             if len(seen) == 3:
-                window.cancel()
+                window.controller.cancel()
 
-    window.jobEventHandled.connect(on_event)  # on the GUI thread, after the window saw it
+    window.controller.eventHandled.connect(on_event)  # on the GUI thread, after the window saw it
     drop(window, images)
-    qtbot.waitUntil(lambda: len(seen) >= 3 and not window._job_running, timeout=CAPTION_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(seen) >= 3 and not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
     # Stopped far short of the caption's 2000: pieces already in the pipe and the Qt queue still arrive
     # (the test model makes ~10,000 tok/s; 64 were seen once), nothing generated after the cancel is read.
     assert len(seen) < 200
@@ -265,7 +265,7 @@ def test_cancel_stops_within_a_token(qtbot: QtBot, window: MainWindow, tmp_path:
     assert idle and all(e.state in (State.DONE, State.IDLE) for e in window.queue.entries)
     assert not any(e.path.with_suffix(".txt").exists() for e in idle)
     window.settings.max_tokens = 24
-    window.start()
+    window.controller.start()
     wait_all_finished(qtbot, window, 3)
     assert set(states(window).values()) == {State.DONE}, [e.error for e in window.queue.entries]
 
@@ -295,20 +295,20 @@ def test_engine_killed_on_an_image_twice_marks_it_and_the_queue_goes_on(
     def on_event(event: object) -> None:
         # The first token of each attempt on the first image kills the engine (it is tried twice).
         if isinstance(event, ItemText) and event.item.path == images[0] and len(killed) < 2:
-            pid = window.worker.engine_pid
+            pid = window.controller.engine_pid
             if pid is not None and pid not in killed:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
 
     # On the worker thread, at the first token: only os.kill here, which is safe from any thread.
-    window.worker.jobEvent.connect(on_event)
+    window.controller.worker.jobEvent.connect(on_event)
     drop(window, images)
     wait_all_finished(qtbot, window, 3)
     assert len(killed) == 2
     first, *rest = window.queue.entries
     assert first.state == State.FAILED and "crashed on this image 2 times" in first.error
     assert all(e.state == State.DONE for e in rest), [(e.state, e.error) for e in rest]
-    assert window.worker.engine_pid not in (None, *killed)
+    assert window.controller.engine_pid not in (None, *killed)
 
 
 def test_event_loop_never_blocks_while_captioning(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
@@ -346,7 +346,7 @@ def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindo
     first = window.queue.entries[0].caption
     # runRequested is emitted on the GUI thread (waiting on the worker's own signals from here makes
     # pytest-qt stop its timer from the worker thread).
-    with qtbot.waitSignal(window.runRequested, timeout=10_000):
+    with qtbot.waitSignal(window.controller.runRequested, timeout=10_000):
         actions["Caption folder (overwrite existing)"].trigger()
     wait_all_finished(qtbot, window, 1)
     assert (folder / "x.txt").read_bytes().decode("utf-8").strip() == window.queue.entries[0].caption.strip()
@@ -358,18 +358,18 @@ def test_settings_and_geometry_persist_across_a_restart(qtbot: QtBot, installed:
     qtbot.addWidget(first)
     first.show()
     first.resize(first.width(), 650)
-    first.preset_combo.setCurrentIndex(first.preset_combo.findData("custom"))
-    first.prompt_edit.setText("List the objects.")
-    first.prompt_edit.editingFinished.emit()
-    first.language_combo.setCurrentIndex(first.language_combo.findData("ja"))
+    first.caption_choices.preset_combo.setCurrentIndex(first.caption_choices.preset_combo.findData("custom"))
+    first.caption_choices.prompt_edit.setText("List the objects.")
+    first.caption_choices.prompt_edit.editingFinished.emit()
+    first.caption_choices.language_combo.setCurrentIndex(first.caption_choices.language_combo.findData("ja"))
     first.close()
 
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
-    assert second.language == "ja"
-    assert second.preset_combo.currentData() == "custom"
-    assert second.prompt().user == "List the objects."
+    assert second.caption_choices.language == "ja"
+    assert second.caption_choices.preset_combo.currentData() == "custom"
+    assert second.caption_choices.prompt().user == "List the objects."
     assert second.height() == 650
     second.close()
 
@@ -389,20 +389,20 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     assert not dialog.file_manager.isChecked()
     dialog.file_manager.setChecked(True)  # the file-manager entries, as `integrate install` writes them
     dialog.accept()
-    window.settings_changed()
+    window.controller.settings_changed()
     service_menu = Path(os.environ["XDG_DATA_HOME"]) / "kio" / "servicemenus" / "caprl-desktop-caption.desktop"
     assert service_menu.is_file()
 
-    config = window.engine_config()
+    config = window.controller.engine_config()
     assert config is not None and config.threads == 1 and config.gpu_layers == 0 and config.parallel == 2
     options = window.settings.choices.job_options("tiny")
     assert options.params.temperature == 0.0 and options.params.seed == 42 and options.params.max_tokens == 40
     assert options.overwrite
-    assert not window.idle_timer.isActive()  # "Never"
-    qtbot.waitUntil(lambda: window.engine_info is not None and window.engine_info.threads == 1,
+    assert not window.controller.idle_timer.isActive()  # "Never"
+    qtbot.waitUntil(lambda: window.controller.engine_info is not None and window.controller.engine_info.threads == 1,
                     timeout=CAPTION_TIMEOUT_MS)  # reloaded with the new set-up
-    assert window.engine_info is not None and window.engine_info.parallel == 2
-    assert "2 captions at a time" in window.model_label.text()
+    assert window.controller.engine_info is not None and window.controller.engine_info.parallel == 2
+    assert "2 captions at a time" in window.status_line.model_label.text()
 
     again = AppSettings()  # as the next start reads them
     assert (again.temperature, again.seed, again.threads, again.gpu_layers, again.parallel) == (0.0, 42, 1, 0, 2)
@@ -425,16 +425,16 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
 def test_idle_model_is_unloaded_and_loads_again_for_the_next_image(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
-    pid = window.worker.engine_pid
-    assert pid is not None and window.idle_timer.isActive()  # armed as soon as the model loaded
-    window.idle_timer.start(50)  # instead of the 15 minutes
-    qtbot.waitUntil(lambda: window.worker.engine_pid is None, timeout=CAPTION_TIMEOUT_MS)
-    assert window.engine_info is None and "unloaded" in window.model_label.text()
+    pid = window.controller.engine_pid
+    assert pid is not None and window.controller.idle_timer.isActive()  # armed as soon as the model loaded
+    window.controller.idle_timer.start(50)  # instead of the 15 minutes
+    qtbot.waitUntil(lambda: window.controller.engine_pid is None, timeout=CAPTION_TIMEOUT_MS)
+    assert window.controller.engine_info is None and "unloaded" in window.status_line.model_label.text()
     qtbot.waitUntil(lambda: not _alive(pid), timeout=CAPTION_TIMEOUT_MS)  # its memory is really freed
     drop(window, [save_noise(tmp_path / "after.jpg", seed=5)])
     wait_all_finished(qtbot, window, 1)
     assert states(window) == {"after.jpg": State.DONE}
-    assert window.worker.engine_pid not in (None, pid)
+    assert window.controller.engine_pid not in (None, pid)
 
 
 def _alive(pid: int) -> bool:
@@ -459,7 +459,7 @@ def test_interface_language_changes_visible_strings(
     try:
         win = MainWindow(settings)
         qtbot.addWidget(win)
-        assert win.empty_label.text() == empty
+        assert win.images.empty_state.label.text() == empty
         assert win.menuBar().actions()[0].text() == file_menu
         win.show_models()
         dialog = win.model_dialog
@@ -532,11 +532,11 @@ def test_window_killed_mid_queue_offers_to_resume_and_finishes(
     qtbot.addWidget(win)
     win.show()
     assert win.resume_bar.isVisible()
-    left = sum(j.counts.get("pending", 0) for j in win._resumable)
+    left = sum(j.counts.get("pending", 0) for j in win.controller.resumable)
     # A sidecar written in the instant before the kill may not be journaled yet: resuming skips it.
     assert len(images) - len(done_before) <= left <= len(images) - len(done_before) + 1
-    assert f"{left} images" in win.resume_label.text()
-    qtbot.mouseClick(win.resume_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert f"{left} images" in win.resume_bar.label.text()
+    qtbot.mouseClick(win.resume_bar.button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert not win.resume_bar.isVisible()
     wait_all_finished(qtbot, win, left)
     assert all(e.state == State.DONE for e in win.queue.entries), [(e.state, e.error) for e in win.queue.entries]
@@ -561,7 +561,7 @@ def test_a_folder_another_run_holds_is_refused_with_the_reason(
     [entry] = window.queue.entries
     assert entry.state == State.FAILED and "is being captioned by process" in entry.error
     assert not (folder / "a.txt").exists()
-    window.caption_selected(False)  # once the other run is done, trying again works
+    window.controller.caption_rows([0])  # once the other run is done, trying again works
     qtbot.waitUntil(lambda: window.queue.entries[0].state == State.DONE, timeout=CAPTION_TIMEOUT_MS)
     assert (folder / "a.txt").exists()
 
@@ -575,16 +575,16 @@ def test_read_only_folder_offers_another_folder_and_saves_the_caption_made_there
     fail_writes(monkeypatch, folder, errno.EROFS, after=2)  # the folder probe and c0 pass; c1's write fails
     drop(window, [folder])
     qtbot.waitUntil(window.save_bar.isVisible, timeout=CAPTION_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: not window._job_running, timeout=CAPTION_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
     assert states(window) == {"c0.jpg": State.DONE, "c1.jpg": State.FAILED, "c2.jpg": State.IDLE}
     c1 = window.queue.entries[1]
     made = c1.caption
     assert c1.unsaved and made.strip()
-    assert "read-only disk" in window.save_label.text()
+    assert "read-only disk" in window.save_bar.label.text()
 
     out = tmp_path / "captions"
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(out))
-    qtbot.mouseClick(window.save_elsewhere_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    qtbot.mouseClick(window.save_bar.button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert window.save_bar.isHidden()
     wait_all_finished(qtbot, window, 3)
     assert set(states(window).values()) == {State.DONE}
@@ -613,9 +613,9 @@ def test_resuming_a_stopped_command_run_keeps_its_caption_choices(
     win = MainWindow()  # its own choices: English, the detailed preset
     qtbot.addWidget(win)
     win.show()
-    assert win.language == "en" and win.resume_bar.isVisible()
-    with qtbot.waitSignal(win.runRequested, timeout=10_000) as blocker:
-        qtbot.mouseClick(win.resume_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert win.caption_choices.language == "en" and win.resume_bar.isVisible()
+    with qtbot.waitSignal(win.controller.runRequested, timeout=10_000) as blocker:
+        qtbot.mouseClick(win.resume_bar.button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     (request,) = blocker.args
     assert request.job_id == job  # the same run goes on, not a new one
     wait_all_finished(qtbot, win, 2)

@@ -145,18 +145,18 @@ def test_first_run_from_an_empty_window_to_a_loaded_engine(qtbot: QtBot, hub: Hu
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.show()
-    assert win.model_label.text() == "No model installed"
-    assert win.get_model_button.isVisible()
-    click(qtbot, win.get_model_button)
+    assert win.status_line.model_label.text() == "No model installed"
+    assert win.status_line.get_model_button.isVisible()
+    click(qtbot, win.status_line.get_model_button)
     dlg = win.model_dialog
     assert dlg is not None and dlg.isVisible()
     qtbot.waitUntil(lambda: dlg.offer is not None, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(dlg.downloadEnded, timeout=TIMEOUT_MS) as ended:
         click(qtbot, dlg.download_button)  # the recommended quant, preselected
     assert ended.args == ["installed"]
-    qtbot.waitUntil(lambda: win.engine_info is not None, timeout=TIMEOUT_MS)
-    assert win.engine_info is not None
-    assert win.engine_info.model.model_path.name == "CapRL-3B.Q4_K_M.gguf"
-    assert not win.get_model_button.isVisible()
-    assert "CapRL-3B.Q4_K_M.gguf" in win.model_label.text()
+    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=TIMEOUT_MS)
+    assert win.controller.engine_info is not None
+    assert win.controller.engine_info.model.model_path.name == "CapRL-3B.Q4_K_M.gguf"
+    assert not win.status_line.get_model_button.isVisible()
+    assert "CapRL-3B.Q4_K_M.gguf" in win.status_line.model_label.text()
     win.close()

@@ -2,6 +2,33 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja" sourcelanguage="en">
 <context>
+    <name>CaptionChoices</name>
+    <message>
+        <source>Caption language</source>
+        <translation>キャプションの言語</translation>
+    </message>
+    <message>
+        <source>Detailed description</source>
+        <translation>詳しい説明</translation>
+    </message>
+    <message>
+        <source>One sentence</source>
+        <translation>一文で</translation>
+    </message>
+    <message>
+        <source>Transcribe text</source>
+        <translation>文字の書き起こし</translation>
+    </message>
+    <message>
+        <source>Custom prompt</source>
+        <translation>カスタムプロンプト</translation>
+    </message>
+    <message>
+        <source>Your prompt</source>
+        <translation>プロンプトを入力</translation>
+    </message>
+</context>
+<context>
     <name>CaptionPanel</name>
     <message>
         <source>The caption of the selected image appears here.</source>
@@ -45,6 +72,25 @@
     </message>
 </context>
 <context>
+    <name>EmptyState</name>
+    <message>
+        <source>Drop images or folders here</source>
+        <translation>ここに画像かフォルダをドロップ</translation>
+    </message>
+    <message>
+        <source>JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt</source>
+        <translation>JPEG・PNG・WebP・BMP・TIFF・GIF · キャプションは各画像の隣に .txt として保存されます</translation>
+    </message>
+    <message>
+        <source>Open images…</source>
+        <translation>画像を開く…</translation>
+    </message>
+    <message>
+        <source>Open folder…</source>
+        <translation>フォルダを開く…</translation>
+    </message>
+</context>
+<context>
     <name>FolderPanel</name>
     <message>
         <source>Caption folder</source>
@@ -56,7 +102,7 @@
     </message>
 </context>
 <context>
-    <name>MainWindow</name>
+    <name>ImageList</name>
     <message>
         <source>Filter by name or state</source>
         <translation>名前または状態で絞り込み</translation>
@@ -73,14 +119,9 @@
         <source>State</source>
         <translation>状態</translation>
     </message>
-    <message>
-        <source>Drop images or folders here</source>
-        <translation>ここに画像かフォルダをドロップ</translation>
-    </message>
-    <message>
-        <source>JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt</source>
-        <translation>JPEG・PNG・WebP・BMP・TIFF・GIF · キャプションは各画像の隣に .txt として保存されます</translation>
-    </message>
+</context>
+<context>
+    <name>MainWindow</name>
     <message>
         <source>Open images…</source>
         <translation>画像を開く…</translation>
@@ -108,10 +149,6 @@
     <message>
         <source>Folders</source>
         <translation>フォルダ</translation>
-    </message>
-    <message>
-        <source>Download a model…</source>
-        <translation>モデルをダウンロード…</translation>
     </message>
     <message>
         <source>Paste image</source>
@@ -198,38 +235,6 @@
         <translation>キャプション</translation>
     </message>
     <message>
-        <source>Caption language</source>
-        <translation>キャプションの言語</translation>
-    </message>
-    <message>
-        <source>Detailed description</source>
-        <translation>詳しい説明</translation>
-    </message>
-    <message>
-        <source>One sentence</source>
-        <translation>一文で</translation>
-    </message>
-    <message>
-        <source>Transcribe text</source>
-        <translation>文字の書き起こし</translation>
-    </message>
-    <message>
-        <source>Custom prompt</source>
-        <translation>カスタムプロンプト</translation>
-    </message>
-    <message>
-        <source>Your prompt</source>
-        <translation>プロンプトを入力</translation>
-    </message>
-    <message>
-        <source>Not found: {}</source>
-        <translation>見つかりません: {}</translation>
-    </message>
-    <message>
-        <source>No images found there.</source>
-        <translation>画像が見つかりませんでした。</translation>
-    </message>
-    <message>
         <source>Looking for images…</source>
         <translation>画像を探しています…</translation>
     </message>
@@ -244,46 +249,6 @@
     <message>
         <source>Open folder</source>
         <translation>フォルダを開く</translation>
-    </message>
-    <message>
-        <source>The clipboard holds no image.</source>
-        <translation>クリップボードに画像がありません。</translation>
-    </message>
-    <message>
-        <source>The pasted image could not be saved in {}</source>
-        <translation>貼り付けた画像を {} に保存できませんでした</translation>
-    </message>
-    <message>
-        <source>No model installed</source>
-        <translation>モデルがインストールされていません</translation>
-    </message>
-    <message>
-        <source>Model unloaded while idle; it loads again for the next image</source>
-        <translation>使われていないためモデルを解放しました。次の画像で再び読み込みます</translation>
-    </message>
-    <message>
-        <source>Loading the model…</source>
-        <translation>モデルを読み込んでいます…</translation>
-    </message>
-    <message>
-        <source>{} captions at a time</source>
-        <translation>同時に {} 枚</translation>
-    </message>
-    <message>
-        <source>CPU only: this build has no GPU support (hover for how to add it)</source>
-        <translation>CPU のみ：このビルドは GPU に対応していません（ポインタを合わせると追加方法を表示）</translation>
-    </message>
-    <message>
-        <source>The model could not be loaded</source>
-        <translation>モデルを読み込めませんでした</translation>
-    </message>
-    <message>
-        <source>{:.1f} tokens/s</source>
-        <translation>{:.1f} トークン/秒</translation>
-    </message>
-    <message>
-        <source>The engine crashed and was restarted: {}</source>
-        <translation>エンジンが異常終了したため再起動しました: {}</translation>
     </message>
     <message>
         <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
@@ -308,22 +273,6 @@
     <message>
         <source>Captions are saved in {} (Settings changes this).</source>
         <translation>キャプションは {} に保存されます（設定で変更できます）。</translation>
-    </message>
-    <message>
-        <source>Loading…</source>
-        <translation>読み込み中…</translation>
-    </message>
-    <message>
-        <source>This image cannot be shown.</source>
-        <translation>この画像は表示できません。</translation>
-    </message>
-    <message>
-        <source>{} / {} images</source>
-        <translation>{} / {} 枚</translation>
-    </message>
-    <message>
-        <source> · about {} left</source>
-        <translation> · 残り約 {}</translation>
     </message>
     <message>
         <source>CSV for Excel (*.csv)</source>
@@ -566,6 +515,32 @@
     </message>
 </context>
 <context>
+    <name>Preview</name>
+    <message>
+        <source>Loading…</source>
+        <translation>読み込み中…</translation>
+    </message>
+    <message>
+        <source>This image cannot be shown.</source>
+        <translation>この画像は表示できません。</translation>
+    </message>
+</context>
+<context>
+    <name>QueueController</name>
+    <message>
+        <source>Not found: {}</source>
+        <translation>見つかりません: {}</translation>
+    </message>
+    <message>
+        <source>No images found there.</source>
+        <translation>画像が見つかりませんでした。</translation>
+    </message>
+    <message>
+        <source>The engine crashed and was restarted: {}</source>
+        <translation>エンジンが異常終了したため再起動しました: {}</translation>
+    </message>
+</context>
+<context>
     <name>QueueModel</name>
     <message>
         <source>Failed: {}</source>
@@ -756,6 +731,49 @@
     </message>
 </context>
 <context>
+    <name>StatusLine</name>
+    <message>
+        <source>Download a model…</source>
+        <translation>モデルをダウンロード…</translation>
+    </message>
+    <message>
+        <source>No model installed</source>
+        <translation>モデルがインストールされていません</translation>
+    </message>
+    <message>
+        <source>Loading the model…</source>
+        <translation>モデルを読み込んでいます…</translation>
+    </message>
+    <message>
+        <source>Model unloaded while idle; it loads again for the next image</source>
+        <translation>使われていないためモデルを解放しました。次の画像で再び読み込みます</translation>
+    </message>
+    <message>
+        <source>The model could not be loaded</source>
+        <translation>モデルを読み込めませんでした</translation>
+    </message>
+    <message>
+        <source>{} captions at a time</source>
+        <translation>同時に {} 枚</translation>
+    </message>
+    <message>
+        <source>CPU only: this build has no GPU support (hover for how to add it)</source>
+        <translation>CPU のみ：このビルドは GPU に対応していません（ポインタを合わせると追加方法を表示）</translation>
+    </message>
+    <message>
+        <source>{:.1f} tokens/s</source>
+        <translation>{:.1f} トークン/秒</translation>
+    </message>
+    <message>
+        <source>{} / {} images</source>
+        <translation>{} / {} 枚</translation>
+    </message>
+    <message>
+        <source> · about {} left</source>
+        <translation> · 残り約 {}</translation>
+    </message>
+</context>
+<context>
     <name>app</name>
     <message>
         <source>Something went wrong: {}</source>
@@ -764,6 +782,17 @@
     <message>
         <source>The details are in {}</source>
         <translation>詳細は {} にあります</translation>
+    </message>
+</context>
+<context>
+    <name>clipboard</name>
+    <message>
+        <source>The clipboard holds no image.</source>
+        <translation>クリップボードに画像がありません。</translation>
+    </message>
+    <message>
+        <source>The pasted image could not be saved in {}</source>
+        <translation>貼り付けた画像を {} に保存できませんでした</translation>
     </message>
 </context>
 <context>

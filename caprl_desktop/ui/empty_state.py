@@ -1,0 +1,38 @@
+"""What the list shows before any image is added: what to do, and two buttons to do it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+
+class EmptyState(QWidget):
+    openFiles = Signal()
+    openFolder = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        self.label = QLabel(self.tr("Drop images or folders here"))
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        self.label.setFont(font)
+        hint = QLabel(self.tr("JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt"))
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setEnabled(False)
+        open_files = QPushButton(self.tr("Open images…"))
+        open_files.clicked.connect(self.openFiles)
+        open_folder = QPushButton(self.tr("Open folder…"))
+        open_folder.clicked.connect(self.openFolder)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(open_files)
+        buttons.addWidget(open_folder)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.label)
+        layout.addWidget(hint)
+        layout.addLayout(buttons)
+        layout.addStretch(1)

@@ -1,0 +1,47 @@
+"""The selected image, large: scaled to fit, loaded off the GUI thread, redrawn when the window resizes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QWidget
+
+from caprl_desktop.ui.queue_model import ImageLoader
+
+PREVIEW_SIZE = 720
+
+
+class Preview(QLabel):
+    def __init__(self, loader: ImageLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("preview")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(200, 150)
+        self.path: Path | None = None
+        self._loader = loader
+        loader.loaded.connect(self._loaded)
+
+    def show_image(self, path: Path | None) -> None:
+        self.path = path
+        if path is None:
+            self.clear()
+            return
+        pixmap = self._loader.get(path, PREVIEW_SIZE)
+        if pixmap is None:
+            self.setText(self.tr("Loading…"))  # until ``loaded`` says it is there
+        elif pixmap.isNull():
+            self.setText(self.tr("This image cannot be shown."))
+        else:
+            self.setPixmap(pixmap.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                         Qt.TransformationMode.SmoothTransformation))
+
+    def _loaded(self, path: str, size: int) -> None:
+        if size == PREVIEW_SIZE and self.path is not None and str(self.path) == path:
+            self.show_image(self.path)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.path is not None:
+            self.show_image(self.path)

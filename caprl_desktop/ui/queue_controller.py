@@ -1,0 +1,487 @@
+"""The window's queue without its widgets: what is listed, what runs next, how far it has got.
+
+``QueueController`` owns the image list (``QueueModel``), the ``CaptionWorker`` on its own thread, the scan
+and slice-by-slice listing of dropped paths, the choice of the next run, Start/Pause/Cancel, the offer to
+resume runs left unfinished, holding the queue when captions cannot be saved, and unloading an idle model.
+It tells the window what happened through signals and never touches a widget, so the window is layout and
+wiring, and tests drive the queue through this public API.
+
+Progress belongs to a *go*: from the moment captioning starts until nothing is left to start. Its count and
+time left cover every image queued in that go, whatever list slices or job batches lie underneath, and
+images added while it runs extend it. A drop is listed whole before a job starts, so one drop is one run.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from caprl_desktop.core import paths
+from caprl_desktop.core.atomic import WriteError
+from caprl_desktop.core.engine.reports import EngineInfo
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.events import (
+    EngineRestarted,
+    ItemFinished,
+    ItemSkipped,
+    ItemStarted,
+    ItemText,
+    JobFinished,
+    JobPlanned,
+)
+from caprl_desktop.core.jobs.journal import JobSummary, Journal
+from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
+from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
+from caprl_desktop.ui.scanner import Scanner, ScanResult
+from caprl_desktop.ui.settings import AppSettings
+
+LIST_SLICE = 2000  # images added to the list per turn of the event loop (about 10 ms)
+UNFINISHED = (State.QUEUED, State.WAITING, State.CAPTIONING)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the current (or last) go has got."""
+
+    done: int  # finished in this go, failed ones included
+    total: int  # everything queued in this go
+    seconds_left: float | None  # None until there is something to go by, and once it is over
+    running: bool  # the go is under way
+
+
+class QueueController(QObject):
+    # To the worker's thread (queued connections).
+    runRequested = Signal(object)  # RunRequest
+    loadRequested = Signal(object)  # EngineConfig
+    unloadRequested = Signal()
+    shutdownRequested = Signal()
+
+    stateChanged = Signal()  # running, stopped
+    progressChanged = Signal(object)  # Progress
+    speedChanged = Signal(float)  # tokens per second of the captions in flight together
+    eventHandled = Signal(object)  # a job event, once the list shows it (on the GUI thread)
+    jobEnded = Signal()  # a job ended and the queue has moved on (the next one may be running)
+    entryChanged = Signal(int)  # a row's state or caption changed as a whole (not a streamed piece)
+    captionStreamed = Signal(object, str, int)  # image path, the piece, tokens so far
+    rowsListed = Signal(int)  # rows added to the list
+    scanningChanged = Signal(bool)
+    engineStarting = Signal()
+    engineReady = Signal(object)  # EngineInfo
+    engineFailed = Signal(str)
+    engineUnloaded = Signal()  # idle for the set time
+    modelAvailable = Signal(bool)  # whether a model is installed, checked when the engine is prepared
+    modelMissing = Signal()  # images wait for a model: time to offer one
+    cannotSave = Signal(object)  # WriteError while the queue is held for it, None once Start lets it go
+    resumeOffered = Signal(object)  # list[JobSummary] that can be resumed; [] withdraws the offer
+    message = Signal(str, int)  # for the status bar, and for how many ms (0: until the next)
+
+    def __init__(self, settings: AppSettings, store: ModelStore, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = store
+        self.loader = ImageLoader(self)
+        self.queue = QueueModel(self.loader, self)
+        self._engine_info: EngineInfo | None = None
+        self._running = False
+        self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
+        self._save_problem: WriteError | None = None
+        self._resumable: list[JobSummary] = []
+        self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
+        self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
+        self._go_active = False
+        self._go_started = 0.0
+        self._go_done = 0
+        self._go_total = 0
+
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(self._unload_idle)
+        self.scanner = Scanner(self)
+        self.scanner.found.connect(self._scanned)
+        self.scanner.busyChanged.connect(self.scanningChanged)
+
+        self.worker_thread = QThread(self)
+        self.worker_thread.setObjectName("caprl-caption-worker")
+        self.worker = CaptionWorker(paths.log_dir())
+        self.worker.moveToThread(self.worker_thread)
+        self.runRequested.connect(self.worker.run)
+        self.loadRequested.connect(self.worker.load)
+        self.shutdownRequested.connect(self.worker.shutdown)
+        self.unloadRequested.connect(self.worker.unload)
+        self.worker.engineStarting.connect(self.engineStarting)
+        self.worker.engineReady.connect(self._engine_ready)
+        self.worker.engineFailed.connect(self._engine_failed)
+        self.worker.jobEvent.connect(self._job_event)
+        self.worker.jobEnded.connect(self._job_ended)
+        self.worker.jobRefused.connect(self._job_refused)
+        self.worker.jobStarted.connect(self._job_started)
+        self.worker_thread.start()
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """A job is with the worker."""
+        return self._running
+
+    @property
+    def stopped(self) -> bool:
+        """Paused, cancelled or held: the queue does not start the next job by itself."""
+        return self._stopped
+
+    @property
+    def listing(self) -> bool:
+        """Dropped images are still being added to the list (no job starts until they all are)."""
+        return bool(self._to_list)
+
+    @property
+    def engine_info(self) -> EngineInfo | None:
+        return self._engine_info
+
+    @property
+    def engine_pid(self) -> int | None:
+        return self.worker.engine_pid
+
+    @property
+    def resumable(self) -> list[JobSummary]:
+        """The runs on offer to resume (images a killed window or command left uncaptioned)."""
+        return list(self._resumable)
+
+    @property
+    def save_problem(self) -> WriteError | None:
+        """Why the queue is held: captions could not be saved."""
+        return self._save_problem
+
+    @property
+    def progress(self) -> Progress:
+        done, total = self._go_done, self._go_total
+        left: float | None = None
+        if self._go_active and 0 < done < total:
+            left = (time.monotonic() - self._go_started) / done * (total - done)
+        return Progress(done, total, left, self._go_active)
+
+    # --- the model ----------------------------------------------------------------------------
+
+    def model_pair(self) -> tuple[Path, Path] | None:
+        try:
+            pair = self.store.default_pair()
+        except CaprlError as exc:
+            self.message.emit(str(exc), 15000)
+            return None
+        return None if pair is None else (pair.model_path, pair.mmproj_path)
+
+    def engine_config(self) -> EngineConfig | None:
+        pair = self.model_pair()
+        return None if pair is None else self.settings.choices.engine_config(*pair)
+
+    def prepare_engine(self) -> None:
+        """Load the model in the background while the user picks images."""
+        config = self.engine_config()
+        self.modelAvailable.emit(config is not None)
+        if config is not None:
+            self.loadRequested.emit(config)
+
+    def settings_changed(self) -> None:
+        """Settings apply to the next job; a loaded model is reloaded now if its set-up changed."""
+        if not self._running and self._engine_info is not None:
+            self.prepare_engine()  # the worker reloads only when the engine config differs
+        self._restart_idle_timer()
+
+    def models_changed(self) -> None:
+        if self.engine_config() is None:
+            self._engine_info = None
+            self.unloadRequested.emit()
+        if not self._running:  # a running job keeps its model; the next one loads the new default
+            self.prepare_engine()
+        self._maybe_start()
+
+    # --- adding images ------------------------------------------------------------------------
+
+    def add_paths(self, paths_: list[Path], *, overwrite: bool = False) -> None:
+        """Queue images and folders; folders are scanned on a pool thread."""
+        if paths_:
+            self._set_stopped(False)
+            self.scanner.scan(paths_, overwrite=overwrite)
+
+    def _scanned(self, result: ScanResult) -> None:
+        if result.missing:
+            self.message.emit(self.tr("Not found: {}").format(", ".join(str(m) for m in result.missing)), 10000)
+        if not result.items:
+            self.message.emit(self.tr("No images found there."), 10000)
+            return
+        self._to_list.append((result.items, result.overwrite))
+        if len(self._to_list) == 1:
+            self._list_some()
+
+    def _list_some(self) -> None:
+        """List found images a slice at a time, so that 50,000 of them never hold up the event loop."""
+        items, overwrite = self._to_list[0]
+        chunk, rest = items[:LIST_SLICE], items[LIST_SLICE:]
+        if rest:
+            self._to_list[0] = (rest, overwrite)
+        else:
+            self._to_list.popleft()
+        added = self.queue.add(chunk, overwrite=overwrite)
+        self.rowsListed.emit(added)
+        if self._to_list:
+            self._update_progress()  # a go under way counts them now; the rest of the drop follows
+            QTimer.singleShot(0, self._list_some)
+            return
+        self._maybe_start()
+        self._end_go_if_idle()
+        self._update_progress()
+
+    # --- scheduling ---------------------------------------------------------------------------
+
+    def _maybe_start(self) -> None:
+        # Not while a drop is being listed: a job of its first slice would make one drop several runs.
+        if self._running or self._stopped or self._to_list:
+            return
+        rows = self.queue.in_state(State.QUEUED)
+        if not rows:
+            return
+        pair = self.model_pair()
+        if pair is None:
+            self.modelMissing.emit()
+            return
+        first = self.queue.entry(rows[0])
+        overwrite, job_id = first.overwrite, first.job_id
+        batch = [r for r in rows if self.queue.entry(r).overwrite == overwrite and self.queue.entry(r).job_id == job_id]
+        self.queue.set_state(batch, State.WAITING)
+        self._running = True
+        self.idle_timer.stop()
+        if not self._go_active:
+            self._go_active, self._go_started, self._go_done, self._go_total = True, time.monotonic(), 0, 0
+        self._update_progress()
+        self.stateChanged.emit()
+        # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
+        # a folder chosen since; the rest take the current choices.
+        self.runRequested.emit(RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, *pair,
+                                          overwrite=overwrite, job_id=job_id))
+
+    def _end_go_if_idle(self) -> None:
+        if self._go_active and not self._running and not self._to_list:
+            self._go_active = False
+
+    def start(self) -> None:
+        """Queue what is not captioned (and captions made but not saved) and go on."""
+        self._stopped = False
+        if self._save_problem is not None:
+            self._save_problem = None
+            self.cannotSave.emit(None)
+        for row in self.queue.in_state(State.IDLE, State.FAILED):
+            entry = self.queue.entry(row)
+            if entry.state == State.IDLE or entry.unsaved:
+                self.queue.requeue(row)
+        self._maybe_start()
+        self._update_progress()
+        self.stateChanged.emit()
+
+    def pause(self) -> None:
+        """Start no more captions; those in flight finish."""
+        self._set_stopped(True)
+        self.worker.pause()
+
+    def cancel(self) -> None:
+        """Stop the captions in flight (within a token) and the rest of the queue."""
+        self._set_stopped(True)
+        self.worker.cancel()
+        self.queue.set_state(self.queue.in_state(State.QUEUED), State.IDLE)
+
+    def caption_rows(self, rows: list[int], *, overwrite: bool = False) -> None:
+        """Caption these rows: those not captioned (or failed), or with ``overwrite`` all of them again."""
+        if overwrite:
+            self.queue.add([self.queue.entry(r).item for r in rows], overwrite=True)
+        else:
+            for row in rows:
+                if self.queue.entry(row).state in (State.IDLE, State.FAILED):
+                    self.queue.requeue(row)
+        self._set_stopped(False)
+        self._maybe_start()
+        self._update_progress()
+
+    def remove_rows(self, rows: list[int]) -> list[int]:
+        """Take rows off the list, except those a job holds; returns the rows removed."""
+        removable = [r for r in rows if self.queue.entry(r).state not in (State.CAPTIONING, State.WAITING)]
+        self.queue.remove_rows(removable)
+        if self._go_active:
+            self._go_total = self._go_done + self.queue.count(*UNFINISHED)  # they are no longer part of it
+        self._update_progress()
+        return removable
+
+    def _set_stopped(self, stopped: bool) -> None:
+        self._stopped = stopped
+        self.stateChanged.emit()
+
+    # --- resuming -----------------------------------------------------------------------------
+
+    def offer_resume(self) -> list[JobSummary]:
+        """Runs that a killed window or command left with images uncaptioned: offered to resume."""
+        try:
+            with Journal() as journal:
+                self._resumable = [j for j in journal.jobs() if j.resumable]
+        except CaprlError:
+            self._resumable = []
+        self.resumeOffered.emit(self.resumable)
+        return self.resumable
+
+    def resume_interrupted(self) -> None:
+        """Queue the images left in the runs on offer; each goes on as the same run, with its own choices."""
+        added = 0
+        try:
+            with Journal() as journal:
+                for job in self._resumable:
+                    items = journal.pending(job.id)
+                    made = journal.made(job.id)
+                    overwrite = job.options is not None and job.options.overwrite  # (a resumable run has them)
+                    added += self.queue.add(items, overwrite=overwrite)
+                    for item in items:
+                        row = self.queue.row_of(item.path)
+                        if row is not None and self.queue.entry(row).state == State.QUEUED:
+                            self.queue.resume(row, job.id, made.get(item.path))
+        except CaprlError as exc:
+            self.message.emit(str(exc), 15000)
+        self._resumable = []
+        self.resumeOffered.emit([])
+        self.rowsListed.emit(added)
+        self._set_stopped(False)
+        self._maybe_start()
+        self._update_progress()
+
+    # --- job events ---------------------------------------------------------------------------
+
+    def _job_started(self, job_id: int, paths_: list[Path]) -> None:
+        rows = (self.queue.row_of(p) for p in paths_)
+        self.queue.set_job([r for r in rows if r is not None], job_id)
+
+    def _job_event(self, event: object) -> None:
+        if isinstance(event, ItemStarted):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                self._started_at.pop(event.item.path, None)  # (again, after a crash: counted afresh)
+                self.queue.begin(row)
+                self.entryChanged.emit(row)
+        elif isinstance(event, ItemText):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                self.queue.append_text(row, event.text)
+                self.captionStreamed.emit(event.item.path, event.text, self.queue.entry(row).tokens)
+                self._started_at.setdefault(event.item.path, time.monotonic())
+                self._show_speed()
+        elif isinstance(event, ItemFinished):
+            self._finished(event)
+        elif isinstance(event, ItemSkipped):
+            row = self.queue.row_of(event.item.path)
+            if row is not None:
+                self.queue.finish(row, event.record, sidecar=event.sidecar, stats=None)
+                self._go_done += 1
+                self.entryChanged.emit(row)
+        elif isinstance(event, EngineRestarted):
+            self.message.emit(self.tr("The engine crashed and was restarted: {}").format(event.reason), 15000)
+        elif isinstance(event, JobPlanned):
+            for clash in event.clashes:
+                self.message.emit(clash.describe(), 10000)
+        self._update_progress()
+        self.eventHandled.emit(event)
+
+    def _finished(self, event: ItemFinished) -> None:
+        self._started_at.pop(event.item.path, None)
+        row = self.queue.row_of(event.item.path)
+        if row is None:
+            return
+        self._go_done += 1
+        if event.record.error:
+            self.queue.fail(row, event.record.error, record=event.record, unsaved=event.unsaved)
+        else:
+            self.queue.finish(row, event.record, sidecar=event.sidecar, stats=event.stats)
+            if event.stats is not None and not self._started_at:
+                self.speedChanged.emit(event.stats.tokens_per_second)
+        self.entryChanged.emit(row)
+
+    def _show_speed(self) -> None:
+        """Tokens per second of all captions in flight together (each counted from its own first token)."""
+        now = time.monotonic()
+        speed = 0.0
+        for path, started in self._started_at.items():
+            row = self.queue.row_of(path)
+            if row is not None and now - started > 0.5:
+                speed += self.queue.entry(row).tokens / (now - started)
+        if speed > 0:
+            self.speedChanged.emit(speed)
+
+    def _job_refused(self, items: list[ImageItem], reason: str) -> None:
+        for item in items:
+            row = self.queue.row_of(item.path)
+            if row is not None:
+                self.queue.refuse(row, reason)
+                self.entryChanged.emit(row)
+        self.message.emit(reason, 20000)
+
+    def _job_ended(self, finished: JobFinished | None) -> None:
+        self._running = False
+        self._started_at.clear()
+        if finished is not None and finished.cannot_save is not None:
+            self._hold(finished.cannot_save)
+        back = State.IDLE if self._stopped and not self.queue.count(State.QUEUED) else State.QUEUED
+        for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
+            self.queue.reset(row, back)
+            self.entryChanged.emit(row)
+        self._maybe_start()
+        self._end_go_if_idle()
+        self._update_progress()
+        self.stateChanged.emit()
+        self._restart_idle_timer()
+        self.jobEnded.emit()
+
+    def _hold(self, problem: WriteError) -> None:
+        """Hold the queue (it would fail image after image) until Start, e.g. with another caption folder."""
+        self._stopped = True
+        self._save_problem = problem
+        self.queue.set_state(self.queue.in_state(State.QUEUED), State.IDLE)
+        self.cannotSave.emit(problem)
+
+    def _update_progress(self) -> None:
+        if self._go_active:
+            # Never shrinks by itself: images cancelled or held in this go still count as part of it.
+            self._go_total = max(self._go_total, self._go_done + self.queue.count(*UNFINISHED))
+        self.progressChanged.emit(self.progress)
+
+    # --- the engine ---------------------------------------------------------------------------
+
+    def _engine_ready(self, info: EngineInfo) -> None:
+        self._engine_info = info
+        self._restart_idle_timer()
+        self.engineReady.emit(info)
+
+    def _engine_failed(self, message: str) -> None:
+        self._set_stopped(True)  # retrying at once would fail the same way; Start tries again
+        self.engineFailed.emit(message)
+
+    def _restart_idle_timer(self) -> None:
+        minutes = self.settings.idle_unload_minutes
+        if minutes and not self._running:
+            self.idle_timer.start(minutes * 60_000)
+        else:
+            self.idle_timer.stop()
+
+    def _unload_idle(self) -> None:
+        if self._running or self._engine_info is None:
+            return
+        self._engine_info = None
+        self.unloadRequested.emit()
+        self.engineUnloaded.emit()
+
+    def shutdown(self) -> None:
+        """Stop what runs and wait for the threads (closing the window)."""
+        self.worker.cancel()
+        self.shutdownRequested.emit()
+        self.worker_thread.wait(15000)
+        self.scanner.wait()
+        self.loader.wait()

@@ -1,0 +1,80 @@
+"""The status bar's standing parts: the model and where it runs, captioning speed, and the queue's progress."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+
+from caprl_desktop.core.engine.reports import EngineInfo
+from caprl_desktop.ui.formatting import duration_text
+from caprl_desktop.ui.queue_controller import Progress
+
+
+class StatusLine(QObject):
+    """Puts its labels in ``bar``; ``get_model_button`` shows while no model is installed."""
+
+    def __init__(self, bar: QStatusBar) -> None:
+        super().__init__(bar)
+        self.model_label = QLabel()
+        self.backend_label = QLabel()
+        self.speed_label = QLabel()
+        self.progress_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        self.get_model_button = QPushButton(self.tr("Download a model…"))
+        self.get_model_button.setObjectName("getModelButton")
+        self.get_model_button.hide()
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.get_model_button)
+        bar.addWidget(self.backend_label, 1)
+        bar.addPermanentWidget(self.speed_label)
+        bar.addPermanentWidget(self.progress_label)
+        bar.addPermanentWidget(self.progress_bar)
+
+    def show_model_available(self, available: bool) -> None:
+        self.get_model_button.setVisible(not available)
+        if not available:
+            self.model_label.setText(self.tr("No model installed"))
+            self.backend_label.clear()
+
+    def show_loading(self) -> None:
+        self.model_label.setText(self.tr("Loading the model…"))
+
+    def show_unloaded(self) -> None:
+        self.model_label.setText(self.tr("Model unloaded while idle; it loads again for the next image"))
+
+    def show_failed(self, message: str) -> None:
+        self.model_label.setText(self.tr("The model could not be loaded"))
+        self.backend_label.setText(message)
+
+    def show_engine(self, info: EngineInfo) -> None:
+        label = f"{info.model.model_path.name} · {info.model.mmproj_path.name}"
+        if info.parallel > 1:
+            label += " · " + self.tr("{} captions at a time").format(info.parallel)
+        self.model_label.setText(label)
+        self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
+        if not info.backend.gpu_offload:
+            self.backend_label.setText(self.tr("CPU only: this build has no GPU support (hover for how to add it)"))
+        else:
+            self.backend_label.setText(info.backend_line)
+        self.backend_label.setToolTip(info.backend_line)
+
+    def show_speed(self, tokens_per_second: float) -> None:
+        self.speed_label.setText(self.tr("{:.1f} tokens/s").format(tokens_per_second))
+
+    def show_progress(self, progress: Progress) -> None:
+        if not progress.running and not progress.done:
+            self.progress_label.clear()
+            self.progress_bar.hide()
+            return
+        total = max(progress.total, 1)
+        done = min(progress.done, total)
+        text = self.tr("{} / {} images").format(done, total)
+        if progress.seconds_left is not None:
+            text += self.tr(" · about {} left").format(duration_text(progress.seconds_left))
+        self.progress_label.setText(text)
+        self.progress_bar.setVisible(progress.running)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
