@@ -9,8 +9,11 @@ llama.cpp never sees a path (non-ASCII paths have failed there on Windows) nor u
 
 from __future__ import annotations
 
+import errno
 import io
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +21,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
-# Openers to try; the JPEG one also returns MPO images, which many cameras and phones write into .jpg files.
-SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+from caprl_desktop.core.images.formats import DECODERS
+from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS  # the window still names it here
 
 MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo passes
 MAX_FILE_BYTES = 1 << 30
@@ -46,12 +47,15 @@ class PreparedImage:
 
 
 def read_image_bytes(path: Path) -> bytes:
-    """Read a whole file, closing it at once; raises ``ImageLoadError`` with the reason."""
+    """Read a whole file, closing it at once; raises ``ImageLoadError`` with the reason.
+
+    Only a regular file is read, and only up to ``MAX_FILE_BYTES``: a named pipe would block the read for
+    ever and ``/dev/zero`` (or a video named .jpg) would fill the memory. The file is opened without
+    blocking, so a pipe put in an image's place after the folder was scanned cannot hang the job either.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageLoadError(f"{path.name} is {size / (1 << 30):.1f} GiB, larger than any image the app reads")
-        return path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ImageLoadError(f"{path.name} no longer exists") from None
     except IsADirectoryError:
@@ -59,7 +63,37 @@ def read_image_bytes(path: Path) -> bytes:
     except PermissionError:
         raise ImageLoadError(f"{path.name} cannot be read: permission denied") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ImageLoadError(f"{path.name} is a symbolic link that leads back to itself") from None
         raise ImageLoadError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageLoadError(f"{path.name} is {_kind(info.st_mode)}, not an image file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ImageLoadError(f"{path.name} is {info.st_size / (1 << 30):.1f} GiB, too large for an image "
+                                 "(a video or disk image with an image's name?)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:  # it grew while being read
+            raise ImageLoadError(f"{path.name} is too large for an image")
+        return data
+    except OSError as exc:
+        raise ImageLoadError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a regular file"
 
 
 def load_image(source: Path | bytes, max_pixels: int, *, name: str | None = None) -> PreparedImage:
@@ -87,7 +121,7 @@ def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
     # Pillow registers WebP and TIFF lazily; without this, formats= below fails with KeyError.
     Image.init()
     try:
-        opened = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        opened = Image.open(io.BytesIO(data), formats=DECODERS)
     except UnidentifiedImageError:
         raise ImageLoadError(f"{label} is not an image the app can read (JPEG, PNG, WebP, BMP, TIFF, GIF)") from None
     with opened:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS, IMAGE_MIME_TYPES
 from caprl_desktop.core.integration.plan import (
     GUI_ARGS,
-    IMAGE_EXTENSIONS,
-    IMAGE_MIME_TYPES,
     LABELS,
     FileEntry,
     Plan,

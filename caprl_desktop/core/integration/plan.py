@@ -18,8 +18,6 @@ from typing import Literal, Protocol
 from caprl_desktop.core.atomic import WriteError, atomic_write_bytes, write_error
 
 LABELS = {"en": "Caption with CapRL", "ja": "CapRLでキャプション"}
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp", "image/bmp", "image/tiff", "image/gif")
 # The entries open the window with the paths queued; "--" keeps a name such as "-rf.jpg" a path.
 GUI_ARGS = ("gui", "--")
 

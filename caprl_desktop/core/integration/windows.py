@@ -12,7 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from caprl_desktop.core.integration.plan import GUI_ARGS, IMAGE_EXTENSIONS, LABELS, Plan, RegistryEntry
+from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
+from caprl_desktop.core.integration.plan import GUI_ARGS, LABELS, Plan, RegistryEntry
 
 VERB = "CapRLDesktop.Caption"
 CLASSES = "Software\\Classes"

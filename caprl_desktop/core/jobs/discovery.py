@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from caprl_desktop.core.images.loading import IMAGE_EXTENSIONS
+from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,19 @@ def find_images(paths: Iterable[Path]) -> tuple[list[ImageItem], list[Path]]:
             missing.append(path)
             continue
         for image in found:
-            key = image.resolve()
+            key = _identity(image)
             if key not in seen:
                 seen.add(key)
                 items.append(ImageItem(image, root))
     return items, missing
+
+
+def _identity(path: Path) -> Path:
+    """The file a path leads to, to take it once; a link loop or an unreadable link is its own identity.
+
+    Discovery never opens an entry (a named pipe would block): whether it is an image the loader says,
+    with the reason, so that no single entry can stop or hang the scan."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python before 3.13)
+        return path.absolute()

@@ -1,0 +1,26 @@
+"""The image types the app reads, in one list: what discovery takes, the loader decodes and the OS entries offer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    decoder: str  # Pillow's format name
+    mime_type: str
+    extensions: tuple[str, ...]  # lower case, with the dot
+
+
+FORMATS = (
+    # The JPEG decoder also returns MPO images, which many cameras and phones write into .jpg files.
+    ImageFormat("JPEG", "image/jpeg", (".jpg", ".jpeg", ".jpe")),
+    ImageFormat("PNG", "image/png", (".png",)),
+    ImageFormat("WEBP", "image/webp", (".webp",)),
+    ImageFormat("BMP", "image/bmp", (".bmp",)),
+    ImageFormat("TIFF", "image/tiff", (".tif", ".tiff")),
+    ImageFormat("GIF", "image/gif", (".gif",)),
+)
+IMAGE_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
+IMAGE_MIME_TYPES = tuple(f.mime_type for f in FORMATS)
+DECODERS = tuple(f.decoder for f in FORMATS)
