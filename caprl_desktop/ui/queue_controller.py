@@ -95,6 +95,7 @@ class QueueController(QObject):
         self._resumable: list[JobSummary] = []
         self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
         self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
+        self._scans = False  # dropped paths being scanned
         self._go_active = False
         self._go_started = 0.0
         self._go_done = 0
@@ -105,7 +106,7 @@ class QueueController(QObject):
         self.idle_timer.timeout.connect(self._unload_idle)
         self.scanner = Scanner(self)
         self.scanner.found.connect(self._scanned)
-        self.scanner.busyChanged.connect(self.scanningChanged)
+        self.scanner.busyChanged.connect(self._scanning)
 
         self.worker_thread = QThread(self)
         self.worker_thread.setObjectName("caprl-caption-worker")
@@ -220,6 +221,13 @@ class QueueController(QObject):
         if len(self._to_list) == 1:
             self._list_some()
 
+    def _scanning(self, busy: bool) -> None:
+        self._scans = busy
+        self.scanningChanged.emit(busy)
+        if not busy:
+            self._end_go_if_idle()  # (nothing found there: the go it would have joined is over)
+            self._update_progress()
+
     def _list_some(self) -> None:
         """List found images a slice at a time, so that 50,000 of them never hold up the event loop."""
         items, overwrite = self._to_list[0]
@@ -267,7 +275,8 @@ class QueueController(QObject):
                                           overwrite=overwrite, job_id=job_id))
 
     def _end_go_if_idle(self) -> None:
-        if self._go_active and not self._running and not self._to_list:
+        # Images still being found or listed join the go under way (one count, one time left).
+        if self._go_active and not self._running and not self._to_list and not self._scans:
             self._go_active = False
 
     def start(self) -> None:

@@ -24,9 +24,10 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.cli.main import main as cli_main
 from caprl_desktop.core.export.writers import read_csv, read_jsonl
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.events import ItemText
+from caprl_desktop.core.jobs.events import ItemStarted, ItemText
 from caprl_desktop.core.jobs.folder_locks import folder_locks
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
@@ -238,7 +239,8 @@ def test_language_switch_changes_the_prompt_the_engine_gets(
     wait_all_finished(qtbot, window, 1)
     with Journal() as journal:  # the run as recorded: what the engine was asked
         options = journal.jobs()[-1].options
-    assert options is not None and options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
+    assert options is not None
+    assert options.prompt.language == "ja" and options.prompt.user == PRESET_PROMPTS["detailed"]["ja"]
     assert AppSettings().language == "ja"  # remembered
 
 
@@ -640,3 +642,82 @@ def test_window_captions_hostile_names_dropped_on_it(qtbot: QtBot, window: MainW
     assert window.export(target, "csv") == len(images)
     assert sorted(r["path"] for r in read_csv(target)) == sorted(str(p) for p in images)
 
+
+
+def test_a_drop_of_5000_images_is_one_run_and_the_count_covers_them_all(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    image = save_noise(tmp_path / "one.jpg", width=16, height=16).read_bytes()
+    for i in range(5000):  # more than two list slices; the same bytes under 5,000 names
+        (folder / f"p{i:04d}.jpg").write_bytes(image)
+    seen: list[tuple[str, int]] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ItemStarted) and not seen:
+            seen.append((window.status_line.progress_label.text(), window.status_line.progress_bar.maximum()))
+            window.controller.pause()  # hold the rest: the test is about counting them, not captioning them
+
+    window.controller.eventHandled.connect(on_event)
+    drop(window, [folder])
+    qtbot.waitUntil(lambda: bool(seen) and not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
+    assert len(window.queue.entries) == 5000
+    [(text, maximum)] = seen
+    assert text.endswith("/ 5000 images") and maximum == 5000  # while it ran
+    progress = window.controller.progress
+    assert progress.total == 5000 and 0 < progress.done < 5000 and not progress.running
+    assert window.status_line.progress_label.text() == f"{progress.done} / 5000 images"  # after the pause
+    with Journal() as journal:
+        [run] = journal.jobs()  # one drop, one run
+    assert sum(run.counts.values()) == 5000 and run.status == "stopped"
+    assert run.counts.get("pending", 0) == 5000 - progress.done
+
+
+def test_a_window_run_is_listed_by_jobs_list(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "listed"
+    for i in range(2):
+        save_noise(folder / f"l{i}.jpg", seed=90 + i)
+    drop(window, [folder])
+    wait_all_finished(qtbot, window, 2)
+    capsys.readouterr()
+    assert cli_main(["jobs", "list"]) == 0
+    out = capsys.readouterr().out
+    with Journal() as journal:
+        [run] = journal.jobs()
+    assert run.status == "finished" and sum(run.counts.values()) == 2
+    assert f"job {run.id} (finished" in out and str(folder) in out
+    assert "jobs resume" not in out  # nothing left to resume
+
+
+def test_a_cancelled_window_run_started_again_is_the_same_job(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    window.settings.max_tokens = 2000
+    images = [save_noise(tmp_path / f"again{i}.jpg", seed=100 + i) for i in range(3)]
+    texts: list[int] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, ItemText):
+            texts.append(1)
+            if len(texts) == 3:
+                window.controller.cancel()
+
+    window.controller.eventHandled.connect(on_event)
+    drop(window, images)
+    qtbot.waitUntil(lambda: len(texts) >= 3 and not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
+    window.controller.eventHandled.disconnect(on_event)
+    with Journal() as journal:
+        [stopped] = journal.jobs()
+    assert stopped.status == "stopped" and stopped.left > 0
+    window.settings.max_tokens = 24
+    with qtbot.waitSignal(window.controller.runRequested, timeout=10_000) as blocker:
+        window.controller.start()
+    assert blocker.args[0].job_id == stopped.id  # the run goes on, not a new one
+    wait_all_finished(qtbot, window, 3)
+    with Journal() as journal:
+        [run] = journal.jobs()
+    assert run.id == stopped.id and run.status == "finished" and sum(run.counts.values()) == 3
+    assert run.left == 0
