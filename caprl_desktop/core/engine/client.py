@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
 import threading
@@ -47,7 +48,6 @@ from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
 
-_POLL_SECONDS = 0.2
 _LOG_KEEP_SECONDS = 7 * 24 * 3600
 _SIGNALS = {6: "SIGABRT: llama.cpp aborted", 9: "SIGKILL: it was killed", 11: "SIGSEGV: a crash in native code"}
 
@@ -231,23 +231,19 @@ class EngineClient:
                 raise self._crashed() from None
 
     def _receive(self) -> Reply:
+        """The next reply; waits on the pipe and the process together, so a death is seen the moment it happens."""
         conn, process = self._conn, self._process
         if conn is None or process is None:
             raise EngineError("the engine is not running")
-        while True:
-            try:
-                if conn.poll(_POLL_SECONDS):
-                    reply: Reply = conn.recv()
-                    return reply
-            except (EOFError, OSError):
-                raise self._crashed() from None
-            if not process.is_alive():
-                # Replies sent just before dying are still worth reading.
-                with contextlib.suppress(EOFError, OSError):
-                    if conn.poll(0):
-                        late: Reply = conn.recv()
-                        return late
-                raise self._crashed()
+        try:
+            ready = multiprocessing.connection.wait([conn, process.sentinel])
+            # Replies sent just before dying are still worth reading, so the pipe goes first.
+            if conn in ready or conn.poll(0):
+                reply: Reply = conn.recv()
+                return reply
+        except (EOFError, OSError):
+            pass
+        raise self._crashed()
 
     def _crashed(self) -> EngineCrashedError:
         process = self._process
