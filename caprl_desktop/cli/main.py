@@ -9,7 +9,14 @@ import sys
 from collections.abc import Sequence
 
 from caprl_desktop import __version__
-from caprl_desktop.cli.exit_codes import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+from caprl_desktop.cli.exit_codes import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TRY_AGAIN,
+    EXIT_USAGE,
+)
 
 # Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
 # against the parser).
@@ -72,6 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args.command == "gui":
         return _run_gui(args.paths)
+    return _run_command(args, parser)
+
+
+def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """The one place a command's errors end: a sentence for what is expected, one line and the log for the rest."""
+    from caprl_desktop.core.app_log import log_path, log_unexpected, start_logging
+    from caprl_desktop.core.errors import CaprlError
+    from caprl_desktop.core.jobs.journal import JournalBusyError
+
+    start_logging("cli")
     try:
         result: int = args.handler(args, parser)
     except BrokenPipeError:
@@ -79,6 +96,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CaprlError as exc:
+        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_TRY_AGAIN if isinstance(exc, JournalBusyError) else EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug: logged whole, said in one line
+        log_unexpected(type(exc), exc, exc.__traceback__, where=f"caprl-desktop {args.command}")
+        print(f"caprl-desktop: unexpected error ({type(exc).__name__}: {exc}). The details are in "
+              f"{log_path('cli')}; please include that file when you report it.", file=sys.stderr)
+        return EXIT_INTERNAL
     return result
 
 
