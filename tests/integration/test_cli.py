@@ -189,16 +189,19 @@ def test_broken_image_fails_alone_with_exit_1(
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "message"),
     [
-        ["--image-max-tokens", "5"],
-        ["--top-p", "0"],
-        ["--csv", "-", "--jsonl", "-"],
+        (["--image-max-tokens", "5"], "image max tokens must be between 8 and 4096"),
+        (["--top-p", "0"], "top_p must be in (0, 1]"),
+        (["--csv", "-", "--jsonl", "-"], "only one of --csv and --jsonl can go to standard output"),
     ],
 )
-def test_usage_errors_exit_2(models: ModelFiles, tmp_path: Path, args: list[str]) -> None:
+def test_usage_errors_exit_2_with_their_reason(models: ModelFiles, tmp_path: Path, args: list[str], message: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     image = save_noise(tmp_path / "x.jpg")
     assert main(["caption", str(image), *args, *model_args(models)]) == 2
+    assert capsys.readouterr().err == f"caprl-desktop: error: {message}\n"
+    assert not image.with_suffix(".txt").exists()
 
 
 def test_missing_model_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

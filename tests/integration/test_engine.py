@@ -47,11 +47,11 @@ def test_engine_reports_model_and_backend(live_engine: EngineClient) -> None:
     assert info.model.architecture == "qwen2vl"
     assert info.n_layer == TINY.n_layer
     assert info.image_budget == TEST_BUDGET
-    # This machine's llama-cpp-python is a CPU build: the line must say so and name the GPU install step.
-    if not info.backend.gpu_offload:
-        assert info.backend_line.startswith("CPU only")
-        assert "CMAKE_ARGS" in info.backend_line
-        assert info.gpu_layers == 0
+    # A CPU build says so and names the GPU install step; a GPU build names its device and offloads.
+    cpu_only = not info.backend.gpu_offload
+    assert info.backend_line.startswith("CPU only") == cpu_only
+    assert ("CMAKE_ARGS" in info.backend_line) == cpu_only
+    assert (info.gpu_layers == 0) == cpu_only
 
 
 def test_streamed_pieces_make_the_caption(live_engine: EngineClient, photo: PreparedImage) -> None:

@@ -20,9 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("PySide6")
-
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.integration import current_plan, install, status, uninstall
@@ -132,9 +129,7 @@ def test_linux_install_is_idempotent_and_uninstall_leaves_nothing(xdg: Path) -> 
 
 def test_desktop_entries_pass_desktop_file_validate(xdg: Path) -> None:
     validator = shutil.which("desktop-file-validate")
-    if validator is None:
-        if os.environ.get("CAPRL_REQUIRE_DESKTOP_FILE_VALIDATE"):
-            pytest.fail("desktop-file-validate (Debian's desktop-file-utils) is required here")
+    if validator is None:  # under .ci/run (CAPRL_NO_SKIPS) this skip fails the run
         pytest.skip("desktop-file-validate is not installed (apt install desktop-file-utils)")
     install(current_plan("linux", "en"))
     result = subprocess.run([validator, str(xdg / "applications" / "caprl-desktop.desktop")], capture_output=True,

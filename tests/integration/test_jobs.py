@@ -211,6 +211,7 @@ def test_a_window_run_stopped_part_way_is_finished_by_jobs_resume_under_its_numb
         assert [j.id for j in journal.jobs()] == [job_id]  # the same run, not a new one
         summary = journal.get(job_id)
         assert summary is not None and summary.status == "finished" and summary.counts == {"done": 3}
+        assert summary.options is not None
         assert (summary.options.params.max_tokens, summary.options.params.seed) == (6, 21)  # recorded
         assert summary.options.prompt == options().prompt  # the run's own prompt and language
     assert all((folder / f"img{i:03d}.txt").read_text(encoding="utf-8").strip() for i in range(3))

@@ -282,7 +282,7 @@ def test_server_errors_end_in_a_message_and_keep_the_bytes(hub: HubStandIn) -> N
 
     with pytest.raises(DownloadError, match=r"HTTP 500.*kept") as info:
         download_file(client(hub), big, dest, on_progress=server_breaks)
-    assert "Traceback" not in str(info.value)
+    assert "\n" not in str(info.value) and big.filename in str(info.value)  # one sentence naming the file
     assert part_path(dest).stat().st_size > 0 and not dest.exists()
     assert len(hub.downloads_of(big.filename)) == 1 + 5  # the first request, then five retries
 

@@ -5,11 +5,15 @@ Real engine processes on the tiny synthetic model; a "parallel=1" engine is the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
+import struct
+import sys
+import termios
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +23,15 @@ from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionText
 from caprl_desktop.core.images.loading import load_image
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.events import EngineRestarted, ItemFinished, ItemStarted, ItemText, JobEvent, JobFinished
+from caprl_desktop.core.jobs.events import (
+    EngineRestarted,
+    ItemFinished,
+    ItemStarted,
+    ItemText,
+    JobEvent,
+    JobFinished,
+    JobPlanned,
+)
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.scheduler import run_job
 from caprl_desktop.core.params import GenerationParams
@@ -208,10 +220,12 @@ def test_an_engine_that_died_between_captions_is_restarted(
         for event in run_job(items, options(), engine):
             events.append(event)
             if len(events) == 1:  # planned, nothing sent yet: killed while idle
-                assert engine.pid is not None
+                assert isinstance(event, JobPlanned) and engine.pid is not None
                 os.kill(engine.pid, signal.SIGKILL)
-                time.sleep(0.5)  # let it be gone
+                wait_until(lambda: not engine.running)  # gone before the job sends its first image
     assert sum(isinstance(e, EngineRestarted) for e in events) == 1
+    kinds = [type(e) for e in events]
+    assert kinds.index(EngineRestarted) < kinds.index(ItemFinished)  # restarted before any caption was made
     summary = events[-1]
     assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (4, 0)
 
@@ -230,6 +244,36 @@ def test_more_requests_than_sequences_and_a_cancelled_queued_one(side_by_side: E
     assert all(r.output.stats.finish_reason == "length" for r in ends.values())
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.01)
+
+
+def wait_until_pipe_full(engine: EngineClient, timeout: float = 60.0) -> None:
+    """Until the unread bytes stop growing for a second: the pipe's buffers are full and the engine waits."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while True:
+        now, unread = time.monotonic(), unread_bytes(engine)
+        if unread != last:
+            last, since = unread, now
+        elif unread > 4096 and now - since >= 1.0:
+            return
+        assert now < deadline, f"the pipe did not fill up ({unread} bytes unread)"
+        time.sleep(0.05)
+
+
+def unread_bytes(engine: EngineClient) -> int:
+    """Bytes the engine has sent that the app has not read (FIONREAD on the pipe's socket)."""
+    conn = engine._conn
+    assert conn is not None
+    (unread,) = struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.FIONREAD, b"\0\0\0\0"))
+    return int(unread)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="FIONREAD on the pipe")
 @pytest.mark.timeout(120)
 def test_a_large_image_sent_while_replies_pile_up_does_not_deadlock(
     side_by_side: EngineClient, tmp_path: Path
@@ -238,7 +282,8 @@ def test_a_large_image_sent_while_replies_pile_up_does_not_deadlock(
     a large image then must not wait for ever on an engine that waits for the app to read."""
     small = load_image(images(tmp_path, 1)[0], TEST_BUDGET.max_pixels)
     ids = [side_by_side.submit(small, PROMPT, GenerationParams(max_tokens=3000, ignore_eos=True)) for _ in range(3)]
-    time.sleep(2)  # not reading: thousands of pieces wait in the pipe
+    # Not reading: pieces pile up until the pipe is full and the engine's sending waits (nothing more arrives).
+    wait_until_pipe_full(side_by_side)
     big_path = save_noise(tmp_path / "big.png", 1600, 1600, seed=9)
     big = load_image(big_path, 1600 * 1600)  # 7.7 MB of pixels in one message; the engine scales it down
     rid = side_by_side.submit(big, PROMPT, GenerationParams(max_tokens=5, ignore_eos=True))

@@ -134,7 +134,6 @@ def fuzz_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @FUZZ
 @given(case=hostile_images())
 def test_thumbnail_reader_never_crashes_or_hangs(case: tuple[str, bytes], fuzz_dir: Path, qapp: object) -> None:
-    pytest.importorskip("PySide6")
     from caprl_desktop.ui.queue_model import read_thumbnail
 
     suffix, data = case
