@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(arguments: Sequence[str]) -> int:
+    from caprl_desktop.core.desktop_libraries import explain_missing, missing_xcb_libraries, uses_xcb
+
+    # Before Qt is loaded: without these, Qt aborts the process with a message about "plugins".
+    if uses_xcb() and (missing := missing_xcb_libraries()):
+        print(f"caprl-desktop: error: {explain_missing(missing)}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         from caprl_desktop.ui.app import run_gui  # Qt is loaded only for the window
     except ImportError as exc:

@@ -17,6 +17,7 @@ import psutil
 
 from caprl_desktop import __version__
 from caprl_desktop.core import integration, paths
+from caprl_desktop.core.desktop_libraries import explain_missing, missing_xcb_libraries, uses_xcb
 from caprl_desktop.core.engine.backend import describe_backend
 from caprl_desktop.core.engine.client import probe_backend
 from caprl_desktop.core.errors import CaprlError
@@ -55,6 +56,11 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
         version = _version(package)
         if version is not None:
             yield "app", f"{package} {version}"
+
+    if uses_xcb():
+        missing = missing_xcb_libraries()
+        yield "app", "X11 libraries for the window: " + (
+            "all present" if not missing else explain_missing(missing).replace("\n", " "))
 
     memory = psutil.virtual_memory()
     yield "machine", f"CPU: {platform.processor() or platform.machine()}, {psutil.cpu_count(logical=False)} cores " \
