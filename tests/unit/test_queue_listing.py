@@ -7,9 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("PySide6")
-
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export.writers import CaptionRecord
