@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QObject, QTranslator
 from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from caprl_desktop import __version__
-from caprl_desktop.core import paths
+from caprl_desktop.core.app_log import log_path, start_logging
 from caprl_desktop.core.integration import ICONS
+from caprl_desktop.ui.errors import ErrorReporter
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.single_instance import SingleInstance
@@ -23,31 +21,11 @@ from caprl_desktop.ui.single_instance import SingleInstance
 TRANSLATIONS = Path(__file__).resolve().parent / "i18n"
 
 
-def write_crash_log(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> Path | None:
-    folder = paths.log_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"gui-error-{datetime.datetime.now():%Y%m%d-%H%M%S}.log"
-        path.write_text(f"CapRL Desktop {__version__}\n" + "".join(traceback.format_exception(kind, value, tb)),
-                        encoding="utf-8")
-        return path
-    except OSError:
-        return None
-
-
-def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-    """An unexpected error ends in one dialog with the details and a log file, not a silent exit."""
-    log = write_crash_log(kind, value, tb)
-    details = "".join(traceback.format_exception(kind, value, tb))
-    if sys.__stderr__ is not None:
-        sys.__stderr__.write(details)
-    app = QApplication.instance()
-    if app is None:
-        return
+def show_error(summary: str, details: str) -> None:
+    """The one dialog for an unexpected error; runs on the GUI thread (``ErrorReporter.reported``)."""
     box = QMessageBox(QMessageBox.Icon.Critical, "CapRL Desktop",
-                      QCoreApplication.translate("app", "Something went wrong: {}").format(value))
-    if log is not None:
-        box.setInformativeText(QCoreApplication.translate("app", "The details are in {}").format(log))
+                      QCoreApplication.translate("app", "Something went wrong: {}").format(summary))
+    box.setInformativeText(QCoreApplication.translate("app", "The details are in {}").format(log_path("gui")))
     box.setDetailedText(details)
     box.exec()
 
@@ -100,7 +78,10 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     app.setOrganizationName("caprl-desktop")
     app.setDesktopFileName("caprl-desktop")  # Wayland/X11 match the window to the installed menu entry
     app.setWindowIcon(QIcon(str(ICONS / "caprl-desktop-256.png")))
-    sys.excepthook = _excepthook
+    start_logging("gui")
+    reporter = ErrorReporter(app)
+    reporter.reported.connect(show_error)
+    reporter.install()
     instance = SingleInstance(app)
     if not instance.claim():
         # A window is running: it takes the paths (joining its queue) and this launch ends here.

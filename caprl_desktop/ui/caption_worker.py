@@ -26,6 +26,7 @@ from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.session import JobSession, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
+from caprl_desktop.ui.errors import describe
 
 HOLDER = "CapRL Desktop window"
 
@@ -50,6 +51,7 @@ class CaptionWorker(QObject):
     jobEvent = Signal(object)  # a core JobEvent
     jobEnded = Signal(object)  # JobFinished, or None when the job could not start or was stopped early
     jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
+    jobFailed = Signal(str)  # an unexpected error ended the job: the images not finished fail with this reason
 
     def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
         super().__init__()
@@ -96,6 +98,8 @@ class CaptionWorker(QObject):
             self._ensure_engine(config)
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave the window waiting for a model
+            self.engineFailed.emit(describe(exc, "loading the model"))
 
     def run(self, request: RunRequest) -> None:
         self._stop.clear()
@@ -111,6 +115,8 @@ class CaptionWorker(QObject):
             self.jobRefused.emit(request.items, str(exc))
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - an OSError nobody foresaw (a full data disk) ends the job too
+            self.jobFailed.emit(describe(exc, "a caption job"))
         finally:
             self.jobEnded.emit(finished)
 

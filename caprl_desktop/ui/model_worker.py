@@ -19,6 +19,7 @@ from caprl_desktop.core.models.hub import HubClient
 from caprl_desktop.core.models.install import InstallPlan, add_local, install
 from caprl_desktop.core.models.offer import model_offer
 from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.errors import describe
 
 
 class ModelWorker(QObject):
@@ -45,6 +46,9 @@ class ModelWorker(QObject):
         except CaprlError as exc:
             self.offerFailed.emit(str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - every slot ends with an answer, or the dialog waits for ever
+            self.offerFailed.emit(describe(exc, "listing models"))
+            return
         self.offerReady.emit(offer)
 
     def download(self, plan: InstallPlan, catalog: Catalog) -> None:
@@ -58,6 +62,9 @@ class ModelWorker(QObject):
         except CaprlError as exc:
             self.failed.emit(str(exc))
             return
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(describe(exc, "a model download"))
+            return
         self.installed.emit(model)
 
     def add_local(self, model_path: Path, mmproj_path: Path) -> None:
@@ -65,6 +72,9 @@ class ModelWorker(QObject):
             model = add_local(self._store, model_path, mmproj_path, make_default=True)
         except CaprlError as exc:
             self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.failed.emit(describe(exc, "adding a model from disk"))
             return
         self.installed.emit(model)
 

@@ -122,6 +122,7 @@ class QueueController(QObject):
         self.worker.jobEvent.connect(self._job_event)
         self.worker.jobEnded.connect(self._job_ended)
         self.worker.jobRefused.connect(self._job_refused)
+        self.worker.jobFailed.connect(self._job_failed)
         self.worker.jobStarted.connect(self._job_started)
         self.worker_thread.start()
 
@@ -432,6 +433,15 @@ class QueueController(QObject):
                 self.queue.refuse(row, reason)
                 self.entryChanged.emit(row)
         self.message.emit(reason, 20000)
+
+    def _job_failed(self, reason: str) -> None:
+        """The job ended on an unexpected error: what it had not finished fails with the reason, not re-queued
+        (the next try would likely fail the same way; Start or Caption selected tries again)."""
+        self._set_stopped(True)
+        for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
+            self.queue.refuse(row, reason)
+            self.entryChanged.emit(row)
+        self.message.emit(reason, 30000)
 
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._running = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import enum
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
 
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.images.loading import MAX_FILE_BYTES
 from caprl_desktop.core.jobs.discovery import ImageItem
 
 THUMB_SIZE = 56
@@ -80,7 +82,16 @@ class _ThumbnailTask(QRunnable):
 
 
 def read_thumbnail(path: Path, size: int) -> QImage:
-    """Qt's own decoders, scaled while decoding; a null image for anything they cannot read."""
+    """Qt's own decoders, scaled while decoding; a null image for anything they cannot read.
+
+    Only regular files up to the loader's limit are opened: a named pipe would block a pool thread for ever,
+    ``/dev/zero`` would never end (stat never blocks, so asking first is safe)."""
+    try:
+        info = path.stat()
+    except OSError:  # gone, a link loop, no permission
+        return QImage()
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+        return QImage()
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
     original = reader.size()

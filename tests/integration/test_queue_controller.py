@@ -3,16 +3,23 @@ GGUFs captioning in a real engine process. Pause, cancel, and progress that cove
 
 from __future__ import annotations
 
+import errno
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.core import paths
+from caprl_desktop.core.app_log import start_logging
+from caprl_desktop.core.jobs import folder_locks
 from caprl_desktop.core.jobs.events import ItemText
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.errors import ErrorReporter
 from caprl_desktop.ui.queue_controller import Progress, QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
@@ -132,3 +139,49 @@ def test_images_added_while_it_runs_extend_the_count_and_time_left_is_estimated(
     assert controller.progress == Progress(7, 7, None, running=False)
     with Journal() as journal:
         assert len(journal.jobs()) == 2  # two drops, two runs, one count
+
+
+def test_an_unexpected_error_in_the_worker_ends_the_job_with_the_reason_on_the_images(
+    qtbot: QtBot, controller: QueueController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full data disk while taking the folder lock (an OSError, not a CaprlError) must not leave the window
+    "running" for ever: the images fail with the reason and the traceback is in the log."""
+    def full_disk() -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    start_logging("gui")  # as run_gui does
+    monkeypatch.setattr(folder_locks, "_locks_dir", full_disk)
+    folder = folder_of(tmp_path, "lockless", 2, seed=70)
+    controller.add_paths([folder])
+    qtbot.waitUntil(lambda: finished(controller, 2), timeout=TIMEOUT_MS)
+    assert controller.stopped  # not retried in a loop
+    errors = {e.error for e in controller.queue.entries}
+    assert len(errors) == 1
+    (error,) = errors
+    assert error.startswith("unexpected error (OSError: [Errno 28] No space left on device)")
+    log = paths.log_dir() / "gui.log"
+    assert "Traceback (most recent call last)" in log.read_text(encoding="utf-8")
+
+
+def test_an_error_on_any_thread_is_logged_and_reported_on_the_gui_thread(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    start_logging("gui")
+    reporter = ErrorReporter()
+    reporter.install()
+    shown_on: list[threading.Thread] = []
+    reporter.reported.connect(lambda summary, details: shown_on.append(threading.current_thread()))
+
+    def fails() -> None:
+        raise ValueError("a bug on a plain thread")
+
+    with qtbot.waitSignal(reporter.reported, timeout=5000) as blocker:
+        worker = threading.Thread(target=fails, name="plain-thread")
+        worker.start()
+        worker.join()
+    assert blocker.args is not None and blocker.args[0] == "ValueError: a bug on a plain thread"
+    assert shown_on == [threading.main_thread()]  # the dialog is made on the GUI thread only
+    text = (paths.log_dir() / "gui.log").read_text(encoding="utf-8")
+    assert "unexpected error in plain-thread" in text and "ValueError: a bug on a plain thread" in text
