@@ -6,6 +6,7 @@ Drops are real ``QDragEnterEvent``/``QDropEvent``s carrying file URLs; captions 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import random
 import signal
@@ -26,7 +27,7 @@ from caprl_desktop.core.export.writers import read_csv, read_jsonl
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import ItemStarted, ItemText
 from caprl_desktop.core.jobs.folder_locks import folder_locks
-from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.journal import Journal, options_to_json
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
@@ -724,3 +725,21 @@ def test_a_cancelled_window_run_started_again_is_the_same_job(
         [run] = journal.jobs()
     assert run.id == stopped.id and run.status == "finished" and sum(run.counts.values()) == 3
     assert run.left == 0
+
+
+def test_a_run_written_by_another_version_does_not_stop_the_window_from_starting(
+    qtbot: QtBot, installed: ModelStore, tmp_path: Path
+) -> None:
+    items, _ = find_images([save_noise(tmp_path / "other" / f"o{i}.jpg", seed=i) for i in range(2)])
+    with Journal() as journal:
+        job = journal.create(items, JobOptions(prompt=build_prompt("en"), params=GenerationParams(),
+                                               image_budget=ImageBudget(max_tokens=64), model_label="tiny"))
+        journal.set_status(job, "stopped")
+        stored = json.loads(options_to_json(journal.get(job).options))  # type: ignore[union-attr, arg-type]
+        stored.update({"app": "2.0", "a_field_from_the_future": True})
+        journal._db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job))
+    win = MainWindow()  # reads the journal for the resume offer at start
+    qtbot.addWidget(win)
+    win.show()
+    assert win.controller.resumable == [] and not win.resume_bar.isVisible()
+    win.close()
