@@ -120,14 +120,16 @@ def engine_settings_from_args(args: argparse.Namespace) -> CaptionSettings:
     return CaptionSettings(gpu_layers=args.gpu_layers, threads=args.threads, parallel=args.parallel)
 
 
-def resume_changes(args: argparse.Namespace) -> Callable[[JobOptions], JobOptions]:
-    """What this resume changes in the run's options: the sampling options given, and ``--output-dir``."""
+def resume_changes(args: argparse.Namespace, *, model_label: str | None = None,
+                   ) -> Callable[[JobOptions], JobOptions]:
+    """What this resume changes in the run's options: the sampling options given, ``--output-dir``, and the
+    model that makes its captions from now on (records name it)."""
     sampling = _given(args, SAMPLING_FIELDS)
     folder: Path | None = getattr(args, "output_dir", None)
 
     def change(options: JobOptions) -> JobOptions:
         params = dataclasses.replace(options.params, **sampling)  # type: ignore[arg-type]
-        changed = dataclasses.replace(options, params=params)
+        changed = dataclasses.replace(options, params=params, model_label=model_label or options.model_label)
         if folder is not None:
             changed = dataclasses.replace(changed, caption_folder=str(folder.absolute()))
         return changed

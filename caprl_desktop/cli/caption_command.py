@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -17,6 +16,7 @@ from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
+from caprl_desktop.core.images.formats import FORMAT_NAMES
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
@@ -77,52 +77,46 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if missing:
         return _fail("not found: " + ", ".join(str(m) for m in missing))
     if not items:
-        print("No images found (JPEG, PNG, WebP, BMP, TIFF, GIF).", file=sys.stderr)
+        print(f"No images found ({FORMAT_NAMES}).", file=sys.stderr)
         return EXIT_OK
     pair = _model(args)
     if pair is None:
         return EXIT_USAGE
     model, mmproj = pair
     stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
-    try:
-        with Journal() as journal, start_job(journal, items, settings.job_options(model.name),
-                                             holder=HOLDER) as session:
-            config = settings.engine_config(model, mmproj, session.options, images=len(items))
-            return _caption(session, config, args, stream_to_stdout=stream_to_stdout)
-    except CaprlError as exc:
-        return _fail(str(exc))
+    # A CaprlError from here on (a busy folder, the journal) ends in cli.main's one handler.
+    with Journal() as journal, start_job(journal, items, settings.job_options(model.name),
+                                         holder=HOLDER) as session:
+        config = settings.engine_config(model, mmproj, session.options, images=len(items))
+        return _caption(session, config, args, stream_to_stdout=stream_to_stdout)
 
 
 def resume(job_id: int | None, args: argparse.Namespace) -> int:
     """Caption what job ``job_id`` (default: the last resumable one, on ``args.paths`` if given) left."""
     if args.csv == "-" and args.jsonl == "-":
         return _fail("only one of --csv and --jsonl can go to standard output")
-    try:
-        with Journal() as journal:
-            if job_id is None:
-                last = last_resumable(journal, args.paths or [])
-                if last is None:
-                    print("Nothing to resume: no stopped or killed run" + (" on those paths." if args.paths else "."),
-                          file=sys.stderr)
-                    return EXIT_OK
-                job_id = last.id
-            else:
-                resumable_job(journal, job_id)  # "no such job" before a model is chosen (which may download)
-            pair = _model(args)
-            if pair is None:
-                return EXIT_USAGE
-            model, mmproj = pair
-            with resume_job(journal, job_id, holder=HOLDER, change=arguments.resume_changes(args)) as session:
-                summary = journal.get(job_id)
-                print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
-                if session.options.caption_folder:
-                    print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
-                session = dataclasses.replace(session, options=dataclasses.replace(session.options,
-                                                                                   model_label=model.name))
-                config = arguments.engine_settings_from_args(args).engine_config(model, mmproj, session.options)
-                return _caption(session, config, args, stream_to_stdout=False)
-    except CaprlError as exc:
-        return _fail(str(exc))
+    with Journal() as journal:
+        if job_id is None:
+            last = last_resumable(journal, args.paths or [])
+            if last is None:
+                print("Nothing to resume: no stopped or killed run" + (" on those paths." if args.paths else "."),
+                      file=sys.stderr)
+                return EXIT_OK
+            job_id = last.id
+        else:
+            resumable_job(journal, job_id)  # "no such job" before a model is chosen (which may download)
+        pair = _model(args)
+        if pair is None:
+            return EXIT_USAGE
+        model, mmproj = pair
+        change = arguments.resume_changes(args, model_label=model.name)
+        with resume_job(journal, job_id, holder=HOLDER, change=change) as session:
+            summary = journal.get(job_id)
+            print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
+            if session.options.caption_folder:
+                print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
+            config = arguments.engine_settings_from_args(args).engine_config(model, mmproj, session.options)
+            return _caption(session, config, args, stream_to_stdout=False)
 
 
 def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
@@ -199,10 +193,10 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         print(f"Interrupted. `caprl-desktop caption --resume` continues job {job_id} where it stopped.",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    except CaprlError as exc:
+    except CaprlError:
         for exporter in exporters:
             exporter.abandon()
-        return _fail(str(exc))
+        raise
     finally:
         if progress is not None:
             progress.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import stat
@@ -93,17 +94,20 @@ def _keep_mode_and_owner(fd: int, target: Path) -> None:
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make the rename durable: on POSIX the new directory entry is on disk only once the folder is synced."""
+    """Make the rename durable: on POSIX the new directory entry is on disk only once the folder is synced.
+
+    Best effort: the file is in place already, so a folder that cannot be opened for reading (write-only
+    permissions) or a file system that cannot sync folders loses only the guarantee against a power cut."""
     if os.name == "nt":
         return  # NTFS journals the rename itself; folders cannot be opened for fsync there
-    fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):  # file systems that cannot sync folders
-            raise
-    finally:
-        os.close(fd)
+        logging.getLogger(__name__).warning("could not sync %s after a rename: %s", folder, exc)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

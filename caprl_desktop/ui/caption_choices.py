@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PromptSpec, build_prompt
+from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language
 from caprl_desktop.ui.settings import AppSettings
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
@@ -46,13 +46,6 @@ class CaptionChoices(QWidget):
     def language(self) -> Language:
         value: Language = self.language_combo.currentData()
         return value
-
-    def prompt(self) -> PromptSpec:
-        preset = self.preset_combo.currentData()
-        custom = self.prompt_edit.text().strip()
-        if preset == "custom":
-            return build_prompt(self.language, "detailed", custom_prompt=custom or None)
-        return build_prompt(self.language, preset)
 
     def _changed(self) -> None:
         preset = self.preset_combo.currentData()

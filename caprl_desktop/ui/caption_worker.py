@@ -1,9 +1,10 @@
 """The window's side of the engine: a QObject on its own thread that runs caption jobs and emits their events.
 
 The engine itself is a separate process (``EngineClient``); this thread only waits on its pipe and forwards
-the core's plain job events as Qt signals, so the GUI thread never blocks. ``cancel()`` and ``pause()`` may
-be called from any thread: cancel stops the captions in flight within a token, pause starts no more and lets
-those in flight finish.
+the core's plain job events as Qt signals, so the GUI thread never blocks. Each run is a ``RunRequest`` with
+its own ``RunControl``, set from the GUI thread: stop ends the run (``cancel_captions()`` stops the captions
+in flight within a token), pause starts no more and lets those in flight finish. Every slot ends its job,
+whatever is raised: the window is never left waiting.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -23,12 +24,23 @@ from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.jobs.session import JobSession, resume_job, start_job
+from caprl_desktop.core.jobs.session import JobSession, NothingToResumeError, resumable_job, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
 from caprl_desktop.ui.errors import describe
 
 HOLDER = "CapRL Desktop window"
+
+
+@dataclass(frozen=True)
+class RunControl:
+    """Cancel and pause for one run, set from the GUI thread, read by the worker between events.
+
+    Each request has its own, so a Cancel pressed while a run still waits its turn (the model loading)
+    reaches that run instead of being cleared when it starts."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    pause: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,8 @@ class RunRequest:
     mmproj_path: Path
     overwrite: bool = False  # re-caption images that have a caption (this run only)
     job_id: int | None = None  # resume this run, with its own options, instead of starting one
+    caption_folder: str | None = None  # a resumed run's captions go here now (its own folder could not be written)
+    control: RunControl = field(default_factory=RunControl)
 
 
 class CaptionWorker(QObject):
@@ -59,20 +73,14 @@ class CaptionWorker(QObject):
         self._journal_path = journal_path
         self._journal: Journal | None = None
         self._engine: EngineClient | None = None
-        self._stop = threading.Event()
-        self._pause = threading.Event()
 
     # --- any thread ---------------------------------------------------------------------------
 
-    def cancel(self) -> None:
-        """Stop the captions in flight within a token; the run stays in the journal, resumable."""
-        self._stop.set()
+    def cancel_captions(self) -> None:
+        """Stop the captions in flight within a token (the run's ``RunControl.stop`` ends the run itself)."""
         engine = self._engine
         if engine is not None:
             engine.cancel()
-
-    def pause(self) -> None:
-        self._pause.set()
 
     @property
     def engine_pid(self) -> int | None:
@@ -102,47 +110,54 @@ class CaptionWorker(QObject):
             self.engineFailed.emit(describe(exc, "loading the model"))
 
     def run(self, request: RunRequest) -> None:
-        self._stop.clear()
-        self._pause.clear()
         finished: JobFinished | None = None
         try:
+            if request.control.stop.is_set():
+                return  # cancelled while it waited its turn
             journal = self._open_journal()
             with self._session(journal, request) as session:
                 self.jobStarted.emit(session.job_id, [i.path for i in session.items])
                 config = request.settings.engine_config(request.model_path, request.mmproj_path, session.options)
-                finished = self._drive(session, self._ensure_engine(config))
+                try:
+                    engine = self._ensure_engine(config)
+                except CaprlError as exc:
+                    self.engineFailed.emit(str(exc))
+                    return
+                finished = self._drive(session, engine, request.control)
         except FolderBusyError as exc:
             self.jobRefused.emit(request.items, str(exc))
-        except CaprlError as exc:
-            self.engineFailed.emit(str(exc))
+        except CaprlError as exc:  # the journal (a full data disk, busy), a run that cannot be resumed
+            self.jobFailed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - an OSError nobody foresaw (a full data disk) ends the job too
             self.jobFailed.emit(describe(exc, "a caption job"))
         finally:
             self.jobEnded.emit(finished)
 
     def _session(self, journal: Journal, request: RunRequest) -> contextlib.AbstractContextManager[JobSession]:
-        if request.job_id is not None and journal_resumable(journal, request.job_id):
-            folder = request.settings.caption_folder
-
+        model_label = request.model_path.name
+        if request.job_id is not None and _resumable(journal, request.job_id):
             def change(options: JobOptions) -> JobOptions:
-                # Captions go to a folder chosen since (the run's own could not be written); all else stays.
-                return dataclasses.replace(options, caption_folder=str(Path(folder).absolute())) if folder else options
+                # The run keeps its own choices; captions go to a folder chosen since its own failed, and the
+                # records name the model that makes them now.
+                folder = request.caption_folder
+                moved = {"caption_folder": str(Path(folder).absolute())} if folder else {}
+                return dataclasses.replace(options, model_label=model_label, **moved)  # type: ignore[arg-type]
 
             return resume_job(journal, request.job_id, holder=HOLDER, only=[i.path for i in request.items],
                               change=change)
         # A new run; also for images of a run that cannot be resumed any more (forgotten, or running elsewhere).
-        options = request.settings.job_options(request.model_path.name, overwrite=request.overwrite)
+        options = request.settings.job_options(model_label, overwrite=request.overwrite)
         return start_job(journal, request.items, options, holder=HOLDER)
 
-    def _drive(self, session: JobSession, engine: EngineClient) -> JobFinished | None:
-        job = session.run(engine, hold=self._pause.is_set)
+    def _drive(self, session: JobSession, engine: EngineClient, control: RunControl) -> JobFinished | None:
+        job = session.run(engine, hold=control.pause.is_set)
         with contextlib.closing(job):
             for event in job:
                 self.jobEvent.emit(event)
                 if isinstance(event, JobFinished):
                     return event
-                if self._stop.is_set() or (
-                    self._pause.is_set() and isinstance(event, ItemFinished) and not event.others_running
+                if control.stop.is_set() or (
+                    control.pause.is_set() and isinstance(event, ItemFinished) and not event.others_running
                 ):
                     return None
         return None
@@ -167,6 +182,10 @@ class CaptionWorker(QObject):
         thread.quit()
 
 
-def journal_resumable(journal: Journal, job_id: int) -> bool:
-    summary = journal.get(job_id)
-    return summary is not None and summary.resumable
+
+def _resumable(journal: Journal, job_id: int) -> bool:
+    try:
+        resumable_job(journal, job_id)
+    except NothingToResumeError:
+        return False
+    return True

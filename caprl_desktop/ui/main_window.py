@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import write_records
-from caprl_desktop.core.images.loading import IMAGE_EXTENSIONS
+from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.jobs.journal import JobSummary
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.caption_choices import CaptionChoices
@@ -356,11 +356,9 @@ class MainWindow(QMainWindow):
                                                   self.settings.caption_folder or str(Path.home()))
         if not chosen:
             return
-        self.settings.caption_folder = chosen
-        self.settings.sync()
         self.statusBar().showMessage(self.tr("Captions are saved in {} (Settings changes this).").format(chosen),
                                      15000)
-        self.controller.start()
+        self.controller.save_elsewhere(chosen)
 
     # --- the selected image -------------------------------------------------------------------
 

@@ -92,6 +92,10 @@ class QueueController(QObject):
         self._running = False
         self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
         self._save_problem: WriteError | None = None
+        self._requests: list[RunRequest] = []  # sent to the worker and not ended yet, oldest first
+        self._current_job: int | None = None
+        self._cannot_save_jobs: set[int] = set()  # runs that stopped because their captions could not be saved
+        self._moved: dict[int, str] = {}  # such a run's captions go to this folder when it goes on
         self._resumable: list[JobSummary] = []
         self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
         self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
@@ -207,10 +211,13 @@ class QueueController(QObject):
     # --- adding images ------------------------------------------------------------------------
 
     def add_paths(self, paths_: list[Path], *, overwrite: bool = False) -> None:
-        """Queue images and folders; folders are scanned on a pool thread."""
+        """Queue images and folders; folders are scanned on a pool thread.
+
+        Paths are made absolute here, once: rows are found by path, and a path as typed on the command line
+        (``caprl-desktop photos``) would not match the same image named by a drop or by the journal."""
         if paths_:
             self._set_stopped(False)
-            self.scanner.scan(paths_, overwrite=overwrite)
+            self.scanner.scan([Path(p).absolute() for p in paths_], overwrite=overwrite)
 
     def _scanned(self, result: ScanResult) -> None:
         if result.missing:
@@ -272,8 +279,11 @@ class QueueController(QObject):
         self.stateChanged.emit()
         # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
         # a folder chosen since; the rest take the current choices.
-        self.runRequested.emit(RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, *pair,
-                                          overwrite=overwrite, job_id=job_id))
+        request = RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, *pair,
+                             overwrite=overwrite, job_id=job_id,
+                             caption_folder=self._moved.get(job_id) if job_id is not None else None)
+        self._requests.append(request)
+        self.runRequested.emit(request)
 
     def _end_go_if_idle(self) -> None:
         # Images still being found or listed join the go under way (one count, one time left).
@@ -297,12 +307,15 @@ class QueueController(QObject):
     def pause(self) -> None:
         """Start no more captions; those in flight finish."""
         self._set_stopped(True)
-        self.worker.pause()
+        for request in self._requests:
+            request.control.pause.set()
 
     def cancel(self) -> None:
         """Stop the captions in flight (within a token) and the rest of the queue."""
         self._set_stopped(True)
-        self.worker.cancel()
+        for request in self._requests:  # also one still waiting its turn on the worker's thread
+            request.control.stop.set()
+        self.worker.cancel_captions()
         self.queue.set_state(self.queue.in_state(State.QUEUED), State.IDLE)
 
     def caption_rows(self, rows: list[int], *, overwrite: bool = False) -> None:
@@ -367,7 +380,17 @@ class QueueController(QObject):
 
     # --- job events ---------------------------------------------------------------------------
 
+    def save_elsewhere(self, folder: str) -> None:
+        """Captions cannot be saved where they go: from now on new runs save them under ``folder``, and so do
+        the runs that met the problem when they go on; then start again."""
+        self.settings.caption_folder = folder
+        self.settings.sync()
+        for job_id in self._cannot_save_jobs:
+            self._moved[job_id] = folder
+        self.start()
+
     def _job_started(self, job_id: int, paths_: list[Path]) -> None:
+        self._current_job = job_id
         rows = (self.queue.row_of(p) for p in paths_)
         self.queue.set_job([r for r in rows if r is not None], job_id)
 
@@ -446,8 +469,13 @@ class QueueController(QObject):
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._running = False
         self._started_at.clear()
+        if self._requests:
+            self._requests.pop(0)
         if finished is not None and finished.cannot_save is not None:
+            if self._current_job is not None:
+                self._cannot_save_jobs.add(self._current_job)
             self._hold(finished.cannot_save)
+        self._current_job = None
         back = State.IDLE if self._stopped and not self.queue.count(State.QUEUED) else State.QUEUED
         for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
             self.queue.reset(row, back)
@@ -499,7 +527,9 @@ class QueueController(QObject):
 
     def shutdown(self) -> None:
         """Stop what runs and wait for the threads (closing the window)."""
-        self.worker.cancel()
+        for request in self._requests:
+            request.control.stop.set()
+        self.worker.cancel_captions()
         self.shutdownRequested.emit()
         self.worker_thread.wait(15000)
         self.scanner.wait()

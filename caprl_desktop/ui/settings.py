@@ -59,6 +59,12 @@ def _optional_int(text: str) -> int | None:
         return None
 
 
+def _optional_count(text: str) -> int | None:
+    """At least 1, or None (automatic): a hand-edited 0 must not stop the window from starting."""
+    value = _optional_int(text)
+    return value if value is not None and value >= 1 else None
+
+
 def _temperature(text: str) -> float | None:
     try:
         value = float(text)
@@ -106,7 +112,7 @@ class AppSettings:
     seed: _Setting[int | None] = _Setting("caption/seed", lambda: None, _optional_int, _store_optional)
     gpu_layers: _Setting[int | None] = _Setting("engine/gpu_layers", lambda: None, _optional_int, _store_optional)
     threads: _Setting[int | None] = _Setting("engine/threads", lambda: None, _optional_int, _store_optional)
-    parallel: _Setting[int | None] = _Setting("engine/parallel", lambda: None, _optional_int, _store_optional)
+    parallel: _Setting[int | None] = _Setting("engine/parallel", lambda: None, _optional_count, _store_optional)
     idle_unload_minutes: _Setting[int] = _Setting("engine/idle_unload_minutes", lambda: 15, _int_in(0, 24 * 60))
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
@@ -144,15 +150,6 @@ class AppSettings:
             repeat_penalty=self.repeat_penalty, seed=self.seed, gpu_layers=self.gpu_layers, threads=self.threads,
             parallel=self.parallel, overwrite=self.overwrite, caption_folder=self.caption_folder,
         )
-
-    @choices.setter
-    def choices(self, value: CaptionSettings) -> None:
-        self.language, self.preset, self.custom_prompt, self.detail = (value.language, value.preset,
-                                                                       value.custom_prompt, value.detail)
-        self.max_tokens, self.temperature, self.top_p, self.repeat_penalty, self.seed = (
-            value.max_tokens, value.temperature, value.top_p, value.repeat_penalty, value.seed)
-        self.gpu_layers, self.threads, self.parallel = value.gpu_layers, value.threads, value.parallel
-        self.overwrite, self.caption_folder = value.overwrite, value.caption_folder
 
     def bytes_value(self, key: str) -> QByteArray | None:
         value = self.qsettings.value(key)

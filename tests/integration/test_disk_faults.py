@@ -198,7 +198,9 @@ def test_a_made_caption_that_cannot_be_saved_for_its_own_reason_does_not_stop_th
                          image_budget=TEST_BUDGET, model_label="tiny")
     events = list(run_job(items, options, live_engine, made={long_png: "made before"}))
     finished = {e.item.path: e for e in events if isinstance(e, ItemFinished)}
-    assert finished[long_png].unsaved and "too long" in finished[long_png].record.error
+    # Failed with its caption kept in the record; not "unsaved": saving it again would fail the same way.
+    assert not finished[long_png].unsaved and "too long" in finished[long_png].record.error
+    assert finished[long_png].record.caption == "made before"
     assert finished[plain].ok and plain.with_suffix(".txt").exists()  # the job went on
     summary = events[-1]
     assert isinstance(summary, JobFinished) and (summary.captioned, summary.failed) == (1, 1)

@@ -5,6 +5,7 @@ Drops are real ``QDragEnterEvent``/``QDropEvent``s carrying file URLs; captions 
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -375,7 +376,7 @@ def test_settings_and_geometry_persist_across_a_restart(qtbot: QtBot, installed:
     second.show()
     assert second.caption_choices.language == "ja"
     assert second.caption_choices.preset_combo.currentData() == "custom"
-    assert second.caption_choices.prompt().user == "List the objects."
+    assert second.settings.choices.prompt().user == "List the objects."
     assert second.height() == 650
     second.close()
 
@@ -630,7 +631,8 @@ def test_resuming_a_stopped_command_run_keeps_its_caption_choices(
         assert [j.id for j in journal.jobs()] == [job]
         summary = journal.get(job)
         assert summary is not None and summary.status == "finished" and summary.counts == {"done": 2}
-        assert summary.options == run_options  # its language, prompt, sampling and budget, not the window's
+        # Its language, prompt, sampling and budget, not the window's; the records name the model now used.
+        assert summary.options == dataclasses.replace(run_options, model_label="CapRL-3B.F32.gguf")
         assert {r.language for r in journal.records(job)} == {"ja"}
     win.close()
 

@@ -3,6 +3,7 @@ GGUFs captioning in a real engine process. Pause, cancel, and progress that cove
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import sys
 import threading
@@ -185,3 +186,21 @@ def test_an_error_on_any_thread_is_logged_and_reported_on_the_gui_thread(
     assert shown_on == [threading.main_thread()]  # the dialog is made on the GUI thread only
     text = (paths.log_dir() / "gui.log").read_text(encoding="utf-8")
     assert "unexpected error in plain-thread" in text and "ValueError: a bug on a plain thread" in text
+
+
+def test_cancel_pressed_while_a_run_waits_its_turn_reaches_that_run(
+    qtbot: QtBot, controller: QueueController, tmp_path: Path
+) -> None:
+    """The worker is busy (loading a model) when the run is asked for; Cancel comes before the run starts.
+    Each run carries its own cancel, so the worker does not caption the batch once its turn comes."""
+    config = controller.engine_config()
+    assert config is not None
+    controller.settings.threads = 1  # another set-up: the worker reloads the engine, which takes a moment
+    controller.loadRequested.emit(dataclasses.replace(config, threads=1))
+    folder = folder_of(tmp_path, "waiting", 3, seed=90)
+    with qtbot.waitSignal(controller.runRequested, timeout=TIMEOUT_MS):
+        controller.add_paths([folder])
+    controller.cancel()
+    qtbot.waitUntil(lambda: not controller.running, timeout=TIMEOUT_MS)
+    assert not list(folder.glob("*.txt"))  # nothing captioned after the Cancel
+    assert {e.state for e in controller.queue.entries} == {State.IDLE}

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from caprl_desktop.cli.exit_codes import EXIT_TRY_AGAIN
 from caprl_desktop.cli.main import main
+from caprl_desktop.core.jobs import journal as journal_module
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.journal import Journal, JournalBusyError, default_path, options_from_json, options_to_json
 from caprl_desktop.core.jobs.session import NothingToResumeError, resumable_job
 from tests.support.images import save_noise
 from tests.support.jobs import options
+from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
 
 HOLD = """
 import sqlite3, sys, time
@@ -122,3 +125,20 @@ def test_options_round_trip_with_their_version_and_old_records_still_read() -> N
     assert json.loads(text)["version"] == 1 and options_from_json(text) == original
     unversioned = {k: v for k, v in json.loads(text).items() if k not in ("version", "app")}  # before versions
     assert options_from_json(json.dumps(unversioned)) == original
+
+
+def test_commands_that_must_write_to_a_busy_journal_exit_75_and_say_so(
+    held_journal: subprocess.Popen[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(journal_module, "BUSY_TIMEOUT_S", 0.3)
+    model = write_text_model(tmp_path / "m.gguf", TINY)
+    mmproj = write_mmproj(tmp_path / "p.gguf", TINY)
+    image = save_noise(tmp_path / "new" / "a.jpg")
+    for command in (["jobs", "forget", "1"],
+                    ["caption", str(image), "--model", str(model), "--mmproj", str(mmproj)]):
+        assert main(command) == EXIT_TRY_AGAIN, command
+        err = capsys.readouterr().err
+        assert "is busy" in err and "run the command again" in err and "Traceback" not in err
+    assert not list(default_path().parent.glob("*.damaged-*"))
+    assert not image.with_suffix(".txt").exists()

@@ -557,7 +557,9 @@ def test_a_save_error_of_one_file_fails_only_that_image(tmp_path: Path) -> None:
     (folder / "b.txt").mkdir()  # b's sidecar cannot be written, the folder can
     events = run(items, engine)
     done = finished(events)
-    assert done["b.png"].unsaved and done["b.png"].record.caption == "b.png caption"
+    # Failed, its caption kept in the record; not "unsaved": saving it again would fail the same way.
+    assert not done["b.png"].unsaved and done["b.png"].save_error is not None
+    assert done["b.png"].record.caption == "b.png caption" and "could not be written" in done["b.png"].record.error
     assert done["a.png"].ok and done["c.png"].ok
     job = summary(events)
     assert job.cannot_save is None and job.complete and (job.captioned, job.failed) == (2, 1)
@@ -629,3 +631,13 @@ def test_the_clients_replies_are_its_own_types_with_failures_as_exceptions() -> 
     assert isinstance(failed.error, PromptTooLongError) and str(failed.error) == "lower the image budget"
     other = _caption_reply(8, Failed(8, "something new", "it broke"))
     assert isinstance(other, CaptionFailed) and type(other.error) is EngineError
+
+
+def test_images_after_the_engine_is_given_up_on_are_never_read(tmp_path: Path, read: list[str]) -> None:
+    names = [f"p{i}.png" for i in range(12)]
+    engine, items, _ = setup(tmp_path, names, scripts=dict.fromkeys(names[:2], POISON))
+    events = run(items, engine, options(max_consecutive_crashes=2))
+    errors = [e.record.error for e in finished(events).values()]
+    assert errors[2:] == ["not captioned: the engine crashed on 2 images in a row"] * 10
+    # The two that crashed, and at most the one read ahead of them; not the ten given up on.
+    assert read[:2] == ["p0.png", "p1.png"] and len(read) <= 3

@@ -9,7 +9,7 @@ import pytest
 
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
-from caprl_desktop.core.jobs.events import ItemFinished
+from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.session import (
@@ -20,6 +20,7 @@ from caprl_desktop.core.jobs.session import (
     resume_job,
     start_job,
 )
+from tests.support.fake_engine import FakeEngine
 from tests.support.images import save_noise
 from tests.support.jobs import options
 
@@ -38,7 +39,7 @@ def test_a_new_run_is_recorded_and_holds_its_folders(tmp_path: Path) -> None:
     items = folder_of(tmp_path / "a", 3)
     with Journal() as journal, start_job(journal, items, options(), holder="test") as session:
         assert [i.path for i in session.items] == [i.path.absolute() for i in items]
-        assert session.made == {} and session.earlier == [] and not session.resumed
+        assert session.made == {} and session.earlier == []
         summary = journal.get(session.job_id)
         assert summary is not None and summary.status == "running" and summary.counts == {"pending": 3}
         with pytest.raises(FolderBusyError, match="being captioned by"), start_job(
@@ -66,7 +67,7 @@ def test_resuming_reuses_the_job_with_its_own_options_and_what_it_finished(tmp_p
         with resume_job(journal, job_id, holder="window") as resumed:
             assert resumed.job_id == job_id and resumed.options == run
             assert [i.path.name for i in resumed.items] == ["p1.jpg", "p2.jpg"]
-            assert [r.file_name for r in resumed.earlier] == ["p0.jpg"] and resumed.resumed
+            assert [r.file_name for r in resumed.earlier] == ["p0.jpg"]
             assert journal.get(job_id).status == "running"  # type: ignore[union-attr]
         assert [j.id for j in journal.jobs()] == [job_id]
 
@@ -137,3 +138,35 @@ def test_retention_never_forgets_a_running_job(tmp_path: Path) -> None:
                 journal.set_status(session.job_id, "finished")
         ids = [j.id for j in journal.jobs()]
         assert running.job_id in ids and len(ids) == KEEP_JOBS + 1
+
+
+def test_a_run_of_which_only_some_images_were_resumed_stays_resumable(tmp_path: Path) -> None:
+    engine = FakeEngine()
+    engine.images(tmp_path / "j", ["p0.png", "p1.png", "p2.png"])
+    items, _ = find_images([tmp_path / "j"])
+    with Journal() as journal:
+        with start_job(journal, items, options(), holder="t") as session:
+            job_id = session.job_id
+        with resume_job(journal, job_id, holder="window", only=[items[0].path]) as resumed:
+            events = list(resumed.run(engine))
+        assert isinstance(events[-1], JobFinished) and events[-1].complete
+        summary = journal.get(job_id)
+        assert summary is not None and summary.counts == {"done": 1, "pending": 2}
+        assert summary.status == "stopped" and summary.resumable  # not "finished" with two images left
+        with resume_job(journal, job_id, holder="cli") as rest:
+            list(rest.run(engine))
+        assert journal.get(job_id).status == "finished"  # type: ignore[union-attr]
+
+
+def test_a_new_run_captions_the_items_as_the_caller_named_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    engine = FakeEngine()
+    engine.images(tmp_path / "rel", ["p0.png"])
+    monkeypatch.chdir(tmp_path)
+    items, _ = find_images([Path("rel")])  # a relative path, as typed
+    with Journal() as journal, start_job(journal, items, options(), holder="t") as session:
+        events = list(session.run(engine))
+        finished = [e for e in events if isinstance(e, ItemFinished)]
+        assert [e.item.path for e in finished] == [Path("rel") / "p0.png"]  # the window finds its row by it
+        assert journal.pending(session.job_id) == []
+        assert journal.get(session.job_id).status == "finished"  # type: ignore[union-attr]

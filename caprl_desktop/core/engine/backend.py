@@ -1,6 +1,6 @@
 """Which compute backend llama.cpp will use (CUDA, Metal, Vulkan or CPU) and on which device.
 
-The types here are plain data the CLI and GUI display; ``backend_probe`` fills them in inside the
+The types here are plain data the CLI and GUI display; ``engine/_llama/probe.py`` fills them in inside the
 engine process, where llama.cpp is loaded.
 """
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ImageFormat:
+    name: str  # as people write it
     decoder: str  # Pillow's format name
     mime_type: str
     extensions: tuple[str, ...]  # lower case, with the dot
@@ -14,13 +15,14 @@ class ImageFormat:
 
 FORMATS = (
     # The JPEG decoder also returns MPO images, which many cameras and phones write into .jpg files.
-    ImageFormat("JPEG", "image/jpeg", (".jpg", ".jpeg", ".jpe")),
-    ImageFormat("PNG", "image/png", (".png",)),
-    ImageFormat("WEBP", "image/webp", (".webp",)),
-    ImageFormat("BMP", "image/bmp", (".bmp",)),
-    ImageFormat("TIFF", "image/tiff", (".tif", ".tiff")),
-    ImageFormat("GIF", "image/gif", (".gif",)),
+    ImageFormat("JPEG", "JPEG", "image/jpeg", (".jpg", ".jpeg", ".jpe")),
+    ImageFormat("PNG", "PNG", "image/png", (".png",)),
+    ImageFormat("WebP", "WEBP", "image/webp", (".webp",)),
+    ImageFormat("BMP", "BMP", "image/bmp", (".bmp",)),
+    ImageFormat("TIFF", "TIFF", "image/tiff", (".tif", ".tiff")),
+    ImageFormat("GIF", "GIF", "image/gif", (".gif",)),
 )
 IMAGE_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
 IMAGE_MIME_TYPES = tuple(f.mime_type for f in FORMATS)
 DECODERS = tuple(f.decoder for f in FORMATS)
+FORMAT_NAMES = ", ".join(f.name for f in FORMATS)  # "JPEG, PNG, WebP, BMP, TIFF, GIF"

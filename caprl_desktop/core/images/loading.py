@@ -21,8 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
-from caprl_desktop.core.images.formats import DECODERS
-from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS  # the window still names it here
+from caprl_desktop.core.images.formats import DECODERS, FORMAT_NAMES
 
 MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo passes
 MAX_FILE_BYTES = 1 << 30
@@ -123,7 +122,7 @@ def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
     try:
         opened = Image.open(io.BytesIO(data), formats=DECODERS)
     except UnidentifiedImageError:
-        raise ImageLoadError(f"{label} is not an image the app can read (JPEG, PNG, WebP, BMP, TIFF, GIF)") from None
+        raise ImageLoadError(f"{label} is not an image the app can read ({FORMAT_NAMES})") from None
     with opened:
         fmt = opened.format or "?"
         width, height = opened.size

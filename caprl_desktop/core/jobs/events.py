@@ -58,7 +58,11 @@ class ItemFinished:
 
     @property
     def unsaved(self) -> bool:
-        return self.save_error is not None
+        """Made, and to be saved once the folder or disk allows (a resume saves it, not makes it again).
+
+        A save that failed for a reason of this file alone (a name too long for the disk) would fail the
+        same way again: that image is failed, its caption kept in the record."""
+        return self.save_error is not None and self.save_error.problem != "other"
 
 
 @dataclass(frozen=True)

@@ -166,9 +166,9 @@ def _busy(exc: sqlite3.Error) -> bool:
 class Journal:
     """One connection to the journal; use from one thread at a time."""
 
-    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(self, path: Path | None = None, *, busy_timeout: float | None = None) -> None:
         self.path = path or default_path()
-        self.busy_timeout = busy_timeout
+        self.busy_timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
         self.set_aside: Path | None = None  # a damaged journal moved out of the way on opening
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -244,10 +244,14 @@ class Journal:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # Also when COMMIT itself failed (a full disk: WAL frames are written then); a connection
+                # left inside a transaction would refuse every later write.
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:  # disk full, read-only folder, locked for too long
             if _busy(exc):
                 raise self._busy_error() from exc
@@ -411,7 +415,10 @@ def journaled(job: Generator[JobEvent, None, None], journal: Journal, job_id: in
             yield event
     finally:
         job.close()
-        # Cancelled, interrupted by the caller, or an error: resumable. A kill never gets here: the job
-        # then stays "running" with a dead process, which reads as interrupted.
+        # Cancelled, interrupted by the caller, or an error: resumable; so is a run of which only some
+        # images were resumed (the rest still pending), or one with captions made and not yet saved. A kill
+        # never gets here: the job then stays "running" with a dead process, which reads as interrupted.
         with contextlib.suppress(JournalError):
-            journal.set_status(job_id, "finished" if finished else "stopped")
+            summary = journal.get(job_id) if finished else None
+            done = summary is not None and summary.left == 0
+            journal.set_status(job_id, "finished" if done else "stopped")

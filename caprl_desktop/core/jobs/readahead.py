@@ -38,7 +38,8 @@ class ReadAhead:
         for future in self._pending.values():
             future.cancel()
         self._pending.clear()
-        self._pool.shutdown(wait=True)
+        # Loads queued for images taken but never used (the job stopped) are dropped too.
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> ReadAhead:
         return self

@@ -152,6 +152,11 @@ class _Scheduler:
         return self.cancelled or self.outcomes.cannot_save is not None
 
     @property
+    def given_up(self) -> bool:
+        """The engine crashed on too many images in a row: the rest is not tried."""
+        return self.crashes_in_row >= self.options.max_consecutive_crashes
+
+    @property
     def capacity(self) -> int:
         if self.suspects or any(caption.crashes for caption in self.in_flight.values()):
             return 1
@@ -190,13 +195,16 @@ class _Scheduler:
             return None
         pos = self.next_pos
         self.next_pos += 1
+        if self.given_up:
+            # The rest fails at once (``_send``): reading thousands of images for nothing would hold the end.
+            return _Caption(self.first_index + pos, self.todo[pos], Future())
         # Read ahead as many as the engine takes at once: a freed sequence should find its image ready.
         image = self.images.take(pos, ahead=self.engine.parallel)
         return _Caption(self.first_index + pos, self.todo[pos], image)
 
     def _send(self, caption: _Caption) -> Generator[JobEvent, None, None]:
         """Submit ``caption`` to the engine, or finish it at once when it cannot or should not be."""
-        if self.crashes_in_row >= self.options.max_consecutive_crashes:
+        if self.given_up:
             error = f"not captioned: the engine crashed on {self.crashes_in_row} images in a row"
             yield self._failure(caption, error)
             return
@@ -266,7 +274,7 @@ class _Scheduler:
     def _skip(self, caption: _Caption) -> Generator[JobEvent, None, None]:
         """A poison image: the engine crashed on it every time it was tried."""
         self.crashes_in_row += 1
-        if self.crashes_in_row < self.options.max_consecutive_crashes:
+        if not self.given_up:
             self.engine.start()
             yield EngineRestarted(str(caption.last_crash))
         attempts = self.options.attempts_after_crash

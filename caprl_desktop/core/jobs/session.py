@@ -43,10 +43,6 @@ class JobSession:
     earlier: list[CaptionRecord]  # what the run finished before it was resumed, for exports of the whole run
     journal: Journal
 
-    @property
-    def resumed(self) -> bool:
-        return bool(self.earlier or self.made)
-
     def run(self, engine: CaptionEngine, *, hold: Callable[[], bool] | None = None,
             ) -> Generator[JobEvent, None, None]:
         """The job's events; see ``scheduler.run_job``. Closing it early leaves the job resumable."""
@@ -57,12 +53,15 @@ class JobSession:
 @contextlib.contextmanager
 def start_job(journal: Journal, items: list[ImageItem], options: JobOptions, *, holder: str,
               ) -> Iterator[JobSession]:
-    """Record a new run of ``items`` and hold their folders; ``FolderBusyError`` if another run has one."""
+    """Record a new run of ``items`` and hold their folders; ``FolderBusyError`` if another run has one.
+
+    The session captions ``items`` as given (their paths as the caller knows them: the window finds its
+    rows by them); the journal keeps them absolute, for a resume from anywhere."""
     with folder_locks({i.root for i in items}, what=holder):
         job_id = journal.create(items, options)
-        journal.prune(KEEP_JOBS)
         try:
-            yield JobSession(job_id, journal.pending(job_id), options, {}, [], journal)
+            journal.prune(KEEP_JOBS)
+            yield JobSession(job_id, list(items), options, {}, [], journal)
         finally:
             journal.stop_if_running(job_id)  # the caller stopped before running it (the model did not load)
 
@@ -74,13 +73,15 @@ def resume_job(journal: Journal, job_id: int, *, holder: str, only: Iterable[Pat
 
     ``only``: resume just these of its images (the window's rows); the others stay pending in the job.
     ``change``: options this resume changes (another caption folder, longer captions); they are recorded."""
-    options = resumable_job(journal, job_id).options
-    assert options is not None  # resumable_job refuses a run whose options cannot be read
-    items = journal.pending(job_id)
-    if only is not None:
-        wanted = {Path(p).absolute() for p in only}
-        items = [i for i in items if i.path in wanted]
-    with folder_locks({i.root for i in items}, what=holder):
+    summary = resumable_job(journal, job_id)  # "no such job" before waiting on any lock
+    with folder_locks(summary.roots, what=holder):
+        # Read again under the locks: another process may have resumed and finished it meanwhile.
+        options = resumable_job(journal, job_id).options
+        assert options is not None  # resumable_job refuses a run whose options cannot be read
+        items = journal.pending(job_id)
+        if only is not None:
+            wanted = {Path(p).absolute() for p in only}
+            items = [i for i in items if i.path in wanted]
         if change is not None and (changed := change(options)) != options:
             journal.set_options(job_id, changed)
             options = changed

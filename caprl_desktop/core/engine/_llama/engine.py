@@ -3,7 +3,7 @@
 This module talks to llama.cpp directly through llama-cpp-python's ctypes bindings rather than through
 its chat handlers, because those fix the image budget (``image_min_tokens`` / ``image_max_tokens``) and
 cannot place an image into a chosen sequence.  It runs inside the engine process (see
-``engine_worker``); nothing here knows about pipes or processes.
+``worker``); nothing here knows about pipes or processes.
 
 The context holds ``slots`` sequences, each with a KV cache of its own (``kv_unified`` off).  ``begin``
 puts one image and prompt into a free sequence and samples its first token; ``step`` decodes the next
