@@ -14,12 +14,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QTranslator, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFileOpenEvent
+from PySide6.QtCore import Qt, QTimer, QTranslator
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -30,7 +29,6 @@ from caprl_desktop.core.jobs.events import ItemStarted, ItemText
 from caprl_desktop.core.jobs.folder_locks import folder_locks
 from caprl_desktop.core.jobs.journal import Journal, options_to_json
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PRESET_PROMPTS, build_prompt
@@ -41,64 +39,9 @@ from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.cli import REPO
 from tests.support.faults import fail_writes
+from tests.support.gui import CAPTION_TIMEOUT_MS, drop, shown, states, wait_all_finished
 from tests.support.hostile import hostile_tree
 from tests.support.images import save_noise
-from tests.support.models import ModelFiles
-
-CAPTION_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def installed(models: ModelFiles) -> ModelStore:
-    store = ModelStore()
-    add_local(store, models.model, models.mmproj)
-    settings = AppSettings()
-    settings.max_tokens = 24
-    settings.detail = "fast"
-    settings.language = "en"
-    settings.seed = 1234  # the random-weight model can sample an empty caption; a fixed seed keeps runs alike
-    settings.sync()
-    return store
-
-
-@pytest.fixture
-def window(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
-    yield win
-    win.close()
-
-
-def drop(window: MainWindow, paths: list[Path]) -> None:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    pos = QPointF(window.width() / 2, window.height() / 2)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(window, event)
-    assert event.isAccepted()
-
-
-def wait_all_finished(qtbot: QtBot, window: MainWindow, count: int) -> None:
-    def finished() -> bool:
-        entries = window.queue.entries
-        return len(entries) == count and all(e.state in (State.DONE, State.FAILED) for e in entries) \
-            and not window.controller.running
-    qtbot.waitUntil(finished, timeout=CAPTION_TIMEOUT_MS)
-
-
-def shown(text: str) -> str:
-    """How a text edit shows ``text``: random-weight captions can hold a CR, which Qt shows as a line break."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n")
-
-
-def states(window: MainWindow) -> dict[str, State]:
-    return {e.item.file_name: e.state for e in window.queue.entries}
 
 
 def test_empty_state_says_what_to_do(qtbot: QtBot, installed: ModelStore) -> None:

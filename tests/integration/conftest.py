@@ -1,0 +1,38 @@
+"""Fixtures of the window's tests: the tiny model installed, and a shown window with its engine loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.models.install import add_local
+from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.settings import AppSettings
+from tests.support.gui import CAPTION_TIMEOUT_MS
+from tests.support.models import ModelFiles
+
+
+@pytest.fixture
+def installed(models: ModelFiles) -> ModelStore:
+    store = ModelStore()
+    add_local(store, models.model, models.mmproj)
+    settings = AppSettings()
+    settings.max_tokens = 24
+    settings.detail = "fast"
+    settings.language = "en"
+    settings.seed = 1234  # the random-weight model can sample an empty caption; a fixed seed keeps runs alike
+    settings.sync()
+    return store
+
+
+@pytest.fixture
+def window(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    yield win
+    win.close()

@@ -1,0 +1,45 @@
+"""Driving the window in tests: real drag-and-drop events, waiting for captions, reading rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.queue_model import State
+
+CAPTION_TIMEOUT_MS = 60_000
+
+
+def drop(window: MainWindow, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, event)
+    assert event.isAccepted()
+
+
+def wait_all_finished(qtbot: QtBot, window: MainWindow, count: int) -> None:
+    def finished() -> bool:
+        entries = window.queue.entries
+        return len(entries) == count and all(e.state in (State.DONE, State.FAILED) for e in entries) \
+            and not window.controller.running
+    qtbot.waitUntil(finished, timeout=CAPTION_TIMEOUT_MS)
+
+
+def shown(text: str) -> str:
+    """How a text edit shows ``text``: random-weight captions can hold a CR, which Qt shows as a line break."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2029", "\n")
+
+
+def states(window: MainWindow) -> dict[str, State]:
+    return {e.item.file_name: e.state for e in window.queue.entries}
