@@ -4,21 +4,27 @@ Rows are written as captions finish, to ``<name>.partial`` beside the target, fl
 file takes its real name only when the run ends.  A killed run therefore keeps every row made so far
 and never replaces an earlier export with half of a new one.  ``file_name`` follows Hugging Face's
 ImageFolder convention (relative to the folder given, forward slashes).
+
+Each exporter counts what it wrote and what it left out with the reason (``ExportReport``), so a caller
+reports the rows that are in the file, not the rows it handed over.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import enum
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 from caprl_desktop.core.atomic import WriteError, explain_os_error
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,12 +45,77 @@ class CaptionRecord:
 COLUMNS = tuple(f.name for f in fields(CaptionRecord))
 
 
+class LeftOutReason(enum.Enum):
+    NOT_CAPTIONED = "not captioned"  # no caption yet (the caller knows; the writers only see records)
+    FAILED = "failed"  # metadata.jsonl holds captions only; CSV and JSON Lines keep failures with their error
+    OUTSIDE_FOLDER = "outside the folder"  # metadata.jsonl describes only its own folder and those below
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    path: str
+    reason: LeftOutReason
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export wrote: ``written`` rows (``with_errors`` of them failures, with their error) and the
+    rows left out with the reason. ``target`` is None when nothing was written (no file made or replaced)."""
+
+    target: Path | None
+    written: int
+    with_errors: int = 0
+    left_out: tuple[LeftOut, ...] = ()
+
+    def left_out_by_reason(self) -> dict[LeftOutReason, int]:
+        counts: dict[LeftOutReason, int] = {}
+        for left in self.left_out:
+            counts[left.reason] = counts.get(left.reason, 0) + 1
+        return counts
+
+    def plus_left_out(self, paths: Iterable[str], reason: LeftOutReason) -> ExportReport:
+        more = tuple(LeftOut(path, reason) for path in paths)
+        return ExportReport(self.target, self.written, self.with_errors, self.left_out + more)
+
+
+def metadata_folder(target: Path) -> Path:
+    """The folder a ``metadata.jsonl`` describes: its own."""
+    return target.parent.resolve()
+
+
+def metadata_left_out(record: CaptionRecord, folder: Path) -> LeftOutReason | None:
+    """Why ``metadata.jsonl`` in ``folder`` (resolved) cannot hold this record, or None when it can."""
+    if record.error:
+        return LeftOutReason.FAILED
+    if not Path(record.path).resolve().is_relative_to(folder):
+        return LeftOutReason.OUTSIDE_FOLDER  # the dataset loader resolves names inside the file's folder only
+    return None
+
+
+def plan_export(target: Path, kind: str, records: Iterable[CaptionRecord]) -> ExportReport:
+    """What ``write_records`` would write, without writing (the export dialog's preview)."""
+    written = with_errors = 0
+    left_out: list[LeftOut] = []
+    folder = metadata_folder(target) if kind == "metadata" else None
+    for record in records:
+        reason = metadata_left_out(record, folder) if folder is not None else None
+        if reason is not None:
+            left_out.append(LeftOut(record.path, reason))
+        else:
+            written += 1
+            with_errors += bool(record.error)
+    return ExportReport(target if written else None, written, with_errors, tuple(left_out))
+
+
 class _Exporter:
     encoding = "utf-8"
 
     def __init__(self, target: Path | None) -> None:
         """``target`` None writes to standard output."""
         self.target = target
+        self.written = 0
+        self.with_errors = 0
+        self.left_out: list[LeftOut] = []
         self._partial = target.with_name(target.name + ".partial") if target is not None else None
         self._file: IO[str]
         try:
@@ -56,21 +127,33 @@ class _Exporter:
             raise WriteError(explain_os_error(exc, target or Path("-"))) from exc
         self._guard(self._begin)
 
-    def _guard(self, action: Callable[[], None]) -> None:
+    def _guard(self, action: Callable[[], T]) -> T:
         try:
-            action()
+            result = action()
             self._file.flush()
+            return result
         except OSError as exc:
             raise WriteError(explain_os_error(exc, self.target or Path("-"))) from exc
 
     def _begin(self) -> None:
         pass
 
-    def _write(self, record: CaptionRecord) -> None:
+    def _write(self, record: CaptionRecord) -> LeftOutReason | None:
+        """Write the row, or say why it is left out."""
         raise NotImplementedError
 
-    def write(self, record: CaptionRecord) -> None:
-        self._guard(lambda: self._write(record))
+    def write(self, record: CaptionRecord) -> LeftOutReason | None:
+        """Write one row; returns why it was left out, None when it was written."""
+        reason = self._guard(lambda: self._write(record))
+        if reason is not None:
+            self.left_out.append(LeftOut(record.path, reason))
+        else:
+            self.written += 1
+            self.with_errors += bool(record.error)
+        return reason
+
+    def report(self, target: Path | None) -> ExportReport:
+        return ExportReport(target, self.written, self.with_errors, tuple(self.left_out))
 
     def close(self) -> Path | None:
         """Give the file its real name; returns it (None for standard output)."""
@@ -103,32 +186,35 @@ class CsvExporter(_Exporter):
         self._writer = csv.writer(self._file, lineterminator="\r\n")
         self._writer.writerow(COLUMNS)
 
-    def _write(self, record: CaptionRecord) -> None:
+    def _write(self, record: CaptionRecord) -> LeftOutReason | None:
         row = asdict(record)
         self._writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        return None
 
 
 class JsonlExporter(_Exporter):
-    def _write(self, record: CaptionRecord) -> None:
+    def _write(self, record: CaptionRecord) -> LeftOutReason | None:
         self._file.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+        return None
 
 
 class MetadataExporter(_Exporter):
     """Hugging Face ImageFolder's ``metadata.jsonl``: ``file_name`` relative to the file's own folder, ``text``.
 
     Images outside that folder cannot be described by it (the dataset loader resolves names inside it),
-    so they are left out; failed captions are left out too.
+    so they are left out; failed captions are left out too. Standard output describes the current folder.
     """
 
-    def _write(self, record: CaptionRecord) -> None:
-        if record.error or self.target is None:
-            return
-        base = self.target.parent.resolve()
-        image = Path(record.path).resolve()
-        if not image.is_relative_to(base):
-            return
-        name = image.relative_to(base).as_posix()
+    def _begin(self) -> None:
+        self._folder = metadata_folder(self.target if self.target is not None else Path.cwd() / "metadata.jsonl")
+
+    def _write(self, record: CaptionRecord) -> LeftOutReason | None:
+        reason = metadata_left_out(record, self._folder)
+        if reason is not None:
+            return reason
+        name = Path(record.path).resolve().relative_to(self._folder).as_posix()
         self._file.write(json.dumps({"file_name": name, "text": record.caption}, ensure_ascii=False) + "\n")
+        return None
 
 
 EXPORT_KINDS = ("csv", "jsonl", "metadata")
@@ -142,20 +228,30 @@ def open_exporter(path: str, kind: str) -> _Exporter:
     return CsvExporter(target) if kind == "csv" else JsonlExporter(target)
 
 
-def write_records(target: Path, kind: str, records: Iterable[CaptionRecord]) -> Path:
-    """Write a whole export at once (the GUI's File → Export); the old file stays until the new one is complete."""
+def write_records(target: Path, kind: str, records: Iterable[CaptionRecord]) -> ExportReport:
+    """Write a whole export at once (the GUI's File → Export); the old file stays until the new one is complete.
+
+    An export with no row to write makes no file and replaces none (an empty ``metadata.jsonl`` saved in the
+    wrong folder would otherwise stand in for a good one)."""
     exporter = open_exporter(str(target), kind)
     try:
         for record in records:
             exporter.write(record)
     except WriteError:
-        exporter.abandon()
-        with contextlib.suppress(OSError):
-            target.with_name(target.name + ".partial").unlink()
+        _discard(exporter, target)
         raise
+    if not exporter.written:
+        _discard(exporter, target)
+        return exporter.report(None)
     written = exporter.close()
     assert written is not None
-    return written
+    return exporter.report(written)
+
+
+def _discard(exporter: _Exporter, target: Path) -> None:
+    exporter.abandon()
+    with contextlib.suppress(OSError):
+        target.with_name(target.name + ".partial").unlink()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
