@@ -117,6 +117,7 @@ class AppSettings:
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
     last_folder: _Setting[str] = _Setting("window/last_folder", str, str)
+    last_export_folder: _Setting[str] = _Setting("window/last_export_folder", str, str)  # "": the images' own
     caption_folder: _Setting[str] = _Setting("caption/caption_folder", str, str)  # "": beside the images
 
     def __init__(self) -> None:
