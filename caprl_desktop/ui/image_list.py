@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QStackedWidget, QVBoxLayout, QWidget
 
@@ -51,6 +51,11 @@ class ImageList(QWidget):
         queue.rowsInserted.connect(self.update_empty_state)
         queue.rowsRemoved.connect(self.update_empty_state)
         self.update_empty_state()
+
+    def show_only_failed(self) -> None:
+        """List just the images that failed (the summary's "1 failed"): the filter holds the word their rows
+        begin with, so the filter's clear button lists all again."""
+        self.filter_edit.setText(QCoreApplication.translate("QueueModel", "Failed"))
 
     def selected_rows(self) -> list[int]:
         rows: list[int] = [self.proxy.mapToSource(i).row() for i in self.list_view.selectionModel().selectedIndexes()]

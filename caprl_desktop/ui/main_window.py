@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         queue, status = self.controller, self.status_line
+        status.failedClicked.connect(self.images.show_only_failed)
         self.images.empty_state.openFiles.connect(self.open_files)
         self.images.empty_state.openFolder.connect(self.open_folder)
         self.images.currentRowChanged.connect(self._current_changed)
@@ -211,7 +212,9 @@ class MainWindow(QMainWindow):
     def _restore(self) -> None:
         geometry = self.settings.bytes_value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 800)
+            # 1280×800, or less where the screen's usable area is smaller (1080p at 150 % is 1280×~690).
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, screen.width() * 9 // 10), min(800, screen.height() * 9 // 10))
         state = self.settings.bytes_value("window/state")
         if state is not None:
             self.restoreState(state)

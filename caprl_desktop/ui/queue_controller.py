@@ -50,10 +50,27 @@ UNFINISHED = (State.QUEUED, State.WAITING, State.CAPTIONING)
 class Progress:
     """How far the current (or last) go has got."""
 
-    done: int  # finished in this go, failed ones included
+    done: int  # finished in this go, failed and skipped ones included
     total: int  # everything queued in this go
     seconds_left: float | None  # None until there is something to go by, and once it is over
     running: bool  # the go is under way
+    failed: int = 0
+    skipped: int = 0  # had a caption already: no time spent on them
+
+    @property
+    def captioned(self) -> int:
+        return self.done - self.failed - self.skipped
+
+
+def seconds_left(done: int, skipped: int, total: int, elapsed: float) -> float | None:
+    """Time left at the pace of the captions made so far; None until one is made or once all are done.
+
+    Skipped images (captioned before) took no time: counted in the pace, a folder mostly captioned before
+    would say "about 0 s left" with captions still being made."""
+    made = done - skipped
+    if made <= 0 or done >= total:
+        return None
+    return max(1.0, elapsed / made * (total - done))
 
 
 class QueueController(QObject):
@@ -104,6 +121,8 @@ class QueueController(QObject):
         self._go_started = 0.0
         self._go_done = 0
         self._go_total = 0
+        self._go_failed = 0
+        self._go_skipped = 0
 
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
@@ -169,9 +188,9 @@ class QueueController(QObject):
     def progress(self) -> Progress:
         done, total = self._go_done, self._go_total
         left: float | None = None
-        if self._go_active and 0 < done < total:
-            left = (time.monotonic() - self._go_started) / done * (total - done)
-        return Progress(done, total, left, self._go_active)
+        if self._go_active:
+            left = seconds_left(done, self._go_skipped, total, time.monotonic() - self._go_started)
+        return Progress(done, total, left, self._go_active, self._go_failed, self._go_skipped)
 
     # --- the model ----------------------------------------------------------------------------
 
@@ -275,6 +294,7 @@ class QueueController(QObject):
         self.idle_timer.stop()
         if not self._go_active:
             self._go_active, self._go_started, self._go_done, self._go_total = True, time.monotonic(), 0, 0
+            self._go_failed = self._go_skipped = 0
         self._update_progress()
         self.stateChanged.emit()
         # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
@@ -415,6 +435,7 @@ class QueueController(QObject):
             if row is not None:
                 self.queue.finish(row, event.record, sidecar=event.sidecar, stats=None)
                 self._go_done += 1
+                self._go_skipped += 1
                 self.entryChanged.emit(row)
         elif isinstance(event, EngineRestarted):
             self.message.emit(self.tr("The engine crashed and was restarted: {}").format(event.reason), 15000)
@@ -431,6 +452,7 @@ class QueueController(QObject):
             return
         self._go_done += 1
         if event.record.error:
+            self._go_failed += 1
             self.queue.fail(row, event.record.error, record=event.record, unsaved=event.unsaved)
         else:
             self.queue.finish(row, event.record, sidecar=event.sidecar, stats=event.stats)

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPainter, QPixmap
 
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
@@ -105,6 +105,15 @@ def read_thumbnail(path: Path, size: int) -> QImage:
     return image
 
 
+def _centred_square(image: QImage, size: int) -> QImage:
+    square = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    square.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(square)
+    painter.drawImage((size - image.width()) // 2, (size - image.height()) // 2, image)
+    painter.end()
+    return square
+
+
 class ImageLoader(QObject):
     """Loads scaled images on a thread pool; caches them per (path, size)."""
 
@@ -132,6 +141,8 @@ class ImageLoader(QObject):
 
     def _done(self, path: str, size: int, image: QImage) -> None:
         self._pending.discard((path, size))
+        if size == THUMB_SIZE and not image.isNull():
+            image = _centred_square(image, size)  # every row's text then starts at the same x
         self._cache[(path, size)] = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
         self.loaded.emit(path, size)
 
@@ -174,8 +185,11 @@ class QueueModel(QAbstractListModel):
 
     def state_text(self, entry: Entry) -> str:
         if entry.state == State.FAILED:
-            return self.tr("Failed: {}").format(entry.error)
+            # "Failed" alone is the word the summary's "N failed" link filters the list by.
+            return self.tr("Failed") + ": " + entry.error
         if entry.state == State.CAPTIONING:
+            if not entry.tokens:  # read, scaled and encoded before the first word comes
+                return self.tr("Reading the image…")
             return self.tr("Captioning… {} tokens").format(entry.tokens)
         if entry.state == State.DONE:
             return self.tr("Done")

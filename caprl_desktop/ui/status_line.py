@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from caprl_desktop.core.engine.reports import EngineInfo
@@ -11,7 +11,11 @@ from caprl_desktop.ui.queue_controller import Progress
 
 
 class StatusLine(QObject):
-    """Puts its labels in ``bar``; ``get_model_button`` shows while no model is installed."""
+    """Puts its labels in ``bar``; ``get_model_button`` shows while no model is installed.
+
+    Texts are short, so that they fit a 1000-pixel window in Japanese too; the details are in tooltips."""
+
+    failedClicked = Signal()  # "1 failed" in the summary of a finished go
 
     def __init__(self, bar: QStatusBar) -> None:
         super().__init__(bar)
@@ -19,6 +23,7 @@ class StatusLine(QObject):
         self.backend_label = QLabel()
         self.speed_label = QLabel()
         self.progress_label = QLabel()
+        self.progress_label.linkActivated.connect(lambda link: self.failedClicked.emit())
         self.progress_bar = QProgressBar()
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setTextVisible(False)
@@ -56,10 +61,26 @@ class StatusLine(QObject):
         self.model_label.setText(label)
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
         if not info.backend.gpu_offload:
-            self.backend_label.setText(self.tr("CPU only: this build has no GPU support (hover for how to add it)"))
+            self.backend_label.setText(self.tr("CPU only"))
+            self.backend_label.setToolTip(self.tr(
+                "This build of llama.cpp has no GPU support, so captions are made on the processor. README, "
+                "section \"GPU builds of llama-cpp-python\", says how to install the build for your GPU."))
         else:
             self.backend_label.setText(info.backend_line)
-        self.backend_label.setToolTip(info.backend_line)
+            self.backend_label.setToolTip(info.backend_line)
+
+    def summary(self, progress: Progress) -> str:
+        """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the
+        failed count is a link that shows just those."""
+        if progress.done < progress.total:
+            parts = [self.tr("{} / {} images").format(progress.done, progress.total)]
+        else:
+            parts = [self.tr("{} done").format(progress.captioned)]
+        if progress.failed:
+            parts.append('<a href="failed">' + self.tr("{} failed").format(progress.failed) + "</a>")
+        if progress.skipped and progress.done == progress.total:
+            parts.append(self.tr("{} skipped").format(progress.skipped))
+        return " · ".join(parts)
 
     def show_speed(self, tokens_per_second: float) -> None:
         self.speed_label.setText(self.tr("{:.1f} tokens/s").format(tokens_per_second))
@@ -67,6 +88,10 @@ class StatusLine(QObject):
     def show_progress(self, progress: Progress) -> None:
         if not progress.running and not progress.done:
             self.progress_label.clear()
+            self.progress_bar.hide()
+            return
+        if not progress.running:  # the go is over: what became of it
+            self.progress_label.setText(self.summary(progress))
             self.progress_bar.hide()
             return
         total = max(progress.total, 1)

@@ -71,12 +71,12 @@ def test_dropped_images_and_folder_are_captioned_into_sidecars(
     current = window.queue.entry(window.proxy.mapToSource(window.list_view.currentIndex()).row())
     assert shown(window.panel.editor.toPlainText()) == shown(current.caption)
     assert "tokens/s" in window.status_line.speed_label.text()
-    assert "3 / 3" in window.status_line.progress_label.text()
+    assert window.status_line.progress_label.text() == "3 done"  # the go's summary
     assert window.controller.engine_info is not None
     # A CPU build says so and the tooltip how to add a GPU; a GPU build names its device.
     cpu_only = not window.controller.engine_info.backend.gpu_offload
     assert window.status_line.backend_label.text().startswith("CPU only") == cpu_only
-    assert ("pip install" in window.status_line.backend_label.toolTip()) == cpu_only
+    assert ("GPU builds of llama-cpp-python" in window.status_line.backend_label.toolTip()) == cpu_only
 
 
 def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(

@@ -1,0 +1,58 @@
+"""The window at the sizes people use: the first window fits the screen, the preview follows the splitter, and a
+finished go says what became of it (failures one click away)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.main_window import MainWindow
+from tests.support.gui import drop, wait_all_finished
+from tests.support.images import save_noise
+
+
+def test_the_first_window_fits_the_usable_area_of_the_screen(qtbot: QtBot, installed: ModelStore) -> None:
+    win = MainWindow()  # no saved geometry: a first start
+    qtbot.addWidget(win)
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    assert win.width() <= area.width() and win.height() <= area.height()
+    assert win.width() >= min(1000, area.width() * 8 // 10)  # and not needlessly small
+    win.close()
+
+
+@pytest.mark.qt_log_ignore("JPEG datastream contains no image")  # the broken file's thumbnail
+def test_a_finished_go_says_what_became_of_it_and_the_failures_are_one_click_away(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    drop(window, [broken, save_noise(tmp_path / "a.jpg", seed=1), save_noise(tmp_path / "b.jpg", seed=2)])
+    window.controller.start()
+    wait_all_finished(qtbot, window, 3)
+    label = window.status_line.progress_label
+    assert label.text() == '2 done · <a href="failed">1 failed</a>'
+    label.linkActivated.emit("failed")  # what a click on the link sends
+    proxy = window.images.proxy
+    assert proxy.rowCount() == 1 and proxy.index(0, 0).data().startswith("broken.jpg\nFailed: ")
+    window.images.filter_edit.clear()  # the filter's clear button lists them all again
+    assert proxy.rowCount() == 3
+
+
+def test_the_preview_never_holds_the_window_to_the_pictures_size(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    drop(window, [save_noise(tmp_path / "big.png", 1600, 1200, seed=3)])
+    window.controller.start()
+    wait_all_finished(qtbot, window, 1)
+    window.images.select_first()
+    preview = window.preview
+    qtbot.waitUntil(lambda: preview.pixmap() is not None and not preview.pixmap().isNull(), timeout=10_000)
+    window.right_splitter.setSizes([120, 600])  # the user drags the splitter up
+    qtbot.wait(50)
+    assert preview.height() <= 150  # it shrank with the splitter (the picture did not hold it open)
+    shown = preview.pixmap().deviceIndependentSize().toSize()
+    assert shown.height() <= preview.height() and shown.width() <= preview.width()  # rescaled to fit

@@ -1,0 +1,46 @@
+"""The list's rows and the queue's pace, Qt only: aligned thumbnails, honest row states, an estimate that means it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.jobs.discovery import find_images
+from caprl_desktop.ui.queue_controller import seconds_left
+from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State
+from tests.support.images import save_noise
+
+
+def test_thumbnails_of_any_shape_take_the_same_square_so_row_text_lines_up(qtbot: QtBot, tmp_path: Path) -> None:
+    loader = ImageLoader()
+    wide = save_noise(tmp_path / "wide.jpg", 400, 100)
+    tall = save_noise(tmp_path / "tall.jpg", 100, 400)
+    for path in (wide, tall):
+        with qtbot.waitSignal(loader.loaded, timeout=10_000):
+            assert loader.get(path, THUMB_SIZE) is None  # loading
+    sizes = {(p.width(), p.height()) for p in (loader.get(wide, THUMB_SIZE), loader.get(tall, THUMB_SIZE))
+             if p is not None}
+    assert sizes == {(THUMB_SIZE, THUMB_SIZE)}
+    loader.wait()
+
+
+def test_a_row_says_it_reads_the_image_until_the_first_word_comes(qtbot: QtBot, tmp_path: Path) -> None:
+    loader = ImageLoader()
+    queue = QueueModel(loader)
+    items, _ = find_images([save_noise(tmp_path / "a.jpg")])
+    queue.add(items)
+    queue.begin(0)
+    assert queue.state_text(queue.entry(0)) == "Reading the image…"
+    queue.append_text(0, "A")
+    assert queue.state_text(queue.entry(0)) == "Captioning… 1 tokens"
+    assert queue.entry(0).state == State.CAPTIONING
+    loader.wait()
+
+
+def test_the_estimate_goes_by_the_captions_made_not_the_images_skipped() -> None:
+    # 8 of 11 had captions (skipped at once), one was made in 30 s, two are left: about a minute, not "0 s".
+    assert seconds_left(done=9, skipped=8, total=11, elapsed=30.0) == 60.0
+    assert seconds_left(done=8, skipped=8, total=11, elapsed=0.2) is None  # nothing made yet: no guess
+    assert seconds_left(done=11, skipped=0, total=11, elapsed=30.0) is None  # over
+    assert seconds_left(done=99, skipped=0, total=100, elapsed=0.5) == 1.0  # never "0 s" while one is left
