@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -32,20 +31,21 @@ from PySide6.QtWidgets import (
 )
 
 from caprl_desktop.core.atomic import WriteError
-from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.export.writers import write_records
+from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.jobs.journal import JobSummary
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.caption_choices import CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
+from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_text
 from caprl_desktop.ui.folder_panel import FolderPanel
+from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
 from caprl_desktop.ui.message_bar import MessageBar
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.preview import Preview
-from caprl_desktop.ui.queue_controller import QueueController
+from caprl_desktop.ui.queue_controller import Progress, QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.controller = QueueController(self.settings, store or ModelStore(), self)
         self.queue = self.controller.queue  # what the list shows
         self.model_dialog: ModelDialog | None = None
+        self.export_box: ExportDialog | None = None  # the last export dialog opened
         self._shown_row: int | None = None
         self._build_widgets()
         self._build_actions()
@@ -168,6 +169,7 @@ class MainWindow(QMainWindow):
                     menu.addSeparator()
                 else:
                     menu.addAction(act)
+        self.help = HelpMenu(self, lambda: self.controller.engine_info)
         toolbar = QToolBar(self.tr("Caption"))
         toolbar.setObjectName("captionToolbar")
         toolbar.setMovable(False)
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         queue, status = self.controller, self.status_line
         status.failedClicked.connect(self.images.show_only_failed)
+        queue.progressChanged.connect(self._show_title)
         self.images.empty_state.openFiles.connect(self.open_files)
         self.images.empty_state.openFolder.connect(self.open_folder)
         self.images.currentRowChanged.connect(self._current_changed)
@@ -222,6 +225,14 @@ class MainWindow(QMainWindow):
             saved = self.settings.bytes_value(key)
             if saved is not None:
                 splitter.restoreState(saved)
+
+    def _show_title(self, progress: Progress) -> None:
+        """"imgs — 45 / 120 — CapRL Desktop" while a go runs: the taskbar and window switcher say how far."""
+        folder = self.controller.current_folder
+        if progress.running and folder is not None:
+            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — CapRL Desktop")
+        else:
+            self.setWindowTitle("CapRL Desktop")
 
     # --- what the queue says ------------------------------------------------------------------
 
@@ -389,29 +400,16 @@ class MainWindow(QMainWindow):
 
     # --- export -------------------------------------------------------------------------------
 
-    def export(self, target: Path, kind: str, *, selection_only: bool = False) -> int:
-        records = self.queue.records(self.selected_rows() if selection_only else None)
-        write_records(target, kind, records)
-        return len(records)
+    def export(self, target: Path, kind: str, *, selection_only: bool = False) -> ExportReport:
+        """Export all rows (or the selected ones): what was written and what was left out, with the reason."""
+        return export_rows(self.queue, target, kind, self.selected_rows() if selection_only else None)
 
     def export_dialog(self) -> None:
-        filters = {
-            self.tr("CSV for Excel (*.csv)"): "csv",
-            self.tr("JSON Lines (*.jsonl)"): "jsonl",
-            self.tr("Hugging Face metadata.jsonl (metadata.jsonl)"): "metadata",
-        }
-        start = self.settings.last_folder or str(Path.home())
-        name, chosen = QFileDialog.getSaveFileName(self, self.tr("Export captions"), str(Path(start) / "captions.csv"),
-                                                   ";;".join(filters))
-        if not name:
-            return
-        selection_only = len(self.selected_rows()) > 1
-        try:
-            count = self.export(Path(name), filters.get(chosen, "csv"), selection_only=selection_only)
-        except CaprlError as exc:
-            QMessageBox.warning(self, self.tr("Export failed"), str(exc))
-            return
-        self.statusBar().showMessage(self.tr("Exported {} captions to {}").format(count, name), 10000)
+        """The export dialog (window-modal); the status bar then says what the export wrote."""
+        self.export_box = ExportDialog(self.queue, self.selected_rows(), self.settings, self)
+        self.export_box.exported.connect(
+            lambda report: self.statusBar().showMessage(report_text(report), 30000))
+        self.export_box.open()
 
     # --- closing ------------------------------------------------------------------------------
 

@@ -180,6 +180,11 @@ class QueueController(QObject):
         return list(self._resumable)
 
     @property
+    def current_folder(self) -> Path | None:
+        """The folder of the run in flight (the one its first image was found under), if any."""
+        return self._requests[0].items[0].root if self._requests and self._requests[0].items else None
+
+    @property
     def save_problem(self) -> WriteError | None:
         """Why the queue is held: captions could not be saved."""
         return self._save_problem

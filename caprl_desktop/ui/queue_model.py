@@ -26,12 +26,13 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QColor, QIcon, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QImageReader, QPainter, QPalette, QPixmap
 
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.images.loading import MAX_FILE_BYTES
 from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.ui.contrast import error_colour
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1
@@ -176,7 +177,7 @@ class QueueModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{entry.path}\n{entry.error}" if entry.error else str(entry.path)
         if role == Qt.ItemDataRole.ForegroundRole and entry.state == State.FAILED:
-            return QColor("#c0392b")
+            return error_colour(QGuiApplication.palette().color(QPalette.ColorRole.Base))
         if role == StateRole:
             return entry.state.value
         if role == Qt.ItemDataRole.SizeHintRole:

@@ -56,3 +56,30 @@ def test_the_preview_never_holds_the_window_to_the_pictures_size(
     assert preview.height() <= 150  # it shrank with the splitter (the picture did not hold it open)
     shown = preview.pixmap().deviceIndependentSize().toSize()
     assert shown.height() <= preview.height() and shown.width() <= preview.width()  # rescaled to fit
+
+
+def test_the_title_names_the_folder_and_how_far_the_go_is(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    folder = tmp_path / "imgs"
+    for i in range(3):
+        save_noise(folder / f"p{i}.jpg", seed=i)
+    titles: list[str] = []
+    window.windowTitleChanged.connect(titles.append)
+    drop(window, [folder])
+    window.controller.start()
+    wait_all_finished(qtbot, window, 3)
+    assert "imgs — 0 / 3 — CapRL Desktop" in titles and "imgs — 2 / 3 — CapRL Desktop" in titles
+    assert window.windowTitle() == "CapRL Desktop"  # over
+
+
+def test_help_tells_the_versions_the_keys_and_copies_a_report(qtbot: QtBot, window: MainWindow) -> None:
+    about = window.help.about_text()
+    assert "CapRL Desktop 0." in about and "llama-cpp-python" in about and "Engine: " in about
+    keys = window.help.shortcuts_text()
+    for shortcut in ("F5\tStart", "F6\tPause", "Esc\tCancel", "Ctrl+E\tExport captions"):
+        assert shortcut in keys
+    with qtbot.waitSignal(window.help.reportCopied, timeout=60_000) as blocker:
+        window.help.report_action.trigger()
+    window.help.wait()
+    assert blocker.args is not None
+    copied = QGuiApplication.clipboard().text()
+    assert copied == blocker.args[0] and "[app] CapRL Desktop" in copied and "[llama.cpp]" in copied

@@ -1,0 +1,99 @@
+"""The Help menu: About (versions and the backend in use), the keyboard shortcuts, and "Report a problem".
+
+"Report a problem" copies what ``caprl-desktop doctor`` prints to the clipboard, ready to paste into a report.
+Gathering it asks a probe process which backend llama.cpp has (a few seconds), so it runs on a pool thread;
+model checksums are left out (minutes for large files; the command line's ``doctor`` has them).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+from caprl_desktop import __version__
+from caprl_desktop.core.diagnostics import report
+from caprl_desktop.core.engine.reports import EngineInfo
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+class _Signals(QObject):
+    done = Signal(str)
+
+
+class _Report(QRunnable):
+    def __init__(self, signals: _Signals) -> None:
+        super().__init__()
+        self._signals = signals
+
+    def run(self) -> None:
+        lines = [f"[{section}] {line}" for section, line in report(checksums=False)]
+        self._signals.done.emit("\n".join(lines))
+
+
+class HelpMenu(QObject):
+    reportCopied = Signal(str)  # the report, once it is on the clipboard
+
+    def __init__(self, window: QMainWindow, engine_info: Callable[[], EngineInfo | None]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._engine_info = engine_info
+        self._pool = QThreadPool(self)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._copy)
+        menu = window.menuBar().addMenu(self.tr("&Help"))
+        self.about_action = QAction(self.tr("About CapRL Desktop"), window)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(
+            lambda: QMessageBox.about(window, self.tr("About CapRL Desktop"), self.about_text()))
+        self.shortcuts_action = QAction(self.tr("Keyboard shortcuts"), window)
+        self.shortcuts_action.triggered.connect(
+            lambda: QMessageBox.information(window, self.tr("Keyboard shortcuts"), self.shortcuts_text()))
+        self.report_action = QAction(self.tr("Report a problem (copy a report)"), window)
+        self.report_action.triggered.connect(self.report_problem)
+        for action in (self.about_action, self.shortcuts_action, self.report_action):
+            menu.addAction(action)
+
+    def about_text(self) -> str:
+        info = self._engine_info()
+        backend = info.backend_line if info is not None else self.tr("no model loaded yet")
+        return "\n".join([
+            self.tr("CapRL Desktop {}: image captions with CapRL on this computer.").format(__version__),
+            "",
+            f"llama-cpp-python {_version('llama-cpp-python')} · PySide6 {_version('PySide6-Essentials')} · "
+            f"Python {platform.python_version()}",
+            self.tr("Engine: {}").format(backend),
+        ])
+
+    def shortcuts_text(self) -> str:
+        """Every action of the window that has a shortcut, as the menus show it (never a list kept by hand)."""
+        lines = []
+        for action in self._window.actions():
+            keys = action.shortcut()
+            if not keys.isEmpty():
+                name = action.text().replace("&", "").rstrip("…")
+                lines.append(f"{keys.toString(QKeySequence.SequenceFormat.NativeText)}\t{name}")
+        return "\n".join(lines)
+
+    def report_problem(self) -> None:
+        self._window.statusBar().showMessage(self.tr("Gathering a report for a problem…"), 10000)
+        self._pool.start(_Report(self._signals))
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self._window.statusBar().showMessage(
+            self.tr("The report is on the clipboard: paste it into your problem report."), 15000)
+        self.reportCopied.emit(text)
+
+    def wait(self) -> None:
+        self._pool.waitForDone()
