@@ -161,7 +161,7 @@ def test_exports_read_back(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> 
     wait_all_finished(qtbot, window, 2)
     captions = {e.item.file_name: e.caption for e in window.queue.entries}
 
-    assert window.export(tmp_path / "out.csv", "csv") == 2
+    assert window.export(tmp_path / "out.csv", "csv").written == 2
     assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert {r["file_name"]: r["caption"] for r in read_csv(tmp_path / "out.csv")} == captions
     window.export(tmp_path / "out.jsonl", "jsonl")
@@ -588,7 +588,7 @@ def test_window_captions_hostile_names_dropped_on_it(qtbot: QtBot, window: MainW
     for image in images:
         assert image.with_suffix(".txt").read_text(encoding="utf-8").strip(), image.name
     target = tmp_path / "window.csv"
-    assert window.export(target, "csv") == len(images)
+    assert window.export(target, "csv").written == len(images)
     assert sorted(r["path"] for r in read_csv(target)) == sorted(str(p) for p in images)
 
 

@@ -15,6 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from caprl_desktop.core.models.hub_problem import HubProblem
+
 Role = Literal["model", "mmproj"]
 
 # The quant names llama.cpp's quantizer writes, as uploaders put them at the end of file names:
@@ -74,7 +76,9 @@ class Catalog:
     projectors: tuple[RemoteFile, ...]
     revisions: Mapping[str, str]  # repo -> commit the listing was read at
     from_hub: bool  # False: the bundled, approximate list (sizes only, no checksums)
-    note: str = ""  # why the bundled list is shown, for the user
+    note: str = ""  # why the bundled list is shown (or a repo is missing), for the command line
+    problem: HubProblem | None = None  # the same why as a kind, for the window to say in its own language
+    detail: str = ""  # the transport's own words behind ``problem``, if any
 
     def find_model(self, quant: str, *, imatrix: bool = False) -> RemoteFile | None:
         wanted = normalise_quant(quant)
@@ -135,7 +139,8 @@ def build_catalog(
     return Catalog(family, tuple(models), tuple(projectors), revisions, from_hub=True)
 
 
-def bundled_catalog(family: ModelFamily, note: str = "") -> Catalog:
+def bundled_catalog(family: ModelFamily, note: str = "", *, problem: HubProblem | None = None,
+                    detail: str = "") -> Catalog:
     """The list shipped with the app: right names, approximate sizes, no checksums."""
     models: list[RemoteFile] = []
     projectors: list[RemoteFile] = []
@@ -152,7 +157,8 @@ def bundled_catalog(family: ModelFamily, note: str = "") -> Catalog:
         projectors.append(RemoteFile(family.key, family.static_repo, name, "mmproj", quant, False, size, None))
     models.sort(key=lambda f: (f.imatrix, f.size, f.quant))
     projectors.sort(key=lambda f: f.size)
-    return Catalog(family, tuple(models), tuple(projectors), {}, from_hub=False, note=note)
+    return Catalog(family, tuple(models), tuple(projectors), {}, from_hub=False, note=note, problem=problem,
+                   detail=detail)
 
 
 def _family_from_json(data: Mapping[str, Any]) -> ModelFamily:

@@ -33,6 +33,7 @@ from caprl_desktop.core.atomic import atomic_write_text, explain_os_error
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.catalog import RemoteFile
 from caprl_desktop.core.models.hub import HubClient, HubError, HubUnreachableError, hub_errors, offline_mode
+from caprl_desktop.core.models.hub_problem import HubProblem
 from caprl_desktop.core.units import human_size
 
 PART_SUFFIX = ".part"
@@ -46,7 +47,14 @@ _HASH_BLOCK = 4 << 20
 
 
 class DownloadError(CaprlError):
-    """A download failed; what was already downloaded is kept for the next attempt unless said otherwise."""
+    """A download failed; what was already downloaded is kept for the next attempt unless said otherwise.
+
+    ``problem`` is set when the hub or the connection was the cause, so the window can say it in its language.
+    """
+
+    def __init__(self, message: str, problem: HubProblem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class DownloadCancelled(DownloadError):
@@ -194,7 +202,8 @@ def download_file(
     if remote.sha256 is None:
         raise DownloadError(f"The hub gave no checksum for {remote.filename}, so it cannot be verified.")
     if offline_mode():
-        raise DownloadError(f"Cannot download {remote.filename}: offline mode is on (HF_HUB_OFFLINE).")
+        raise DownloadError(f"Cannot download {remote.filename}: offline mode is on (HF_HUB_OFFLINE).",
+                            HubProblem.OFFLINE_MODE)
     # Lock files are left in place: deleting one another process may be waiting on lets two lock at once.
     locks = dest.parent / ".locks"
     try:
@@ -247,7 +256,7 @@ def _download_locked(
                                     f"{human_size(remote.size)} are kept and the next download continues from "
                                     "there.") from None
         except HubError as exc:
-            raise DownloadError(f"{exc} {_kept(meter.done, remote.size)}") from exc
+            raise DownloadError(f"{exc} {_kept(meter.done, remote.size)}", exc.problem) from exc
         except OSError as exc:
             raise DownloadError(f"{explain_os_error(exc, part)}. {_kept(meter.done, remote.size)}") from exc
 
