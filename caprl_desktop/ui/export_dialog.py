@@ -1,0 +1,329 @@
+"""File → Export captions: the format, where the file goes and which images; then what the export did.
+
+The file starts in the images' folder (the folder all exported images share) under the format's own name;
+a ``metadata.jsonl`` must sit in the folder it describes (Hugging Face ImageFolder resolves its names there),
+so for it the field is that folder. Before anything is written the dialog says how many rows the file will
+hold and which are left out, and why; the counts come from the core's writers (``plan_export`` before,
+``write_records`` after), never from the rows handed over.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export.writers import (
+    EXPORT_KINDS,
+    CaptionRecord,
+    ExportReport,
+    LeftOutReason,
+    plan_export,
+    write_records,
+)
+from caprl_desktop.ui.queue_model import QueueModel, State
+from caprl_desktop.ui.settings import AppSettings
+
+FILE_NAMES = {"csv": "captions.csv", "jsonl": "captions.jsonl", "metadata": "metadata.jsonl"}
+PREVIEW_DELAY_MS = 200  # after the last key typed: a preview of a metadata file resolves every image's path
+
+
+def gather(queue: QueueModel, rows: Iterable[int] | None) -> tuple[list[CaptionRecord], list[str]]:
+    """The records to export from ``rows`` (None: all), and the paths of those not captioned yet."""
+    chosen = range(len(queue.entries)) if rows is None else list(rows)
+    records = queue.records(chosen)
+    with_record = {r.path for r in records}
+    not_captioned = [str(queue.entry(r).path) for r in chosen if str(queue.entry(r).path) not in with_record]
+    return records, not_captioned
+
+
+def _failed_without_record(queue: QueueModel, paths: list[str]) -> set[str]:
+    """Images refused before a caption was tried (another run held their folder): failed, not waiting."""
+    failed = set()
+    for path in paths:
+        row = queue.row_of(Path(path))
+        if row is not None and queue.entry(row).state == State.FAILED:
+            failed.add(path)
+    return failed
+
+
+def with_uncaptioned(report: ExportReport, queue: QueueModel, paths: list[str]) -> ExportReport:
+    failed = _failed_without_record(queue, paths)
+    report = report.plus_left_out([p for p in paths if p in failed], LeftOutReason.FAILED)
+    return report.plus_left_out([p for p in paths if p not in failed], LeftOutReason.NOT_CAPTIONED)
+
+
+def export_rows(queue: QueueModel, target: Path, kind: str, rows: Iterable[int] | None) -> ExportReport:
+    """Write the export; the report counts what the writer wrote and every chosen image it did not."""
+    records, not_captioned = gather(queue, rows)
+    return with_uncaptioned(write_records(target, kind, records), queue, not_captioned)
+
+
+def images_folder(paths: Iterable[Path]) -> Path | None:
+    """The deepest folder holding all of them, or None (none, or on different drives)."""
+    folders = {str(p.parent) for p in paths}
+    if not folders:
+        return None
+    try:
+        return Path(os.path.commonpath(sorted(folders)))
+    except ValueError:
+        return None
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("ExportDialog", text)
+
+
+def left_out_text(report: ExportReport) -> str:
+    """"left out: 1 not in that folder, 2 not captioned", or "" when nothing was."""
+    texts = {
+        LeftOutReason.OUTSIDE_FOLDER: _tr("{} not in that folder"),
+        LeftOutReason.NOT_CAPTIONED: _tr("{} not captioned"),
+        LeftOutReason.FAILED: _tr("{} failed"),
+    }
+    counts = report.left_out_by_reason()
+    parts = [texts[reason].format(counts[reason]) for reason in texts if reason in counts]
+    return _tr("left out: {}").format(", ".join(parts)) if parts else ""
+
+
+def _join(first: str, report: ExportReport) -> str:
+    parts = [first]
+    if report.with_errors:
+        parts.append(_tr("{} of them failed (the file gives the reason)").format(report.with_errors))
+    left = left_out_text(report)
+    if left:
+        parts.append(left)
+    return " · ".join(parts)
+
+
+def report_text(report: ExportReport) -> str:
+    """What an export did, for the status bar: the rows in the file and those left out, with the reason."""
+    if report.target is None:
+        return _join(_tr("Nothing exported"), report)
+    return _join(_tr("Exported {} captions to {}").format(report.written, report.target), report)
+
+
+def preview_text(report: ExportReport) -> str:
+    if not report.written:
+        return _join(_tr("Nothing to export"), report)
+    return _join(_tr("{} captions to export").format(report.written), report)
+
+
+class ExportDialog(QDialog):
+    exported = Signal(object)  # ExportReport, once the file is written
+
+    def __init__(self, queue: QueueModel, selected_rows: list[int], settings: AppSettings,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Export captions"))
+        self.setObjectName("exportDialog")
+        self.queue, self.selected_rows, self.settings = queue, list(selected_rows), settings
+        self.report: ExportReport | None = None
+
+        self.formats = QButtonGroup(self)
+        format_box = QVBoxLayout()
+        format_box.setSpacing(2)
+        labels = {
+            "csv": self.tr("CSV for Excel (captions.csv)"),
+            "jsonl": self.tr("JSON Lines (captions.jsonl)"),
+            "metadata": self.tr("Hugging Face dataset (metadata.jsonl)"),
+        }
+        for number, kind in enumerate(EXPORT_KINDS):
+            button = QRadioButton(labels[kind])
+            button.setObjectName(f"format_{kind}")
+            self.formats.addButton(button, number)
+            format_box.addWidget(button)
+        self.format_hint = QLabel()
+        self.format_hint.setWordWrap(True)
+        self.format_hint.setEnabled(False)  # greyed: an explanation, not a choice
+        format_box.addWidget(self.format_hint)
+
+        self.location_label = QLabel()
+        self.location = QLineEdit()
+        self.location.setObjectName("exportLocation")
+        self.location.setMinimumWidth(420)
+        self.browse_button = QPushButton(self.tr("Browse…"))
+        location_row = QHBoxLayout()
+        location_row.addWidget(self.location, 1)
+        location_row.addWidget(self.browse_button)
+
+        count = len(self.selected_rows)
+        self.only_selected = QCheckBox(self.tr("Only the selected image") if count == 1
+                                       else self.tr("Only the {} selected images").format(count) if count
+                                       else self.tr("Only the selected images"))
+        self.only_selected.setEnabled(bool(count))
+
+        self.preview = QLabel()
+        self.preview.setObjectName("exportPreview")
+        self.preview.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.export_button = self.buttons.addButton(self.tr("Export"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setDefault(True)
+
+        form = QFormLayout()
+        form.addRow(self.tr("Format:"), format_box)
+        form.addRow(self.location_label, location_row)
+        form.addRow(self.tr("Images:"), self.only_selected)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.preview)
+        layout.addWidget(self.buttons)
+
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self.refresh)
+        self._default = ""
+        self.formats.idToggled.connect(self._format_toggled)
+        self.only_selected.toggled.connect(lambda _on: self._rows_changed())
+        self.location.textEdited.connect(lambda _text: self._preview_timer.start())
+        self.browse_button.clicked.connect(self.browse)
+        self.buttons.accepted.connect(self.export)
+        self.buttons.rejected.connect(self.reject)
+        self.formats.button(0).setChecked(True)
+
+    # --- the choices --------------------------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        return EXPORT_KINDS[max(0, self.formats.checkedId())]
+
+    def set_kind(self, kind: str) -> None:
+        self.formats.button(EXPORT_KINDS.index(kind)).setChecked(True)
+
+    @property
+    def rows(self) -> list[int] | None:
+        """The rows to export; None for all."""
+        return self.selected_rows if self.only_selected.isChecked() else None
+
+    def start_folder(self) -> Path:
+        """Where the file starts: the images' folder; a CSV or JSON Lines file where the last one went."""
+        last = self.settings.last_export_folder
+        if self.kind != "metadata" and last and Path(last).is_dir():
+            return Path(last)
+        records, _ = gather(self.queue, self.rows)
+        chosen = range(len(self.queue.entries)) if self.rows is None else self.rows
+        paths = [Path(r.path) for r in records] or [self.queue.entry(r).path for r in chosen]
+        return images_folder(paths) or Path(last or Path.home())
+
+    def default_text(self) -> str:
+        folder = self.start_folder()
+        return str(folder if self.kind == "metadata" else folder / FILE_NAMES[self.kind])
+
+    @property
+    def target(self) -> Path | None:
+        """The file to write, from the field; None while it is empty."""
+        text = self.location.text().strip()
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self.start_folder() / path
+        if self.kind == "metadata":
+            return path if path.name == FILE_NAMES["metadata"] else path / FILE_NAMES["metadata"]
+        return path / FILE_NAMES[self.kind] if path.is_dir() else path
+
+    def _format_toggled(self, _number: int, on: bool) -> None:
+        if on:  # (the button turned off says nothing new)
+            self._format_changed()
+
+    def _format_changed(self) -> None:
+        kind = self.kind
+        self.location_label.setText(self.tr("Folder:") if kind == "metadata" else self.tr("Save as:"))
+        self.format_hint.setText({
+            "csv": self.tr("Every column (file name, caption, language, prompt, model, timings, error, path); "
+                           "Excel shows Japanese correctly."),
+            "jsonl": self.tr("The same columns as JSON, one image per line."),
+            "metadata": self.tr("file_name and text, as Hugging Face ImageFolder reads them. The file sits in "
+                                "the folder it describes: images outside it are left out, and so are failed "
+                                "ones."),
+        }[kind])
+        text = self.location.text().strip()
+        if not text or text == self._default:
+            self._set_default()
+        else:  # typed or browsed: keep that folder, with this format's file name
+            typed = Path(text).expanduser()
+            folder = typed if typed.is_dir() or not typed.suffix else typed.parent
+            self.location.setText(str(folder if kind == "metadata" else folder / FILE_NAMES[kind]))
+        self.refresh()
+
+    def _rows_changed(self) -> None:
+        if self.location.text().strip() == self._default:
+            self._set_default()  # the images' folder of the selection may be another
+        self.refresh()
+
+    def _set_default(self) -> None:
+        self._default = self.default_text()
+        self.location.setText(self._default)
+
+    def browse(self) -> None:
+        current = self.target
+        if self.kind == "metadata":
+            chosen = QFileDialog.getExistingDirectory(self, self.tr("Folder of the images"),
+                                                      str(current.parent if current else self.start_folder()))
+        else:
+            pattern = {"csv": self.tr("CSV (*.csv)"), "jsonl": self.tr("JSON Lines (*.jsonl)")}[self.kind]
+            chosen, _ = QFileDialog.getSaveFileName(self, self.tr("Export captions"),
+                                                    str(current or self.start_folder()), pattern)
+        if chosen:
+            self.location.setText(chosen)
+            self.refresh()
+
+    # --- preview and export -------------------------------------------------------------------
+
+    def planned(self) -> ExportReport | None:
+        target = self.target
+        if target is None:
+            return None
+        records, not_captioned = gather(self.queue, self.rows)
+        return with_uncaptioned(plan_export(target, self.kind, records), self.queue, not_captioned)
+
+    def refresh(self) -> None:
+        """Say what Export would write; it is enabled only when that is something."""
+        self._preview_timer.stop()
+        target = self.target
+        plan = self.planned()
+        if target is None or plan is None:
+            text, ok = self.tr("Choose where the file goes."), False
+        elif not target.parent.is_dir():
+            text, ok = self.tr("The folder {} does not exist.").format(target.parent), False
+        else:
+            text, ok = preview_text(plan), plan.written > 0
+            if ok and target.exists():
+                text += " · " + self.tr("replaces the {} there").format(target.name)
+        self.preview.setText(text)
+        self.export_button.setEnabled(ok)
+
+    def export(self) -> None:
+        """Write the file; on success close and hand on the report, else say why and stay open."""
+        self.refresh()
+        target = self.target
+        if target is None or not self.export_button.isEnabled():
+            return
+        try:
+            self.report = export_rows(self.queue, target, self.kind, self.rows)
+        except CaprlError as exc:
+            self.preview.setText(self.tr("Export failed: {}").format(exc))
+            return
+        if self.kind != "metadata":  # a metadata file's folder is the images' own, not a place to remember
+            self.settings.last_export_folder = str(target.parent)
+        self.accept()
+        self.exported.emit(self.report)
