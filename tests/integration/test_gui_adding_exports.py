@@ -42,21 +42,21 @@ def choose(qtbot: QtBot, dialog: ExportDialog, kind: str) -> None:
     button = dialog.findChild(QRadioButton, f"format_{kind}")
     assert button is not None
     # On the indicator: a radio button takes clicks on itself and its text, not the empty space after.
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(8, button.height() // 2))
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton, pos=QPoint(8, button.height() // 2))  # type: ignore[no-untyped-call]
     assert dialog.kind == kind
 
 
 def type_location(qtbot: QtBot, dialog: ExportDialog, text: str) -> None:
     dialog.location.selectAll()
-    qtbot.keyClick(dialog.location, Qt.Key.Key_Delete)
-    qtbot.keyClicks(dialog.location, text)
+    qtbot.keyClick(dialog.location, Qt.Key.Key_Delete)  # type: ignore[no-untyped-call]
+    qtbot.keyClicks(dialog.location, text)  # type: ignore[no-untyped-call]
     qtbot.waitUntil(lambda: dialog.preview.text() != "Choose where the file goes.", timeout=5000)
     qtbot.wait(400)  # the preview follows typing after a pause
 
 
 def click_export(qtbot: QtBot, window: MainWindow, dialog: ExportDialog) -> str:
     assert dialog.export_button.isEnabled(), dialog.preview.text()
-    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     return window.statusBar().currentMessage()
 
@@ -151,7 +151,7 @@ def test_export_of_the_selection_only_when_asked(qtbot: QtBot, window: MainWindo
 
     dialog = open_export(qtbot, window)
     choose(qtbot, dialog, "jsonl")
-    qtbot.mouseClick(dialog.only_selected, Qt.MouseButton.LeftButton, pos=QPoint(8, dialog.only_selected.height() // 2))
+    qtbot.mouseClick(dialog.only_selected, Qt.MouseButton.LeftButton, pos=QPoint(8, dialog.only_selected.height() // 2))  # type: ignore[no-untyped-call]
     assert dialog.rows == [1, 2]
     message = click_export(qtbot, window, dialog)
     rows = read_jsonl(folder / "captions.jsonl")
