@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -294,8 +294,10 @@ class Journal:
             db.execute(
                 "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=? "
                 "WHERE job_id=? AND path=?",
+                # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
                 (state, rec.caption, rec.error, rec.seconds, rec.output_tokens,
-                 str(sidecar) if sidecar is not None else None, job_id, str(event.item.path.absolute())),
+                 str(sidecar.absolute()) if sidecar is not None else None, job_id,
+                 str(event.item.path.absolute())),
             )
             db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), job_id))
 
@@ -354,6 +356,22 @@ class Journal:
         """Captions made but not saved (a read-only folder, a full disk), to save when the job resumes."""
         rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'", (job_id,))
         return {Path(path): caption for path, caption in rows}
+
+    def written_captions(self, sidecars: Iterable[Path]) -> dict[Path, str]:
+        """The last caption the app wrote to each of ``sidecars`` (absolute paths), where it recorded one.
+
+        One pass over the captions made ("done"; a skipped image's caption was read, not written), newest
+        run last, so the last one recorded wins; no index is needed for a few thousand sidecars at a time."""
+        wanted = {str(s) for s in sidecars}
+        found: dict[Path, str] = {}
+        if not wanted:
+            return found
+        rows = self._db.execute("SELECT sidecar, caption FROM items WHERE state='done' AND sidecar IS NOT NULL "
+                                "ORDER BY job_id")
+        for sidecar, caption in rows:
+            if sidecar in wanted:
+                found[Path(sidecar)] = caption
+        return found
 
     def set_options(self, job_id: int, options: JobOptions) -> None:
         """A resume changed the run's options (its captions go elsewhere, longer captions, another seed)."""
