@@ -1,31 +1,43 @@
-"""The file system as a tree of folders; right-click a folder to caption it."""
+"""A tree of the folders under one place (Pictures at first); right-click a folder to caption it.
+
+The tree shows one folder's subfolders at a time, not the whole file system from ``/``: the Places list above
+it (``places.py``) and Up move it elsewhere, so the folders a person wants are near the top.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import QDir, QPoint, Signal
-from PySide6.QtWidgets import QFileSystemModel, QMenu, QTreeView, QWidget
+from PySide6.QtWidgets import QFileSystemModel, QHeaderView, QMenu, QTreeView, QWidget
 
 
 class FolderPanel(QTreeView):
     captionFolder = Signal(object, bool)  # Path, overwrite
+    rootChanged = Signal(object)  # Path: the folder whose subfolders the tree shows
 
     def __init__(self, root: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.fs_model = QFileSystemModel(self)
         self.fs_model.setFilter(QDir.Filter.AllDirs | QDir.Filter.NoDotAndDotDot)
-        self.fs_model.setRootPath(QDir.rootPath())
         self.setModel(self.fs_model)
-        # The whole file system, opened at the user's home: folders elsewhere (other disks) stay reachable.
-        home = self.fs_model.index(str(root))
-        self.expand(home)
-        self.scrollTo(home)
         for column in range(1, self.fs_model.columnCount()):
             self.hideColumn(column)
         self.setHeaderHidden(True)
+        # A long name scrolls sideways in a narrow panel instead of ending in "…" after two letters.
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.header().setStretchLastSection(False)
         self.setContextMenuPolicy(self.contextMenuPolicy().CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
+        self.root = root
+        self.go_to(root)
+
+    def go_to(self, folder: Path) -> None:
+        """Show ``folder``'s subfolders (a place chosen, or Up)."""
+        self.root = folder
+        # Only what is shown is read and watched; the model loads it off the GUI thread.
+        self.setRootIndex(self.fs_model.setRootPath(str(folder)))
+        self.rootChanged.emit(folder)
 
     def folder_menu(self, folder: Path) -> QMenu:
         menu = QMenu(self)

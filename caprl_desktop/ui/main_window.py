@@ -39,7 +39,7 @@ from caprl_desktop.ui.caption_choices import CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
 from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_text
-from caprl_desktop.ui.folder_panel import FolderPanel
+from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
 from caprl_desktop.ui.message_bar import MessageBar
@@ -109,10 +109,11 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(1, 3)
         self.setCentralWidget(self.splitter)
 
-        self.folders = FolderPanel(Path.home())
+        self.folders_pane = FoldersPane()  # Places, then the tree, opened at the Pictures folder
+        self.folders = self.folders_pane.tree
         self.folders_dock = QDockWidget(self.tr("Folders"), self)
         self.folders_dock.setObjectName("foldersDock")
-        self.folders_dock.setWidget(self.folders)
+        self.folders_dock.setWidget(self.folders_pane)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.folders_dock)
         self.resizeDocks([self.folders_dock], [240], Qt.Orientation.Horizontal)
         self.status_line = StatusLine(self.statusBar())

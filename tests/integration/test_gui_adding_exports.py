@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
 from PySide6.QtWidgets import QRadioButton
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export.writers import read_csv, read_jsonl
 from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.export_dialog import ExportDialog
+from caprl_desktop.ui.folders_pane import MIN_WIDTH
 from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.places import is_user_volume
 from caprl_desktop.ui.queue_model import State
 from tests.support.gui import drop, wait_all_finished
 from tests.support.images import save_noise
@@ -159,3 +163,70 @@ def test_export_of_the_selection_only_when_asked(qtbot: QtBot, window: MainWindo
     assert message == f"Exported 2 captions to {folder / 'captions.jsonl'}" + (
         f" · {sum(bool(r['error']) for r in rows)} of them failed (the file gives the reason)"
         if any(r["error"] for r in rows) else "")
+
+
+# --- the Folders panel ------------------------------------------------------------------------
+
+
+def test_folders_panel_opens_at_pictures_with_places_and_keeps_its_width(
+    qtbot: QtBot, installed: ModelStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    for folder in ("Pictures/holiday", "Pictures/cats", "Desktop/drop", "Documents"):
+        (home / folder).mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    pane = win.folders_pane
+    # The tree shows Pictures' folders, not the file system from / (bin, boot, dev...).
+    assert win.folders.root == home / "Pictures"
+    qtbot.waitUntil(lambda: win.folders.model().rowCount(win.folders.rootIndex()) == 2, timeout=5000)
+    assert shown_folders(win) == ["cats", "holiday"]
+    assert pane.places.names()[:4] == ["Home", "Pictures", "Desktop", "Computer"]
+    assert pane.location.toolTip() == str(home / "Pictures")
+
+    # A place jumps the tree there; Up goes to the folder above.
+    desktop = pane.places.item_for(home / "Desktop")
+    assert desktop is not None
+    qtbot.mouseClick(pane.places.viewport(), Qt.MouseButton.LeftButton,  # type: ignore[no-untyped-call]
+                     pos=pane.places.visualItemRect(desktop).center())
+    assert win.folders.root == home / "Desktop"
+    qtbot.waitUntil(lambda: shown_folders(win) == ["drop"], timeout=5000)
+    qtbot.mouseClick(pane.up_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+    assert win.folders.root == home
+    qtbot.waitUntil(lambda: shown_folders(win) == ["Desktop", "Documents", "Pictures"], timeout=5000)
+    assert pane.places.currentItem().text() == "Home"
+
+    # It cannot be made narrower than names need; and a layout saved 60 px wide (as windows before this kept
+    # one) comes back no narrower either.
+    win.resizeDocks([win.folders_dock], [60], Qt.Orientation.Horizontal)
+    qtbot.wait(50)
+    assert win.folders_dock.width() >= MIN_WIDTH
+    pane.setMinimumWidth(0)
+    win.resizeDocks([win.folders_dock], [60], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: win.folders_dock.width() < 100, timeout=5000)
+    win.close()
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.folders_dock.isVisible() and again.folders_dock.width() >= MIN_WIDTH
+    again.close()
+
+
+def test_places_list_only_drives_a_person_plugs_in() -> None:
+    assert is_user_volume("/media/ann/SDCARD/", "exfat", ready=True, valid=True, windows=False)
+    assert is_user_volume("/run/media/ann/Backup/", "ext4", ready=True, valid=True, windows=False)
+    assert is_user_volume("/Volumes/Photos/", "apfs", ready=True, valid=True, windows=False)
+    assert not is_user_volume("/", "ext4", ready=True, valid=True, windows=False)  # listed as Computer
+    assert not is_user_volume("/boot/efi/", "vfat", ready=True, valid=True, windows=False)
+    assert not is_user_volume("/snap/core22/1380/", "squashfs", ready=True, valid=True, windows=False)
+    assert not is_user_volume("/mnt/wsl/", "tmpfs", ready=True, valid=True, windows=False)
+    assert not is_user_volume("/media/ann/DVD/", "udf", ready=False, valid=True, windows=False)
+    assert is_user_volume("D:/", "NTFS", ready=True, valid=True, windows=True)
+
+
+def shown_folders(win: MainWindow) -> list[str]:
+    model, root = win.folders.model(), win.folders.rootIndex()
+    return sorted(model.index(row, 0, root).data() for row in range(model.rowCount(root)))
