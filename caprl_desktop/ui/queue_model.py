@@ -33,6 +33,7 @@ from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.images.loading import MAX_FILE_BYTES
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.ui.contrast import error_colour
+from caprl_desktop.ui.row_names import RowNames
 
 THUMB_SIZE = 56
 StateRole = Qt.ItemDataRole.UserRole + 1
@@ -157,6 +158,7 @@ class QueueModel(QAbstractListModel):
         self.entries: list[Entry] = []
         self._rows: dict[Path, int] = {}
         self._counts: collections.Counter[State] = collections.Counter()
+        self._names = RowNames()  # a name listed twice shows its folder
         self._loader = loader
         loader.loaded.connect(self._thumbnail_loaded)
 
@@ -170,7 +172,7 @@ class QueueModel(QAbstractListModel):
             return None
         entry = self.entries[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{entry.item.file_name}\n{self.state_text(entry)}"
+            return f"{self._names.name(entry.item)}\n{self.state_text(entry)}"
         if role == Qt.ItemDataRole.DecorationRole:
             pixmap = self._loader.get(entry.path, THUMB_SIZE)
             return QIcon(pixmap) if pixmap is not None and not pixmap.isNull() else None
@@ -247,16 +249,22 @@ class QueueModel(QAbstractListModel):
                 self._rows[item.path] = first + offset
                 self.entries.append(Entry(item, overwrite=overwrite))
             self._counts[State.QUEUED] += len(new)
+            repeated = self._names.add(new)
             self.endInsertRows()
+            if repeated and first:  # rows listed before now show their folder too
+                self._changed_span([0, first - 1])
         return len(new)
 
     def remove_rows(self, rows: list[int]) -> None:
+        gone: list[ImageItem] = []
         for row in sorted(set(rows), reverse=True):
             self.beginRemoveRows(QModelIndex(), row, row)
             self._counts[self.entries[row].state] -= 1
-            del self.entries[row]
+            gone.append(self.entries.pop(row).item)
             self.endRemoveRows()
         self._rows = {e.path: i for i, e in enumerate(self.entries)}
+        if self._names.remove(gone) and self.entries:  # a name no longer repeats: its row drops the folder
+            self._changed_span([0, len(self.entries) - 1])
 
     # --- changing rows ------------------------------------------------------------------------
 
