@@ -1,4 +1,8 @@
-"""Which model files ``caption`` loads: given files, an installed quant, or the default pair."""
+"""Which model files ``caption`` loads: given files, an installed quant, or the default pair.
+
+``--model FILE`` alone takes the projector it was installed with, or else the one found beside it
+(``core/models/projector_search.py``, as the window's local-files dialog does).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from caprl_desktop.cli.exit_codes import EXIT_OK
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.install import plan_install
 from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.projector_search import find_projector
 from caprl_desktop.core.models.store import ModelStore
 
 NO_MODEL = ("No model is installed yet. Download the recommended one with `caprl-desktop models download` "
@@ -28,8 +33,11 @@ def choose_model(model: str | None, mmproj: Path | None, *, assume_yes: bool) ->
                 if store.path_of(installed).resolve() == path.resolve():
                     found = store.pair_for(installed)
                     return found.model_path, found.mmproj_path
-            raise CaprlError(f"give the vision projector for {path.name} with --mmproj FILE "
-                             "(e.g. CapRL-3B.mmproj-Q8_0.gguf)")
+            # The same search as the window's local-files dialog; the caption's "Model:" line names the result.
+            beside = find_projector(path)
+            if beside is None:
+                raise CaprlError(models_command.no_projector_found(path))
+            return path, beside
         chosen = store.pair_for(store.find_model(model))
         return chosen.model_path, mmproj.expanduser() if mmproj is not None else chosen.mmproj_path
     pair = store.default_pair()

@@ -15,7 +15,9 @@ from caprl_desktop.core.models.catalog import Catalog
 from caprl_desktop.core.models.downloads import DownloadCancelled
 from caprl_desktop.core.models.hub import HubClient
 from caprl_desktop.core.models.install import InstallPlan, add_local, install, plan_install
+from caprl_desktop.core.models.listing import installed_rows, quant_rows
 from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.projector_search import find_projector, model_base_names
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
 
@@ -54,7 +56,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     add = sub.add_parser("add", help="register GGUF files already on disk (e.g. from LM Studio)")
     add.add_argument("file", type=str, help="the text model GGUF")
-    add.add_argument("--mmproj", required=True, help="its vision projector GGUF")
+    add.add_argument("--mmproj", help="its vision projector GGUF (default: the one found beside it)")
     add.add_argument("--default", action="store_true", help="make it the default model")
     add.set_defaults(handler=run_add)
 
@@ -77,22 +79,20 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.remote:
         return _list_remote(args.family, store)
     try:
-        files = {f.id: f for f in store.files()}
-        default = store.default_id()
+        rows = installed_rows(store.files(), store.default_id())
     except CaprlError as exc:
         return _fail(str(exc))
-    models = [f for f in files.values() if f.role == "model"]
-    if not models:
+    if not rows:
         print("No models installed. `caprl-desktop models list --remote` shows what can be downloaded; "
               "`caprl-desktop models download` gets the recommended one.")
         return EXIT_OK
     print(f"Installed in {store.root}:")
-    for m in models:
-        projector = files.get(m.mmproj) if m.mmproj else None
-        mark = "*" if m.id == default else " "
-        pair = f" + {projector.filename}" if projector else " (no projector)"
+    for row in rows:
+        m = row.model
+        mark = "*" if row.default else " "
+        pair = f" + {row.projector.filename}" if row.projector else " (no projector)"
         where = "" if m.source == "hub" else f"  [{store.path_of(m).parent}]"
-        print(f" {mark} {m.label:<12} {m.filename}{pair}  {human_size(m.size)}{where}")
+        print(f" {mark} {m.label:<12} {m.filename}{pair}  {row.size}{where}")
     print("* = default, used by `caprl-desktop caption` when no --model is given")
     return EXIT_OK
 
@@ -108,20 +108,17 @@ def _list_remote(family_key: str, store: ModelStore) -> int:
     memory = human_size(budget.available) if budget.available is not None else "unknown"
     print(f"{catalog.family.label} quants (fit judged against {budget.where}: {memory} available)")
     installed = {f.id for f in store.files()}
+    every_row = quant_rows(offer, installed)
     for imatrix in (False, True):
-        rows = [a for a in offer.advice if a.file.imatrix == imatrix]
+        rows = [r for r in every_row if r.advice.file.imatrix == imatrix]
         if not rows:
             continue
-        repo = rows[0].file.repo
+        repo = rows[0].advice.file.repo
         print(f"\n{'imatrix' if imatrix else 'static'} ({repo}):")
-        for a in rows:
-            flags = []
-            if a.file.label == offer.recommended:
-                flags.append("recommended")
-            if f"{a.file.repo}/{a.file.filename}" in installed:
-                flags.append("installed")
-            print(f"  {a.file.label:<12} {human_size(a.file.size):>9}   needs ~{human_size(a.needed):>9}   "
-                  f"{a.verdict:<8} {', '.join(flags)}")
+        for row in rows:
+            flags = [flag for flag, on in (("recommended", row.recommended), ("installed", row.installed)) if on]
+            print(f"  {row.advice.file.label:<12} {row.size:>9}   needs ~{row.memory:>9}   "
+                  f"{row.advice.verdict:<8} {', '.join(flags)}".rstrip())
     print(f"\nvision projectors ({catalog.family.static_repo}), one is downloaded with the first model:")
     for p in catalog.projectors:
         mark = "  installed" if f"{p.repo}/{p.filename}" in installed else ""
@@ -234,10 +231,21 @@ def run_path(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
+    file = Path(args.file).expanduser()
+    mmproj = Path(args.mmproj).expanduser() if args.mmproj else find_projector(file)
+    if mmproj is None:
+        return _fail(no_projector_found(file))
     try:
-        model = add_local(store, Path(args.file), Path(args.mmproj), make_default=True if args.default else None)
+        model = add_local(store, file, mmproj, make_default=True if args.default else None)
     except CaprlError as exc:
         return _fail(str(exc))
     default = " It is the default model." if store.default_id() == model.id else ""
-    print(f"Added {model.filename} with {Path(args.mmproj).name}.{default}")
+    print(f"Added {model.filename} with {mmproj.name}.{default}")
     return EXIT_OK
+
+
+def no_projector_found(model: Path) -> str:
+    """Why ``--mmproj`` is needed, naming what was looked for (the window's local-files dialog finds the same)."""
+    return (f"no vision projector for {model.name} was found beside it (files named like "
+            f"{model_base_names(model)[-1]}.mmproj*.gguf or a lone mmproj*.gguf); give it with --mmproj FILE "
+            "(e.g. CapRL-3B.mmproj-Q8_0.gguf)")

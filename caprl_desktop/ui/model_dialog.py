@@ -1,9 +1,13 @@
-"""The model dialog: which CapRL quants fit this machine, download one with progress, or use a GGUF on disk.
+"""The model dialog: which CapRL quants fit this machine, download one with progress, or use files on disk.
 
 Opened on first run when no model is installed, and later from File → Models…. It drives the same core as
-``caprl-desktop models``; everything slow (hub listing, backend probe, download, checksums) runs in
-``ModelWorker`` on its own thread. Closing the dialog does not stop a download: it goes on and the window
-picks the model up when it is installed.
+``caprl-desktop models`` and shows the same numbers (``core/models/listing.py``); everything slow (hub
+listing, backend probe, download, checksums) runs in ``ModelWorker`` on its own thread. Closing the dialog
+does not stop a download: it goes on and the window picks the model up when it is installed.
+
+When Hugging Face cannot be used, the download area says so as a state, in the user's language and beside
+the list it could not fill: "Offline: use model files on disk", why, that as the main action, and Try again.
+Files on disk are picked in ``LocalModelDialog`` (model and projector in one dialog).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -34,12 +38,17 @@ from PySide6.QtWidgets import (
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models import catalog as catalog_module
 from caprl_desktop.core.models.downloads import DownloadProgress
+from caprl_desktop.core.models.files import FileProblem
 from caprl_desktop.core.models.fit import FitAdvice
+from caprl_desktop.core.models.hub_problem import HubProblem
 from caprl_desktop.core.models.install import InstallPlan, plan_install
+from caprl_desktop.core.models.listing import installed_rows, quant_rows
 from caprl_desktop.core.models.offer import ModelOffer
 from caprl_desktop.core.models.store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_size
 from caprl_desktop.ui.formatting import duration_text
+from caprl_desktop.ui.local_model_dialog import LocalModelDialog
+from caprl_desktop.ui.model_problems import hub_problem_text
 from caprl_desktop.ui.model_worker import ModelWorker
 
 T = TypeVar("T")
@@ -63,6 +72,8 @@ class ModelDialog(QDialog):
         self.busy = False
         self._plan: InstallPlan | None = None
         self._installed_ids: set[str] = set()
+        self.hub_problem: HubProblem | None = None  # why the hub cannot be used now; None while it can
+        self.local_dialog: LocalModelDialog | None = None
         self.setWindowTitle(self.tr("Models — CapRL Desktop"))
         self.resize(760, 640)
         self._build()
@@ -90,7 +101,8 @@ class ModelDialog(QDialog):
         self.use_button.clicked.connect(self.use_selected)
         self.remove_button = QPushButton(self.tr("Remove…"))
         self.remove_button.clicked.connect(self._confirm_remove)
-        self.local_button = QPushButton(self.tr("Use a GGUF already on disk…"))
+        self.local_button = QPushButton(self.tr("Use model files on disk…"))
+        self.local_button.setObjectName("localFilesButton")
         self.local_button.clicked.connect(self.choose_local_files)
         folder_button = QPushButton(self.tr("Open models folder"))
         folder_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.store.root))))
@@ -104,6 +116,7 @@ class ModelDialog(QDialog):
         layout.addLayout(row)
 
         download_box = QGroupBox(self.tr("Download from Hugging Face"))
+        self._build_hub_state()
         self.budget_label = QLabel(self.tr("Looking at this computer and the Hugging Face hub…"))
         self.budget_label.setObjectName("budgetLabel")
         self.budget_label.setWordWrap(True)
@@ -130,15 +143,13 @@ class ModelDialog(QDialog):
         self.download_button.clicked.connect(self.download_selected)
         self.cancel_button = QPushButton(self.tr("Cancel download"))
         self.cancel_button.clicked.connect(self.cancel_download)
-        self.retry_button = QPushButton(self.tr("Look again"))
-        self.retry_button.clicked.connect(self.fetch_offer)
         buttons = QHBoxLayout()
         buttons.addWidget(self.imatrix_check)
         buttons.addStretch(1)
-        buttons.addWidget(self.retry_button)
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(download_box)
+        layout.addWidget(self.hub_state)
         layout.addWidget(self.budget_label)
         layout.addWidget(self.remote_tree, 1)
         layout.addLayout(buttons)
@@ -152,6 +163,38 @@ class ModelDialog(QDialog):
         main.addWidget(installed_box)
         main.addWidget(download_box, 1)
         main.addWidget(close)
+
+    def _build_hub_state(self) -> None:
+        """The offline state: a title, why (in the user's words, the transport's in the tooltip), two actions."""
+        self.hub_state = QFrame()
+        self.hub_state.setObjectName("hubState")
+        self.hub_state.setFrameShape(QFrame.Shape.StyledPanel)
+        self.hub_state_title = QLabel()
+        self.hub_state_title.setObjectName("hubStateTitle")
+        title_font = QFont(self.hub_state_title.font())
+        title_font.setBold(True)
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.15)
+        self.hub_state_title.setFont(title_font)
+        self.hub_state_reason = QLabel()
+        self.hub_state_reason.setObjectName("hubStateReason")
+        self.hub_state_reason.setWordWrap(True)
+        self.offline_local_button = QPushButton(self.tr("Use model files on disk…"))
+        self.offline_local_button.setObjectName("offlineLocalButton")
+        self.offline_local_button.setFont(title_font)
+        self.offline_local_button.setMinimumHeight(self.offline_local_button.sizeHint().height() * 3 // 2)
+        self.offline_local_button.clicked.connect(self.choose_local_files)
+        self.retry_button = QPushButton(self.tr("Try again"))
+        self.retry_button.setObjectName("retryListing")
+        self.retry_button.clicked.connect(self.fetch_offer)
+        row = QHBoxLayout()
+        row.addWidget(self.offline_local_button)
+        row.addWidget(self.retry_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self.hub_state)
+        layout.addWidget(self.hub_state_title)
+        layout.addWidget(self.hub_state_reason)
+        layout.addLayout(row)
+        self.hub_state.hide()
 
     def _start_worker(self) -> None:
         self.thread_ = QThread(self)
@@ -167,6 +210,8 @@ class ModelDialog(QDialog):
         self.worker.installed.connect(self._installed)
         self.worker.failed.connect(self._failed)
         self.worker.cancelled.connect(self._cancelled)
+        self.worker.localAdded.connect(self._local_added)
+        self.worker.localFailed.connect(self._local_failed)
         self.thread_.start()
 
     # --- what is installed --------------------------------------------------------------------
@@ -180,24 +225,26 @@ class ModelDialog(QDialog):
             self.progress_label.setText(str(exc))
             files, default = [], None
         self._installed_ids = {f.id for f in files}
-        projectors = {f.id: f for f in files if f.role == "mmproj"}
-        for model in (f for f in files if f.role == "model"):
-            projector = projectors.get(model.mmproj or "")
+        for row in installed_rows(files, default):
+            model, projector = row.model, row.projector
             name = model.label if model.quant else model.filename
-            if model.id == default:
+            if row.default:
                 name = self.tr("{} (in use)").format(name)
-            size = model.size + (projector.size if projector else 0)
             source = self.tr("Hugging Face") if model.source == "hub" else str(Path(model.path).parent)
-            item = QTreeWidgetItem([name, human_size(size), source])
+            # The model file's size, as the quant list and `models list` show it; the projector's is in the tooltip.
+            item = QTreeWidgetItem([name, row.size, source])
             item.setData(0, FileRole, model)
             item.setToolTip(0, "\n".join(str(self.store.path_of(f)) for f in (model, projector) if f is not None))
-            if model.id == default:
+            if projector is not None:
+                item.setToolTip(1, self.tr("Vision projector: {} ({})").format(projector.filename,
+                                                                              human_size(projector.size)))
+            if row.default:
                 font = QFont(item.font(0))
                 font.setBold(True)
                 item.setFont(0, font)
             self.installed_tree.addTopLevelItem(item)
         if self.installed_tree.topLevelItemCount() == 0:
-            placeholder = QTreeWidgetItem([self.tr("No model yet: download one below, or use a GGUF on disk.")])
+            placeholder = QTreeWidgetItem([self.tr("No model yet: download one below, or use model files on disk.")])
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
             self.installed_tree.addTopLevelItem(placeholder)
             placeholder.setFirstColumnSpanned(True)
@@ -242,19 +289,15 @@ class ModelDialog(QDialog):
         self.refresh_installed()
         self.modelsChanged.emit()
 
-    def choose_local_files(self) -> None:
-        model, _ = QFileDialog.getOpenFileName(self, self.tr("The CapRL text model (GGUF)"), str(Path.home()),
-                                               self.tr("GGUF models (*.gguf)"))
-        if not model:
-            return
-        mmproj = guess_projector(Path(model))
-        if mmproj is None:
-            chosen, _ = QFileDialog.getOpenFileName(self, self.tr("Its vision projector (mmproj GGUF)"),
-                                                    str(Path(model).parent), self.tr("GGUF models (*.gguf)"))
-            if not chosen:
-                return
-            mmproj = Path(chosen)
-        self.add_local_files(Path(model), mmproj)
+    def choose_local_files(self) -> LocalModelDialog:
+        """One dialog for the model and its projector (found beside the model); it stays until they are added."""
+        if self.local_dialog is None:
+            self.local_dialog = LocalModelDialog(Path.home(), self)
+            self.local_dialog.addRequested.connect(self.add_local_files)
+        self.local_dialog.show()
+        self.local_dialog.raise_()
+        self.local_dialog.activateWindow()
+        return self.local_dialog
 
     def add_local_files(self, model: Path, mmproj: Path) -> None:
         """Check and record files on disk (on the worker thread: hashing a 2 GB file takes a while)."""
@@ -262,11 +305,29 @@ class ModelDialog(QDialog):
         self.progress_label.setText(self.tr("Checking {} and {}…").format(model.name, mmproj.name))
         self.addLocalRequested.emit(model, mmproj)
 
+    def _local_added(self, model: InstalledFile) -> None:
+        if self.local_dialog is not None:
+            self.local_dialog.close()
+            self.local_dialog.deleteLater()  # the next one starts empty
+            self.local_dialog = None
+        self._installed(model)
+
+    def _local_failed(self, problem: FileProblem | None, role: str, message: str) -> None:
+        self._set_busy(False)
+        dialog = self.local_dialog
+        if dialog is not None and dialog.isVisible():
+            dialog.show_failure(problem, role, message)  # beside the field of the file at fault
+            self.progress_label.clear()
+        else:
+            self.progress_label.setText(message)
+        self.downloadEnded.emit("failed")
+
     # --- what can be downloaded ---------------------------------------------------------------
 
     def fetch_offer(self) -> None:
-        self.retry_button.hide()
+        self.retry_button.setEnabled(False)
         self.budget_label.setText(self.tr("Looking at this computer and the Hugging Face hub…"))
+        self.budget_label.show()
         self.offerRequested.emit(self.family_key)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -284,34 +345,60 @@ class ModelDialog(QDialog):
             text += " " + self.tr("No GPU is used by this build, so the model runs on the CPU.")
         if offer.recommended:
             text += " " + self.tr("Recommended here: {}.").format(offer.recommended)
-        if offer.catalog.note:
-            text += "\n" + offer.catalog.note
+        catalog = offer.catalog
+        if not catalog.from_hub:
+            text += "\n" + self.tr("The list below is built in: its sizes are approximate, and downloading needs "
+                                   "Hugging Face.")
+            self._show_hub_state(catalog.problem or HubProblem.NO_CONNECTION, catalog.detail or catalog.note)
+        else:
+            self._show_hub_state(None)
+            if catalog.problem is not None:  # the imatrix repo could not be listed; the static quants can
+                text += "\n" + self.tr("The imatrix quants could not be listed: {}").format(
+                    hub_problem_text(catalog.problem))
         self.budget_label.setText(text)
-        self.retry_button.setVisible(not offer.catalog.from_hub)
+        self.budget_label.setToolTip(catalog.note)
         self._fill_remote(offer)
         self._update_buttons()
 
-    def _offer_failed(self, message: str) -> None:
-        self.budget_label.setText(message)
-        self.retry_button.show()
+    def _offer_failed(self, problem: HubProblem | None, message: str) -> None:
+        self.budget_label.hide()
+        self.remote_tree.clear()
+        self._show_hub_state(problem or HubProblem.HUB_ERROR, message,
+                             reason=None if problem is not None else message)
+        self._update_buttons()
+
+    def _show_hub_state(self, problem: HubProblem | None, details: str = "", *, reason: str | None = None) -> None:
+        """Show (or, for None, hide) why Hugging Face cannot be used, with files on disk as the way on."""
+        self.hub_problem = problem
+        self.retry_button.setEnabled(True)
+        if problem is None:
+            self.hub_state.hide()
+            self.offline_local_button.setDefault(False)
+            return
+        self.hub_state_title.setText(self.tr("Offline: use model files on disk") if problem.offline
+                                     else self.tr("Downloads are not available now"))
+        self.hub_state_reason.setText(reason if reason is not None else hub_problem_text(problem))
+        self.hub_state_reason.setToolTip(details)  # the transport's own words, for whoever wants them
+        self.hub_state.show()
+        self.offline_local_button.setDefault(True)  # Enter takes the way that works offline
 
     def _fill_remote(self, offer: ModelOffer) -> None:
         previous = self.selected_advice()
         self.remote_tree.clear()
-        installed = self._installed_ids
         verdicts = {"fits": self.tr("fits"), "tight": self.tr("tight"), "too big": self.tr("too big"),
                     "unknown": self.tr("unknown")}
         choose: QTreeWidgetItem | None = None
-        for advice in sorted(offer.advice, key=lambda a: (a.file.imatrix, a.file.size)):
+        for row in quant_rows(offer, self._installed_ids):
+            advice = row.advice
             remote = advice.file
             notes = [verdicts[advice.verdict]]
-            if remote.label == offer.recommended:
+            if row.recommended:
                 notes.append(self.tr("recommended"))
-            if f"{remote.repo}/{remote.filename}" in installed:
+            if row.installed:
                 notes.append(self.tr("installed"))
             kind = self.tr("imatrix") if remote.imatrix else self.tr("static")
-            item = QTreeWidgetItem([remote.label, kind, human_size(remote.size), human_size(advice.needed),
-                                    " · ".join(notes)])
+            # The same size strings as `caprl-desktop models list --remote` (core/models/listing.py).
+            item = QTreeWidgetItem([remote.label, kind, row.size, row.memory, " · ".join(notes)])
             item.setData(0, FileRole, advice)
             item.setToolTip(0, f"{remote.repo}/{remote.filename}")
             colour = VERDICT_COLOURS.get(advice.verdict)
@@ -319,14 +406,15 @@ class ModelDialog(QDialog):
                 item.setForeground(4, QBrush(QColor(colour)))
             for column in (2, 3):
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if remote.label == offer.recommended:
+            if row.recommended:
                 font = QFont(item.font(0))
                 font.setBold(True)
                 for column in range(5):
                     item.setFont(column, font)
             self.remote_tree.addTopLevelItem(item)
             item.setHidden(remote.imatrix and not self.imatrix_check.isChecked())
-            wanted = previous.file == remote if previous is not None else remote.label == offer.recommended
+            # By label: after Try again the hub's entry for a quant replaces the built-in one.
+            wanted = previous.file.label == remote.label if previous is not None else row.recommended
             if wanted:
                 choose = item
         for column in range(4):
@@ -397,10 +485,16 @@ class ModelDialog(QDialog):
         self.modelsChanged.emit()
         self.downloadEnded.emit("installed")
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, problem: HubProblem | None, message: str) -> None:
         self._set_busy(False)
         self.progress_bar.hide()
-        self.progress_label.setText(message)
+        if problem is not None:
+            self.progress_label.setText(self.tr("The download stopped: {}").format(hub_problem_text(problem)) + " "
+                                        + self.tr("What was downloaded is kept: the next download continues "
+                                                  "from there."))
+            self.progress_label.setToolTip(message)
+        else:
+            self.progress_label.setText(message)
         self.downloadEnded.emit("failed")
 
     def _cancelled(self, message: str) -> None:
@@ -415,10 +509,13 @@ class ModelDialog(QDialog):
 
     def _update_buttons(self) -> None:
         model = self.selected_installed()
-        downloadable = self.offer is not None and self.offer.catalog.from_hub
+        downloadable = self.offer is not None and self.offer.catalog.from_hub and self.hub_problem is None
         self.use_button.setEnabled(model is not None and not self.busy)
         self.remove_button.setEnabled(model is not None and not self.busy)
         self.local_button.setEnabled(not self.busy)
+        self.offline_local_button.setEnabled(not self.busy)
+        # Offline, Download is not shown greyed: the state above says why, and offers files on disk instead.
+        self.download_button.setVisible(downloadable)
         self.download_button.setEnabled(downloadable and self.selected_advice() is not None and not self.busy)
         self.cancel_button.setVisible(self.busy)
 
@@ -439,12 +536,3 @@ def _selected(tree: QTreeWidget, kind: type[T]) -> T | None:
     items = tree.selectedItems()
     data = items[0].data(0, FileRole) if items else None
     return data if isinstance(data, kind) else None
-
-
-def guess_projector(model: Path) -> Path | None:
-    """The vision projector beside ``model`` when there is exactly one (as LM Studio and our store keep them)."""
-    try:
-        candidates = [p for p in model.parent.glob("*.gguf") if "mmproj" in p.name.lower() and p != model]
-    except OSError:
-        return None
-    return candidates[0] if len(candidates) == 1 else None

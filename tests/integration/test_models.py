@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from caprl_desktop.cli.main import main
-from caprl_desktop.core.errors import ModelFileError
+from caprl_desktop.cli.model_choice import choose_model
+from caprl_desktop.core.errors import CaprlError, ModelFileError
 from caprl_desktop.core.models import downloads
 from caprl_desktop.core.models.catalog import RemoteFile, bundled_catalog, family, recognise
 from caprl_desktop.core.models.downloads import (
@@ -28,7 +32,8 @@ from caprl_desktop.core.models.downloads import (
     part_path,
 )
 from caprl_desktop.core.models.fit import MemoryBudget, advise, recommend
-from caprl_desktop.core.models.hub import HubClient, HubError, fetch_catalog
+from caprl_desktop.core.models.hub import HubClient, HubError, HubUnreachableError, fetch_catalog
+from caprl_desktop.core.models.hub_problem import HubProblem
 from caprl_desktop.core.models.install import add_local, install, plan_install
 from caprl_desktop.core.models.store import ModelStore
 from tests.support.cli import fast_args
@@ -100,6 +105,7 @@ def test_unreachable_hub_falls_back_to_the_bundled_list() -> None:
     catalog = fetch_catalog(family(), HubClient(endpoint="http://127.0.0.1:9"))
     assert not catalog.from_hub
     assert "cannot be reached" in catalog.note
+    assert catalog.problem is HubProblem.NO_CONNECTION and "ConnectError" in catalog.detail
     assert catalog.find_model("Q4_K_M") is not None and catalog.find_projector("f16") is not None
     assert all(m.sha256 is None for m in catalog.models)  # nothing to verify against: no downloads from it
 
@@ -124,7 +130,42 @@ def test_offline_mode_makes_no_request(hub: HubStandIn, monkeypatch: pytest.Monk
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     catalog = fetch_catalog(family(), client(hub))
     assert not catalog.from_hub and "Offline mode is on" in catalog.note
+    assert catalog.problem is HubProblem.OFFLINE_MODE
     assert hub.log == []
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A port that accepts connections (the kernel's backlog) and never answers: a hub that hangs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_each_kind_of_hub_failure_is_named(hub: HubStandIn, silent_server: str) -> None:
+    """The window says these in the user's language from the kind; the command line keeps the sentence."""
+    with pytest.raises(HubUnreachableError) as refused:
+        HubClient(endpoint="http://127.0.0.1:9").list_repo(STATIC)
+    assert refused.value.problem is HubProblem.NO_CONNECTION and refused.value.problem.offline
+    with pytest.raises(HubUnreachableError) as slow:
+        HubClient(endpoint=silent_server, timeout=0.5).list_repo(STATIC)
+    assert slow.value.problem is HubProblem.TIMEOUT and "did not answer in time" in str(slow.value)
+    hub.faults.garbled_listing.add(STATIC)
+    with pytest.raises(HubError) as portal:
+        client(hub).list_repo(STATIC)
+    assert portal.value.problem is HubProblem.NOT_THE_HUB and portal.value.problem.offline
+    with pytest.raises(HubError) as missing:
+        client(hub).list_repo("nobody/none")
+    assert missing.value.problem is HubProblem.NOT_FOUND and not missing.value.problem.offline
+
+
+def test_a_download_stopped_by_the_hub_carries_the_kind(hub: HubStandIn) -> None:
+    big, dest = big_quant(hub)
+    hub.faults.status[big.filename] = 403
+    with pytest.raises(DownloadError, match="HTTP 403") as info:
+        download_file(client(hub), big, dest)
+    assert info.value.problem is HubProblem.HUB_ERROR
 
 
 def test_missing_repo_and_missing_file_give_clear_messages(hub: HubStandIn) -> None:
@@ -144,6 +185,7 @@ def test_a_page_that_is_not_the_hub_gives_a_clear_message(hub: HubStandIn) -> No
         client(hub).list_repo(IMATRIX)
     catalog = fetch_catalog(family(), client(hub))  # the static repo alone still installs
     assert catalog.from_hub and "could not be read" in catalog.note
+    assert catalog.problem is HubProblem.NOT_THE_HUB
     assert [m.label for m in catalog.models] == ["Q4_K_M", "Q8_0"]
 
 
@@ -358,6 +400,38 @@ def test_add_remove_and_missing_files(models: ModelFiles, tmp_path: Path) -> Non
 
 
 # --- CLI --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lm_studio(tmp_path: Path, models: ModelFiles) -> Path:
+    """A folder as LM Studio keeps one: the model, its projector named after it, and another projector."""
+    folder = tmp_path / "LM Studio"
+    folder.mkdir()
+    shutil.copy(models.model, folder / "tiny.gguf")
+    shutil.copy(models.mmproj, folder / "tiny.mmproj.gguf")
+    shutil.copy(models.mmproj, folder / "mmproj-other-f16.gguf")
+    return folder
+
+
+def test_model_file_without_mmproj_finds_the_projector_beside_it(
+    lm_studio: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line takes the same projector the window's local-files dialog finds."""
+    assert choose_model(str(lm_studio / "tiny.gguf"), None, assume_yes=False) == (
+        lm_studio / "tiny.gguf", lm_studio / "tiny.mmproj.gguf")
+    assert main(["models", "add", str(lm_studio / "tiny.gguf")]) == 0
+    assert "Added tiny.gguf with tiny.mmproj.gguf" in capsys.readouterr().out
+    pair = ModelStore().default_pair()
+    assert pair is not None and pair.mmproj_path == (lm_studio / "tiny.mmproj.gguf").resolve()
+
+    (lm_studio / "tiny.mmproj.gguf").unlink()
+    (lm_studio / "mmproj-more-f16.gguf").write_bytes((lm_studio / "mmproj-other-f16.gguf").read_bytes())
+    (lm_studio / "alone.gguf").write_bytes((lm_studio / "tiny.gguf").read_bytes())
+    with pytest.raises(CaprlError, match=r"no vision projector for alone.gguf was found beside it.*--mmproj"):
+        choose_model(str(lm_studio / "alone.gguf"), None, assume_yes=False)  # two others: no one answer
+    assert main(["models", "add", str(lm_studio / "alone.gguf")]) == 2
+    assert "--mmproj FILE" in capsys.readouterr().err
+
 
 
 def test_cli_download_then_caption_with_no_other_flags(

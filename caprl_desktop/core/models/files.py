@@ -217,3 +217,48 @@ def check_model_pair(model_path: Path, mmproj_path: Path) -> ModelPairInfo:
         mmproj_bytes=mmproj.file_size,
         has_chat_template=isinstance(model.metadata.get("tokenizer.chat_template"), str),
     )
+
+
+@dataclass(frozen=True)
+class PickedFiles:
+    """A text model and a projector picked one by one (the window's local-files dialog), each with its problem.
+
+    A problem sits with the file that has it, so the window can say it beside that file's field; None with
+    a path is a sound file, None without one a field still empty.
+    """
+
+    model: Path | None
+    projector: Path | None
+    model_problem: ModelFileProblem | None
+    projector_problem: ModelFileProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return (self.model is not None and self.projector is not None
+                and self.model_problem is None and self.projector_problem is None)
+
+
+def check_picked(model: Path | None, projector: Path | None) -> PickedFiles:
+    """Check each file on its own, then whether the two belong together (a mismatch is the projector's)."""
+    model_header = projector_header = None
+    model_problem = projector_problem = None
+    if model is not None:
+        try:
+            model_header = check_model_file(model)
+        except ModelFileProblem as exc:
+            model_problem = exc
+    if projector is not None:
+        try:
+            projector_header = check_projector_file(projector)
+        except ModelFileProblem as exc:
+            projector_problem = exc
+    if (model_problem is not None and model_problem.problem is FileProblem.IS_PROJECTOR
+            and projector_problem is not None and projector_problem.problem is FileProblem.NOT_PROJECTOR):
+        swapped = ModelFileProblem("The model and vision projector are swapped.", FileProblem.SWAPPED, "model")
+        model_problem = projector_problem = swapped
+    if model_header is not None and projector_header is not None:
+        try:
+            check_belong_together(model_header, projector_header)
+        except ModelFileProblem as exc:
+            projector_problem = exc
+    return PickedFiles(model, projector, model_problem, projector_problem)

@@ -1,0 +1,53 @@
+"""The rows both faces show for models: one quant's sizes in one spelling, on the command line and in the window.
+
+``caprl-desktop models list [--remote]`` and the model dialog read their numbers from here, so the same quant
+shows the same download size and memory need in both (the dialog once summed model and projector for an
+installed quant while the command line and the hub list showed the model alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from caprl_desktop.core.models.fit import FitAdvice
+from caprl_desktop.core.models.offer import ModelOffer
+from caprl_desktop.core.models.store import InstalledFile
+from caprl_desktop.core.units import human_size
+
+
+@dataclass(frozen=True)
+class QuantRow:
+    """One quant the hub offers, as both faces list it."""
+
+    advice: FitAdvice
+    size: str  # the quant file's download size, as the hub lists it
+    memory: str  # what it needs here: weights, projector, KV cache and compute buffers (an estimate)
+    recommended: bool
+    installed: bool
+
+
+@dataclass(frozen=True)
+class InstalledRow:
+    """One installed text model, as both faces list it."""
+
+    model: InstalledFile
+    projector: InstalledFile | None
+    size: str  # the model file's size: the same number the quant has in the hub list
+    default: bool
+
+
+def quant_rows(offer: ModelOffer, installed_ids: Iterable[str]) -> list[QuantRow]:
+    """Static quants first, then imatrix, each smallest first."""
+    installed = set(installed_ids)
+    return [QuantRow(a, human_size(a.file.size), human_size(a.needed), a.file.label == offer.recommended,
+                     f"{a.file.repo}/{a.file.filename}" in installed)
+            for a in sorted(offer.advice, key=lambda a: (a.file.imatrix, a.file.size))]
+
+
+def installed_rows(files: Iterable[InstalledFile], default_id: str | None) -> list[InstalledRow]:
+    """The installed text models in the store's order, each with the projector it pairs with (if still there)."""
+    files = list(files)
+    projectors = {f.id: f for f in files if f.role == "mmproj"}
+    return [InstalledRow(m, projectors.get(m.mmproj or ""), human_size(m.size), m.id == default_id)
+            for m in files if m.role == "model"]
