@@ -97,7 +97,9 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     instance.pathsReceived.connect(window.receive_paths)
     instance.listen()
     window.show()
-    window.add_paths([Path(a) for a in arguments])
+    # Paths given here (the file manager's "Caption with CapRL", or typed) are captioned at once: the user
+    # asked for captions; the setting that holds other additions until Start is for drops and Open.
+    window.add_paths([Path(a) for a in arguments], start=True)
     if window.controller.engine_config() is None:
         window.show_models()  # first run
     return app.exec()

@@ -1,16 +1,21 @@
-"""The caption of the selected image: streams in while it is made, editable after, saved to its sidecar."""
+"""The caption of the selected image: streams in while it is made, editable after, saved to its sidecar.
+
+A failed image has no caption: its reason is shown above a read-only, empty editor, and nothing is saved
+for it, so the reason can never end up in a sidecar (where the next run would take it for a caption).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.sidecars import plan_sidecars, write_sidecar
+from caprl_desktop.ui.contrast import error_colour
 
 SAVE_DELAY_MS = 800
 
@@ -26,11 +31,20 @@ class CaptionPanel(QWidget):
         self._root: Path | None = None
         self._sidecar: Path | None = None
         self._streaming = False
+        self._editable = True  # False for a failed image: its editor shows no caption and saves nothing
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.editor = QPlainTextEdit()
         self.editor.setObjectName("captionEditor")
-        self.editor.setPlaceholderText(self.tr("The caption of the selected image appears here."))
+        # Tab moves on (to Copy) instead of typing a tab: one typed by accident was saved into the sidecar.
+        self.editor.setTabChangesFocus(True)
+        self.error = QLabel()
+        self.error.setObjectName("captionError")
+        self.error.setWordWrap(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        colour = error_colour(self.palette().color(QPalette.ColorRole.Window))
+        self.error.setStyleSheet(f"QLabel {{ color: {colour.name()}; }}")
+        self.error.hide()
         self.counter = QLabel()
         self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setToolTip(self.tr("Copy the caption (Ctrl+Shift+C)"))
@@ -51,6 +65,7 @@ class CaptionPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.error)
         layout.addWidget(self.editor, 1)
         layout.addLayout(bottom)
         self.show_entry(None, "", streaming=False)
@@ -61,22 +76,29 @@ class CaptionPanel(QWidget):
             self.save()
 
     def show_entry(self, path: Path | None, text: str, *, streaming: bool, sidecar: Path | None = None,
-                   tokens: int | None = None, root: Path | None = None) -> None:
+                   tokens: int | None = None, root: Path | None = None, error: str = "", editable: bool = True,
+                   hint: str = "") -> None:
         """Show ``path``'s caption; a pending edit of the previous image is saved first.
 
         ``sidecar``: where its caption is, when known; else it is worked out on saving (which reads the
-        folder, so not on every selection).  ``root``: the folder the image was added with.
+        folder, so not on every selection).  ``root``: the folder the image was added with.  ``error``: why
+        it failed, shown above the caption.  ``editable`` False: nothing to edit or save (a failed image).
+        ``hint``: what the empty editor says instead of the usual placeholder.
         """
         self.flush()
         self.path = path
         self._root = root
         self._sidecar = sidecar
         self._streaming = streaming
+        self._editable = editable
         self.title.setText(path.name if path is not None else self.tr("No image selected"))
+        self.error.setText(error)
+        self.error.setVisible(bool(error))
+        self.editor.setPlaceholderText(hint or self.tr("The caption of the selected image appears here."))
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
-        self.editor.setReadOnly(streaming or path is None)
+        self.editor.setReadOnly(streaming or path is None or not editable)
         self.status.clear()
         self._update_counter(tokens)
 
@@ -100,7 +122,7 @@ class CaptionPanel(QWidget):
         self.counter.setText(text)
 
     def _text_changed(self) -> None:
-        if self.path is None or self._streaming:
+        if self.path is None or self._streaming or not self._editable:
             return
         self._update_counter(None)
         self.status.setText(self.tr("Edited"))
@@ -108,7 +130,7 @@ class CaptionPanel(QWidget):
 
     def save(self) -> None:
         self._save_timer.stop()
-        if self.path is None or self._streaming:
+        if self.path is None or self._streaming or not self._editable:
             return
         item = ImageItem(self.path, self._root or self.path.parent)
         sidecar = self._sidecar or plan_sidecars([item], self.caption_folder).paths[self.path]

@@ -42,6 +42,8 @@ class FolderPanel(QTreeView):
     def folder_menu(self, folder: Path) -> QMenu:
         menu = QMenu(self)
         menu.addAction(self.tr("Caption folder"), lambda: self.captionFolder.emit(folder, False))
+        # Apart from the safe entry, so a slip of the mouse does not land on it (and the window asks first).
+        menu.addSeparator()
         menu.addAction(self.tr("Caption folder (overwrite existing)"), lambda: self.captionFolder.emit(folder, True))
         return menu
 

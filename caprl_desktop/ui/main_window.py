@@ -8,6 +8,7 @@ process, so nothing slow happens on the GUI thread.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -35,9 +36,11 @@ from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.jobs.journal import JobSummary
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.ui.caption_choices import CaptionChoices
+from caprl_desktop.ui.caption_choices import LANGUAGE_NAMES, CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
+from caprl_desktop.ui.confirm import CANCEL_ASKS_ABOVE, Confirm
+from caprl_desktop.ui.disk_captions import ReplaceQuestion
 from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_text
 from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
@@ -45,7 +48,7 @@ from caprl_desktop.ui.image_list import ImageList
 from caprl_desktop.ui.message_bar import MessageBar
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.preview import Preview
-from caprl_desktop.ui.queue_controller import Progress, QueueController
+from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
@@ -63,6 +66,7 @@ class MainWindow(QMainWindow):
         self.model_dialog: ModelDialog | None = None
         self.export_box: ExportDialog | None = None  # the last export dialog opened
         self._shown_row: int | None = None
+        self.confirm = Confirm(self)  # asks before captions are replaced or a long run is stopped
         self._build_widgets()
         self._build_actions()
         self._connect()
@@ -81,11 +85,14 @@ class MainWindow(QMainWindow):
         self.resume_bar = MessageBar("resumeBar", self.tr("Resume"), self.tr("Not now"))
         # Shown when captions cannot be saved (read-only folder, full disk): the queue is held, not failed.
         self.save_bar = MessageBar("saveBar", self.tr("Save in another folder…"), self.tr("Dismiss"))
+        # Shown when a go skipped images for the caption they had: one click re-captions them.
+        self.skipped_bar = MessageBar("skippedBar", "", self.tr("Dismiss"))
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
         left_layout.addWidget(self.resume_bar)
         left_layout.addWidget(self.save_bar)
+        left_layout.addWidget(self.skipped_bar)
         left_layout.addWidget(self.images, 1)
 
         self.preview = Preview(self.controller.loader)
@@ -108,6 +115,12 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
         self.setCentralWidget(self.splitter)
+        # Tab from the list reaches what shapes the caption, then the caption and Copy (Qt passes over the
+        # custom prompt while it is hidden).
+        choices = self.caption_choices
+        for before, after in itertools.pairwise((self.list_view, choices.language_combo, choices.preset_combo,
+                                                 choices.prompt_edit, self.panel.editor, self.panel.copy_button)):
+            QWidget.setTabOrder(before, after)
 
         self.folders_pane = FoldersPane()  # Places, then the tree, opened at the Pictures folder
         self.folders = self.folders_pane.tree
@@ -139,12 +152,10 @@ class MainWindow(QMainWindow):
         self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action(self.tr("Start"), queue.start, "F5")
         self.pause_action = action(self.tr("Pause"), queue.pause, "F6")
-        self.cancel_action = action(self.tr("Cancel"), queue.cancel, "Esc")
+        self.cancel_action = action(self.tr("Cancel"), self.cancel_run, "Esc")
         self.caption_selected_action = action(
             self.tr("Caption selected"), lambda: queue.caption_rows(self.selected_rows()), "Ctrl+Return")
-        self.recaption_action = action(self.tr("Re-caption selected"),
-                                       lambda: queue.caption_rows(self.selected_rows(), overwrite=True),
-                                       "Ctrl+Shift+Return")
+        self.recaption_action = action(self.tr("Re-caption selected"), self.recaption_selected, "Ctrl+Shift+Return")
         self.copy_action = action(self.tr("Copy caption"), self.panel.copy, "Ctrl+Shift+C")
         self.save_action = action(self.tr("Save caption"), self.panel.save, QKeySequence.StandardKey.Save)
         self.remove_action = action(self.tr("Remove from list"), self.remove_selected, QKeySequence.StandardKey.Delete)
@@ -193,7 +204,10 @@ class MainWindow(QMainWindow):
         self.save_bar.button.clicked.connect(self.choose_caption_folder)
         self.panel.saved.connect(self._caption_saved)
         self.panel.saveFailed.connect(lambda message: self.statusBar().showMessage(message, 10000))
-        self.folders.captionFolder.connect(lambda folder, overwrite: queue.add_paths([folder], overwrite=overwrite))
+        self.folders.captionFolder.connect(self.caption_folder)
+        self.skipped_bar.button.clicked.connect(self._recaption_skipped)
+        self.caption_choices.language_combo.currentIndexChanged.connect(self._name_recaption_button)
+        self._name_recaption_button()
         status.get_model_button.clicked.connect(self.show_models)
 
         queue.stateChanged.connect(self._update_buttons)
@@ -212,6 +226,8 @@ class MainWindow(QMainWindow):
         queue.cannotSave.connect(self._cannot_save)
         queue.resumeOffered.connect(self._offer_resume)
         queue.message.connect(self.statusBar().showMessage)
+        queue.replaceAsked.connect(self._confirm_replace)
+        queue.skippedChanged.connect(self._skipped)
 
     def _restore(self) -> None:
         geometry = self.settings.bytes_value("window/geometry")
@@ -281,14 +297,53 @@ class MainWindow(QMainWindow):
                 "Captions cannot be saved beside the images: {}. Save them in another folder? Captions already "
                 "made are kept and will be saved there.").format(problem))
 
+    def _skipped(self, count: int) -> None:
+        if not count:
+            self.skipped_bar.hide()
+            return
+        self.skipped_bar.show_message(
+            self.tr("{} already captioned, skipped.").format(count),
+            self.tr("These images had a caption before and kept it. Re-caption makes new ones with the language "
+                    "and prompt chosen now (you are asked before captions are replaced)."))
+
+    def _name_recaption_button(self) -> None:
+        self.skipped_bar.button.setText(self.tr("Re-caption in {}").format(self._language_name()))
+
+    def _language_name(self) -> str:
+        return LANGUAGE_NAMES[self.caption_choices.language]
+
+    def _recaption_skipped(self) -> None:
+        self.skipped_bar.hide()
+        self.controller.recaption_skipped()
+
+    def _confirm_replace(self, question: ReplaceQuestion) -> None:
+        if self.confirm.replace(question.replaced, self._language_name()):
+            self.controller.replace(question)
+
+    def cancel_run(self) -> None:
+        """Cancel (Esc): with more than a few images left, only after asking."""
+        left = self.queue.count(*UNFINISHED)
+        if left > CANCEL_ASKS_ABOVE and not self.confirm.cancel(left):
+            return
+        self.controller.cancel()
+
     # --- adding images ------------------------------------------------------------------------
 
-    def add_paths(self, paths: list[Path], *, overwrite: bool = False) -> None:
-        self.controller.add_paths(paths, overwrite=overwrite)
+    def add_paths(self, paths: list[Path], *, overwrite: bool = False, start: bool | None = None) -> None:
+        """``start`` None: caption them at once only if the setting says so (else they wait for Start)."""
+        self.controller.add_paths(paths, overwrite=overwrite, start=start)
+
+    def caption_folder(self, folder: Path, overwrite: bool) -> None:
+        """The Folders panel's "Caption folder": captioned at once; replacing captions is asked first."""
+        if overwrite:
+            self.controller.ask_replace(paths=[folder])
+        else:
+            self.add_paths([folder], start=True)
 
     def receive_paths(self, received: list[Path]) -> None:
-        """Paths from another launch (a file-manager entry while the window runs): queue them, come forward."""
-        self.add_paths(received)
+        """Paths from another launch (a file-manager entry while the window runs): captioned at once (the user
+        asked for captions there), and the window comes forward."""
+        self.add_paths(received, start=True)
         if self.isMinimized():
             self.showNormal()
         self.raise_()
@@ -332,6 +387,12 @@ class MainWindow(QMainWindow):
 
     def selected_rows(self) -> list[int]:
         return self.images.selected_rows()
+
+    def recaption_selected(self) -> None:
+        """Re-caption the selection; replacing captions is asked first (``_confirm_replace``)."""
+        rows = self.selected_rows()
+        if rows:
+            self.controller.ask_replace(items=[self.queue.entry(r).item for r in rows])
 
     def remove_selected(self) -> None:
         self.panel.show_entry(None, "", streaming=False)
@@ -387,11 +448,22 @@ class MainWindow(QMainWindow):
 
     def _show_row(self, row: int) -> None:
         entry = self.queue.entry(row)
-        text = entry.caption or (entry.error if entry.state == State.FAILED else "")
+        if entry.state == State.IDLE:
+            self.controller.look_now(row)  # a caption already on disk: an edit must start from it
+        # A failed image shows its reason apart from the caption and cannot be edited, so the reason never
+        # reaches a sidecar; one whose caption was made but not saved shows that caption.
+        failed = entry.state == State.FAILED and not entry.unsaved
+        hint = ""
+        if failed:
+            hint = self.tr("No caption was made for this image.")
+        elif entry.state == State.IDLE and not entry.caption:
+            hint = self.tr("Not captioned yet. Start (F5) captions the images listed; or write a caption here.")
         folder = self.settings.caption_folder
         self.panel.caption_folder = Path(folder) if folder else None
-        self.panel.show_entry(entry.path, text, streaming=entry.state == State.CAPTIONING,
-                              sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root)
+        self.panel.show_entry(entry.path, "" if failed else entry.caption, streaming=entry.state == State.CAPTIONING,
+                              sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root,
+                              error=entry.error if entry.state == State.FAILED else "", editable=not failed,
+                              hint=hint)
         self.preview.show_image(entry.path)
 
     def _caption_saved(self, path: Path, text: str) -> None:

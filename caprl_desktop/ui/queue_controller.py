@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
     ItemFinished,
@@ -34,10 +35,12 @@ from caprl_desktop.core.jobs.events import (
     JobFinished,
     JobPlanned,
 )
+from caprl_desktop.core.jobs.existing import ExistingCaption, existing_captions
 from caprl_desktop.core.jobs.journal import JobSummary, Journal
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
+from caprl_desktop.ui.disk_captions import DiskReader, ReplaceQuestion, weigh_replacement
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
 from caprl_desktop.ui.scanner import Scanner, ScanResult
 from caprl_desktop.ui.settings import AppSettings
@@ -98,6 +101,8 @@ class QueueController(QObject):
     cannotSave = Signal(object)  # WriteError while the queue is held for it, None once Start lets it go
     resumeOffered = Signal(object)  # list[JobSummary] that can be resumed; [] withdraws the offer
     message = Signal(str, int)  # for the status bar, and for how many ms (0: until the next)
+    replaceAsked = Signal(object)  # ReplaceQuestion: re-captioning would replace captions; ``replace`` if yes
+    skippedChanged = Signal(int)  # images this go skipped for their caption on disk (0: none, or a new go)
 
     def __init__(self, settings: AppSettings, store: ModelStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -115,7 +120,8 @@ class QueueController(QObject):
         self._moved: dict[int, str] = {}  # such a run's captions go to this folder when it goes on
         self._resumable: list[JobSummary] = []
         self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
-        self._to_list: collections.deque[tuple[list[ImageItem], bool]] = collections.deque()
+        self._to_list: collections.deque[tuple[list[ImageItem], bool, bool]] = collections.deque()  # +overwrite, start
+        self._skipped: list[Path] = []  # images this go skipped: they had a caption (to re-caption in one click)
         self._scans = False  # dropped paths being scanned
         self._go_active = False
         self._go_started = 0.0
@@ -130,6 +136,12 @@ class QueueController(QObject):
         self.scanner = Scanner(self)
         self.scanner.found.connect(self._scanned)
         self.scanner.busyChanged.connect(self._scanning)
+        self.disk = DiskReader(self)  # reads captions already on disk
+        # Skips come by the thousand at the start of a job: the count is told once they are in.
+        self._skip_timer = QTimer(self)
+        self._skip_timer.setSingleShot(True)
+        self._skip_timer.setInterval(0)
+        self._skip_timer.timeout.connect(lambda: self.skippedChanged.emit(len(self._skipped)))
 
         self.worker_thread = QThread(self)
         self.worker_thread.setObjectName("caprl-caption-worker")
@@ -185,6 +197,11 @@ class QueueController(QObject):
         return self._requests[0].items[0].root if self._requests and self._requests[0].items else None
 
     @property
+    def skipped(self) -> list[Path]:
+        """The images this go skipped because they had a caption already."""
+        return list(self._skipped)
+
+    @property
     def save_problem(self) -> WriteError | None:
         """Why the queue is held: captions could not be saved."""
         return self._save_problem
@@ -234,14 +251,19 @@ class QueueController(QObject):
 
     # --- adding images ------------------------------------------------------------------------
 
-    def add_paths(self, paths_: list[Path], *, overwrite: bool = False) -> None:
-        """Queue images and folders; folders are scanned on a pool thread.
+    def add_paths(self, paths_: list[Path], *, overwrite: bool = False, start: bool | None = None) -> None:
+        """List images and folders (folders are scanned on a pool thread) and, with ``start``, caption them.
 
+        ``start`` None follows the setting "Start captioning as soon as images are added" (off: they wait for
+        Start, so the caption language and preset can be chosen first); a go under way takes them in.
         Paths are made absolute here, once: rows are found by path, and a path as typed on the command line
         (``caprl-desktop photos``) would not match the same image named by a drop or by the journal."""
         if paths_:
-            self._set_stopped(False)
-            self.scanner.scan([Path(p).absolute() for p in paths_], overwrite=overwrite)
+            if start is None:
+                start = self.settings.start_when_added or (self._running and not self._stopped)
+            if start:
+                self._set_stopped(False)
+            self.scanner.scan([Path(p).absolute() for p in paths_], overwrite=overwrite, start=start)
 
     def _scanned(self, result: ScanResult) -> None:
         if result.missing:
@@ -249,7 +271,7 @@ class QueueController(QObject):
         if not result.items:
             self.message.emit(self.tr("No images found there."), 10000)
             return
-        self._to_list.append((result.items, result.overwrite))
+        self._to_list.append((result.items, result.overwrite, result.start))
         if len(self._to_list) == 1:
             self._list_some()
 
@@ -262,13 +284,16 @@ class QueueController(QObject):
 
     def _list_some(self) -> None:
         """List found images a slice at a time, so that 50,000 of them never hold up the event loop."""
-        items, overwrite = self._to_list[0]
+        items, overwrite, start = self._to_list[0]
         chunk, rest = items[:LIST_SLICE], items[LIST_SLICE:]
         if rest:
-            self._to_list[0] = (rest, overwrite)
+            self._to_list[0] = (rest, overwrite, start)
         else:
             self._to_list.popleft()
-        added = self.queue.add(chunk, overwrite=overwrite)
+        first = len(self.queue.entries)
+        added = self.queue.add(chunk, overwrite=overwrite, state=State.QUEUED if start else State.IDLE)
+        if not start:
+            self._look_for_earlier(range(first, first + added))
         self.rowsListed.emit(added)
         if self._to_list:
             self._update_progress()  # a go under way counts them now; the rest of the drop follows
@@ -299,6 +324,8 @@ class QueueController(QObject):
         self.idle_timer.stop()
         if not self._go_active:
             self._go_active, self._go_started, self._go_done, self._go_total = True, time.monotonic(), 0, 0
+            self._skipped.clear()
+            self._skip_timer.start()
             self._go_failed = self._go_skipped = 0
         self._update_progress()
         self.stateChanged.emit()
@@ -341,7 +368,9 @@ class QueueController(QObject):
         for request in self._requests:  # also one still waiting its turn on the worker's thread
             request.control.stop.set()
         self.worker.cancel_captions()
-        self.queue.set_state(self.queue.in_state(State.QUEUED), State.IDLE)
+        queued = self.queue.in_state(State.QUEUED)
+        self.queue.set_state(queued, State.IDLE)
+        self._look_for_earlier(queued)
 
     def caption_rows(self, rows: list[int], *, overwrite: bool = False) -> None:
         """Caption these rows: those not captioned (or failed), or with ``overwrite`` all of them again."""
@@ -367,6 +396,69 @@ class QueueController(QObject):
     def _set_stopped(self, stopped: bool) -> None:
         self._stopped = stopped
         self.stateChanged.emit()
+
+    # --- captions already on disk -------------------------------------------------------------
+
+    def _caption_folder(self) -> Path | None:
+        return Path(self.settings.caption_folder) if self.settings.caption_folder else None
+
+    def ask_replace(self, items: list[ImageItem] | None = None, paths: list[Path] | None = None) -> None:
+        """Re-caption ``items`` (or the images under ``paths``), replacing their captions. When some have one,
+        ``replaceAsked`` says how many (and how many were edited by hand) and ``replace`` goes on if the user
+        agrees; when none has, they are re-captioned at once. Their sidecars are read off the GUI thread."""
+        folder = self._caption_folder()
+        wanted = [Path(p).absolute() for p in paths or []]
+
+        def work() -> ReplaceQuestion:
+            found = items if items is not None else find_images(wanted)[0]
+            return weigh_replacement(found, folder)
+
+        self.disk.run(work, self._weighed)
+
+    def _weighed(self, question: ReplaceQuestion) -> None:
+        if not question.items:
+            self.message.emit(self.tr("No images found there."), 10000)
+        elif question.replaced.captioned:
+            self.replaceAsked.emit(question)
+        else:
+            self.replace(question)
+
+    def replace(self, question: ReplaceQuestion) -> None:
+        """Re-caption the images asked about, replacing their captions (the user agreed)."""
+        self._set_stopped(False)
+        self._scanned(ScanResult(question.items, [], overwrite=True, start=True))
+
+    def recaption_skipped(self) -> None:
+        """Re-caption what this go skipped for its caption on disk (with the choices now), asked first."""
+        rows = (self.queue.row_of(p) for p in self._skipped)
+        items = [self.queue.entry(r).item for r in rows if r is not None]
+        self._skipped.clear()
+        self.skippedChanged.emit(0)
+        if items:
+            self.ask_replace(items=items)
+
+    def _look_for_earlier(self, rows: Iterable[int]) -> None:
+        """Rows left not captioned may have a caption on disk from before: find it off the GUI thread, so they
+        show it ("Captioned earlier") and an edit starts from it instead of saving over it."""
+        items = [self.queue.entry(r).item for r in rows if not self.queue.entry(r).earlier]
+        if items:
+            folder = self._caption_folder()
+            self.disk.run(lambda: existing_captions(items, folder), self._found_earlier)
+
+    def _found_earlier(self, found: dict[Path, ExistingCaption]) -> None:
+        for path, caption in found.items():
+            row = self.queue.row_of(path)
+            if row is not None and self.queue.entry(row).state == State.IDLE and not self.queue.entry(row).earlier:
+                self.queue.captioned_earlier(row, caption.sidecar, caption.text)
+                self.entryChanged.emit(row)
+
+    def look_now(self, row: int) -> None:
+        """The same for one row, at once: the row on display, where typing must start from its caption."""
+        entry = self.queue.entry(row)
+        if entry.state == State.IDLE and not entry.earlier:
+            found = existing_captions([entry.item], self._caption_folder()).get(entry.path)
+            if found is not None:
+                self.queue.captioned_earlier(row, found.sidecar, found.text)
 
     # --- resuming -----------------------------------------------------------------------------
 
@@ -438,7 +530,9 @@ class QueueController(QObject):
         elif isinstance(event, ItemSkipped):
             row = self.queue.row_of(event.item.path)
             if row is not None:
-                self.queue.finish(row, event.record, sidecar=event.sidecar, stats=None)
+                self.queue.finish(row, event.record, sidecar=event.sidecar, stats=None, earlier=True)
+                self._skipped.append(event.item.path)
+                self._skip_timer.start()
                 self._go_done += 1
                 self._go_skipped += 1
                 self.entryChanged.emit(row)
@@ -504,9 +598,12 @@ class QueueController(QObject):
             self._hold(finished.cannot_save)
         self._current_job = None
         back = State.IDLE if self._stopped and not self.queue.count(State.QUEUED) else State.QUEUED
-        for row in self.queue.in_state(State.WAITING, State.CAPTIONING):
+        left = self.queue.in_state(State.WAITING, State.CAPTIONING)
+        for row in left:
             self.queue.reset(row, back)
             self.entryChanged.emit(row)
+        if back == State.IDLE:
+            self._look_for_earlier(left)
         self._maybe_start()
         self._end_go_if_idle()
         self._update_progress()
@@ -518,7 +615,9 @@ class QueueController(QObject):
         """Hold the queue (it would fail image after image) until Start, e.g. with another caption folder."""
         self._stopped = True
         self._save_problem = problem
-        self.queue.set_state(self.queue.in_state(State.QUEUED), State.IDLE)
+        queued = self.queue.in_state(State.QUEUED)
+        self.queue.set_state(queued, State.IDLE)
+        self._look_for_earlier(queued)
         self.cannotSave.emit(problem)
 
     def _update_progress(self) -> None:
@@ -560,4 +659,5 @@ class QueueController(QObject):
         self.shutdownRequested.emit()
         self.worker_thread.wait(15000)
         self.scanner.wait()
+        self.disk.wait()
         self.loader.wait()

@@ -62,6 +62,7 @@ class Entry:
     record: CaptionRecord | None = None  # the job's record (language, prompt, model, timings), for exports
     unsaved: bool = False  # the caption was made but its sidecar could not be written: save it, do not redo it
     job_id: int | None = None  # still to caption in this recorded run: captioning it resumes that run
+    earlier: bool = False  # ``caption`` is the one found in its sidecar, not made in this session
 
     @property
     def path(self) -> Path:
@@ -194,6 +195,8 @@ class QueueModel(QAbstractListModel):
             if not entry.tokens:  # read, scaled and encoded before the first word comes
                 return self.tr("Reading the image…")
             return self.tr("Captioning… {} tokens").format(entry.tokens)
+        if entry.earlier and entry.state in (State.DONE, State.IDLE):  # skipped, or listed and not captioned
+            return self.tr("Captioned earlier")
         if entry.state == State.DONE:
             return self.tr("Done")
         if entry.state == State.WAITING:
@@ -218,16 +221,21 @@ class QueueModel(QAbstractListModel):
         return sum(self._counts[s] for s in states)
 
     def records(self, rows: Iterable[int] | None = None) -> list[CaptionRecord]:
-        """The job's records of finished images, with the caption as it stands now (edits included)."""
+        """The job's records of finished images, with the caption as it stands now (edits included).
+
+        A failed image has no caption, only its reason, as in the command line's exports; unless its caption
+        was made and only its saving failed (``unsaved``): that caption is real."""
         chosen = range(len(self.entries)) if rows is None else rows
         entries = (self.entries[row] for row in chosen)
-        return [dataclasses.replace(e.record, caption=e.caption) for e in entries
-                if e.record is not None and e.state in (State.DONE, State.FAILED)]
+        return [dataclasses.replace(e.record, caption="", error=e.error)
+                if e.state == State.FAILED and not e.unsaved else dataclasses.replace(e.record, caption=e.caption)
+                for e in entries if e.record is not None and e.state in (State.DONE, State.FAILED)]
 
     # --- adding and removing ------------------------------------------------------------------
 
-    def add(self, items: list[ImageItem], *, overwrite: bool = False) -> int:
-        """Append images not listed yet (queued); re-queue listed ones when ``overwrite``. Returns new rows."""
+    def add(self, items: list[ImageItem], *, overwrite: bool = False, state: State = State.QUEUED) -> int:
+        """Append images not listed yet (in ``state``: queued, or idle until Start); re-queue listed ones when
+        ``overwrite``. Returns new rows."""
         new: list[ImageItem] = []
         fresh: set[Path] = set()
         for item in items:  # one pass: hashing a Path is the cost with tens of thousands of images
@@ -247,8 +255,8 @@ class QueueModel(QAbstractListModel):
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for offset, item in enumerate(new):
                 self._rows[item.path] = first + offset
-                self.entries.append(Entry(item, overwrite=overwrite))
-            self._counts[State.QUEUED] += len(new)
+                self.entries.append(Entry(item, state=state, overwrite=overwrite))
+            self._counts[state] += len(new)
             repeated = self._names.add(new)
             self.endInsertRows()
             if repeated and first:  # rows listed before now show their folder too
@@ -286,7 +294,7 @@ class QueueModel(QAbstractListModel):
         """An image handed to a job that ended before it finished: back to ``state``, its partial caption gone."""
         entry = self.entries[row]
         self._move(entry, state)
-        entry.caption, entry.tokens = "", 0
+        entry.caption, entry.tokens, entry.earlier = "", 0, False
         self._changed(row)
 
     def set_job(self, rows: Iterable[int], job_id: int) -> None:
@@ -306,7 +314,7 @@ class QueueModel(QAbstractListModel):
         """The engine started this image (again, after a crash: from nothing)."""
         entry = self.entries[row]
         self._move(entry, State.CAPTIONING)
-        entry.caption, entry.tokens, entry.error = "", 0, ""
+        entry.caption, entry.tokens, entry.error, entry.earlier = "", 0, "", False
         self._changed(row)
 
     def append_text(self, row: int, piece: str) -> None:
@@ -316,11 +324,14 @@ class QueueModel(QAbstractListModel):
         entry.tokens += 1
         self._changed(row)
 
-    def finish(self, row: int, record: CaptionRecord, *, sidecar: Path | None, stats: CaptionStats | None) -> None:
-        """Captioned and saved (or skipped: its caption was there already). It no longer belongs to a run."""
+    def finish(self, row: int, record: CaptionRecord, *, sidecar: Path | None, stats: CaptionStats | None,
+               earlier: bool = False) -> None:
+        """Captioned and saved (or, ``earlier``, skipped: its caption was there already). It no longer belongs to
+        a run."""
         entry = self.entries[row]
         self._move(entry, State.DONE)
         entry.caption, entry.record, entry.sidecar, entry.stats = record.caption, record, sidecar, stats
+        entry.earlier = earlier
         entry.error, entry.overwrite, entry.unsaved, entry.job_id = "", False, False, None
         self._changed(row)
 
@@ -344,7 +355,16 @@ class QueueModel(QAbstractListModel):
 
     def set_caption(self, row: int, text: str) -> None:
         """The caption as the user edited and saved it."""
-        self.entries[row].caption = text
+        entry = self.entries[row]
+        entry.caption = text
+        if entry.state == State.IDLE:  # written by hand into its sidecar: Start would skip it now
+            entry.earlier = True
+        self._changed(row)
+
+    def captioned_earlier(self, row: int, sidecar: Path, text: str) -> None:
+        """A row not captioned in this session whose sidecar holds a caption: shown, and edited, as that one."""
+        entry = self.entries[row]
+        entry.caption, entry.sidecar, entry.earlier = text, sidecar, True
         self._changed(row)
 
     def _move(self, entry: Entry, state: State) -> None:

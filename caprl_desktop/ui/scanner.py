@@ -15,6 +15,7 @@ class ScanResult:
     items: list[ImageItem]
     missing: list[Path]
     overwrite: bool
+    start: bool = True  # caption them once listed; False: they wait for Start
 
 
 class _Signals(QObject):
@@ -24,15 +25,16 @@ class _Signals(QObject):
 
 
 class _ScanTask(QRunnable):
-    def __init__(self, paths: list[Path], overwrite: bool, signals: _Signals) -> None:
+    def __init__(self, paths: list[Path], overwrite: bool, start: bool, signals: _Signals) -> None:
         super().__init__()
         self._paths = paths
         self._overwrite = overwrite
+        self._start = start
         self._signals = signals
 
     def run(self) -> None:
         items, missing = find_images(self._paths)
-        self._signals.found.emit(ScanResult(items, missing, self._overwrite))
+        self._signals.found.emit(ScanResult(items, missing, self._overwrite, self._start))
 
 
 class Scanner(QObject):
@@ -47,10 +49,10 @@ class Scanner(QObject):
         self._signals.found.connect(self._done)
         self._running = 0
 
-    def scan(self, paths: list[Path], *, overwrite: bool = False) -> None:
+    def scan(self, paths: list[Path], *, overwrite: bool = False, start: bool = True) -> None:
         self._running += 1
         self.busyChanged.emit(True)
-        self._pool.start(_ScanTask(paths, overwrite, self._signals))
+        self._pool.start(_ScanTask(paths, overwrite, start, self._signals))
 
     def _done(self, result: ScanResult) -> None:
         self._running -= 1

@@ -1,7 +1,7 @@
 """The window's remembered choices, in an INI file in the app's config folder (tests point it at tmp).
 
 The captioning choices are the core's ``CaptionSettings`` (``choices``), stored key by key; the window's own
-(layout, interface language, idle unloading, last folder) are only here.
+(layout, interface language, idle unloading, last folder, starting when images are added) are only here.
 """
 
 from __future__ import annotations
@@ -117,6 +117,11 @@ class AppSettings:
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
     last_folder: _Setting[str] = _Setting("window/last_folder", str, str)
+    # Off: images added wait for Start, so the caption language and preset can be chosen first. Paths given
+    # on the command line (the file manager's "Caption with CapRL") start at once whatever this says.
+    start_when_added: _Setting[bool] = _Setting("window/start_when_added", lambda: False,
+                                                lambda text: text.lower() == "true",
+                                                store=lambda value: "true" if value else "false")
     last_export_folder: _Setting[str] = _Setting("window/last_export_folder", str, str)  # "": the images' own
     caption_folder: _Setting[str] = _Setting("caption/caption_folder", str, str)  # "": beside the images
 

@@ -1,5 +1,5 @@
-"""Settings: image detail, caption length, sampling, GPU layers, threads, captions at a time, where captions go,
-idle unload, language.
+"""Settings: image detail, caption length, sampling, GPU layers, threads, captions at a time, starting when images
+are added, where captions go, idle unload, language.
 
 The dialog edits ``AppSettings`` only when OK is pressed; the window reads the settings for each new job,
 so a change applies to the next image queued. The interface language applies at the next start.
@@ -88,6 +88,12 @@ class SettingsDialog(QDialog):
                                          "slower. Automatic fits the number to the GPU or CPU and free memory."))
         form.addRow(self.tr("Captions at a time"), self.parallel)
 
+        self.start_when_added = QCheckBox(self.tr("Start captioning as soon as images are added"))
+        self.start_when_added.setToolTip(self.tr("Off: images dropped or opened wait for Start (F5), so the "
+                                                 "caption language and prompt can be chosen first. Images sent "
+                                                 "from the file manager are always captioned at once."))
+        form.addRow(self.tr("New images"), self.start_when_added)
+
         self.overwrite = QComboBox()
         self.overwrite.addItem(self.tr("Skip images that already have a caption"), False)
         self.overwrite.addItem(self.tr("Caption them again and replace the caption"), True)
@@ -152,6 +158,7 @@ class SettingsDialog(QDialog):
         self.threads.setValue(settings.threads or 0)
         self.parallel.setValue(settings.parallel or 0)
         self.overwrite.setCurrentIndex(1 if settings.overwrite else 0)
+        self.start_when_added.setChecked(settings.start_when_added)
         self.idle_unload.setValue(settings.idle_unload_minutes)
         self.caption_folder.setText(settings.caption_folder)
         self.interface_language.setCurrentIndex(max(0, self.interface_language.findData(
@@ -168,6 +175,7 @@ class SettingsDialog(QDialog):
         self.threads.setValue(0)
         self.parallel.setValue(0)
         self.overwrite.setCurrentIndex(1 if default("overwrite") else 0)
+        self.start_when_added.setChecked(default("start_when_added"))
         self.idle_unload.setValue(default("idle_unload_minutes"))
         self.caption_folder.clear()
 
@@ -196,6 +204,7 @@ class SettingsDialog(QDialog):
         s.threads = self.threads.value() or None
         s.parallel = self.parallel.value() or None
         s.overwrite = bool(self.overwrite.currentData())
+        s.start_when_added = self.start_when_added.isChecked()
         s.idle_unload_minutes = self.idle_unload.value()
         s.caption_folder = self.caption_folder.text().strip()
         s.interface_language = self.interface_language.currentData()

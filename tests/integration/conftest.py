@@ -24,6 +24,8 @@ def installed(models: ModelFiles) -> ModelStore:
     settings.detail = "fast"
     settings.language = "en"
     settings.seed = 1234  # the random-weight model can sample an empty caption; a fixed seed keeps runs alike
+    # Most window tests drop images and wait for captions; those about pressing Start turn this off.
+    settings.start_when_added = True
     settings.sync()
     return store
 

@@ -39,7 +39,7 @@ from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.cli import REPO
 from tests.support.faults import fail_writes
-from tests.support.gui import CAPTION_TIMEOUT_MS, drop, shown, states, wait_all_finished
+from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, shown, states, wait_all_finished
 from tests.support.hostile import hostile_tree
 from tests.support.images import save_noise
 
@@ -283,8 +283,10 @@ def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindo
     folder = tmp_path / "menu"
     save_noise(folder / "x.jpg")
     menu = window.folders.folder_menu(folder)
+    # The entry that replaces captions stands apart from the safe one.
+    assert [a.text() if not a.isSeparator() else "—" for a in menu.actions()] == [
+        "Caption folder", "—", "Caption folder (overwrite existing)"]
     actions = {a.text(): a for a in menu.actions()}
-    assert set(actions) == {"Caption folder", "Caption folder (overwrite existing)"}
 
     actions["Caption folder"].trigger()
     wait_all_finished(qtbot, window, 1)
@@ -293,8 +295,10 @@ def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindo
     window.settings.seed = 999  # a re-caption with another seed makes another caption
     # runRequested is emitted on the GUI thread (waiting on the worker's own signals from here makes
     # pytest-qt stop its timer from the worker thread).
+    asked = answer(qtbot, "Replace captions")
     with qtbot.waitSignal(window.controller.runRequested, timeout=10_000):
         actions["Caption folder (overwrite existing)"].trigger()
+    assert asked[0] == "Replace 1 existing caption?"  # asked before, with the count
     wait_all_finished(qtbot, window, 1)
     with Journal() as journal:
         assert [j.counts for j in journal.jobs()] == [{"done": 1}, {"done": 1}]  # captioned again, not skipped

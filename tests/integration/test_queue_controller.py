@@ -39,6 +39,7 @@ def controller(qtbot: QtBot, models: ModelFiles) -> Iterator[QueueController]:
     settings.detail = "fast"
     settings.language = "en"
     settings.seed = 1234
+    settings.start_when_added = True  # images added are captioned at once
     queue = QueueController(settings, store)
     queue.prepare_engine()
     qtbot.waitUntil(lambda: queue.engine_info is not None, timeout=TIMEOUT_MS)

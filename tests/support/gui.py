@@ -1,12 +1,14 @@
-"""Driving the window in tests: real drag-and-drop events, waiting for captions, reading rows."""
+"""Driving the window in tests: real drag-and-drop events, waiting for captions, reading rows, answering
+the window's questions with real clicks."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.ui.main_window import MainWindow
@@ -43,3 +45,25 @@ def shown(text: str) -> str:
 
 def states(window: MainWindow) -> dict[str, State]:
     return {e.item.file_name: e.state for e in window.queue.entries}
+
+
+def answer(qtbot: QtBot, button: str, *, within_s: float = 30.0) -> list[str]:
+    """Click ``button`` (by its text) in the next message box the window opens, as a user would.
+
+    Returns a list that holds the box's text and informative text once it was answered; it stays empty
+    when no box opened within ``within_s`` (so a test can say that none was asked)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + within_s
+
+    def look() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or not box.isVisible():
+            if time.monotonic() < deadline:
+                QTimer.singleShot(20, look)
+            return
+        [chosen] = [b for b in box.buttons() if b.text() == button]
+        seen.extend([box.text(), box.informativeText()])
+        qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
+
+    QTimer.singleShot(0, look)
+    return seen

@@ -103,7 +103,7 @@ def test_a_drop_larger_than_a_slice_is_listed_whole_before_it_would_start(
     assert available == [False]
 
     with qtbot.waitSignal(modelless.modelMissing, timeout=30_000):
-        modelless.add_paths([folder])
+        modelless.add_paths([folder], start=True)
     assert events == [f"listed {LIST_SLICE}", f"listed {LIST_SLICE}", "listed 500", "needs a model"]
     assert not modelless.listing and not modelless.running and modelless.queue.count(State.QUEUED) == count
     assert modelless.progress.total == 0 and not modelless.progress.running  # nothing started
