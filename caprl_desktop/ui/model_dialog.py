@@ -361,6 +361,7 @@ class ModelDialog(QDialog):
         self._update_buttons()
 
     def _offer_failed(self, problem: HubProblem | None, message: str) -> None:
+        self.offer = None  # the list shown before is no longer what the hub offers
         self.budget_label.hide()
         self.remote_tree.clear()
         self._show_hub_state(problem or HubProblem.HUB_ERROR, message,
