@@ -80,6 +80,11 @@ def test_files_that_are_not_ggufs_are_skipped(tmp_path: Path, models: ModelFiles
     assert find_projector(tmp_path / "tiny.gguf") is None
 
 
+def test_a_projector_picked_as_the_model_has_none(tmp_path: Path, models: ModelFiles) -> None:
+    folder_with(tmp_path, {"tiny.mmproj.gguf": models.mmproj, "mmproj-f16.gguf": models.mmproj})
+    assert find_projector(tmp_path / "tiny.mmproj.gguf") is None
+
+
 def test_nothing_beside_it(tmp_path: Path, models: ModelFiles) -> None:
     folder_with(tmp_path, {"tiny.gguf": models.model, "other.gguf": models.model})
     assert find_projector(tmp_path / "tiny.gguf") is None

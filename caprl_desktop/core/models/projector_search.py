@@ -14,7 +14,13 @@ import re
 from pathlib import Path
 
 from caprl_desktop.core.errors import ModelFileError
-from caprl_desktop.core.models.files import check_belong_together, check_model_header, check_projector_header
+from caprl_desktop.core.models.files import (
+    FileProblem,
+    ModelFileProblem,
+    check_belong_together,
+    check_model_header,
+    check_projector_header,
+)
 from caprl_desktop.core.models.gguf_header import GGUFFormatError, GGUFHeader, read_header
 
 # A quant at the end of the stem, as llama.cpp's quantizer names them: ".Q4_K_M", "-i1-IQ3_XS", "_F16".
@@ -58,8 +64,12 @@ def find_projector(model: Path) -> Path | None:
     """
     try:
         model_header: GGUFHeader | None = check_model_header(read_header(model))
-    except (GGUFFormatError, ModelFileError, OSError):
+    except ModelFileProblem as exc:
+        if exc.problem is FileProblem.IS_PROJECTOR:
+            return None  # a projector picked as the model has no projector of its own to find
         model_header = None  # the model's own check says what is wrong with it; the names still count
+    except (GGUFFormatError, ModelFileError, OSError):
+        model_header = None
     named, others = projector_candidates(model)
     for path in named:
         if _fits(path, model_header):
