@@ -229,6 +229,18 @@ def test_a_page_that_is_not_the_hub_is_said_as_such(qtbot: QtBot, hub: HubStandI
     dlg.shutdown()
 
 
+def test_a_repository_gone_from_the_hub_is_not_called_offline(qtbot: QtBot, hub: HubStandIn) -> None:
+    del hub.repos[STATIC]
+    dlg = open_dialog(qtbot, until_listed=False)
+    qtbot.waitUntil(lambda: dlg.hub_state.isVisible(), timeout=TIMEOUT_MS)
+    assert dlg.hub_state_title.text() == "Downloads are not available now"
+    assert dlg.hub_state_reason.text() == ("The model's files were not found on Hugging Face: they may have been "
+                                           "moved.")
+    assert STATIC in dlg.hub_state_reason.toolTip()  # the command line's sentence, for the curious
+    assert dlg.offline_local_button.isVisible() and not dlg.download_button.isVisible()
+    dlg.shutdown()
+
+
 def test_a_download_cut_off_says_why_in_the_users_language(qtbot: QtBot, dialog: ModelDialog, hub: HubStandIn,
                                                            marked: None) -> None:
     hub.faults.status["CapRL-3B.mmproj-Q8_0.gguf"] = 403
