@@ -535,6 +535,9 @@ def test_read_only_folder_offers_another_folder_and_saves_the_caption_made_there
     made = c1.caption
     assert c1.unsaved and made.strip()
     assert "read-only disk" in window.save_bar.label.text()
+    window.list_view.setCurrentIndex(window.proxy.index(1, 0))  # a caption made, not saved: real text, shown
+    assert shown(window.panel.editor.toPlainText()) == shown(made) and not window.panel.editor.isReadOnly()
+    assert window.panel.error.text() == c1.error
 
     out = tmp_path / "captions"
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(out))
