@@ -33,7 +33,7 @@ class Confirm(QObject):
                          .format(replaced.not_from_app))
         lines.append(self.tr("New captions in {} are saved over them; the old ones cannot be brought back.")
                      .format(language))
-        return self._ask(self.tr("Replace captions?"), text, "\n".join(lines), self.tr("Replace captions"),
+        return self._ask(self.tr("Replace captions?"), text, "\n\n".join(lines), self.tr("Replace captions"),
                          self.tr("Keep them"))
 
     def cancel(self, left: int) -> bool:

@@ -231,7 +231,7 @@ def test_esc_asks_before_stopping_a_long_run_and_rows_left_show_the_caption_on_d
     qtbot.keyClick(window.list_view, Qt.Key.Key_Escape)  # type: ignore[no-untyped-call]
     assert asked and asked[0].endswith("images are not captioned yet. Stop captioning?")
     assert int(asked[0].split()[0]) > 3
-    assert window.controller.running and not window.controller.stopped  # it goes on
+    assert (window.controller.running, window.controller.stopped) == (True, False)  # it goes on
 
     active(qtbot, window)  # (offscreen, the window is not made active again when the box closes)
     asked = answer(qtbot, "Stop captioning")
