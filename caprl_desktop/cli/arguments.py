@@ -42,7 +42,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--model", help="an installed quant (Q4_K_M, i1-Q4_K_M) or a GGUF file "
                        "(default: the default model, see `caprl-desktop models list`)")
-    model.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file")
+    model.add_argument("--mmproj", type=Path, help="the vision projector for a --model given as a file "
+                       "(default: the one found beside the model)")
     model.add_argument("--yes", "-y", action="store_true",
                        help="when no model is installed, download the recommended one without asking")
     model.add_argument("--gpu-layers", type=int, default=None, metavar="N",

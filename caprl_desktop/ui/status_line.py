@@ -28,7 +28,7 @@ class StatusLine(QObject):
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
-        self.get_model_button = QPushButton(self.tr("Download a model…"))
+        self.get_model_button = QPushButton(self.tr("Get a model…"))
         self.get_model_button.setObjectName("getModelButton")
         self.get_model_button.hide()
         bar.addWidget(self.model_label)

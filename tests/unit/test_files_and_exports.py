@@ -13,6 +13,7 @@ from caprl_desktop.core.atomic import WriteError, atomic_write_text
 from caprl_desktop.core.export.writers import CaptionRecord, CsvExporter, JsonlExporter, read_jsonl
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.jobs.sidecars import plan_sidecars, read_sidecar, write_sidecar
+from caprl_desktop.core.units import human_size
 
 TRICKY = 'A chart, titled "売上", with commas, quotes "like this"\nand a second line; 日本語 ✓'
 
@@ -97,3 +98,8 @@ def test_discovery_order_filters_and_links(tmp_path: Path) -> None:
 
     assert [i.file_name for i in items] == ["b/a.gif", "sub/y.png", "x9.JPG", "x10.jpg"]
     assert missing == [tmp_path / "gone"]
+
+
+def test_sizes_pick_their_unit_after_rounding() -> None:
+    assert [human_size(n) for n in (999, 999.6, 816_100, 999_950, 999_950_000, 1_930_000_000)] == [
+        "999 B", "1.0 KB", "816.1 KB", "1.0 MB", "1.00 GB", "1.93 GB"]
