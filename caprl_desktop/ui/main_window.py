@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         queue.entryChanged.connect(self._entry_changed)
         queue.captionStreamed.connect(self.panel.append)
         queue.rowsListed.connect(self.images.select_first)
+        queue.dropListed.connect(self._show_added)
         queue.scanningChanged.connect(self._scanning)
         queue.engineStarting.connect(status.show_loading)
         queue.engineReady.connect(status.show_engine)
@@ -264,10 +265,17 @@ class MainWindow(QMainWindow):
             self._show_row(row)
 
     def _scanning(self, busy: bool) -> None:
+        looking = self.tr("Looking for images…")
         if busy:
-            self.statusBar().showMessage(self.tr("Looking for images…"))
-        else:
+            self.statusBar().showMessage(looking)
+        elif self.statusBar().currentMessage() == looking:  # not what the scan said it found
             self.statusBar().clearMessage()
+
+    def _show_added(self, row: int) -> None:
+        """Scroll the list to the first image a drop added (it may be far below the rows in view)."""
+        index = self.proxy.mapFromSource(self.queue.index(row))
+        if index.isValid():
+            self.list_view.scrollTo(index, self.list_view.ScrollHint.PositionAtTop)
 
     def _engine_failed(self, message: str) -> None:
         self.status_line.show_failed(message)

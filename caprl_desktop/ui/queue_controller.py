@@ -41,12 +41,14 @@ from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
 from caprl_desktop.ui.disk_captions import DiskReader, ReplaceQuestion, weigh_replacement
+from caprl_desktop.ui.drop_report import DropReport, report_text
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
 from caprl_desktop.ui.scanner import Scanner, ScanResult
 from caprl_desktop.ui.settings import AppSettings
 
 LIST_SLICE = 2000  # images added to the list per turn of the event loop (about 10 ms)
 UNFINISHED = (State.QUEUED, State.WAITING, State.CAPTIONING)
+ADDED_MESSAGE_MS = 60_000  # what a drop added stays this long (the status bar's model line is under it)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class QueueController(QObject):
     cannotSave = Signal(object)  # WriteError while the queue is held for it, None once Start lets it go
     resumeOffered = Signal(object)  # list[JobSummary] that can be resumed; [] withdraws the offer
     message = Signal(str, int)  # for the status bar, and for how many ms (0: until the next)
+    dropListed = Signal(int)  # the first row a drop added, once all of it is listed (the list shows it)
     replaceAsked = Signal(object)  # ReplaceQuestion: re-captioning would replace captions; ``replace`` if yes
     skippedChanged = Signal(int)  # images this go skipped for their caption on disk (0: none, or a new go)
 
@@ -121,6 +124,8 @@ class QueueController(QObject):
         self._resumable: list[JobSummary] = []
         self._started_at: dict[Path, float] = {}  # first token of each caption in flight (several side by side)
         self._to_list: collections.deque[tuple[list[ImageItem], bool, bool]] = collections.deque()  # +overwrite, start
+        self._asked: collections.deque[list[Path]] = collections.deque()  # paths of each scan, in order
+        self._drops: collections.deque[DropReport] = collections.deque()  # one per ``_to_list`` entry
         self._skipped: list[Path] = []  # images this go skipped: they had a caption (to re-caption in one click)
         self._scans = False  # dropped paths being scanned
         self._go_active = False
@@ -263,14 +268,16 @@ class QueueController(QObject):
                 start = self.settings.start_when_added or (self._running and not self._stopped)
             if start:
                 self._set_stopped(False)
-            self.scanner.scan([Path(p).absolute() for p in paths_], overwrite=overwrite, start=start)
+            asked = [Path(p).absolute() for p in paths_]
+            self._asked.append(asked)  # scans end in the order asked: ``_scanned`` takes them in that order
+            self.scanner.scan(asked, overwrite=overwrite, start=start)
 
     def _scanned(self, result: ScanResult) -> None:
-        if result.missing:
-            self.message.emit(self.tr("Not found: {}").format(", ".join(str(m) for m in result.missing)), 10000)
+        report = DropReport(self._asked.popleft() if self._asked else [], result.missing, result.items)
         if not result.items:
-            self.message.emit(self.tr("No images found there."), 10000)
+            self.message.emit(report_text(report), ADDED_MESSAGE_MS)
             return
+        self._drops.append(report)
         self._to_list.append((result.items, result.overwrite, result.start))
         if len(self._to_list) == 1:
             self._list_some()
@@ -285,16 +292,21 @@ class QueueController(QObject):
     def _list_some(self) -> None:
         """List found images a slice at a time, so that 50,000 of them never hold up the event loop."""
         items, overwrite, start = self._to_list[0]
+        drop = self._drops[0]
         chunk, rest = items[:LIST_SLICE], items[LIST_SLICE:]
         if rest:
             self._to_list[0] = (rest, overwrite, start)
         else:
             self._to_list.popleft()
+            self._drops.popleft()
         first = len(self.queue.entries)
         added = self.queue.add(chunk, overwrite=overwrite, state=State.QUEUED if start else State.IDLE)
         if not start:
             self._look_for_earlier(range(first, first + added))
+        drop.listed(first, [entry.item for entry in self.queue.entries[first:first + added]])
         self.rowsListed.emit(added)
+        if not rest:
+            self._drop_listed(drop)
         if self._to_list:
             self._update_progress()  # a go under way counts them now; the rest of the drop follows
             QTimer.singleShot(0, self._list_some)
@@ -302,6 +314,20 @@ class QueueController(QObject):
         self._maybe_start()
         self._end_go_if_idle()
         self._update_progress()
+
+    def _drop_listed(self, drop: DropReport) -> None:
+        """Say what a drop added, and show where; how many have a caption already follows from a pool thread."""
+        if drop.first_row is not None:
+            self.dropListed.emit(drop.first_row)
+        self.message.emit(report_text(drop), ADDED_MESSAGE_MS)
+        if drop.new_items:
+            new, folder = drop.new_items, self._caption_folder()
+
+            def counted(captioned: int) -> None:
+                if captioned:
+                    self.message.emit(report_text(drop, captioned), ADDED_MESSAGE_MS)
+
+            self.disk.run(lambda: len(existing_captions(new, folder)), counted)
 
     # --- scheduling ---------------------------------------------------------------------------
 

@@ -230,3 +230,53 @@ def test_places_list_only_drives_a_person_plugs_in() -> None:
 def shown_folders(win: MainWindow) -> list[str]:
     model, root = win.folders.model(), win.folders.rootIndex()
     return sorted(model.index(row, 0, root).data() for row in range(model.rowCount(root)))
+
+
+# --- adding images ----------------------------------------------------------------------------
+
+
+def first_lines(window: MainWindow) -> list[str]:
+    return [str(window.queue.index(row).data()).split("\n")[0] for row in range(window.queue.rowCount())]
+
+
+def test_a_drop_says_what_it_added_and_the_list_shows_it(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.settings.start_when_added = False  # listing is what this is about: no captions needed
+    status = window.statusBar()
+    imgs, imgs2, empty = tmp_path / "imgs", tmp_path / "imgs2", tmp_path / "empty"
+    for i in range(20):
+        save_noise(imgs / f"p{i}.jpg", seed=i)
+    for i in range(3):
+        save_noise(imgs2 / f"p{i}.jpg", seed=30 + i)
+    for i in range(2):  # two of the second folder's images were captioned before
+        (imgs2 / f"p{i}.txt").write_text("A caption from before.\n", encoding="utf-8")
+    empty.mkdir()
+
+    drop(window, [imgs])
+    qtbot.waitUntil(lambda: status.currentMessage() == "Added 20 from imgs", timeout=10_000)
+    qtbot.wait(300)  # the scan's end does not wipe it
+    assert status.currentMessage() == "Added 20 from imgs"
+    assert first_lines(window)[:2] == ["p0.jpg", "p1.jpg"]
+    window.list_view.scrollToTop()
+
+    # The same names from another folder: said, scrolled to, and told apart by their folder.
+    drop(window, [imgs2])
+    qtbot.waitUntil(lambda: status.currentMessage() == "Added 3 from imgs2 · 2 already captioned", timeout=10_000)
+    view = window.list_view
+    new_row = view.visualRect(window.proxy.mapFromSource(window.queue.index(20)))
+    assert view.viewport().rect().contains(new_row)
+    assert not view.viewport().rect().intersects(view.visualRect(window.proxy.index(0, 0)))  # scrolled down to it
+    names = first_lines(window)
+    assert names[:3] == ["imgs/p0.jpg", "imgs/p1.jpg", "imgs/p2.jpg"] and names[3] == "p3.jpg"
+    assert names[20:] == ["imgs2/p0.jpg", "imgs2/p1.jpg", "imgs2/p2.jpg"]
+
+    drop(window, [imgs2])
+    qtbot.waitUntil(lambda: status.currentMessage() == "Nothing added from imgs2: its 3 images are listed already",
+                    timeout=10_000)
+    drop(window, [empty, tmp_path / "gone"])
+    qtbot.waitUntil(lambda: status.currentMessage() == "No images found in empty · not found: gone",
+                    timeout=10_000)
+    qtbot.wait(300)
+    assert status.currentMessage() == "No images found in empty · not found: gone"
+    drop(window, [tmp_path / "gone"])
+    qtbot.waitUntil(lambda: status.currentMessage() == "Not found: gone", timeout=10_000)
+    assert window.queue.rowCount() == 23
