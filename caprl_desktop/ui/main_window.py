@@ -487,6 +487,8 @@ class MainWindow(QMainWindow):
 
     def export_dialog(self) -> None:
         """The export dialog (window-modal); the status bar then says what the export wrote."""
+        if self.export_box is not None:
+            self.export_box.deleteLater()  # made afresh each time: the rows and the selection are today's
         self.export_box = ExportDialog(self.queue, self.selected_rows(), self.settings, self)
         self.export_box.exported.connect(
             lambda report: self.statusBar().showMessage(report_text(report), 30000))
