@@ -29,9 +29,11 @@ class ReplaceQuestion:
 
     items: list[ImageItem]
     replaced: Replaced
+    given: list[Path]  # the folders asked for, when the images were found under them
 
 
-def weigh_replacement(items: list[ImageItem], caption_folder: Path | None) -> ReplaceQuestion:
+def weigh_replacement(items: list[ImageItem], caption_folder: Path | None, given: list[Path] | None = None,
+                      ) -> ReplaceQuestion:
     """What re-captioning ``items`` would replace (reads their sidecars and the journal: a pool thread's work)."""
     captions = existing_captions(items, caption_folder)
     written: dict[Path, str] = {}
@@ -41,7 +43,7 @@ def weigh_replacement(items: list[ImageItem], caption_folder: Path | None) -> Re
                 written = journal.written_captions(c.sidecar for c in captions.values())
         except CaprlError:
             pass  # busy or unreadable: none counts as the app's, so the question errs on the careful side
-    return ReplaceQuestion(items, weigh(captions, written))
+    return ReplaceQuestion(items, weigh(captions, written), given or [])
 
 
 class _Signals(QObject):

@@ -273,7 +273,11 @@ class QueueController(QObject):
             self.scanner.scan(asked, overwrite=overwrite, start=start)
 
     def _scanned(self, result: ScanResult) -> None:
-        report = DropReport(self._asked.popleft() if self._asked else [], result.missing, result.items)
+        self._found(result, self._asked.popleft() if self._asked else [])
+
+    def _found(self, result: ScanResult, given: list[Path]) -> None:
+        """List images found under ``given`` (by a scan, or by a re-caption's question)."""
+        report = DropReport(given, result.missing, result.items)
         if not result.items:
             self.message.emit(report_text(report), ADDED_MESSAGE_MS)
             return
@@ -301,8 +305,8 @@ class QueueController(QObject):
             self._drops.popleft()
         first = len(self.queue.entries)
         added = self.queue.add(chunk, overwrite=overwrite, state=State.QUEUED if start else State.IDLE)
-        if not start:
-            self._look_for_earlier(range(first, first + added))
+        if not start:  # they wait for Start: those with a caption say so, and Start will skip them
+            self._look_for_earlier(range(first, first + added), announce=True)
         drop.listed(first, [entry.item for entry in self.queue.entries[first:first + added]])
         self.rowsListed.emit(added)
         if not rest:
@@ -437,7 +441,7 @@ class QueueController(QObject):
 
         def work() -> ReplaceQuestion:
             found = items if items is not None else find_images(wanted)[0]
-            return weigh_replacement(found, folder)
+            return weigh_replacement(found, folder, wanted)
 
         self.disk.run(work, self._weighed)
 
@@ -452,7 +456,12 @@ class QueueController(QObject):
     def replace(self, question: ReplaceQuestion) -> None:
         """Re-caption the images asked about, replacing their captions (the user agreed)."""
         self._set_stopped(False)
-        self._scanned(ScanResult(question.items, [], overwrite=True, start=True))
+        if all(self.queue.row_of(item.path) is not None for item in question.items):
+            self.queue.add(question.items, overwrite=True)  # all listed: queued again, nothing added to say
+            self._maybe_start()
+            self._update_progress()
+        else:  # a folder: listed like a drop of it
+            self._found(ScanResult(question.items, [], overwrite=True, start=True), question.given)
 
     def recaption_skipped(self) -> None:
         """Re-caption what this go skipped for its caption on disk (with the choices now), asked first."""
@@ -463,20 +472,26 @@ class QueueController(QObject):
         if items:
             self.ask_replace(items=items)
 
-    def _look_for_earlier(self, rows: Iterable[int]) -> None:
+    def _look_for_earlier(self, rows: Iterable[int], *, announce: bool = False) -> None:
         """Rows left not captioned may have a caption on disk from before: find it off the GUI thread, so they
-        show it ("Captioned earlier") and an edit starts from it instead of saving over it."""
+        show it ("Captioned earlier") and an edit starts from it instead of saving over it. ``announce``: count
+        them with the skipped (images just listed, which Start will skip), for the one-click re-caption."""
         items = [self.queue.entry(r).item for r in rows if not self.queue.entry(r).earlier]
         if items:
             folder = self._caption_folder()
-            self.disk.run(lambda: existing_captions(items, folder), self._found_earlier)
+            self.disk.run(lambda: existing_captions(items, folder), lambda found: self._found_earlier(found, announce))
 
-    def _found_earlier(self, found: dict[Path, ExistingCaption]) -> None:
+    def _found_earlier(self, found: dict[Path, ExistingCaption], announce: bool) -> None:
         for path, caption in found.items():
             row = self.queue.row_of(path)
-            if row is not None and self.queue.entry(row).state == State.IDLE and not self.queue.entry(row).earlier:
+            if row is None or self.queue.entry(row).state != State.IDLE:
+                continue
+            if not self.queue.entry(row).earlier:  # (the row on display was read at once: ``look_now``)
                 self.queue.captioned_earlier(row, caption.sidecar, caption.text)
                 self.entryChanged.emit(row)
+            if announce:
+                self._skipped.append(path)
+                self._skip_timer.start()
 
     def look_now(self, row: int) -> None:
         """The same for one row, at once: the row on display, where typing must start from its caption."""

@@ -286,6 +286,7 @@ def test_images_added_wait_for_start_so_the_language_can_be_chosen_first(
     assert states(waiting) == {"w0.jpg": State.IDLE, "w1.jpg": State.IDLE}
     assert state_text(waiting, 0) == "Not captioned"
     assert "Start (F5)" in waiting.panel.editor.placeholderText()
+    assert waiting.skipped_bar.isHidden()  # nothing had a caption
     assert not any(p.with_suffix(".txt").exists() for p in images)
     choices = waiting.caption_choices
     choices.language_combo.setCurrentIndex(choices.language_combo.findData("ja"))  # chosen before Start
@@ -333,10 +334,12 @@ def test_a_reopened_folder_says_what_was_skipped_and_recaptions_it_in_the_langua
     qtbot.waitUntil(lambda: all(e.earlier for e in again.queue.entries), timeout=10_000)
     assert [state_text(again, r) for r in range(3)] == ["Captioned earlier"] * 3
     assert again.queue.entries[0].caption == "Edited by hand."
+    qtbot.waitUntil(again.skipped_bar.isVisible, timeout=5000)  # said as soon as it is known
+    assert again.skipped_bar.label.text() == "3 already captioned, skipped."
     qtbot.waitUntil(lambda: again.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
     press_start(qtbot, again)
-    qtbot.waitUntil(again.skipped_bar.isVisible, timeout=CAPTION_TIMEOUT_MS)
     wait_all_finished(qtbot, again, 3)
+    qtbot.waitUntil(again.skipped_bar.isVisible, timeout=5000)  # and again once Start skipped them
     assert again.skipped_bar.label.text() == "3 already captioned, skipped."
     assert again.skipped_bar.button.text() == "Re-caption in 日本語"
     assert {p: p.with_suffix(".txt").read_text(encoding="utf-8") for p in images[1:]} == \
