@@ -39,16 +39,13 @@ class DropReport:
         return len(self.items) - self.added
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("DropReport", text)
-
 
 def names(paths: Iterable[Path]) -> str:
     """"imgs", "imgs, other", "imgs, other and 3 more": the folders (or files) by name."""
     unique = list(dict.fromkeys(p.name or str(p) for p in paths))
     if len(unique) <= 3:
         return ", ".join(unique)
-    return _tr("{} and {} more").format(", ".join(unique[:2]), len(unique) - 2)
+    return QCoreApplication.translate("DropReport", "{} and {} more").format(", ".join(unique[:2]), len(unique) - 2)
 
 
 def source(report: DropReport) -> str:
@@ -63,17 +60,19 @@ def report_text(report: DropReport, captioned: int | None = None) -> str:
     if not report.items:
         looked = [path for path in report.given if path not in report.missing]
         if looked:
-            parts.append(_tr("No images found in {}").format(names(looked)))
+            parts.append(QCoreApplication.translate("DropReport", "No images found in {}").format(names(looked)))
     elif report.added:
-        parts.append(_tr("Added {} from {}").format(report.added, source(report)))
+        parts.append(QCoreApplication.translate("DropReport", "Added {} from {}").format(report.added, source(report)))
         if captioned:
-            parts.append(_tr("{} already captioned").format(captioned))
+            parts.append(QCoreApplication.translate("DropReport", "{} already captioned").format(captioned))
         if report.already_listed:
-            parts.append(_tr("{} listed already").format(report.already_listed))
+            parts.append(QCoreApplication.translate("DropReport", "{} listed already").format(report.already_listed))
     else:
-        parts.append(_tr("Nothing added from {}: its {} images are listed already").format(
-            source(report), len(report.items)))
+        parts.append(QCoreApplication.translate(
+            "DropReport", "Nothing added from {}: its {} images are listed already").format(source(report),
+                                                                                         len(report.items)))
     if report.missing:
         missing = names(report.missing)
-        parts.append(_tr("not found: {}").format(missing) if parts else _tr("Not found: {}").format(missing))
+        parts.append(QCoreApplication.translate("DropReport", "not found: {}").format(missing) if parts
+                     else QCoreApplication.translate("DropReport", "Not found: {}").format(missing))
     return " · ".join(parts)

@@ -88,26 +88,24 @@ def images_folder(paths: Iterable[Path]) -> Path | None:
         return None
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("ExportDialog", text)
-
 
 def left_out_text(report: ExportReport) -> str:
     """"left out: 1 not in that folder, 2 not captioned", or "" when nothing was."""
     texts = {
-        LeftOutReason.OUTSIDE_FOLDER: _tr("{} not in that folder"),
-        LeftOutReason.NOT_CAPTIONED: _tr("{} not captioned"),
-        LeftOutReason.FAILED: _tr("{} failed"),
+        LeftOutReason.OUTSIDE_FOLDER: QCoreApplication.translate("ExportDialog", "{} not in that folder"),
+        LeftOutReason.NOT_CAPTIONED: QCoreApplication.translate("ExportDialog", "{} not captioned"),
+        LeftOutReason.FAILED: QCoreApplication.translate("ExportDialog", "{} failed"),
     }
     counts = report.left_out_by_reason()
     parts = [texts[reason].format(counts[reason]) for reason in texts if reason in counts]
-    return _tr("left out: {}").format(", ".join(parts)) if parts else ""
+    return QCoreApplication.translate("ExportDialog", "left out: {}").format(", ".join(parts)) if parts else ""
 
 
 def _join(first: str, report: ExportReport) -> str:
     parts = [first]
     if report.with_errors:
-        parts.append(_tr("{} of them failed (the file gives the reason)").format(report.with_errors))
+        parts.append(QCoreApplication.translate("ExportDialog", "{} of them failed (the file gives the reason)")
+                     .format(report.with_errors))
     left = left_out_text(report)
     if left:
         parts.append(left)
@@ -117,14 +115,15 @@ def _join(first: str, report: ExportReport) -> str:
 def report_text(report: ExportReport) -> str:
     """What an export did, for the status bar: the rows in the file and those left out, with the reason."""
     if report.target is None:
-        return _join(_tr("Nothing exported"), report)
-    return _join(_tr("Exported {} captions to {}").format(report.written, report.target), report)
+        return _join(QCoreApplication.translate("ExportDialog", "Nothing exported"), report)
+    exported = QCoreApplication.translate("ExportDialog", "Exported {} captions to {}")
+    return _join(exported.format(report.written, report.target), report)
 
 
 def preview_text(report: ExportReport) -> str:
     if not report.written:
-        return _join(_tr("Nothing to export"), report)
-    return _join(_tr("{} captions to export").format(report.written), report)
+        return _join(QCoreApplication.translate("ExportDialog", "Nothing to export"), report)
+    return _join(QCoreApplication.translate("ExportDialog", "{} captions to export").format(report.written), report)
 
 
 class ExportDialog(QDialog):

@@ -40,9 +40,6 @@ def is_user_volume(root: str, file_system: str, *, ready: bool, valid: bool, win
     return root.startswith(USER_MOUNTS)
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Places", text)
-
 
 def pictures_folder() -> Path:
     """Where pictures live (XDG's, Windows' and macOS's own folder), or the home folder where there is none."""
@@ -71,13 +68,14 @@ def drives() -> list[Place]:
 def places() -> list[Place]:
     """Home, Pictures, Desktop (those that exist and are not home itself), the computer, then the drives."""
     home = Path.home()
-    found = [Place(_tr("Home"), home, QStyle.StandardPixmap.SP_DirHomeIcon)]
-    for name, folder in ((_tr("Pictures"), pictures_folder()),
-                         (_tr("Desktop"), Path(platformdirs.user_desktop_dir()))):
+    found = [Place(QCoreApplication.translate("Places", "Home"), home, QStyle.StandardPixmap.SP_DirHomeIcon)]
+    for name, folder in ((QCoreApplication.translate("Places", "Pictures"), pictures_folder()),
+                         (QCoreApplication.translate("Places", "Desktop"), Path(platformdirs.user_desktop_dir()))):
         if folder.is_dir() and folder != home:
             found.append(Place(name, folder, QStyle.StandardPixmap.SP_DirIcon))
     if sys.platform != "win32":  # there the drive letters are the whole computer
-        found.append(Place(_tr("Computer"), Path(QDir.rootPath()), QStyle.StandardPixmap.SP_ComputerIcon))
+        found.append(Place(QCoreApplication.translate("Places", "Computer"), Path(QDir.rootPath()),
+                           QStyle.StandardPixmap.SP_ComputerIcon))
     return found + drives()
 
 

@@ -72,6 +72,96 @@
     </message>
 </context>
 <context>
+    <name>Confirm</name>
+    <message>
+        <source>Replace 1 existing caption?</source>
+        <translation>既存のキャプション 1 件を置き換えますか？</translation>
+    </message>
+    <message>
+        <source>Replace {} existing captions?</source>
+        <translation>既存のキャプション {} 件を置き換えますか？</translation>
+    </message>
+    <message>
+        <source>{} of them were edited by hand since CapRL Desktop wrote them.</source>
+        <translation>そのうち {} 件は CapRL Desktop が書いた後に手で編集されています。</translation>
+    </message>
+    <message>
+        <source>{} of them were not written by CapRL Desktop (by hand or by another program).</source>
+        <translation>そのうち {} 件は CapRL Desktop が書いたものではありません（手書きか別のプログラム）。</translation>
+    </message>
+    <message>
+        <source>New captions in {} are saved over them; the old ones cannot be brought back.</source>
+        <translation>{}の新しいキャプションで上書きします。元のキャプションは戻せません。</translation>
+    </message>
+    <message>
+        <source>Replace captions?</source>
+        <translation>キャプションを置き換えますか？</translation>
+    </message>
+    <message>
+        <source>Replace captions</source>
+        <translation>置き換える</translation>
+    </message>
+    <message>
+        <source>Keep them</source>
+        <translation>そのままにする</translation>
+    </message>
+    <message>
+        <source>Stop captioning?</source>
+        <translation>キャプション付けを中止しますか？</translation>
+    </message>
+    <message>
+        <source>{} images are not captioned yet. Stop captioning?</source>
+        <translation>まだ {} 枚にキャプションがありません。中止しますか？</translation>
+    </message>
+    <message>
+        <source>Captions already made are kept. Start goes on with the rest.</source>
+        <translation>作成済みのキャプションは残ります。「開始」で残りを続けられます。</translation>
+    </message>
+    <message>
+        <source>Stop captioning</source>
+        <translation>中止する</translation>
+    </message>
+    <message>
+        <source>Keep captioning</source>
+        <translation>続ける</translation>
+    </message>
+</context>
+<context>
+    <name>DropReport</name>
+    <message>
+        <source>{} and {} more</source>
+        <translation>{} ほか {} 件</translation>
+    </message>
+    <message>
+        <source>No images found in {}</source>
+        <translation>{} に画像が見つかりません</translation>
+    </message>
+    <message>
+        <source>Added {} from {}</source>
+        <translation>{1} から {0} 枚を追加しました</translation>
+    </message>
+    <message>
+        <source>{} already captioned</source>
+        <translation>{} 枚はキャプション済み</translation>
+    </message>
+    <message>
+        <source>{} listed already</source>
+        <translation>{} 枚は一覧に追加済み</translation>
+    </message>
+    <message>
+        <source>Nothing added from {}: its {} images are listed already</source>
+        <translation>{} からは追加なし: {} 枚すべて一覧にあります</translation>
+    </message>
+    <message>
+        <source>not found: {}</source>
+        <translation>見つかりません: {}</translation>
+    </message>
+    <message>
+        <source>Not found: {}</source>
+        <translation>見つかりません: {}</translation>
+    </message>
+</context>
+<context>
     <name>EmptyState</name>
     <message>
         <source>Drop images or folders here</source>
@@ -91,6 +181,137 @@
     </message>
 </context>
 <context>
+    <name>ExportDialog</name>
+    <message>
+        <source>{} not in that folder</source>
+        <translation>{} 件はフォルダー外</translation>
+    </message>
+    <message>
+        <source>{} not captioned</source>
+        <translation>{} 件は未キャプション</translation>
+    </message>
+    <message>
+        <source>{} failed</source>
+        <translation>{} 件は失敗</translation>
+    </message>
+    <message>
+        <source>left out: {}</source>
+        <translation>除外: {}</translation>
+    </message>
+    <message>
+        <source>{} of them failed (the file gives the reason)</source>
+        <translation>うち {} 件は失敗（理由はファイルに記載）</translation>
+    </message>
+    <message>
+        <source>Nothing exported</source>
+        <translation>何も書き出していません</translation>
+    </message>
+    <message>
+        <source>Exported {} captions to {}</source>
+        <translation>{1} に {0} 件のキャプションを書き出しました</translation>
+    </message>
+    <message>
+        <source>Nothing to export</source>
+        <translation>書き出すものがありません</translation>
+    </message>
+    <message>
+        <source>{} captions to export</source>
+        <translation>書き出すキャプション: {} 件</translation>
+    </message>
+    <message>
+        <source>Export captions</source>
+        <translation>キャプションを書き出す</translation>
+    </message>
+    <message>
+        <source>CSV for Excel (captions.csv)</source>
+        <translation>Excel 用 CSV (captions.csv)</translation>
+    </message>
+    <message>
+        <source>JSON Lines (captions.jsonl)</source>
+        <translation>JSON Lines (captions.jsonl)</translation>
+    </message>
+    <message>
+        <source>Hugging Face dataset (metadata.jsonl)</source>
+        <translation>Hugging Face データセット (metadata.jsonl)</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <source>Only the selected image</source>
+        <translation>選択した画像のみ</translation>
+    </message>
+    <message>
+        <source>Only the {} selected images</source>
+        <translation>選択した {} 枚の画像のみ</translation>
+    </message>
+    <message>
+        <source>Only the selected images</source>
+        <translation>選択した画像のみ</translation>
+    </message>
+    <message>
+        <source>Export</source>
+        <translation>書き出す</translation>
+    </message>
+    <message>
+        <source>Format:</source>
+        <translation>形式:</translation>
+    </message>
+    <message>
+        <source>Images:</source>
+        <translation>画像:</translation>
+    </message>
+    <message>
+        <source>Folder:</source>
+        <translation>フォルダー:</translation>
+    </message>
+    <message>
+        <source>Save as:</source>
+        <translation>保存先:</translation>
+    </message>
+    <message>
+        <source>Every column (file name, caption, language, prompt, model, timings, error, path); Excel shows Japanese correctly.</source>
+        <translation>すべての列（ファイル名、キャプション、言語、プロンプト、モデル、所要時間、エラー、パス）。Excel で日本語が正しく表示されます。</translation>
+    </message>
+    <message>
+        <source>The same columns as JSON, one image per line.</source>
+        <translation>同じ列を JSON で、1 行に 1 枚。</translation>
+    </message>
+    <message>
+        <source>file_name and text, as Hugging Face ImageFolder reads them. The file sits in the folder it describes: images outside it are left out, and so are failed ones.</source>
+        <translation>Hugging Face ImageFolder が読む file_name と text です。ファイルは対象の画像フォルダーに置きます。フォルダー外の画像と失敗した画像は除外されます。</translation>
+    </message>
+    <message>
+        <source>Folder of the images</source>
+        <translation>画像のフォルダー</translation>
+    </message>
+    <message>
+        <source>CSV (*.csv)</source>
+        <translation>CSV (*.csv)</translation>
+    </message>
+    <message>
+        <source>JSON Lines (*.jsonl)</source>
+        <translation>JSON Lines (*.jsonl)</translation>
+    </message>
+    <message>
+        <source>Choose where the file goes.</source>
+        <translation>保存先を選んでください。</translation>
+    </message>
+    <message>
+        <source>The folder {} does not exist.</source>
+        <translation>フォルダー {} がありません。</translation>
+    </message>
+    <message>
+        <source>replaces the {} there</source>
+        <translation>既存の {} を置き換えます</translation>
+    </message>
+    <message>
+        <source>Export failed: {}</source>
+        <translation>書き出しに失敗しました: {}</translation>
+    </message>
+</context>
+<context>
     <name>FolderPanel</name>
     <message>
         <source>Caption folder</source>
@@ -99,6 +320,56 @@
     <message>
         <source>Caption folder (overwrite existing)</source>
         <translation>フォルダをキャプション（既存を上書き）</translation>
+    </message>
+</context>
+<context>
+    <name>FoldersPane</name>
+    <message>
+        <source>Places</source>
+        <translation>場所</translation>
+    </message>
+    <message>
+        <source>Up one folder</source>
+        <translation>1 つ上のフォルダーへ</translation>
+    </message>
+</context>
+<context>
+    <name>HelpMenu</name>
+    <message>
+        <source>&amp;Help</source>
+        <translation>ヘルプ(&amp;H)</translation>
+    </message>
+    <message>
+        <source>About CapRL Desktop</source>
+        <translation>CapRL Desktop について</translation>
+    </message>
+    <message>
+        <source>Keyboard shortcuts</source>
+        <translation>キーボードショートカット</translation>
+    </message>
+    <message>
+        <source>Report a problem (copy a report)</source>
+        <translation>問題を報告（レポートをコピー）</translation>
+    </message>
+    <message>
+        <source>no model loaded yet</source>
+        <translation>モデルはまだ読み込まれていません</translation>
+    </message>
+    <message>
+        <source>CapRL Desktop {}: image captions with CapRL on this computer.</source>
+        <translation>CapRL Desktop {}: このコンピューター上で CapRL が画像にキャプションを付けます。</translation>
+    </message>
+    <message>
+        <source>Engine: {}</source>
+        <translation>エンジン: {}</translation>
+    </message>
+    <message>
+        <source>Gathering a report for a problem…</source>
+        <translation>問題報告用のレポートを集めています…</translation>
+    </message>
+    <message>
+        <source>The report is on the clipboard: paste it into your problem report.</source>
+        <translation>レポートをクリップボードにコピーしました。問題の報告に貼り付けてください。</translation>
     </message>
 </context>
 <context>
@@ -118,6 +389,61 @@
     <message>
         <source>State</source>
         <translation>状態</translation>
+    </message>
+</context>
+<context>
+    <name>LocalModelDialog</name>
+    <message>
+        <source>Use model files on disk</source>
+        <translation>ディスク上のモデルファイルを使う</translation>
+    </message>
+    <message>
+        <source>Pick the CapRL-3B text model (a GGUF file). Its vision projector (mmproj) is found when it is in the same folder. Nothing is copied: the files stay where they are.</source>
+        <translation>CapRL-3B のテキストモデル（GGUF ファイル）を選んでください。同じフォルダーにあるビジョンプロジェクタ（mmproj）は自動で見つけます。ファイルはコピーされず、元の場所のまま使われます。</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>モデル:</translation>
+    </message>
+    <message>
+        <source>Projector:</source>
+        <translation>プロジェクタ:</translation>
+    </message>
+    <message>
+        <source>Add</source>
+        <translation>追加</translation>
+    </message>
+    <message>
+        <source>The CapRL text model (GGUF)</source>
+        <translation>CapRL のテキストモデル (GGUF)</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF モデル (*.gguf)</translation>
+    </message>
+    <message>
+        <source>Its vision projector (mmproj GGUF)</source>
+        <translation>対応するビジョンプロジェクタ (mmproj GGUF)</translation>
+    </message>
+    <message>
+        <source>No vision projector was found beside the model: choose it with Browse….</source>
+        <translation>モデルと同じフォルダーにビジョンプロジェクタが見つかりません。「参照…」で選んでください。</translation>
+    </message>
+    <message>
+        <source>Found beside the model.</source>
+        <translation>モデルと同じフォルダーで見つかりました。</translation>
+    </message>
+    <message>
+        <source>Checking {} and {}…</source>
+        <translation>{} と {} を確認しています…</translation>
+    </message>
+    <message>
+        <source>The files could not be added: {}</source>
+        <translation>ファイルを追加できませんでした: {}</translation>
     </message>
 </context>
 <context>
@@ -239,6 +565,18 @@
         <translation>画像を探しています…</translation>
     </message>
     <message>
+        <source>{} already captioned, skipped.</source>
+        <translation>{} 枚はキャプション済みのためスキップしました。</translation>
+    </message>
+    <message>
+        <source>These images had a caption before and kept it. Re-caption makes new ones with the language and prompt chosen now (you are asked before captions are replaced).</source>
+        <translation>これらの画像には以前のキャプションがあり、そのまま残しています。再キャプションすると、いま選んでいる言語とプロンプトで作り直します（置き換える前に確認します）。</translation>
+    </message>
+    <message>
+        <source>Re-caption in {}</source>
+        <translation>{}で再キャプション</translation>
+    </message>
+    <message>
         <source>Open images</source>
         <translation>画像を開く</translation>
     </message>
@@ -249,6 +587,14 @@
     <message>
         <source>Open folder</source>
         <translation>フォルダを開く</translation>
+    </message>
+    <message>
+        <source>No caption was made for this image.</source>
+        <translation>この画像のキャプションは作成されませんでした。</translation>
+    </message>
+    <message>
+        <source>Not captioned yet. Start (F5) captions the images listed; or write a caption here.</source>
+        <translation>まだキャプションがありません。開始 (F5) で一覧の画像にキャプションを付けます。ここに直接書くこともできます。</translation>
     </message>
     <message>
         <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
@@ -273,30 +619,6 @@
     <message>
         <source>Captions are saved in {} (Settings changes this).</source>
         <translation>キャプションは {} に保存されます（設定で変更できます）。</translation>
-    </message>
-    <message>
-        <source>CSV for Excel (*.csv)</source>
-        <translation>Excel 用 CSV (*.csv)</translation>
-    </message>
-    <message>
-        <source>JSON Lines (*.jsonl)</source>
-        <translation>JSON Lines (*.jsonl)</translation>
-    </message>
-    <message>
-        <source>Hugging Face metadata.jsonl (metadata.jsonl)</source>
-        <translation>Hugging Face metadata.jsonl (metadata.jsonl)</translation>
-    </message>
-    <message>
-        <source>Export captions</source>
-        <translation>キャプションを書き出す</translation>
-    </message>
-    <message>
-        <source>Export failed</source>
-        <translation>書き出しに失敗しました</translation>
-    </message>
-    <message>
-        <source>Exported {} captions to {}</source>
-        <translation>{} 件のキャプションを {} に書き出しました</translation>
     </message>
 </context>
 <context>
@@ -332,10 +654,6 @@
     <message>
         <source>Remove…</source>
         <translation>削除…</translation>
-    </message>
-    <message>
-        <source>Use a GGUF already on disk…</source>
-        <translation>ディスク上の GGUF を使う…</translation>
     </message>
     <message>
         <source>Open models folder</source>
@@ -374,20 +692,12 @@
         <translation>ダウンロードを中止</translation>
     </message>
     <message>
-        <source>Look again</source>
-        <translation>再確認</translation>
-    </message>
-    <message>
         <source>{} (in use)</source>
         <translation>{}（使用中）</translation>
     </message>
     <message>
         <source>Hugging Face</source>
         <translation>Hugging Face</translation>
-    </message>
-    <message>
-        <source>No model yet: download one below, or use a GGUF on disk.</source>
-        <translation>モデルはまだありません。下からダウンロードするか、ディスク上の GGUF を使ってください。</translation>
     </message>
     <message>
         <source>Cannot use this model</source>
@@ -410,16 +720,20 @@
         <translation>このモデルを削除できません</translation>
     </message>
     <message>
-        <source>The CapRL text model (GGUF)</source>
-        <translation>CapRL のテキストモデル (GGUF)</translation>
+        <source>Use model files on disk…</source>
+        <translation>ディスク上のモデルファイルを使う…</translation>
     </message>
     <message>
-        <source>GGUF models (*.gguf)</source>
-        <translation>GGUF モデル (*.gguf)</translation>
+        <source>Try again</source>
+        <translation>再試行</translation>
     </message>
     <message>
-        <source>Its vision projector (mmproj GGUF)</source>
-        <translation>対応するビジョンプロジェクタ (mmproj GGUF)</translation>
+        <source>Vision projector: {} ({})</source>
+        <translation>ビジョンプロジェクタ: {} ({})</translation>
+    </message>
+    <message>
+        <source>No model yet: download one below, or use model files on disk.</source>
+        <translation>モデルがまだありません。下からダウンロードするか、ディスク上のモデルファイルを使ってください。</translation>
     </message>
     <message>
         <source>Checking {} and {}…</source>
@@ -444,6 +758,22 @@
     <message>
         <source>Recommended here: {}.</source>
         <translation>このコンピュータでのおすすめ: {}。</translation>
+    </message>
+    <message>
+        <source>The list below is built in: its sizes are approximate, and downloading needs Hugging Face.</source>
+        <translation>下の一覧は内蔵のもので、サイズはおおよそです。ダウンロードには Hugging Face への接続が必要です。</translation>
+    </message>
+    <message>
+        <source>The imatrix quants could not be listed: {}</source>
+        <translation>imatrix 量子化の一覧を取得できませんでした: {}</translation>
+    </message>
+    <message>
+        <source>Offline: use model files on disk</source>
+        <translation>オフライン: ディスク上のモデルファイルを使えます</translation>
+    </message>
+    <message>
+        <source>Downloads are not available now</source>
+        <translation>現在ダウンロードできません</translation>
     </message>
     <message>
         <source>fits</source>
@@ -510,8 +840,126 @@
         <translation>{} をインストールし、使用を開始しました。</translation>
     </message>
     <message>
+        <source>The download stopped: {}</source>
+        <translation>ダウンロードが止まりました: {}</translation>
+    </message>
+    <message>
+        <source>What was downloaded is kept: the next download continues from there.</source>
+        <translation>ダウンロード済みの部分は保持され、次回はその続きから再開します。</translation>
+    </message>
+    <message>
         <source>Download cancelled. What was downloaded is kept: the next download continues from there.</source>
         <translation>ダウンロードを中止しました。ダウンロード済みの部分は保持され、次回はその続きから再開します。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelProblems</name>
+    <message>
+        <source>Offline mode is on (HF_HUB_OFFLINE), so Hugging Face was not asked.</source>
+        <translation>オフラインモード (HF_HUB_OFFLINE) が有効なため、Hugging Face には問い合わせていません。</translation>
+    </message>
+    <message>
+        <source>Hugging Face cannot be reached: this computer seems to have no internet connection.</source>
+        <translation>Hugging Face に接続できません。このコンピューターはインターネットに接続されていないようです。</translation>
+    </message>
+    <message>
+        <source>Hugging Face did not answer in time: the connection is slow or interrupted.</source>
+        <translation>Hugging Face から時間内に応答がありません。接続が遅いか、途切れています。</translation>
+    </message>
+    <message>
+        <source>Another page answered instead of Hugging Face: a Wi-Fi sign-in page or a proxy, perhaps.</source>
+        <translation>Hugging Face ではなく別のページが応答しました（Wi-Fi のログインページやプロキシなど）。</translation>
+    </message>
+    <message>
+        <source>The model&apos;s files were not found on Hugging Face: they may have been moved.</source>
+        <translation>Hugging Face にモデルのファイルが見つかりません。移動された可能性があります。</translation>
+    </message>
+    <message>
+        <source>Hugging Face answered with an error. Try again later.</source>
+        <translation>Hugging Face がエラーを返しました。しばらくしてから再試行してください。</translation>
+    </message>
+    <message>
+        <source>This file does not exist.</source>
+        <translation>このファイルは存在しません。</translation>
+    </message>
+    <message>
+        <source>This is a folder, not a GGUF file.</source>
+        <translation>これはフォルダーで、GGUF ファイルではありません。</translation>
+    </message>
+    <message>
+        <source>This file cannot be read.</source>
+        <translation>このファイルを読み込めません。</translation>
+    </message>
+    <message>
+        <source>This file is empty.</source>
+        <translation>このファイルは空です。</translation>
+    </message>
+    <message>
+        <source>This is a web page, probably an error page saved by a failed download, not a GGUF file.</source>
+        <translation>これは GGUF ファイルではなくウェブページです（失敗したダウンロードで保存されたエラーページと思われます）。</translation>
+    </message>
+    <message>
+        <source>This is a Git LFS pointer, not the file itself.</source>
+        <translation>これは Git LFS のポインタで、ファイル本体ではありません。</translation>
+    </message>
+    <message>
+        <source>This is a safetensors file; a GGUF file is needed.</source>
+        <translation>これは safetensors ファイルです。GGUF ファイルが必要です。</translation>
+    </message>
+    <message>
+        <source>This is not a GGUF file.</source>
+        <translation>これは GGUF ファイルではありません。</translation>
+    </message>
+    <message>
+        <source>This file is damaged. Download it again.</source>
+        <translation>このファイルは壊れています。もう一度ダウンロードしてください。</translation>
+    </message>
+    <message>
+        <source>This file is incomplete: its download was probably interrupted. Download it again.</source>
+        <translation>このファイルは不完全です（ダウンロードが中断されたと思われます）。もう一度ダウンロードしてください。</translation>
+    </message>
+    <message>
+        <source>The model and the vision projector are swapped.</source>
+        <translation>モデルとビジョンプロジェクタが逆になっています。</translation>
+    </message>
+    <message>
+        <source>This is a vision projector (mmproj), not the text model.</source>
+        <translation>これはビジョンプロジェクタ (mmproj) で、テキストモデルではありません。</translation>
+    </message>
+    <message>
+        <source>This is a text model, not a vision projector (mmproj).</source>
+        <translation>これはテキストモデルで、ビジョンプロジェクタ (mmproj) ではありません。</translation>
+    </message>
+    <message>
+        <source>This model cannot see images. CapRL Desktop needs CapRL-3B (a Qwen2.5-VL model).</source>
+        <translation>このモデルは画像を扱えません。CapRL Desktop には CapRL-3B（Qwen2.5-VL モデル）が必要です。</translation>
+    </message>
+    <message>
+        <source>This projector has no vision encoder, so it cannot read images.</source>
+        <translation>このプロジェクタにはビジョンエンコーダーがないため、画像を読み取れません。</translation>
+    </message>
+    <message>
+        <source>This projector belongs to another model. Use the mmproj file published with the model.</source>
+        <translation>このプロジェクタは別のモデル用です。モデルと一緒に公開されている mmproj ファイルを使ってください。</translation>
+    </message>
+</context>
+<context>
+    <name>Places</name>
+    <message>
+        <source>Home</source>
+        <translation>ホーム</translation>
+    </message>
+    <message>
+        <source>Pictures</source>
+        <translation>ピクチャ</translation>
+    </message>
+    <message>
+        <source>Desktop</source>
+        <translation>デスクトップ</translation>
+    </message>
+    <message>
+        <source>Computer</source>
+        <translation>コンピューター</translation>
     </message>
 </context>
 <context>
@@ -528,10 +976,6 @@
 <context>
     <name>QueueController</name>
     <message>
-        <source>Not found: {}</source>
-        <translation>見つかりません: {}</translation>
-    </message>
-    <message>
         <source>No images found there.</source>
         <translation>画像が見つかりませんでした。</translation>
     </message>
@@ -543,12 +987,16 @@
 <context>
     <name>QueueModel</name>
     <message>
-        <source>Failed: {}</source>
-        <translation>失敗: {}</translation>
+        <source>Reading the image…</source>
+        <translation>画像を読み込んでいます…</translation>
     </message>
     <message>
         <source>Captioning… {} tokens</source>
         <translation>キャプション生成中… {} トークン</translation>
+    </message>
+    <message>
+        <source>Captioned earlier</source>
+        <translation>以前にキャプション済み</translation>
     </message>
     <message>
         <source>Done</source>
@@ -565,6 +1013,10 @@
     <message>
         <source>Queued</source>
         <translation>待機中</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失敗</translation>
     </message>
 </context>
 <context>
@@ -658,6 +1110,18 @@
         <translation>同時に生成する数</translation>
     </message>
     <message>
+        <source>Start captioning as soon as images are added</source>
+        <translation>画像を追加したらすぐにキャプションを開始する</translation>
+    </message>
+    <message>
+        <source>Off: images dropped or opened wait for Start (F5), so the caption language and prompt can be chosen first. Images sent from the file manager are always captioned at once.</source>
+        <translation>オフ：ドロップしたり開いたりした画像は「開始」(F5) まで待つので、先にキャプションの言語とプロンプトを選べます。ファイルマネージャーから送った画像は常にすぐキャプションを付けます。</translation>
+    </message>
+    <message>
+        <source>New images</source>
+        <translation>追加した画像</translation>
+    </message>
+    <message>
         <source>Skip images that already have a caption</source>
         <translation>キャプションのある画像は飛ばす</translation>
     </message>
@@ -733,10 +1197,6 @@
 <context>
     <name>StatusLine</name>
     <message>
-        <source>Download a model…</source>
-        <translation>モデルをダウンロード…</translation>
-    </message>
-    <message>
         <source>No model installed</source>
         <translation>モデルがインストールされていません</translation>
     </message>
@@ -757,16 +1217,36 @@
         <translation>同時に {} 枚</translation>
     </message>
     <message>
-        <source>CPU only: this build has no GPU support (hover for how to add it)</source>
-        <translation>CPU のみ：このビルドは GPU に対応していません（ポインタを合わせると追加方法を表示）</translation>
-    </message>
-    <message>
         <source>{:.1f} tokens/s</source>
         <translation>{:.1f} トークン/秒</translation>
     </message>
     <message>
         <source>{} / {} images</source>
         <translation>{} / {} 枚</translation>
+    </message>
+    <message>
+        <source>Get a model…</source>
+        <translation>モデルを入手…</translation>
+    </message>
+    <message>
+        <source>CPU only</source>
+        <translation>CPU のみ</translation>
+    </message>
+    <message>
+        <source>This build of llama.cpp has no GPU support, so captions are made on the processor. README, section &quot;GPU builds of llama-cpp-python&quot;, says how to install the build for your GPU.</source>
+        <translation>この llama.cpp のビルドは GPU に対応していないため、キャプションは CPU で作成されます。GPU 用のビルドの入れ方は README の「GPU builds of llama-cpp-python」の節にあります。</translation>
+    </message>
+    <message>
+        <source>{} done</source>
+        <translation>{} 枚完了</translation>
+    </message>
+    <message>
+        <source>{} failed</source>
+        <translation>{} 枚失敗</translation>
+    </message>
+    <message>
+        <source>{} skipped</source>
+        <translation>{} 枚スキップ</translation>
     </message>
     <message>
         <source> · about {} left</source>
