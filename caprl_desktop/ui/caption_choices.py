@@ -1,8 +1,11 @@
-"""The caption's language, preset and prompt, in a row above the caption they shape; each change is remembered."""
+"""The caption's language, preset and prompt, above the caption they shape; each change is remembered.
+
+Language and preset share a row; the custom prompt, when chosen, has a line of its own below them, so the row
+never runs off the edge of a narrow window (the combo boxes also shrink rather than hold the window wide)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language
 from caprl_desktop.ui.settings import AppSettings
@@ -14,8 +17,10 @@ class CaptionChoices(QWidget):
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._settings = settings
-        row = QHBoxLayout(self)
-        row.setContentsMargins(4, 0, 4, 0)  # in line with the caption panel below
+        lines = QVBoxLayout(self)
+        lines.setContentsMargins(4, 0, 4, 0)  # in line with the caption panel below
+        row = QHBoxLayout()
+        lines.addLayout(row)
         row.addWidget(QLabel(self.tr("Caption language")))
         self.language_combo = QComboBox()
         self.language_combo.setObjectName("languageCombo")
@@ -33,13 +38,17 @@ class CaptionChoices(QWidget):
         self.preset_combo.addItem(self.tr("Custom prompt"), "custom")
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(settings.preset or "custom")))
         self.preset_combo.currentIndexChanged.connect(self._changed)
+        for combo in (self.language_combo, self.preset_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+            combo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # may shrink, not grow
         row.addWidget(self.preset_combo)
+        row.addStretch(1)
         self.prompt_edit = QLineEdit(settings.custom_prompt)
         self.prompt_edit.setObjectName("customPrompt")
         self.prompt_edit.setPlaceholderText(self.tr("Your prompt"))
-        self.prompt_edit.setMinimumWidth(220)
         self.prompt_edit.editingFinished.connect(self._changed)
-        row.addWidget(self.prompt_edit, 1)
+        lines.addWidget(self.prompt_edit)
         self._changed()
 
     @property

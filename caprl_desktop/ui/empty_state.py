@@ -15,11 +15,13 @@ class EmptyState(QWidget):
         self.setObjectName("emptyState")
         self.label = QLabel(self.tr("Drop images or folders here"))
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)  # wraps in a narrow list instead of holding the window wide
         font = self.label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.label.setFont(font)
         hint = QLabel(self.tr("JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt"))
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
         hint.setEnabled(False)
         open_files = QPushButton(self.tr("Open images…"))
         open_files.clicked.connect(self.openFiles)

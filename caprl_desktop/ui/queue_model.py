@@ -160,6 +160,7 @@ class QueueModel(QAbstractListModel):
         self._rows: dict[Path, int] = {}
         self._counts: collections.Counter[State] = collections.Counter()
         self._names = RowNames()  # a name listed twice shows its folder
+        self._blank: QIcon | None = None
         self._loader = loader
         loader.loaded.connect(self._thumbnail_loaded)
 
@@ -176,7 +177,8 @@ class QueueModel(QAbstractListModel):
             return f"{self._names.name(entry.item)}\n{self.state_text(entry)}"
         if role == Qt.ItemDataRole.DecorationRole:
             pixmap = self._loader.get(entry.path, THUMB_SIZE)
-            return QIcon(pixmap) if pixmap is not None and not pixmap.isNull() else None
+            # An empty square while loading, or for a file with no picture: the row's text stays in line.
+            return QIcon(pixmap) if pixmap is not None and not pixmap.isNull() else self._blank_icon()
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{entry.path}\n{entry.error}" if entry.error else str(entry.path)
         if role == Qt.ItemDataRole.ForegroundRole and entry.state == State.FAILED:
@@ -186,6 +188,13 @@ class QueueModel(QAbstractListModel):
         if role == Qt.ItemDataRole.SizeHintRole:
             return QSize(0, THUMB_SIZE + 8)
         return None
+
+    def _blank_icon(self) -> QIcon:
+        if self._blank is None:
+            blank = QPixmap(THUMB_SIZE, THUMB_SIZE)
+            blank.fill(Qt.GlobalColor.transparent)
+            self._blank = QIcon(blank)
+        return self._blank
 
     def state_text(self, entry: Entry) -> str:
         if entry.state == State.FAILED:

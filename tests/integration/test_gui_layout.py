@@ -6,10 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QRect, QTranslator
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.app import install_translators
 from caprl_desktop.ui.main_window import MainWindow
 from tests.support.gui import drop, wait_all_finished
 from tests.support.images import save_noise
@@ -83,3 +86,35 @@ def test_help_tells_the_versions_the_keys_and_copies_a_report(qtbot: QtBot, wind
     assert blocker.args is not None
     copied = QGuiApplication.clipboard().text()
     assert copied == blocker.args[0] and "[app] CapRL Desktop" in copied and "[llama.cpp]" in copied
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_at_1000_by_700_nothing_sits_outside_the_window_in_either_language(
+    qtbot: QtBot, qapp: QApplication, installed: ModelStore, tmp_path: Path, language: str
+) -> None:
+    before = set(qapp.findChildren(QTranslator))
+    install_translators(qapp, language)
+    try:
+        win = MainWindow()
+        qtbot.addWidget(win)
+        win.show()
+        win.resize(1000, 700)
+        drop(win, [save_noise(tmp_path / f"wide-{i}.png", 1600, 900, seed=i) for i in range(2)])
+        qtbot.waitUntil(lambda: len(win.queue.entries) == 2, timeout=10_000)
+        win.images.select_first()
+        combo = win.caption_choices.preset_combo
+        combo.setCurrentIndex(combo.findData("custom"))  # the custom prompt's field shows too
+        qtbot.wait(100)
+        assert (win.width(), win.height()) == (1000, 700)  # no widget holds the window wider or taller
+        bounds = win.rect().adjusted(-1, -1, 1, 1)
+        outside = [f"{type(w).__name__} {w.objectName()} {w.mapTo(win, w.rect().topLeft())} {w.size()}"
+                   for w in win.findChildren(QWidget)
+                   if w.isVisible() and w.window() is win
+                   and not bounds.contains(QRect(w.mapTo(win, w.rect().topLeft()), w.size()))]
+        assert outside == []
+        assert win.caption_choices.prompt_edit.isVisible()
+        win.close()
+    finally:
+        for translator in set(qapp.findChildren(QTranslator)) - before:
+            qapp.removeTranslator(translator)
+            translator.deleteLater()

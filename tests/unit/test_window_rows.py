@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.jobs.discovery import find_images
@@ -44,3 +47,20 @@ def test_the_estimate_goes_by_the_captions_made_not_the_images_skipped() -> None
     assert seconds_left(done=8, skipped=8, total=11, elapsed=0.2) is None  # nothing made yet: no guess
     assert seconds_left(done=11, skipped=0, total=11, elapsed=30.0) is None  # over
     assert seconds_left(done=99, skipped=0, total=100, elapsed=0.5) == 1.0  # never "0 s" while one is left
+
+
+@pytest.mark.qt_log_ignore(".*")  # Qt says what it finds wrong in the broken file
+def test_a_row_without_a_picture_keeps_its_text_in_line(qtbot: QtBot, tmp_path: Path) -> None:
+    loader = ImageLoader()
+    queue = QueueModel(loader)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    items, _ = find_images([broken, save_noise(tmp_path / "good.jpg")])
+    queue.add(items)
+    for row in (0, 1):
+        icon = queue.data(queue.index(row), Qt.ItemDataRole.DecorationRole)  # loading: a square already
+        assert isinstance(icon, QIcon) and icon.availableSizes() == [QSize(THUMB_SIZE, THUMB_SIZE)]
+    qtbot.waitUntil(lambda: loader.get(broken, THUMB_SIZE) is not None, timeout=10_000)
+    icon = queue.data(queue.index(0), Qt.ItemDataRole.DecorationRole)  # no picture at all: still the square
+    assert isinstance(icon, QIcon) and icon.availableSizes() == [QSize(THUMB_SIZE, THUMB_SIZE)]
+    loader.wait()
