@@ -1,11 +1,11 @@
 """The caption's language, preset and prompt, above the caption they shape; each change is remembered.
 
 Language and preset share a row; the custom prompt, when chosen, has a line of its own below them, so the row
-never runs off the edge of a narrow window (the combo boxes also shrink rather than hold the window wide)."""
+never runs off the edge of a narrow window."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language
 from caprl_desktop.ui.settings import AppSettings
@@ -38,10 +38,6 @@ class CaptionChoices(QWidget):
         self.preset_combo.addItem(self.tr("Custom prompt"), "custom")
         self.preset_combo.setCurrentIndex(max(0, self.preset_combo.findData(settings.preset or "custom")))
         self.preset_combo.currentIndexChanged.connect(self._changed)
-        for combo in (self.language_combo, self.preset_combo):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(6)
-            combo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # may shrink, not grow
         row.addWidget(self.preset_combo)
         row.addStretch(1)
         self.prompt_edit = QLineEdit(settings.custom_prompt)
