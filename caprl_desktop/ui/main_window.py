@@ -431,7 +431,8 @@ class MainWindow(QMainWindow):
         self.model_dialog.activateWindow()
 
     def show_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self)
+        info = self.controller.engine_info
+        dialog = SettingsDialog(self.settings, self, gpu=info.backend.gpu_offload if info is not None else None)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             self.controller.settings_changed()
 

@@ -1,6 +1,9 @@
 """Settings: image detail, caption length, sampling, GPU layers, threads, captions at a time, starting when images
 are added, where captions go, idle unload, language.
 
+Everyday choices are on the first page; what only tuning needs (sampling, seed, GPU layers, threads, captions
+at a time, unloading) on "Advanced". GPU layers are not offered when the loaded build has no GPU support.
+
 The dialog edits ``AppSettings`` only when OK is pressed; the window reads the settings for each new job,
 so a change applies to the next image queued. The interface language applies at the next start.
 """
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -34,11 +38,13 @@ MAX_SEED = 2**31 - 1
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None, *, gpu: bool | None = None) -> None:
+        """``gpu``: whether the llama.cpp build in use can offload to a GPU (None: not known yet)."""
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle(self.tr("Settings — CapRL Desktop"))
-        form = QFormLayout()
+        form = QFormLayout()  # everyday
+        advanced = QFormLayout()
 
         self.detail = QComboBox()
         names = {"fast": self.tr("Fast"), "balanced": self.tr("Balanced"), "max": self.tr("Maximum")}
@@ -60,25 +66,25 @@ class SettingsDialog(QDialog):
         self.temperature.setDecimals(2)
         self.temperature.setToolTip(self.tr("1.0 is what CapRL-3B was trained with; 0 always picks the most "
                                             "likely word."))
-        form.addRow(self.tr("Temperature"), self.temperature)
+        advanced.addRow(self.tr("Temperature"), self.temperature)
 
         self.seed = QSpinBox()
         self.seed.setRange(-1, MAX_SEED)
         self.seed.setSpecialValueText(self.tr("Random"))
         self.seed.setToolTip(self.tr("A fixed seed gives the same caption for the same image and settings."))
-        form.addRow(self.tr("Seed"), self.seed)
+        advanced.addRow(self.tr("Seed"), self.seed)
 
         self.gpu_layers = QSpinBox()
         self.gpu_layers.setRange(-1, 999)
         self.gpu_layers.setSpecialValueText(self.tr("All (when a GPU is used)"))
         self.gpu_layers.setToolTip(self.tr("Layers of the model put on the GPU; 0 runs on the CPU. Fewer layers "
                                            "need less GPU memory."))
-        form.addRow(self.tr("GPU layers"), self.gpu_layers)
+        advanced.addRow(self.tr("GPU layers"), self.gpu_layers)
 
         self.threads = QSpinBox()
         self.threads.setRange(0, 256)
         self.threads.setSpecialValueText(self.tr("Automatic ({})").format(default_threads()))
-        form.addRow(self.tr("CPU threads"), self.threads)
+        advanced.addRow(self.tr("CPU threads"), self.threads)
 
         self.parallel = QSpinBox()
         self.parallel.setRange(0, 64)
@@ -86,7 +92,7 @@ class SettingsDialog(QDialog):
         self.parallel.setToolTip(self.tr("Captions made side by side in a folder. They share each pass over the "
                                          "model, so more at a time finish more images per minute, each a little "
                                          "slower. Automatic fits the number to the GPU or CPU and free memory."))
-        form.addRow(self.tr("Captions at a time"), self.parallel)
+        advanced.addRow(self.tr("Captions at a time"), self.parallel)
 
         self.start_when_added = QCheckBox(self.tr("Start captioning as soon as images are added"))
         self.start_when_added.setToolTip(self.tr("Off: images dropped or opened wait for Start (F5), so the "
@@ -118,7 +124,7 @@ class SettingsDialog(QDialog):
         self.idle_unload.setSpecialValueText(self.tr("Never"))
         self.idle_unload.setToolTip(self.tr("Free the model's memory when nothing has been captioned for this "
                                             "long; it loads again for the next image."))
-        form.addRow(self.tr("Unload the model after"), self.idle_unload)
+        advanced.addRow(self.tr("Unload the model after"), self.idle_unload)
 
         self.file_manager = QCheckBox(self.tr("Show “Caption with CapRL” when right-clicking folders and images"))
         self.file_manager.setToolTip(self.tr("In Explorer, Finder, Nautilus, Dolphin and Nemo, for you only; "
@@ -143,9 +149,22 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         restore.clicked.connect(self.restore_defaults)
+        if gpu is False:
+            advanced.setRowVisible(self.gpu_layers, False)
+        everyday_page = QWidget()
+        everyday_layout = QVBoxLayout(everyday_page)
+        everyday_layout.addLayout(form)
+        everyday_layout.addWidget(note)
+        everyday_layout.addStretch(1)
+        advanced_page = QWidget()
+        advanced_layout = QVBoxLayout(advanced_page)
+        advanced_layout.addLayout(advanced)
+        advanced_layout.addStretch(1)
+        self.pages = QTabWidget()
+        self.pages.addTab(everyday_page, self.tr("Captions"))
+        self.pages.addTab(advanced_page, self.tr("Advanced"))
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
+        layout.addWidget(self.pages)
         layout.addWidget(buttons)
         self.load(settings)
 

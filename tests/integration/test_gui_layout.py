@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.app import install_translators
 from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.gui import drop, wait_all_finished
 from tests.support.images import save_noise
 
@@ -118,3 +119,21 @@ def test_at_1000_by_700_nothing_sits_outside_the_window_in_either_language(
         for translator in set(qapp.findChildren(QTranslator)) - before:
             qapp.removeTranslator(translator)
             translator.deleteLater()
+
+
+@pytest.mark.parametrize("gpu", [False, True])
+def test_settings_keep_everyday_choices_apart_and_offer_gpu_layers_only_with_a_gpu(
+    qtbot: QtBot, window: MainWindow, gpu: bool
+) -> None:
+    dialog = SettingsDialog(window.settings, window, gpu=gpu)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    everyday, advanced = dialog.pages.widget(0), dialog.pages.widget(1)
+    assert everyday is not None and advanced is not None
+    on_first: list[QWidget] = [dialog.detail, dialog.max_tokens, dialog.start_when_added, dialog.overwrite,
+                               dialog.caption_folder, dialog.interface_language]
+    on_second: list[QWidget] = [dialog.temperature, dialog.seed, dialog.gpu_layers, dialog.threads, dialog.parallel]
+    assert all(everyday.isAncestorOf(w) for w in on_first) and all(advanced.isAncestorOf(w) for w in on_second)
+    dialog.pages.setCurrentIndex(1)
+    assert dialog.gpu_layers.isVisible() == gpu
+    dialog.reject()

@@ -1190,6 +1190,14 @@
         <translation>表示言語は CapRL Desktop の次回起動時に切り替わります。キャプションの言語はメインウィンドウで選びます。</translation>
     </message>
     <message>
+        <source>Captions</source>
+        <translation>キャプション</translation>
+    </message>
+    <message>
+        <source>Advanced</source>
+        <translation>詳細設定</translation>
+    </message>
+    <message>
         <source>Save captions in</source>
         <translation>キャプションの保存先</translation>
     </message>
