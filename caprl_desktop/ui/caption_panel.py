@@ -114,6 +114,11 @@ class CaptionPanel(QWidget):
         self.editor.ensureCursorVisible()
         self._update_counter(tokens)
 
+    def show_token_count(self, path: Path, text: str, tokens: int) -> None:
+        """The tokens of a saved edit, counted by the model: shown if that text is still the one on display."""
+        if path == self.path and text == self.editor.toPlainText():
+            self._update_counter(tokens)
+
     def _update_counter(self, tokens: int | None) -> None:
         chars = len(self.editor.toPlainText())
         text = self.tr("{} characters").format(chars)

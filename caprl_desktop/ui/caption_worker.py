@@ -65,6 +65,7 @@ class CaptionWorker(QObject):
     jobEvent = Signal(object)  # a core JobEvent
     jobEnded = Signal(object)  # JobFinished, or None when the job could not start or was stopped early
     jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
+    tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
     jobFailed = Signal(str)  # an unexpected error ended the job: the images not finished fail with this reason
 
     def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
@@ -108,6 +109,18 @@ class CaptionWorker(QObject):
             self.engineFailed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug here must not leave the window waiting for a model
             self.engineFailed.emit(describe(exc, "loading the model"))
+
+    def count_tokens(self, path: Path, text: str) -> None:
+        """An edited caption's tokens, by the loaded model's tokenizer; nothing when no model is loaded. Runs
+        between jobs (this thread runs one thing at a time), so no caption's replies are in flight."""
+        engine = self._engine
+        if engine is None or not engine.running:
+            return
+        try:
+            count = engine.count_tokens(text)
+        except CaprlError:
+            return  # the counter shows characters only, as before any count
+        self.tokensCounted.emit(path, text, count)
 
     def run(self, request: RunRequest) -> None:
         finished: JobFinished | None = None

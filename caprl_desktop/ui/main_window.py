@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         queue, status = self.controller, self.status_line
         status.failedClicked.connect(self.images.show_only_failed)
+        queue.tokensCounted.connect(self.panel.show_token_count)
         queue.progressChanged.connect(self._show_title)
         self.images.empty_state.openFiles.connect(self.open_files)
         self.images.empty_state.openFolder.connect(self.open_folder)
@@ -479,6 +480,7 @@ class MainWindow(QMainWindow):
         row = self.queue.row_of(path)
         if row is not None:
             self.queue.set_caption(row, text)
+        self.controller.count_tokens(path, text)  # the counter then shows the edited caption's tokens
 
     # --- export -------------------------------------------------------------------------------
 

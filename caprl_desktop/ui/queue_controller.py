@@ -84,6 +84,8 @@ class QueueController(QObject):
     loadRequested = Signal(object)  # EngineConfig
     unloadRequested = Signal()
     shutdownRequested = Signal()
+    countTokensRequested = Signal(object, str)  # image path, caption text
+    tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
 
     stateChanged = Signal()  # running, stopped
     progressChanged = Signal(object)  # Progress
@@ -163,6 +165,8 @@ class QueueController(QObject):
         self.worker.jobEnded.connect(self._job_ended)
         self.worker.jobRefused.connect(self._job_refused)
         self.worker.jobFailed.connect(self._job_failed)
+        self.countTokensRequested.connect(self.worker.count_tokens)
+        self.worker.tokensCounted.connect(self.tokensCounted)
         self.worker.jobStarted.connect(self._job_started)
         self.worker_thread.start()
 
@@ -537,6 +541,10 @@ class QueueController(QObject):
         self._update_progress()
 
     # --- job events ---------------------------------------------------------------------------
+
+    def count_tokens(self, path: Path, text: str) -> None:
+        """Count an edited caption's tokens with the loaded model (``tokensCounted`` answers, between jobs)."""
+        self.countTokensRequested.emit(path, text)
 
     def save_elsewhere(self, folder: str) -> None:
         """Captions cannot be saved where they go: from now on new runs save them under ``folder``, and so do

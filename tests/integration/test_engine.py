@@ -192,3 +192,18 @@ def test_native_abort_in_llama_cpp_names_the_cause(models: ModelFiles, tmp_path:
         assert caught.value.exitcode == -signal.SIGABRT
         assert client.log_path.exists()
     assert client.log_path.exists()  # kept for the bug report
+
+
+def test_an_edited_captions_tokens_are_counted_by_the_models_own_tokenizer(
+    live_engine: EngineClient, models: ModelFiles
+) -> None:
+    from llama_cpp import Llama  # here only: the reference tokenizer, in the test's own process
+
+    text = "A red bicycle leans on a wall. 富士山の写真。"
+    vocab = Llama(model_path=str(models.model), vocab_only=True, verbose=False)
+    try:
+        expected = len(vocab.tokenize(text.encode(), add_bos=False, special=False))
+    finally:
+        vocab.close()
+    assert live_engine.count_tokens(text) == expected > 0
+    assert live_engine.count_tokens("") == 0

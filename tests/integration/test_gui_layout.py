@@ -137,3 +137,17 @@ def test_settings_keep_everyday_choices_apart_and_offer_gpu_layers_only_with_a_g
     dialog.pages.setCurrentIndex(1)
     assert dialog.gpu_layers.isVisible() == gpu
     dialog.reject()
+
+
+def test_the_counter_shows_an_edited_captions_tokens(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    drop(window, [save_noise(tmp_path / "a.jpg", seed=4)])
+    window.controller.start()
+    wait_all_finished(qtbot, window, 1)
+    window.images.select_first()
+    with qtbot.waitSignal(window.controller.tokensCounted, timeout=30_000) as blocker:
+        window.panel.editor.setPlainText("A short caption, edited by hand.")
+        window.panel.save()
+    assert blocker.args is not None
+    path, text, tokens = blocker.args
+    assert path == window.panel.path and text == "A short caption, edited by hand." and tokens > 0
+    assert window.panel.counter.text() == f"{len(text)} characters · {tokens} tokens"

@@ -31,6 +31,7 @@ from caprl_desktop.core.engine.backend import BackendInfo
 from caprl_desktop.core.engine.protocol import (
     Cancel,
     Caption,
+    CountTokens,
     Failed,
     Finished,
     Load,
@@ -39,6 +40,7 @@ from caprl_desktop.core.engine.protocol import (
     Reply,
     Request,
     Shutdown,
+    TokenCount,
     exception_for,
 )
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionText
@@ -229,6 +231,21 @@ class EngineClient:
                 self._conn.send(message)
             except (OSError, ValueError):
                 raise self._crashed() from None
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` to the loaded model. Only with no caption in flight (their replies would interleave):
+        the window asks on the worker's thread, which runs one job at a time."""
+        with self._in_flight_lock:
+            if self._in_flight:
+                raise EngineError("captions are in flight; count the tokens after them")
+        rid = next(self._ids)
+        self._send(CountTokens(rid, text))
+        reply = self._receive()
+        if isinstance(reply, Failed):
+            raise exception_for(reply)
+        if not isinstance(reply, TokenCount) or reply.request_id != rid:
+            raise EngineError(f"unexpected reply from the engine: {type(reply).__name__}")
+        return reply.count
 
     def _receive(self) -> Reply:
         """The next reply; waits on the pipe and the process together, so a death is seen the moment it happens."""

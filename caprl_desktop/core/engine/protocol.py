@@ -42,7 +42,15 @@ class Shutdown:
     pass
 
 
-Request = Load | Caption | Cancel | Shutdown
+@dataclass(frozen=True)
+class CountTokens:
+    """How many tokens ``text`` is to the loaded model (an edited caption's count)."""
+
+    request_id: int
+    text: str
+
+
+Request = Load | Caption | Cancel | Shutdown | CountTokens
 
 # --- replies --------------------------------------------------------------------------------------
 
@@ -101,4 +109,10 @@ def exception_for(failure: Failed) -> CaprlError:
     return _KINDS.get(failure.kind, EngineError)(failure.message)
 
 
-Reply = Loaded | Piece | Finished | Failed
+@dataclass(frozen=True)
+class TokenCount:
+    request_id: int
+    count: int
+
+
+Reply = Loaded | Piece | Finished | Failed | TokenCount

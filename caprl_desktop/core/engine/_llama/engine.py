@@ -203,6 +203,18 @@ class LlamaCaptioner:
     def render(self, system: str, user: str) -> str:
         return render_prompt(self._template, system, user, self._marker)
 
+    def count_tokens(self, text: str) -> int:
+        """How many tokens the model's own tokenizer makes of ``text`` (an edited caption), no special tokens."""
+        data = text.encode("utf-8", "replace")
+        size = len(data) + 8  # never more tokens than bytes, and the call says how many when it is too few
+        for _ in range(2):
+            buffer = (llama_cpp.llama_token * size)()
+            count = int(llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, size, False, False))
+            if count >= 0:
+                return count
+            size = -count
+        raise EngineError("the text could not be tokenized")
+
     @property
     def free_slots(self) -> int:
         return len(self._free)

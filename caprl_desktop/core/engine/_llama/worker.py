@@ -22,6 +22,7 @@ from caprl_desktop.core.engine.protocol import (
     FAIL_ENGINE,
     Cancel,
     Caption,
+    CountTokens,
     Failed,
     Finished,
     Load,
@@ -30,6 +31,7 @@ from caprl_desktop.core.engine.protocol import (
     Reply,
     Request,
     Shutdown,
+    TokenCount,
     failure_kind,
     never_started,
 )
@@ -142,6 +144,14 @@ class _Worker:
             self.cancel(message.request_id)
         elif isinstance(message, Shutdown):
             self.shutting_down = True
+        elif isinstance(message, CountTokens):
+            if self.captioner is None:
+                self.outbox.send(Failed(message.request_id, FAIL_ENGINE, "no model is loaded"))
+            else:
+                try:
+                    self.outbox.send(TokenCount(message.request_id, self.captioner.count_tokens(message.text)))
+                except CaprlError as exc:
+                    self.outbox.send(Failed(message.request_id, failure_kind(exc), str(exc)))
 
     def cancel(self, rid: int) -> None:
         if rid in self.active:
