@@ -31,12 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
-from caprl_desktop.core.jobs.journal import JobSummary
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.ui.caption_choices import LANGUAGE_NAMES, CaptionChoices
+from caprl_desktop.ui.caption_choices import CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
 from caprl_desktop.ui.confirm import CANCEL_ASKS_ABOVE, Confirm
@@ -45,9 +43,9 @@ from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_tex
 from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
-from caprl_desktop.ui.message_bar import MessageBar
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.preview import Preview
+from caprl_desktop.ui.queue_bars import QueueBars
 from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
@@ -82,23 +80,18 @@ class MainWindow(QMainWindow):
         self.list_view, self.proxy = self.images.list_view, self.images.proxy  # what tests and actions use
         self.list_view.customContextMenuRequested.connect(lambda pos: self.list_menu().exec(
             self.list_view.viewport().mapToGlobal(pos)))
-        self.resume_bar = MessageBar("resumeBar", self.tr("Resume"), self.tr("Not now"))
-        # Shown when captions cannot be saved (read-only folder, full disk): the queue is held, not failed.
-        self.save_bar = MessageBar("saveBar", self.tr("Save in another folder…"), self.tr("Dismiss"))
-        # Shown when a go skipped images for the caption they had: one click re-captions them.
-        self.skipped_bar = MessageBar("skippedBar", "", self.tr("Dismiss"))
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(4, 4, 4, 4)
-        left_layout.addWidget(self.resume_bar)
-        left_layout.addWidget(self.save_bar)
-        left_layout.addWidget(self.skipped_bar)
-        left_layout.addWidget(self.images, 1)
-
         self.preview = Preview(self.controller.loader)
         self.panel = CaptionPanel()
         # Caption language, preset and prompt sit above the caption they shape.
         self.caption_choices = CaptionChoices(self.settings)
+        self.bars = QueueBars(self.controller, self.caption_choices)
+        self.resume_bar, self.save_bar, self.skipped_bar = self.bars.resume_bar, self.bars.save_bar, \
+            self.bars.skipped_bar
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addWidget(self.bars)
+        left_layout.addWidget(self.images, 1)
         caption_side = QWidget()
         caption_layout = QVBoxLayout(caption_side)
         caption_layout.setContentsMargins(0, 0, 0, 0)
@@ -201,14 +194,10 @@ class MainWindow(QMainWindow):
         self.images.empty_state.openFiles.connect(self.open_files)
         self.images.empty_state.openFolder.connect(self.open_folder)
         self.images.currentRowChanged.connect(self._current_changed)
-        self.resume_bar.button.clicked.connect(queue.resume_interrupted)
-        self.save_bar.button.clicked.connect(self.choose_caption_folder)
+        self.bars.saveElsewhere.connect(self.choose_caption_folder)
         self.panel.saved.connect(self._caption_saved)
         self.panel.saveFailed.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self.folders.captionFolder.connect(self.caption_folder)
-        self.skipped_bar.button.clicked.connect(self._recaption_skipped)
-        self.caption_choices.language_combo.currentIndexChanged.connect(self._name_recaption_button)
-        self._name_recaption_button()
         status.get_model_button.clicked.connect(self.show_models)
 
         queue.stateChanged.connect(self._update_buttons)
@@ -225,11 +214,8 @@ class MainWindow(QMainWindow):
         queue.engineUnloaded.connect(status.show_unloaded)
         queue.modelAvailable.connect(status.show_model_available)
         queue.modelMissing.connect(self.show_models)
-        queue.cannotSave.connect(self._cannot_save)
-        queue.resumeOffered.connect(self._offer_resume)
         queue.message.connect(self.statusBar().showMessage)
         queue.replaceAsked.connect(self._confirm_replace)
-        queue.skippedChanged.connect(self._skipped)
 
     def _restore(self) -> None:
         geometry = self.settings.bytes_value("window/geometry")
@@ -282,51 +268,8 @@ class MainWindow(QMainWindow):
         self.status_line.show_failed(message)
         self.statusBar().showMessage(message, 20000)
 
-    def _offer_resume(self, jobs: list[JobSummary]) -> None:
-        if not jobs:
-            self.resume_bar.hide()
-            return
-        left = sum(j.left for j in jobs)
-        roots = sorted({str(r) for j in jobs for r in j.roots})
-        self.resume_bar.show_message(
-            self.tr("{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, "
-                    "in {}.").format(left, ", ".join(roots)),
-            self.tr("Resume captions them with the choices that run was started with (language, prompt, "
-                    "detail); what was captioned before is kept and not redone."))
-
-    def _cannot_save(self, problem: WriteError | None) -> None:
-        if problem is None:
-            self.save_bar.hide()
-        elif problem.problem == "full":
-            self.save_bar.show_message(self.tr(
-                "Captions cannot be saved: {}. Free some space and press Start, or save them in another folder. "
-                "Captions already made are kept and will be saved.").format(problem))
-        else:
-            self.save_bar.show_message(self.tr(
-                "Captions cannot be saved beside the images: {}. Save them in another folder? Captions already "
-                "made are kept and will be saved there.").format(problem))
-
-    def _skipped(self, count: int) -> None:
-        if not count:
-            self.skipped_bar.hide()
-            return
-        self.skipped_bar.show_message(
-            self.tr("{} already captioned, skipped.").format(count),
-            self.tr("These images had a caption before and kept it. Re-caption makes new ones with the language "
-                    "and prompt chosen now (you are asked before captions are replaced)."))
-
-    def _name_recaption_button(self) -> None:
-        self.skipped_bar.button.setText(self.tr("Re-caption in {}").format(self._language_name()))
-
-    def _language_name(self) -> str:
-        return LANGUAGE_NAMES[self.caption_choices.language]
-
-    def _recaption_skipped(self) -> None:
-        self.skipped_bar.hide()
-        self.controller.recaption_skipped()
-
     def _confirm_replace(self, question: ReplaceQuestion) -> None:
-        if self.confirm.replace(question.replaced, self._language_name()):
+        if self.confirm.replace(question.replaced, self.bars.language_name()):
             self.controller.replace(question)
 
     def cancel_run(self) -> None:

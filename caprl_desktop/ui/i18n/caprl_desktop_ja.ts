@@ -457,22 +457,6 @@
         <translation>フォルダを開く…</translation>
     </message>
     <message>
-        <source>Resume</source>
-        <translation>再開</translation>
-    </message>
-    <message>
-        <source>Not now</source>
-        <translation>後で</translation>
-    </message>
-    <message>
-        <source>Save in another folder…</source>
-        <translation>別のフォルダーに保存…</translation>
-    </message>
-    <message>
-        <source>Dismiss</source>
-        <translation>閉じる</translation>
-    </message>
-    <message>
         <source>Folders</source>
         <translation>フォルダ</translation>
     </message>
@@ -565,18 +549,6 @@
         <translation>画像を探しています…</translation>
     </message>
     <message>
-        <source>{} already captioned, skipped.</source>
-        <translation>{} 枚はキャプション済みのためスキップしました。</translation>
-    </message>
-    <message>
-        <source>These images had a caption before and kept it. Re-caption makes new ones with the language and prompt chosen now (you are asked before captions are replaced).</source>
-        <translation>これらの画像には以前のキャプションがあり、そのまま残しています。再キャプションすると、いま選んでいる言語とプロンプトで作り直します（置き換える前に確認します）。</translation>
-    </message>
-    <message>
-        <source>Re-caption in {}</source>
-        <translation>{}で再キャプション</translation>
-    </message>
-    <message>
         <source>Open images</source>
         <translation>画像を開く</translation>
     </message>
@@ -595,22 +567,6 @@
     <message>
         <source>Not captioned yet. Start (F5) captions the images listed; or write a caption here.</source>
         <translation>まだキャプションがありません。開始 (F5) で一覧の画像にキャプションを付けます。ここに直接書くこともできます。</translation>
-    </message>
-    <message>
-        <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
-        <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、{} 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
-    </message>
-    <message>
-        <source>Resume captions them with the choices that run was started with (language, prompt, detail); what was captioned before is kept and not redone.</source>
-        <translation>「再開」は、その実行を始めたときの設定（言語・プロンプト・詳細度）でキャプションを付けます。付け終えたキャプションはそのまま残り、やり直しません。</translation>
-    </message>
-    <message>
-        <source>Captions cannot be saved: {}. Free some space and press Start, or save them in another folder. Captions already made are kept and will be saved.</source>
-        <translation>キャプションを保存できません: {}。空き容量を作って「開始」を押すか、別のフォルダーに保存してください。作成済みのキャプションは失われず、後で保存されます。</translation>
-    </message>
-    <message>
-        <source>Captions cannot be saved beside the images: {}. Save them in another folder? Captions already made are kept and will be saved there.</source>
-        <translation>画像と同じフォルダーにキャプションを保存できません: {}。別のフォルダーに保存しますか？作成済みのキャプションは失われず、そこに保存されます。</translation>
     </message>
     <message>
         <source>Save captions in</source>
@@ -971,6 +927,53 @@
     <message>
         <source>This image cannot be shown.</source>
         <translation>この画像は表示できません。</translation>
+    </message>
+</context>
+<context>
+    <name>QueueBars</name>
+    <message>
+        <source>Resume</source>
+        <translation>再開</translation>
+    </message>
+    <message>
+        <source>Not now</source>
+        <translation>後で</translation>
+    </message>
+    <message>
+        <source>Save in another folder…</source>
+        <translation>別のフォルダーに保存…</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>閉じる</translation>
+    </message>
+    <message>
+        <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
+        <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、{} 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
+    </message>
+    <message>
+        <source>Resume captions them with the choices that run was started with (language, prompt, detail); what was captioned before is kept and not redone.</source>
+        <translation>「再開」は、その実行を始めたときの設定（言語・プロンプト・詳細度）でキャプションを付けます。付け終えたキャプションはそのまま残り、やり直しません。</translation>
+    </message>
+    <message>
+        <source>Captions cannot be saved: {}. Free some space and press Start, or save them in another folder. Captions already made are kept and will be saved.</source>
+        <translation>キャプションを保存できません: {}。空き容量を作って「開始」を押すか、別のフォルダーに保存してください。作成済みのキャプションは失われず、後で保存されます。</translation>
+    </message>
+    <message>
+        <source>Captions cannot be saved beside the images: {}. Save them in another folder? Captions already made are kept and will be saved there.</source>
+        <translation>画像と同じフォルダーにキャプションを保存できません: {}。別のフォルダーに保存しますか？作成済みのキャプションは失われず、そこに保存されます。</translation>
+    </message>
+    <message>
+        <source>{} already captioned, skipped.</source>
+        <translation>{} 枚はキャプション済みのためスキップしました。</translation>
+    </message>
+    <message>
+        <source>These images had a caption before and kept it. Re-caption makes new ones with the language and prompt chosen now (you are asked before captions are replaced).</source>
+        <translation>これらの画像には以前のキャプションがあり、そのまま残しています。再キャプションすると、いま選んでいる言語とプロンプトで作り直します（置き換える前に確認します）。</translation>
+    </message>
+    <message>
+        <source>Re-caption in {}</source>
+        <translation>{}で再キャプション</translation>
     </message>
 </context>
 <context>
