@@ -211,7 +211,7 @@ def test_windows_entries(tmp_path: Path) -> None:
     assert registry.get_value(folder_key, "MUIVerb") == "CapRLでキャプション"
     assert registry.get_value(folder_key + r"\command", "") == f'"{exe}" gui -- "%1"'
     background = rf"Software\Classes\Directory\Background\shell\{VERB}\command"
-    assert registry.get_value(background, "") == f'"{exe}" gui -- "%V"'
+    assert registry.get_value(background, "") == f'"{exe}" gui -- "%V\\."'  # a drive root arrives whole
     jpeg = rf"Software\Classes\SystemFileAssociations\.jpg\shell\{VERB}\command"
     assert registry.get_value(jpeg, "") == f'"{exe}" gui -- "%1"'
     assert all(k.startswith("Software\\Classes\\") for k, _ in registry.values)  # per user: HKCU only

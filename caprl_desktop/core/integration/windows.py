@@ -20,9 +20,14 @@ CLASSES = "Software\\Classes"
 
 
 def command_line(launcher: list[str], placeholder: str) -> str:
-    # subprocess.list2cmdline quotes the way the C runtime splits a command line; the placeholder is
-    # Explorer's, quoted so a path with spaces stays one argument.
-    return subprocess.list2cmdline([*launcher, *GUI_ARGS]) + f' "{placeholder}"'
+    r"""The verb's command: the launcher, quoted the way the C runtime splits a command line, then Explorer's
+    placeholder quoted so that a path with spaces stays one argument.
+
+    ``%V`` (a folder's background) can be a drive root, ``E:\``: quoted as ``"%V"`` that ends in ``"``, which
+    the C runtime reads as a literal quote, so the app would get ``E:"``. ``"%V\."`` names the same folder
+    (``E:\.``, ``C:\Photos\.``) and never ends in a backslash before the quote; paths drop the ``.``."""
+    quoted = f'"{placeholder}\\."' if placeholder == "%V" else f'"{placeholder}"'
+    return subprocess.list2cmdline([*launcher, *GUI_ARGS]) + " " + quoted
 
 
 def verb_keys() -> list[str]:
