@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from caprl_desktop.core.export.writers import CSV_COLUMN_SETS
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import PRESETS, default_language, parse_language
@@ -59,7 +60,12 @@ def add_output_options(p: argparse.ArgumentParser, *, new_run: bool) -> None:
     whole = " (a resumed run: the whole run, earlier captions included)"
     out.add_argument("--csv", metavar="FILE",
                      help="also write a CSV (UTF-8 with BOM, opens in Excel); - for stdout" + whole)
-    out.add_argument("--jsonl", metavar="FILE", help="also write JSON Lines; - for stdout" + whole)
+    out.add_argument("--csv-columns", choices=CSV_COLUMN_SETS, default="default",
+                     help="default: file, caption, language, prompt, model, time, tokens, error, path; full: "
+                          "also where each caption came from (model checksums, device, sampling, the seed used, "
+                          "image size, timings)")
+    out.add_argument("--jsonl", metavar="FILE",
+                     help="also write JSON Lines, each with its provenance; - for stdout" + whole)
     if new_run:
         out.add_argument("--no-sidecar", action="store_true", help="do not write .txt files beside the images")
         out.add_argument("--overwrite", action="store_true", help="caption images that already have a sidecar")

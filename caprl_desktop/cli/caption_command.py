@@ -136,7 +136,8 @@ def _caption(session: JobSession, config: EngineConfig, args: argparse.Namespace
         side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
         print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
               f"{side_by_side}", file=sys.stderr)
-        exporters = [open_exporter(path, kind) for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
+        exporters = [open_exporter(path, kind, csv_columns=args.csv_columns)
+                     for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
         for exporter in exporters:  # a resumed run exports the whole job, each image once
             for record in session.earlier:
                 exporter.write(record)

@@ -7,6 +7,10 @@ ImageFolder convention (relative to the folder given, forward slashes).
 
 Each exporter counts what it wrote and what it left out with the reason (``ExportReport``), so a caller
 reports the rows that are in the file, not the rows it handed over.
+
+A record carries its caption's ``Provenance`` (model and checksums, device, prompt, sampling, the seed used,
+timings). JSON Lines always holds it, nested under ``"provenance"``; CSV holds it with the "full" column set
+(``COLUMNS + PROVENANCE_COLUMNS``, flat), and today's columns by default.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import IO, TypeVar
 
 from caprl_desktop.core.atomic import WriteError, explain_os_error
+from caprl_desktop.core.export.provenance import PROVENANCE_COLUMNS, Provenance
 
 T = TypeVar("T")
 
@@ -40,9 +45,12 @@ class CaptionRecord:
     output_tokens: int | None
     error: str
     path: str
+    provenance: Provenance | None = None  # None: not made by this app's run (an existing sidecar), or unknown
 
 
-COLUMNS = tuple(f.name for f in fields(CaptionRecord))
+COLUMNS = tuple(f.name for f in fields(CaptionRecord) if f.name != "provenance")
+FULL_COLUMNS = COLUMNS + PROVENANCE_COLUMNS
+CSV_COLUMN_SETS = ("default", "full")
 
 
 class LeftOutReason(enum.Enum):
@@ -182,14 +190,27 @@ class CsvExporter(_Exporter):
     # The BOM is what makes Excel read the file as UTF-8 instead of the system code page.
     encoding = "utf-8-sig"
 
+    def __init__(self, target: Path | None, columns: str = "default") -> None:
+        if columns not in CSV_COLUMN_SETS:
+            raise ValueError(f"unknown CSV column set {columns!r} (known: {', '.join(CSV_COLUMN_SETS)})")
+        self.columns = FULL_COLUMNS if columns == "full" else COLUMNS
+        super().__init__(target)
+
     def _begin(self) -> None:
         self._writer = csv.writer(self._file, lineterminator="\r\n")
-        self._writer.writerow(COLUMNS)
+        self._writer.writerow(self.columns)
 
     def _write(self, record: CaptionRecord) -> LeftOutReason | None:
-        row = asdict(record)
-        self._writer.writerow(["" if row[c] is None else row[c] for c in COLUMNS])
+        row = flat_row(record)
+        self._writer.writerow(["" if row.get(c) is None else row[c] for c in self.columns])
         return None
+
+
+def flat_row(record: CaptionRecord) -> dict[str, object]:
+    """The record's columns and its provenance's side by side (a record without one has none of the latter)."""
+    row = asdict(record)
+    provenance = row.pop("provenance")
+    return {**row, **(provenance or {})}
 
 
 class JsonlExporter(_Exporter):
@@ -220,20 +241,22 @@ class MetadataExporter(_Exporter):
 EXPORT_KINDS = ("csv", "jsonl", "metadata")
 
 
-def open_exporter(path: str, kind: str) -> _Exporter:
-    """``kind`` is "csv", "jsonl" or "metadata"; ``path`` "-" means standard output."""
+def open_exporter(path: str, kind: str, *, csv_columns: str = "default") -> _Exporter:
+    """``kind`` is "csv", "jsonl" or "metadata"; ``path`` "-" means standard output; ``csv_columns`` is one
+    of ``CSV_COLUMN_SETS``."""
     target = None if path == "-" else Path(path).expanduser()
     if kind == "metadata":
         return MetadataExporter(target)
-    return CsvExporter(target) if kind == "csv" else JsonlExporter(target)
+    return CsvExporter(target, csv_columns) if kind == "csv" else JsonlExporter(target)
 
 
-def write_records(target: Path, kind: str, records: Iterable[CaptionRecord]) -> ExportReport:
+def write_records(target: Path, kind: str, records: Iterable[CaptionRecord], *,
+                  csv_columns: str = "default") -> ExportReport:
     """Write a whole export at once (the GUI's File → Export); the old file stays until the new one is complete.
 
     An export with no row to write makes no file and replaces none (an empty ``metadata.jsonl`` saved in the
     wrong folder would otherwise stand in for a good one)."""
-    exporter = open_exporter(str(target), kind)
+    exporter = open_exporter(str(target), kind, csv_columns=csv_columns)
     try:
         for record in records:
             exporter.write(record)
@@ -262,3 +285,14 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def read_jsonl(path: Path) -> list[dict[str, object]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def record_from_json(data: dict[str, object]) -> CaptionRecord:
+    """A JSON Lines row read back (``read_jsonl``) as a record; ``ValueError`` when it is not one of ours."""
+    try:
+        provenance = data.get("provenance")
+        values = {c: data[c] for c in COLUMNS}
+        return CaptionRecord(**values,  # type: ignore[arg-type]
+                             provenance=Provenance.from_dict(provenance) if isinstance(provenance, dict) else None)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a CapRL Desktop caption record ({exc})") from exc

@@ -7,6 +7,10 @@ half-written is ever read back as done.
 
 A job whose process is gone while it was still running (killed, crashed, power lost) shows as
 interrupted; ``pending()`` gives the images it had not finished, in order, for ``resume``.
+
+Each finished image keeps its caption's provenance (``items.provenance``, the ``Provenance`` as JSON), so an
+export of a resumed run describes every caption as the run that made it did. Schema 2 added that column;
+a version-1 journal gets it on opening, its earlier rows without provenance.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import psutil
 from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, ItemSkipped, JobEvent, JobFinished
@@ -35,7 +40,7 @@ from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PromptSpec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: items.provenance
 # "unsaved": the caption was made and is kept here, but its sidecar could not be written; resuming saves it.
 ItemState = Literal["pending", "done", "failed", "skipped", "unsaved"]
 JobStatus = Literal["running", "stopped", "finished", "interrupted"]
@@ -63,6 +68,7 @@ CREATE TABLE IF NOT EXISTS items (
     seconds REAL,
     output_tokens INTEGER,
     sidecar TEXT,
+    provenance TEXT,
     PRIMARY KEY (job_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_by_path ON items (job_id, path);
@@ -195,6 +201,7 @@ class Journal:
             if version < SCHEMA_VERSION:
                 # Writes only for a new (or older) journal: opening one to read must not wait on a writer.
                 db.executescript(_SCHEMA)
+                _migrate(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             db.execute("SELECT count(*) FROM items").fetchone()  # reads a page: a damaged file fails here
         except BaseException:
@@ -292,12 +299,12 @@ class Journal:
                             else "failed" if rec.error else "done")
         with self._transaction() as db:
             db.execute(
-                "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=? "
+                "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=?, provenance=? "
                 "WHERE job_id=? AND path=?",
                 # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
                 (state, rec.caption, rec.error, rec.seconds, rec.output_tokens,
-                 str(sidecar.absolute()) if sidecar is not None else None, job_id,
-                 str(event.item.path.absolute())),
+                 str(sidecar.absolute()) if sidecar is not None else None, _provenance_json(rec.provenance),
+                 job_id, str(event.item.path.absolute())),
             )
             db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), job_id))
 
@@ -398,16 +405,41 @@ class Journal:
         language, prompt, model = (options.prompt.language, options.prompt.user, options.model_label) if options \
             else ("", "", "")
         rows = self._db.execute(
-            "SELECT path, root, state, caption, error, seconds, output_tokens FROM items "
+            "SELECT path, root, state, caption, error, seconds, output_tokens, provenance FROM items "
             "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (job_id,))
         records = []
-        for path, root, state, caption, error, seconds, tokens in rows:
+        for path, root, state, caption, error, seconds, tokens, provenance in rows:
             item = ImageItem(Path(path), Path(root))
             made = state != "skipped"  # a skipped image's caption was made by an earlier run
             records.append(CaptionRecord(
                 item.file_name, caption, language if made else "", prompt if made else "", model if made else "",
-                seconds, tokens, error, path))
+                seconds, tokens, error, path, _provenance_from_json(provenance)))
         return records
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring an older journal's tables up to this schema (a new one already has every column)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    if "provenance" not in columns:  # schema 1
+        try:
+            db.execute("ALTER TABLE items ADD COLUMN provenance TEXT")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process opening it at once added it first
+                raise
+
+
+def _provenance_json(provenance: Provenance | None) -> str | None:
+    return json.dumps(provenance.to_dict(), ensure_ascii=False) if provenance is not None else None
+
+
+def _provenance_from_json(text: str | None) -> Provenance | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        return Provenance.from_dict(data) if isinstance(data, dict) else None
+    except (ValueError, TypeError):  # another version's layout: the record stands without it
+        return None
 
 
 def _still_running(pid: int | None, started: float | None, host: str | None) -> bool:

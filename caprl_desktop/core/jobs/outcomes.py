@@ -4,6 +4,9 @@ Every image the job takes on ends as one ``ItemFinished`` made here.  A save tha
 later save would too (a read-only folder, a full disk) is kept as ``cannot_save``: the scheduler stops
 the job on it, and the caption made stays in the record so a resumed job saves it instead of making it
 again.  ``first_unwritable`` asks the same of the folders before the first caption is made.
+
+Each record carries its ``Provenance``: the job's (from the engine's report of what it loaded, made at the
+first record and again after a restart) completed with the caption's own seed, image size and timings.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from caprl_desktop.core.atomic import WriteError, probe_writable
-from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
+from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
+from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.provenance import caption_provenance, job_provenance
 from caprl_desktop.core.jobs.sidecars import write_sidecar
 
 EMPTY_CAPTION = "the model returned an empty caption"
@@ -25,11 +30,15 @@ EMPTY_CAPTION = "the model returned an empty caption"
 class Outcomes:
     """Saves and records each image's end, and counts them for the job's ``JobFinished``."""
 
-    def __init__(self, options: JobOptions, sidecars: Mapping[Path, Path]) -> None:
+    def __init__(self, options: JobOptions, sidecars: Mapping[Path, Path], engine: object = None) -> None:
+        """``engine``: its ``info`` (an ``EngineInfo``, as ``EngineClient`` keeps) gives the records' provenance;
+        an engine without one (a test's stand-in) gives records without."""
         self.options = options
         self.sidecars = sidecars
+        self.engine = engine
         self.captioned = self.failed = 0
         self.cannot_save: WriteError | None = None
+        self._provenance: tuple[EngineInfo, Provenance | None] | None = None
 
     def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0) -> ItemFinished:
         """A caption the engine made; an empty one is a failure (a sidecar with nothing would read as done)."""
@@ -69,7 +78,22 @@ class Outcomes:
         return ItemFinished(index, item, self._record(item, text, stats, ""), stats, sidecar,
                             others_running=others_running)
 
+    def job_provenance(self) -> Provenance | None:
+        """The job's provenance for the engine as loaded now; made once per load (the checksums are cached)."""
+        info = getattr(self.engine, "info", None)
+        if not isinstance(info, EngineInfo):
+            return None
+        if self._provenance is None or self._provenance[0] is not info:
+            try:
+                made: Provenance | None = job_provenance(info, self.options)
+            except OSError:  # a model file gone since it was loaded: the caption stands without its provenance
+                made = None
+            self._provenance = (info, made)
+        return self._provenance[1]
+
     def _record(self, item: ImageItem, text: str, stats: CaptionStats | None, error: str) -> CaptionRecord:
+        job = self.job_provenance()
+        provenance = caption_provenance(job, stats) if job is not None and stats is not None else job
         return CaptionRecord(
             file_name=item.file_name,
             caption=text,
@@ -80,6 +104,7 @@ class Outcomes:
             output_tokens=stats.output_tokens if stats else None,
             error=error,
             path=str(item.path),
+            provenance=provenance,
         )
 
 

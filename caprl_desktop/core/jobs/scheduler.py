@@ -98,7 +98,7 @@ def run_job(
                      clashes=plan.clashes if options.write_sidecars else ())
     yield from skipped
 
-    outcomes = Outcomes(options, sidecars)
+    outcomes = Outcomes(options, sidecars, engine)  # the engine's report of what it loaded: provenance
     # A folder that cannot take a caption stops the job now, as its first failed save would, but before
     # any caption was made in vain.
     outcomes.cannot_save = first_unwritable(sidecars[i.path].parent for i in to_save + todo if i.path in sidecars)

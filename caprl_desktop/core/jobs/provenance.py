@@ -1,0 +1,77 @@
+"""A job's ``Provenance``: filled once from what the engine loaded and the job's options.
+
+The checksums come from the model store or the checksum cache (``core/models/checksums.py``), so only the
+first job on a file given by path pays for hashing it. Each caption then adds its own seed, image size and
+timings (``caption_provenance``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caprl_desktop import __version__
+from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.reports import CaptionStats, EngineInfo
+from caprl_desktop.core.export.provenance import Provenance
+from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.models.catalog import family, family_of_repo, recognise
+from caprl_desktop.core.models.checksums import file_sha256, installed_entry
+
+
+def device_of(backend: BackendInfo, gpu_layers: int) -> tuple[str, str]:
+    """(backend, device): ("CUDA", "CUDA: NVIDIA GeForce RTX 4070") when layers run on a GPU, else ("CPU", "CPU")."""
+    if backend.gpu_offload and backend.gpus and gpu_layers != 0:
+        gpu = backend.gpus[0]
+        return gpu.backend, f"{gpu.backend}: {gpu.description or gpu.name}"
+    return "CPU", "CPU"
+
+
+def model_identity(path: Path, gguf_name: str) -> tuple[str, str]:
+    """(family, quant) of a model file: as installed, else from its file name, else the name the GGUF gives."""
+    entry = installed_entry(path)
+    if entry is not None and entry.quant:
+        known = family_of_repo(entry.repo) if entry.repo else None
+        return (known.label if known is not None else entry.family or gguf_name), entry.label
+    default = family()
+    found = recognise(default, default.static_repo, path.name)
+    if found is not None:
+        _, quant, imatrix = found
+        return default.label, f"i1-{quant}" if imatrix else quant
+    return gguf_name, ""
+
+
+def job_provenance(info: EngineInfo, options: JobOptions) -> Provenance:
+    model, mmproj = info.model.model_path, info.model.mmproj_path
+    model_family, quant = model_identity(model, info.model.name)
+    backend, device = device_of(info.backend, info.gpu_layers)
+    params = options.params
+    return Provenance(
+        app_version=__version__,
+        model_file=model.name,
+        model_path=str(model.absolute()),
+        model_family=model_family,
+        model_quant=quant,
+        model_sha256=file_sha256(model),
+        projector_file=mmproj.name,
+        projector_path=str(mmproj.absolute()),
+        projector_sha256=file_sha256(mmproj),
+        backend=backend,
+        device=device,
+        preset=options.prompt.preset,
+        system_prompt=options.prompt.system,
+        image_max_tokens=options.image_budget.max_tokens,
+        image_min_tokens=options.image_budget.min_tokens,
+        temperature=params.temperature,
+        top_p=params.top_p,
+        repeat_penalty=params.repeat_penalty,
+        max_tokens=params.max_tokens,
+        requested_seed=params.seed,
+        parallel=info.parallel,
+    )
+
+
+def caption_provenance(job: Provenance, stats: CaptionStats) -> Provenance:
+    return job.with_caption(
+        seed=stats.seed, image_tokens=stats.image_tokens, image_width=stats.image_width,
+        image_height=stats.image_height, prompt_tokens=stats.prompt_tokens, finish_reason=stats.finish_reason,
+        image_encode_ms=stats.image_encode_ms, prompt_ms=stats.prompt_ms, decode_ms=stats.decode_ms)
