@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from caprl_desktop.core.integration import current_plan, install, status, uninstall
+from caprl_desktop.core.integration import current_plan, install, macos, status, uninstall
 from caprl_desktop.core.integration.linux import exec_value
-from caprl_desktop.core.integration.plan import LABELS, launcher
+from caprl_desktop.core.integration.plan import LABELS, IntegrationRefused, launcher
 from caprl_desktop.core.integration.windows import VERB
 from caprl_desktop.ui.single_instance import SingleInstance
 from tests.support.cli import REPO
@@ -233,15 +233,42 @@ def test_macos_quick_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     document = plistlib.loads((bundle / "Contents" / "document.wflow").read_bytes())
     parameters = document["actions"][0]["action"]["ActionParameters"]
     assert parameters["inputMethod"] == 1  # the selection as arguments
-    assert parameters["COMMAND_STRING"] == "exec '/Applications/CapRL Desktop.app/Contents/MacOS/CapRL Desktop' " \
-                                           'gui -- "$@"'
+    # The app bundle: macOS hands the paths to the app (running or not); the action returns at once.
+    assert parameters["COMMAND_STRING"] == 'open -b io.github.caprl-desktop "$@"'
     # The shell line run with hostile names passes them on unchanged (sh is the same on macOS).
-    probe = parameters["COMMAND_STRING"].replace(f"'{app}'", f"{sys.executable} -c 'import sys; print(sys.argv[1:])'")
+    probe = parameters["COMMAND_STRING"].replace("open -b io.github.caprl-desktop",
+                                                 f"{sys.executable} -c 'import sys; print(sys.argv[1:])'")
     names = ['a"; rm -rf ~; ".jpg', "$HOME", "`id`"]
     out = subprocess.run(["/bin/sh", "-c", probe, "sh", *names], capture_output=True, text=True, cwd=tmp_path)
-    assert out.stdout.strip() == repr(["gui", "--", *names])
+    assert out.stdout.strip() == repr(names)
     uninstall(plan)
     assert not bundle.exists()
+
+
+def test_macos_quick_action_for_a_pip_install_returns_at_once_and_passes_names_whole(tmp_path: Path) -> None:
+    command = macos.shell_command([sys.executable, "-c", "import sys, time; time.sleep(3); "
+                                   "open(sys.argv[-1], 'w').write(repr(sys.argv[1:-1]))"])
+    marker = tmp_path / "argv"
+    started = time.monotonic()
+    done = subprocess.run(["/bin/sh", "-c", command, "sh", 'a"; rm -rf ~; ".jpg', "$HOME", str(marker)],
+                          cwd=tmp_path, timeout=30)
+    assert done.returncode == 0 and time.monotonic() - started < 2  # the action does not wait for the window
+    deadline = time.monotonic() + 20
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert marker.read_text() == repr(["gui", "--", 'a"; rm -rf ~; ".jpg', "$HOME"])
+
+
+def test_macos_quick_action_is_refused_from_a_translocated_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    app = ("/private/var/folders/xy/abc/T/AppTranslocation/1A2B-3C4D/d/CapRL Desktop.app/Contents/MacOS/"
+           "CapRL Desktop")
+    plan = current_plan("macos", "en", command=[app])
+    with pytest.raises(IntegrationRefused, match="Move CapRL Desktop to Applications"):
+        install(plan)
+    assert not (tmp_path / "Library").exists()
 
 
 def test_a_killed_window_leaves_nothing_in_the_way_of_the_next(qtbot: QtBot, tmp_path: Path) -> None:

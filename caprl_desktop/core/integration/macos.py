@@ -3,6 +3,12 @@
 The workflow is one "Run Shell Script" action that receives the selected folders and images as
 arguments (``inputMethod`` 1) and passes them on with ``"$@"``: names are never read as shell text.
 Files dropped on the Dock icon reach the app as open events (handled by the window).
+
+The action must return at once: while it runs, Finder's menu bar shows a spinning gear, and cancelling it
+kills what it started. For the app bundle it runs ``open -b <bundle id> "$@"`` (macOS hands the paths to
+the app, running or not, as open events); for an installation from pip it starts the window detached.
+An app opened from Downloads or a disk image runs from a temporary copy (App Translocation), whose path
+is gone after a restart: the Quick Action is not installed from there.
 """
 
 from __future__ import annotations
@@ -17,8 +23,22 @@ def services_dir() -> Path:
     return Path.home() / "Library" / "Services"
 
 
+BUNDLE_ID = "io.github.caprl-desktop"  # as packaging/caprl-desktop.spec names the app
+
+
+def app_bundle(executable: str) -> Path | None:
+    """The ``.app`` the executable runs from, if any."""
+    return next((parent for parent in Path(executable).parents if parent.suffix == ".app"), None)
+
+
+def translocated(bundle: Path) -> bool:
+    return "/AppTranslocation/" in bundle.as_posix()
+
+
 def shell_command(launcher: list[str]) -> str:
-    return "exec " + shell_line(launcher, '"$@"')
+    if app_bundle(launcher[0]) is not None:
+        return f'open -b {BUNDLE_ID} "$@"'
+    return "nohup " + shell_line(launcher, '"$@"') + " >/dev/null 2>&1 &"
 
 
 def plan(launcher: list[str], language: str) -> Plan:
@@ -78,6 +98,10 @@ def plan(launcher: list[str], language: str) -> Plan:
         FileEntry(bundle / "Contents" / "Info.plist", plistlib.dumps(info)),
         FileEntry(bundle / "Contents" / "document.wflow", plistlib.dumps(document)),
     )
+    app = app_bundle(launcher[0])
+    refused = "" if app is None or not translocated(app) else (
+        "CapRL Desktop is running from a temporary copy that macOS made because it was opened from Downloads "
+        "or a disk image. Move CapRL Desktop to Applications, open it from there, and add the Quick Action again.")
     return Plan("macos", files, folders=(bundle,), notes=(
         f'Finder: right-click a folder or images → Quick Actions → "{label}" (or Services)',
-    ))
+    ), refused=refused)

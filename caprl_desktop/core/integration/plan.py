@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from caprl_desktop.core.atomic import WriteError, atomic_write_bytes, write_error
+from caprl_desktop.core.errors import CaprlError
 
 LABELS = {"en": "Caption with CapRL", "ja": "CapRLでキャプション"}
 # The entries open the window with the paths queued; "--" keeps a name such as "-rf.jpg" a path.
@@ -73,10 +74,18 @@ class Plan:
     registry_roots: tuple[str, ...] = ()  # keys removed whole on uninstall
     folders: tuple[Path, ...] = ()  # bundle folders removed whole on uninstall (macOS workflow)
     notes: tuple[str, ...] = field(default=())
+    refused: str = ""  # why it must not be installed from here (a sentence), e.g. a macOS app run from a copy
+
+
+class IntegrationRefused(CaprlError):
+    pass
 
 
 def apply(plan: Plan, registry: Registry | None = None) -> None:
-    """Write every entry; running it again rewrites the same entries (idempotent).  Raises ``WriteError``."""
+    """Write every entry; running it again rewrites the same entries (idempotent).  Raises ``WriteError``, or
+    ``IntegrationRefused`` when the plan says it must not be installed from here."""
+    if plan.refused:
+        raise IntegrationRefused(plan.refused)
     for entry in plan.files:
         try:
             entry.path.parent.mkdir(parents=True, exist_ok=True)
