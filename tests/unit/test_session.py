@@ -170,3 +170,17 @@ def test_a_new_run_captions_the_items_as_the_caller_named_them(tmp_path: Path, m
         assert [e.item.path for e in finished] == [Path("rel") / "p0.png"]  # the window finds its row by it
         assert journal.pending(session.job_id) == []
         assert journal.get(session.job_id).status == "finished"  # type: ignore[union-attr]
+
+
+def test_one_folder_under_two_spellings_is_one_lock(tmp_path: Path) -> None:
+    """A symlink stands here for what Windows and macOS have too: another case, an 8.3 or UNC name of a folder."""
+    folder_of(tmp_path / "photos" / "2024", 1)
+    (tmp_path / "alias").symlink_to(tmp_path / "photos")
+    items, _ = find_images([tmp_path / "photos"])
+    same, _ = find_images([tmp_path / "alias"])
+    inner, _ = find_images([tmp_path / "alias" / "2024"])
+    with Journal() as journal, start_job(journal, items, options(), holder="first"):
+        for other in (same, inner):
+            with pytest.raises(FolderBusyError, match="being captioned by"), start_job(
+                    journal, other, options(), holder="second"):
+                pass

@@ -31,12 +31,29 @@ def _locks_dir() -> Path:
     return folder
 
 
-def _key(root: Path) -> str:
-    return hashlib.sha256(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:24]
+def _identity(folder: Path) -> str:
+    """The folder as the file system knows it (device and file number), whatever the spelling: a symlink, a
+    different case on a case-insensitive disk, an 8.3 or UNC name of one folder all give the same identity.
+    The path itself stands in for a folder that cannot be looked at."""
+    try:
+        info = folder.stat()
+    except OSError:
+        return "path:" + str(folder)
+    return f"id:{info.st_dev}:{info.st_ino}" if info.st_ino else "path:" + str(folder.resolve())
 
 
-def _overlap(a: Path, b: Path) -> bool:
-    return a == b or a.is_relative_to(b) or b.is_relative_to(a)
+def _lineage(folder: Path) -> list[str]:
+    """The identities of ``folder`` and every folder above it."""
+    return [_identity(p) for p in (folder, *folder.parents)]
+
+
+def _key(identity: str) -> str:
+    return hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def _overlap(mine: list[str], other: list[str]) -> bool:
+    """One folder is the other, or inside it: its identity is in the other's lineage."""
+    return mine[0] in other or other[0] in mine
 
 
 def _held_by_other(lock_path: Path) -> bool:
@@ -61,11 +78,12 @@ def _holder(info_path: Path) -> str:
 def folder_locks(roots: Iterable[Path], what: str = "captioning") -> Iterator[None]:
     """Hold the folders ``roots`` for the duration; ``FolderBusyError`` if another run has one of them."""
     wanted = sorted({Path(r).absolute() for r in roots})
+    lineages = {root: _lineage(root) for root in wanted}
     folder = _locks_dir()
     held: list[tuple[filelock.FileLock, Path]] = []
     try:
         for root in wanted:
-            lock_path = folder / f"{_key(root)}.lock"
+            lock_path = folder / f"{_key(lineages[root][0])}.lock"
             info_path = lock_path.with_suffix(".json")
             lock = filelock.FileLock(str(lock_path), timeout=0)
             try:
@@ -74,9 +92,9 @@ def folder_locks(roots: Iterable[Path], what: str = "captioning") -> Iterator[No
                 raise FolderBusyError(f"{root} is being captioned by {_holder(info_path)}. Wait for it to "
                                       "finish, or stop it, then try again.") from None
             held.append((lock, info_path))
-            info_path.write_text(json.dumps({"pid": os.getpid(), "root": str(root), "what": what}),
-                                 encoding="utf-8")
-        _refuse_overlaps(folder, wanted, {info for _, info in held})
+            info_path.write_text(json.dumps({"pid": os.getpid(), "root": str(root), "what": what,
+                                             "lineage": lineages[root]}), encoding="utf-8")
+        _refuse_overlaps(folder, lineages, {info for _, info in held})
         yield
     finally:
         for lock, info_path in reversed(held):
@@ -85,16 +103,18 @@ def folder_locks(roots: Iterable[Path], what: str = "captioning") -> Iterator[No
             lock.release()
 
 
-def _refuse_overlaps(folder: Path, wanted: list[Path], ours: set[Path]) -> None:
+def _refuse_overlaps(folder: Path, lineages: dict[Path, list[str]], ours: set[Path]) -> None:
     """A run on /photos and one on /photos/2024 would write the same sidecars: the later one gives way."""
     for info_path in folder.glob("*.json"):
         if info_path in ours:
             continue
         try:
-            other = Path(json.loads(info_path.read_text(encoding="utf-8"))["root"])
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            other = Path(info["root"])
+            other_lineage = [str(i) for i in info.get("lineage") or _lineage(other)]
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        clash = next((root for root in wanted if _overlap(root, other)), None)
+        clash = next((root for root, lineage in lineages.items() if _overlap(lineage, other_lineage)), None)
         if clash is not None and _held_by_other(info_path.with_suffix(".lock")):
             raise FolderBusyError(f"{other} is being captioned by {_holder(info_path)}, and {clash} overlaps "
                                   "it. Wait for it to finish, or stop it, then try again.")
