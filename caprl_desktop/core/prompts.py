@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import locale
 import os
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -68,18 +70,34 @@ def build_prompt(
 
 
 def default_language(environ: Mapping[str, str] | None = None) -> Language:
-    """Japanese when the user's locale is Japanese, English otherwise."""
+    """Japanese when the user's locale is Japanese, English otherwise.
+
+    Apps started from Finder get no ``LANG``: on macOS the system's preferred languages (``AppleLanguages``)
+    decide then, as they decide for every other app there."""
     env = os.environ if environ is None else environ
     candidates = [env.get(name, "") for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")]
     if environ is None:
         with contextlib.suppress(ValueError):
             # On Windows the environment is usually empty and the locale reads "Japanese_Japan".
             candidates.append(locale.getlocale()[0] or "")
+        if not any(candidates) and sys.platform == "darwin":
+            candidates.extend(apple_languages()[:1])
     for value in candidates:
         if value:
             lowered = value.lower()
             return "ja" if lowered.startswith(("ja", "japanese")) else "en"
     return "en"
+
+
+def apple_languages() -> list[str]:
+    """macOS's preferred languages, first first ("ja-JP", "en-US"); empty where they cannot be read."""
+    try:
+        out = subprocess.run(["defaults", "read", "-g", "AppleLanguages"], capture_output=True, text=True,
+                             timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    # The old-style plist array: ( "ja-JP", "en-JP" )
+    return [item.strip().strip('"') for item in out.strip().strip("()").split(",") if item.strip().strip('"')]
 
 
 def parse_language(value: str) -> Language:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import locale
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from caprl_desktop.core import prompts
 from caprl_desktop.core.engine._llama.chat_template import render_prompt
 from caprl_desktop.core.errors import ModelFileError
 from caprl_desktop.core.prompts import PRESET_PROMPTS, SYSTEM_PROMPTS, build_prompt, default_language
@@ -73,3 +75,23 @@ def test_a_hostile_chat_template_in_a_downloaded_model_runs_nothing(tmp_path: Pa
     with pytest.raises(ModelFileError, match="chat template cannot be used"):
         render_prompt(attack.replace("{canary}", str(canary)), "system", "user", "<__media__>")
     assert not canary.exists()
+
+
+def test_an_app_started_from_finder_without_lang_follows_macos_preferred_languages(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(locale, "getlocale", lambda: (None, None))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    asked: list[list[str]] = []
+
+    def defaults(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        asked.append(command)
+        return subprocess.CompletedProcess(command, 0, '(\n    "ja-JP",\n    "en-JP"\n)\n', "")
+
+    monkeypatch.setattr(subprocess, "run", defaults)
+    assert prompts.default_language() == "ja"
+    assert asked == [["defaults", "read", "-g", "AppleLanguages"]]
+    monkeypatch.setenv("LANG", "en_US.UTF-8")  # a LANG that is set still wins
+    assert prompts.default_language() == "en"
