@@ -297,3 +297,15 @@ def test_a_killed_window_leaves_nothing_in_the_way_of_the_next(qtbot: QtBot, tmp
     assert received(qtbot, instance, run) == [tmp_path / "x.jpg"]
     instance.close()
     qtbot.wait(10)
+
+
+def test_the_launcher_does_not_import_modules_from_the_folder_it_starts_in(tmp_path: Path) -> None:
+    """A file manager starts the app in the folder right-clicked; a json.py there must not replace the library's."""
+    folder = tmp_path / "right-clicked"
+    folder.mkdir()
+    marker = tmp_path / "hijacked"
+    (folder / "json.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise ImportError('not the real json')\n")
+    result = subprocess.run([*launcher(), "--version"], cwd=folder, env=launch_env(), capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "caprl-desktop" in result.stdout and not marker.exists()

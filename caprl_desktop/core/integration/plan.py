@@ -29,15 +29,22 @@ def shell_line(launcher: list[str], rest: str) -> str:
 
 
 def launcher() -> list[str]:
-    """The command that starts this installation of the app, as separate arguments."""
+    """The command that starts this installation of the app, as separate arguments.
+
+    Started from a file manager, the working folder is the folder right-clicked: ``python -m`` would put it
+    first on ``sys.path``, where a ``json.py`` in it would replace the standard library's. So: the installed
+    GUI script when there is one (its own folder comes first), else ``python -P`` (3.11+; ``-I`` before)."""
     if getattr(sys, "frozen", False):  # a PyInstaller build: the windowed executable beside the console one
         exe = Path(sys.executable)
         windowed = exe.with_name("CapRL Desktop" + exe.suffix)
         return [str(windowed if windowed.exists() else exe)]
     python = Path(sys.executable)
+    script = python.with_name("caprl-desktop-gui" + (".exe" if os.name == "nt" else ""))
+    if script.exists():
+        return [str(script)]
     if os.name == "nt" and python.with_name("pythonw.exe").exists():
         python = python.with_name("pythonw.exe")  # no console window behind the app
-    return [str(python), "-m", "caprl_desktop"]
+    return [str(python), "-P" if sys.version_info >= (3, 11) else "-I", "-m", "caprl_desktop"]
 
 
 @dataclass(frozen=True)
