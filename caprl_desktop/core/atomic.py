@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -110,6 +111,37 @@ def _sync_folder(folder: Path) -> None:
         logging.getLogger(__name__).warning("could not sync %s after a rename: %s", folder, exc)
 
 
+REPLACE_TRIES = 6  # about 1.5 s in all: long enough for an antivirus or a sync client to let go of a file
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` over ``target``, waiting a little for another program to let go of it.
+
+    On Windows a rename fails while Excel has the CSV open, while Defender or OneDrive reads the new file, or
+    when the old caption is read-only: Python reports each as a permission error, which would otherwise read
+    as "the folder is read-only" and stop a whole run. The file is tried again with a short back-off; a
+    read-only attribute on the old file is cleared (only ever a file the app replaces on purpose); if it
+    still fails, that one file is reported, not the folder."""
+    for attempt in range(REPLACE_TRIES):
+        try:
+            tmp.replace(target)
+            return
+        except PermissionError as exc:
+            if attempt == REPLACE_TRIES - 1:
+                raise WriteError(f"{target.name} is in use by another program (a spreadsheet, an antivirus, a "
+                                 "sync client) and was not replaced; close it and try again", "other",
+                                 target.parent) from exc
+            _clear_read_only(target)
+            time.sleep(0.05 * 2**attempt)
+
+
+def _clear_read_only(target: Path) -> None:
+    with contextlib.suppress(OSError):
+        mode = target.stat().st_mode
+        if not mode & stat.S_IWRITE:
+            target.chmod(mode | stat.S_IWRITE)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp: Path | None = None
     try:
@@ -119,7 +151,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        tmp.replace(path)
+        _replace(tmp, path)
         tmp = None
         _sync_folder(path.parent)
     except OSError as exc:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from caprl_desktop.core import atomic
-from caprl_desktop.core.atomic import atomic_write_text, probe_writable
+from caprl_desktop.core.atomic import WriteError, atomic_write_text, probe_writable
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
 
@@ -85,3 +86,48 @@ def test_temporary_names_never_collide_with_an_existing_file(tmp_path: Path, mon
     fd, second = atomic._open_temp(tmp_path, ".x.")  # "aaaa" is taken: the next name is used
     os.close(fd)
     assert (first.name, second.name) == (".x.aaaa.tmp", ".x.bbbb.tmp")
+
+
+def sharing_violation() -> PermissionError:
+    exc = PermissionError(13, "The process cannot access the file because it is being used by another process")
+    exc.winerror = 32  # type: ignore[attr-defined]  # what Windows adds
+    return exc
+
+
+def test_a_file_held_open_by_another_program_is_replaced_once_it_lets_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel holding the CSV, Defender or OneDrive reading the new file: Windows refuses the rename a moment."""
+    target = tmp_path / "captions.csv"
+    target.write_text("old\n", encoding="utf-8")
+    real, tries = Path.replace, []
+
+    def busy_twice(self: Path, other: Path) -> Path:
+        tries.append(self)
+        if len(tries) <= 2:
+            raise sharing_violation()
+        return real(self, other)
+
+    monkeypatch.setattr(Path, "replace", busy_twice)
+    atomic_write_text(target, "new\n")
+    assert target.read_text(encoding="utf-8") == "new\n" and len(tries) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["captions.csv"]
+
+
+def test_a_file_that_stays_in_use_is_that_files_problem_not_a_read_only_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "photo.txt"
+    target.write_text("old\n", encoding="utf-8")
+    target.chmod(0o444)  # the read-only attribute an old caption may carry: cleared on the way
+
+    def always_busy(self: Path, other: Path) -> Path:
+        raise sharing_violation()
+
+    monkeypatch.setattr(Path, "replace", always_busy)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    with pytest.raises(WriteError, match=r"photo\.txt is in use by another program") as caught:
+        atomic_write_text(target, "new\n")
+    assert caught.value.problem == "other"  # the run goes on with the other images
+    assert target.read_text(encoding="utf-8") == "old\n" and target.stat().st_mode & stat.S_IWRITE
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.txt"]  # no temporary left
