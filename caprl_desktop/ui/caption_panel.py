@@ -2,6 +2,9 @@
 
 A failed image has no caption: its reason is shown above a read-only, empty editor, and nothing is saved
 for it, so the reason can never end up in a sidecar (where the next run would take it for a caption).
+
+Below it, a collapsed "Details" section shows where the caption came from (its record's ``Provenance``:
+model and checksums, device, sampling, the seed used, image size, timings), read-only, for copying.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.sidecars import plan_sidecars, write_sidecar
 from caprl_desktop.ui.contrast import error_colour
@@ -56,6 +60,18 @@ class CaptionPanel(QWidget):
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.save)
         self.editor.textChanged.connect(self._text_changed)
+        self.details_button = QToolButton()
+        self.details_button.setObjectName("captionDetailsToggle")
+        self.details_button.setText(self.tr("Details"))
+        self.details_button.setCheckable(True)
+        self.details_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.details_button.toggled.connect(self._toggle_details)
+        self.details = QPlainTextEdit()
+        self.details.setObjectName("captionDetails")
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(self.fontMetrics().lineSpacing() * 9)
+        self.details.hide()
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.counter)
@@ -68,6 +84,8 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(self.editor, 1)
         layout.addLayout(bottom)
+        layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details)
         self.show_entry(None, "", streaming=False)
 
     def flush(self) -> None:
@@ -77,13 +95,14 @@ class CaptionPanel(QWidget):
 
     def show_entry(self, path: Path | None, text: str, *, streaming: bool, sidecar: Path | None = None,
                    tokens: int | None = None, root: Path | None = None, error: str = "", editable: bool = True,
-                   hint: str = "") -> None:
+                   hint: str = "", provenance: Provenance | None = None) -> None:
         """Show ``path``'s caption; a pending edit of the previous image is saved first.
 
         ``sidecar``: where its caption is, when known; else it is worked out on saving (which reads the
         folder, so not on every selection).  ``root``: the folder the image was added with.  ``error``: why
         it failed, shown above the caption.  ``editable`` False: nothing to edit or save (a failed image).
-        ``hint``: what the empty editor says instead of the usual placeholder.
+        ``hint``: what the empty editor says instead of the usual placeholder.  ``provenance``: where the
+        caption came from, for the Details section.
         """
         self.flush()
         self.path = path
@@ -101,6 +120,38 @@ class CaptionPanel(QWidget):
         self.editor.setReadOnly(streaming or path is None or not editable)
         self.status.clear()
         self._update_counter(tokens)
+        self.details.setPlainText(self.details_text(provenance))
+
+    def details_text(self, p: Provenance | None) -> str:
+        if p is None:
+            return self.tr("No details: the caption was not made by this app's run, or is not made yet.")
+
+        def known(value: object) -> str:
+            return "" if value is None else str(value)
+
+        lines = [
+            (self.tr("Model"), f"{p.model_file} ({p.model_family} {p.model_quant})".replace(" )", ")")),
+            (self.tr("Model sha256"), p.model_sha256),
+            (self.tr("Projector"), p.projector_file),
+            (self.tr("Projector sha256"), p.projector_sha256),
+            (self.tr("Device"), p.device),
+            (self.tr("Seed"), known(p.seed)),
+            (self.tr("Sampling"), self.tr("temperature {}, top-p {}, repeat penalty {}, up to {} tokens").format(
+                p.temperature, p.top_p, p.repeat_penalty, p.max_tokens)),
+            (self.tr("Image"), self.tr("{}×{} px, {} image tokens (up to {})").format(
+                known(p.image_width), known(p.image_height), known(p.image_tokens), p.image_max_tokens)),
+            (self.tr("Finished"), known(p.finish_reason)),
+            (self.tr("Times"), self.tr("encode {} ms, prompt {} ms, decode {} ms").format(
+                known(p.image_encode_ms), known(p.prompt_ms), known(p.decode_ms))),
+            (self.tr("Preset"), p.preset),
+            (self.tr("System prompt"), p.system_prompt),
+            (self.tr("App version"), p.app_version),
+        ]
+        return "\n".join(f"{label}: {value}" for label, value in lines)
+
+    def _toggle_details(self, shown: bool) -> None:
+        self.details.setVisible(shown)
+        self.details_button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def append(self, path: Path, piece: str, tokens: int) -> None:
         """A streamed piece: shown only if ``path`` is the image on display."""

@@ -71,10 +71,11 @@ def with_uncaptioned(report: ExportReport, queue: QueueModel, paths: list[str]) 
     return report.plus_left_out([p for p in paths if p not in failed], LeftOutReason.NOT_CAPTIONED)
 
 
-def export_rows(queue: QueueModel, target: Path, kind: str, rows: Iterable[int] | None) -> ExportReport:
+def export_rows(queue: QueueModel, target: Path, kind: str, rows: Iterable[int] | None, *,
+                csv_columns: str = "default") -> ExportReport:
     """Write the export; the report counts what the writer wrote and every chosen image it did not."""
     records, not_captioned = gather(queue, rows)
-    return with_uncaptioned(write_records(target, kind, records), queue, not_captioned)
+    return with_uncaptioned(write_records(target, kind, records, csv_columns=csv_columns), queue, not_captioned)
 
 
 def images_folder(paths: Iterable[Path]) -> Path | None:
@@ -169,6 +170,10 @@ class ExportDialog(QDialog):
                                        else self.tr("Only the {} selected images").format(count) if count
                                        else self.tr("Only the selected images"))
         self.only_selected.setEnabled(bool(count))
+        # CSV only: JSON Lines always holds the provenance, metadata.jsonl never.
+        self.full_columns = QCheckBox(self.tr("Also where each caption came from (model checksums, device, "
+                                              "sampling, seed, timings)"))
+        self.full_columns.setObjectName("exportFullColumns")
 
         self.preview = QLabel()
         self.preview.setObjectName("exportPreview")
@@ -181,6 +186,7 @@ class ExportDialog(QDialog):
         form.addRow(self.tr("Format:"), format_box)
         form.addRow(self.location_label, location_row)
         form.addRow(self.tr("Images:"), self.only_selected)
+        form.addRow(self.tr("Columns:"), self.full_columns)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.preview)
@@ -247,6 +253,7 @@ class ExportDialog(QDialog):
     def _format_changed(self) -> None:
         kind = self.kind
         self.location_label.setText(self.tr("Folder:") if kind == "metadata" else self.tr("Save as:"))
+        self.full_columns.setEnabled(kind == "csv")
         self.format_hint.setText({
             "csv": self.tr("Every column (file name, caption, language, prompt, model, timings, error, path); "
                            "Excel shows Japanese correctly."),
@@ -318,7 +325,8 @@ class ExportDialog(QDialog):
         if target is None or not self.export_button.isEnabled():
             return
         try:
-            self.report = export_rows(self.queue, target, self.kind, self.rows)
+            columns = "full" if self.kind == "csv" and self.full_columns.isChecked() else "default"
+            self.report = export_rows(self.queue, target, self.kind, self.rows, csv_columns=columns)
         except CaprlError as exc:
             self.preview.setText(self.tr("Export failed: {}").format(exc))
             return
