@@ -11,11 +11,10 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
-    QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
@@ -48,6 +47,7 @@ from caprl_desktop.ui.preview import Preview
 from caprl_desktop.ui.queue_bars import QueueBars
 from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueController
 from caprl_desktop.ui.queue_model import State
+from caprl_desktop.ui.reveal import reveal
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from caprl_desktop.ui.status_line import StatusLine
@@ -139,9 +139,9 @@ class MainWindow(QMainWindow):
         self.open_folder_action = action(self.tr("Open folder…"), self.open_folder, "Ctrl+Shift+O")
         self.paste_action = action(self.tr("Paste image"), self.paste_image, "Ctrl+Shift+V")
         self.export_action = action(self.tr("Export captions…"), self.export_dialog, "Ctrl+E")
-        self.models_action = action(self.tr("Models…"), self.show_models, "Ctrl+M")
+        # Not Ctrl+M: on macOS that is Cmd+M, which minimizes every window.
+        self.models_action = action(self.tr("Models…"), self.show_models, "Ctrl+Shift+M")
         self.settings_action = action(self.tr("Settings…"), self.show_settings, "Ctrl+,")
-        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action(self.tr("Start"), queue.start, "F5")
         self.pause_action = action(self.tr("Pause"), queue.pause, "F6")
@@ -157,6 +157,12 @@ class MainWindow(QMainWindow):
         self.next_action = action(self.tr("Next image"), lambda: self.images.step(1), "Ctrl+Down")
         self.previous_action = action(self.tr("Previous image"), lambda: self.images.step(-1), "Ctrl+Up")
         self.reveal_action = action(self.tr("Show in file manager"), self.reveal_selected)
+        # The macOS application menu takes these by their role; the rest stay where they are (Qt's guess by text
+        # would move "Settings…"-like entries, and misses 「終了」).
+        for each in self.actions():
+            each.setMenuRole(QAction.MenuRole.NoRole)
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         menus = (
             (self.tr("&File"), (self.open_files_action, self.open_folder_action, self.paste_action,
@@ -354,7 +360,7 @@ class MainWindow(QMainWindow):
     def reveal_selected(self) -> None:
         rows = self.selected_rows()
         if rows:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.queue.entry(rows[0]).path.parent)))
+            reveal(self.queue.entry(rows[0]).path)  # the file selected in its folder
 
     def list_menu(self) -> QMenu:
         menu = QMenu(self)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, QTranslator
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -151,3 +151,13 @@ def test_the_counter_shows_an_edited_captions_tokens(qtbot: QtBot, window: MainW
     path, text, tokens = blocker.args
     assert path == window.panel.path and text == "A short caption, edited by hand." and tokens > 0
     assert window.panel.counter.text() == f"{len(text)} characters · {tokens} tokens"
+
+
+def test_menus_keep_their_place_on_macos_and_no_shortcut_clashes_with_the_system(window: MainWindow) -> None:
+    assert window.quit_action.menuRole() == QAction.MenuRole.QuitRole  # found by role, 「終了」 or not
+    assert window.settings_action.menuRole() == QAction.MenuRole.PreferencesRole
+    assert window.help.about_action.menuRole() == QAction.MenuRole.AboutRole
+    others = [a for a in window.actions() if a not in (window.quit_action, window.settings_action)]
+    assert {a.menuRole() for a in others} == {QAction.MenuRole.NoRole}  # Qt's guess by text moves nothing
+    taken = {a.shortcut().toString() for a in window.actions() if not a.shortcut().isEmpty()}
+    assert "Ctrl+M" not in taken and "Ctrl+H" not in taken  # Cmd+M minimizes, Cmd+H hides on macOS
