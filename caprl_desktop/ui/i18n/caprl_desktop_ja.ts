@@ -43,8 +43,80 @@
         <translation>キャプションをコピー (Ctrl+Shift+C)</translation>
     </message>
     <message>
+        <source>Details</source>
+        <translation>詳細</translation>
+    </message>
+    <message>
         <source>No image selected</source>
         <translation>画像が選択されていません</translation>
+    </message>
+    <message>
+        <source>No details: the caption was not made by this app&apos;s run, or is not made yet.</source>
+        <translation>詳細はありません（このアプリの実行で作られたキャプションではないか、まだ作られていません）。</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <source>Model sha256</source>
+        <translation>モデルの sha256</translation>
+    </message>
+    <message>
+        <source>Projector</source>
+        <translation>プロジェクター</translation>
+    </message>
+    <message>
+        <source>Projector sha256</source>
+        <translation>プロジェクターの sha256</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>デバイス</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>シード</translation>
+    </message>
+    <message>
+        <source>Sampling</source>
+        <translation>サンプリング</translation>
+    </message>
+    <message>
+        <source>temperature {}, top-p {}, repeat penalty {}, up to {} tokens</source>
+        <translation>temperature {}、top-p {}、繰り返しペナルティ {}、最大 {} トークン</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>画像</translation>
+    </message>
+    <message>
+        <source>{}×{} px, {} image tokens (up to {})</source>
+        <translation>{}×{} px、画像トークン {}（上限 {}）</translation>
+    </message>
+    <message>
+        <source>Finished</source>
+        <translation>終了理由</translation>
+    </message>
+    <message>
+        <source>Times</source>
+        <translation>時間</translation>
+    </message>
+    <message>
+        <source>encode {} ms, prompt {} ms, decode {} ms</source>
+        <translation>エンコード {} ms、プロンプト {} ms、デコード {} ms</translation>
+    </message>
+    <message>
+        <source>Preset</source>
+        <translation>プリセット</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>システムプロンプト</translation>
+    </message>
+    <message>
+        <source>App version</source>
+        <translation>アプリのバージョン</translation>
     </message>
     <message>
         <source>{} characters</source>
@@ -251,6 +323,10 @@
         <translation>選択した画像のみ</translation>
     </message>
     <message>
+        <source>Also where each caption came from (model checksums, device, sampling, seed, timings)</source>
+        <translation>各キャプションの出どころも含める（モデルのチェックサム、デバイス、サンプリング、シード、所要時間）</translation>
+    </message>
+    <message>
         <source>Export</source>
         <translation>書き出す</translation>
     </message>
@@ -261,6 +337,10 @@
     <message>
         <source>Images:</source>
         <translation>画像:</translation>
+    </message>
+    <message>
+        <source>Columns:</source>
+        <translation>列:</translation>
     </message>
     <message>
         <source>Folder:</source>
