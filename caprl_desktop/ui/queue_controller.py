@@ -14,6 +14,7 @@ images added while it runs extend it. A drop is listed whole before a job starts
 from __future__ import annotations
 
 import collections
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -279,11 +280,21 @@ class QueueController(QObject):
     def _scanned(self, result: ScanResult) -> None:
         self._found(result, self._asked.popleft() if self._asked else [])
 
+    def _say_denied(self, denied: list[Path]) -> None:
+        names = ", ".join(str(p) for p in denied[:3]) + (" …" if len(denied) > 3 else "")
+        hint = self.tr(" On macOS, allow CapRL Desktop under System Settings → Privacy & Security → Files and "
+                       "Folders (or Full Disk Access).") if sys.platform == "darwin" else ""
+        self.message.emit(self.tr("Could not look inside {}: permission denied.").format(names) + hint,
+                          ADDED_MESSAGE_MS)
+
     def _found(self, result: ScanResult, given: list[Path]) -> None:
         """List images found under ``given`` (by a scan, or by a re-caption's question)."""
         report = DropReport(given, result.missing, result.items)
+        if result.denied:
+            self._say_denied(list(result.denied))
         if not result.items:
-            self.message.emit(report_text(report), ADDED_MESSAGE_MS)
+            if not result.denied:
+                self.message.emit(report_text(report), ADDED_MESSAGE_MS)
             return
         self._drops.append(report)
         self._to_list.append((result.items, result.overwrite, result.start))

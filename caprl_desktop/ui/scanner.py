@@ -16,6 +16,7 @@ class ScanResult:
     missing: list[Path]
     overwrite: bool
     start: bool = True  # caption them once listed; False: they wait for Start
+    denied: tuple[Path, ...] = ()  # folders that could not be read (permissions, macOS privacy)
 
 
 class _Signals(QObject):
@@ -33,8 +34,9 @@ class _ScanTask(QRunnable):
         self._signals = signals
 
     def run(self) -> None:
-        items, missing = find_images(self._paths)
-        self._signals.found.emit(ScanResult(items, missing, self._overwrite, self._start))
+        denied: list[Path] = []
+        items, missing = find_images(self._paths, denied=denied)
+        self._signals.found.emit(ScanResult(items, missing, self._overwrite, self._start, tuple(denied)))
 
 
 class Scanner(QObject):

@@ -3,6 +3,8 @@ per-state counts that progress reads, and a large drop is listed whole before an
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export.writers import CaptionRecord
-from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.queue_controller import LIST_SLICE, QueueController
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
@@ -112,3 +114,28 @@ def test_a_drop_larger_than_a_slice_is_listed_whole_before_it_would_start(
     assert modelless.stopped and modelless.queue.count(State.IDLE) == count
     removed = modelless.remove_rows(list(range(10)))
     assert removed == list(range(10)) and len(modelless.queue.entries) == count - 10
+
+
+def test_a_folder_the_system_will_not_show_is_said_not_hidden(
+    qtbot: QtBot, modelless: QueueController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS refuses Desktop, Documents and removable volumes to an app not allowed there; elsewhere a folder
+    without permission does the same. The user is told which and where to allow it, not "no images found"."""
+    private = tmp_path / "Desktop"
+    private.mkdir()
+    real_scandir = os.scandir
+
+    def refusing(path: object = ".") -> object:
+        if Path(str(path)) == private:
+            raise PermissionError(1, "Operation not permitted", str(private))
+        return real_scandir(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with qtbot.waitSignal(modelless.message, timeout=10_000) as said:
+        modelless.add_paths([private])
+    assert said.args is not None
+    text = said.args[0]
+    assert f"Could not look inside {private}: permission denied." in text and "Privacy & Security" in text
+    denied: list[Path] = []
+    assert find_images([tmp_path], denied=denied) == ([], []) and denied == [private]

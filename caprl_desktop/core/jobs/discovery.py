@@ -33,10 +33,16 @@ def natural_key(text: str) -> list[object]:
     return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
 
 
-def _walk(root: Path) -> Iterable[Path]:
+def _walk(root: Path, denied: list[Path] | None = None) -> Iterable[Path]:
     # Hidden folders (.git, .thumbnails, macOS resource forks) hold no user photos; symlinked folders are
     # not followed, so a link loop cannot trap the scan.
-    for folder, dirs, files in os.walk(root, onerror=None, followlinks=False):
+    def unreadable(error: OSError) -> None:
+        # macOS refuses Desktop, Documents and removable volumes to an app not allowed there (privacy), as any
+        # system refuses a folder without permission: say so, instead of "no images found".
+        if denied is not None and isinstance(error, PermissionError) and error.filename:
+            denied.append(Path(error.filename))
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable, followlinks=False):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         base = Path(folder)
         for name in files:
@@ -45,10 +51,12 @@ def _walk(root: Path) -> Iterable[Path]:
                 yield path
 
 
-def find_images(paths: Iterable[Path]) -> tuple[list[ImageItem], list[Path]]:
+def find_images(paths: Iterable[Path], *, denied: list[Path] | None = None,
+                ) -> tuple[list[ImageItem], list[Path]]:
     """Images under ``paths`` (folders recursively), sorted naturally, each once; plus paths not found.
 
     A file named directly is taken even with an unusual extension: the loader will say if it is no image.
+    ``denied`` collects the folders that could not be read (no permission, or macOS privacy settings).
     """
     items: list[ImageItem] = []
     missing: list[Path] = []
@@ -57,7 +65,7 @@ def find_images(paths: Iterable[Path]) -> tuple[list[ImageItem], list[Path]]:
         path = Path(given).expanduser()
         if path.is_dir():
             root = path
-            found = sorted(_walk(root), key=lambda p: natural_key(p.relative_to(root).as_posix()))
+            found = sorted(_walk(root, denied), key=lambda p: natural_key(p.relative_to(root).as_posix()))
         elif path.exists():
             root, found = path.parent, [path]
         else:

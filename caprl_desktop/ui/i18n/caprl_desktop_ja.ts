@@ -1059,6 +1059,14 @@
 <context>
     <name>QueueController</name>
     <message>
+        <source> On macOS, allow CapRL Desktop under System Settings → Privacy &amp; Security → Files and Folders (or Full Disk Access).</source>
+        <translation> macOS では「システム設定」→「プライバシーとセキュリティ」→「ファイルとフォルダ」（または「フルディスクアクセス」）で CapRL Desktop を許可してください。</translation>
+    </message>
+    <message>
+        <source>Could not look inside {}: permission denied.</source>
+        <translation>{} の中を読めません: アクセスが拒否されました。</translation>
+    </message>
+    <message>
         <source>No images found there.</source>
         <translation>画像が見つかりませんでした。</translation>
     </message>
