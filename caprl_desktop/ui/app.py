@@ -87,19 +87,33 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
         # A window is running: it takes the paths (joining its queue) and this launch ends here.
         if instance.hand_over(list(arguments)):
             return 0
-        print("caprl-desktop: CapRL Desktop is already running but does not answer; close it and try again.",
-              file=sys.stderr)
+        message = QCoreApplication.translate(
+            "app", "CapRL Desktop is already running but does not answer, so these images were not added: {}. "
+                   "Close it (or wait for it to finish starting) and try again.").format(", ".join(arguments) or "-")
+        if sys.stderr is not None:
+            print(f"caprl-desktop: {message}", file=sys.stderr)
+        # Under pythonw (a file-manager launch on Windows) there is no stderr: a dialog is all the user sees.
+        QMessageBox.warning(None, "CapRL Desktop", message)
         return 1
+    # Listen at once: Explorer starts one process per selected file, and those arriving while the window is
+    # still being built must not wait past their time-out. What arrives early waits in ``early``.
+    early: list[Path] = []
+
+    def keep_early(paths: list[Path]) -> None:
+        early.extend(paths)
+
+    instance.pathsReceived.connect(keep_early)
+    instance.listen()
     settings = AppSettings()
     install_translators(app, settings.interface_language)
     window = MainWindow(settings)
     app.installEventFilter(FileOpenForwarder(window))
+    instance.pathsReceived.disconnect(keep_early)
     instance.pathsReceived.connect(window.receive_paths)
-    instance.listen()
     window.show()
-    # Paths given here (the file manager's "Caption with CapRL", or typed) are captioned at once: the user
-    # asked for captions; the setting that holds other additions until Start is for drops and Open.
-    window.add_paths([Path(a) for a in arguments], start=True)
+    window.add_paths([Path(a) for a in arguments], start=True)  # asked for from the command line or a file manager
+    if early:
+        window.receive_paths(early)
     if window.controller.engine_config() is None:
         window.show_models()  # first run
     return app.exec()

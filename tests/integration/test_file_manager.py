@@ -214,6 +214,8 @@ def test_windows_entries(tmp_path: Path) -> None:
     assert registry.get_value(background, "") == f'"{exe}" gui -- "%V\\."'  # a drive root arrives whole
     jpeg = rf"Software\Classes\SystemFileAssociations\.jpg\shell\{VERB}\command"
     assert registry.get_value(jpeg, "") == f'"{exe}" gui -- "%1"'
+    # Explorer hides a verb on more than 15 selected items unless it takes them as one "player".
+    assert registry.get_value(jpeg.removesuffix("\\command"), "MultiSelectModel") == "Player"
     assert all(k.startswith("Software\\Classes\\") for k, _ in registry.values)  # per user: HKCU only
     assert status(plan, registry) == "installed"
     uninstall(plan, registry)

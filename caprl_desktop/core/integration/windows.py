@@ -42,6 +42,8 @@ def plan(launcher: list[str], language: str, icon: str | None) -> Plan:
     for key in verb_keys():
         placeholder = "%V" if "\\Background\\" in key else "%1"
         entries.append(RegistryEntry(key, "MUIVerb", label))
+        # Explorer hides a verb when more than 15 items are selected, unless it takes them as one "player".
+        entries.append(RegistryEntry(key, "MultiSelectModel", "Player"))
         entries.append(RegistryEntry(key, "Icon", icon or launcher[0]))
         entries.append(RegistryEntry(key + "\\command", "", command_line(launcher, placeholder)))
     return Plan("windows", registry=tuple(entries), registry_roots=tuple(verb_keys()), notes=(

@@ -1362,6 +1362,10 @@
         <source>The details are in {}</source>
         <translation>詳細は {} にあります</translation>
     </message>
+    <message>
+        <source>CapRL Desktop is already running but does not answer, so these images were not added: {}. Close it (or wait for it to finish starting) and try again.</source>
+        <translation>CapRL Desktop は起動していますが応答がないため、次の画像を追加できませんでした: {}。終了するか（起動の完了を待ってから）もう一度お試しください。</translation>
+    </message>
 </context>
 <context>
     <name>clipboard</name>
