@@ -5,6 +5,8 @@ wherever it was started); each holds the folders' locks for as long as its ``wit
 a ``JobSession``, whose ``run()`` captions through the scheduler with every finished image journaled
 before the caller sees it. The caller only drives the events: printing them, showing them, exporting.
 
+While a run holds its folders, the computer is kept from sleeping (``core/keep_awake.py``).
+
 Every run stays in the journal when it ends, so ``caprl-desktop jobs list`` is a history of the command
 line's runs and the window's alike; the newest ``KEEP_JOBS`` are kept (``jobs forget`` removes one).
 """
@@ -24,6 +26,7 @@ from caprl_desktop.core.jobs.folder_locks import folder_locks
 from caprl_desktop.core.jobs.journal import JobSummary, Journal, journaled
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.scheduler import CaptionEngine, run_job
+from caprl_desktop.core.keep_awake import keep_awake
 
 KEEP_JOBS = 50  # runs the journal keeps; older ones are forgotten when a new one starts (never a running one)
 
@@ -57,7 +60,7 @@ def start_job(journal: Journal, items: list[ImageItem], options: JobOptions, *, 
 
     The session captions ``items`` as given (their paths as the caller knows them: the window finds its
     rows by them); the journal keeps them absolute, for a resume from anywhere."""
-    with folder_locks({i.root for i in items}, what=holder):
+    with folder_locks({i.root for i in items}, what=holder), keep_awake():
         job_id = journal.create(items, options)
         try:
             journal.prune(KEEP_JOBS)
@@ -74,7 +77,7 @@ def resume_job(journal: Journal, job_id: int, *, holder: str, only: Iterable[Pat
     ``only``: resume just these of its images (the window's rows); the others stay pending in the job.
     ``change``: options this resume changes (another caption folder, longer captions); they are recorded."""
     summary = resumable_job(journal, job_id)  # "no such job" before waiting on any lock
-    with folder_locks(summary.roots, what=holder):
+    with folder_locks(summary.roots, what=holder), keep_awake():
         # Read again under the locks: another process may have resumed and finished it meanwhile.
         options = resumable_job(journal, job_id).options
         assert options is not None  # resumable_job refuses a run whose options cannot be read
