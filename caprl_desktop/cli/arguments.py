@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from caprl_desktop.core.export.writers import CSV_COLUMN_SETS
+from caprl_desktop.core.jobs.descriptions import EXISTING_CHOICES, METADATA_MODES
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import PRESETS, default_language, parse_language
@@ -72,6 +73,14 @@ def add_output_options(p: argparse.ArgumentParser, *, new_run: bool) -> None:
     out.add_argument("--output-dir", type=Path, metavar="DIR",
                      help="write the .txt captions under DIR (a subfolder per folder given) instead of beside "
                           "the images: for read-only folders")
+    keeps = "; a resumed run keeps its own unless given" if not new_run else ""
+    out.add_argument("--metadata", choices=METADATA_MODES, default=None,
+                     help="also write each caption as the image's description: embed: inside JPEG, PNG, WebP and "
+                          "TIFF files (other types and files that cannot be written: an XMP sidecar photo.xmp); "
+                          f"xmp: always an XMP sidecar beside the .txt; off (default{keeps})")
+    out.add_argument("--metadata-existing", choices=EXISTING_CHOICES, default=None,
+                     help="a description someone else wrote: keep it (default), or replace it "
+                          f"(`caprl-desktop metadata restore` puts it back){keeps}")
 
 
 def add_generation_options(p: argparse.ArgumentParser) -> None:
@@ -118,6 +127,8 @@ def settings_from_args(args: argparse.Namespace) -> CaptionSettings:
         overwrite=args.overwrite,
         write_sidecars=not args.no_sidecar,
         caption_folder=str(args.output_dir) if args.output_dir else "",
+        metadata=args.metadata or "off",
+        metadata_existing=args.metadata_existing or "keep",
         **_given(args, SAMPLING_FIELDS),  # type: ignore[arg-type]
     )
 
@@ -129,14 +140,16 @@ def engine_settings_from_args(args: argparse.Namespace) -> CaptionSettings:
 
 def resume_changes(args: argparse.Namespace, *, model_label: str | None = None,
                    ) -> Callable[[JobOptions], JobOptions]:
-    """What this resume changes in the run's options: the sampling options given, ``--output-dir``, and the
-    model that makes its captions from now on (records name it)."""
+    """What this resume changes in the run's options: the sampling options given, ``--output-dir``, the
+    ``--metadata`` choices given, and the model that makes its captions from now on (records name it)."""
     sampling = _given(args, SAMPLING_FIELDS)
+    metadata = _given(args, ("metadata", "metadata_existing"))
     folder: Path | None = getattr(args, "output_dir", None)
 
     def change(options: JobOptions) -> JobOptions:
         params = dataclasses.replace(options.params, **sampling)  # type: ignore[arg-type]
-        changed = dataclasses.replace(options, params=params, model_label=model_label or options.model_label)
+        changed = dataclasses.replace(options, params=params, model_label=model_label or options.model_label,
+                                      **metadata)  # type: ignore[arg-type]
         if folder is not None:
             changed = dataclasses.replace(changed, caption_folder=str(folder.absolute()))
         return changed

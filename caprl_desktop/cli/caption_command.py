@@ -171,6 +171,12 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
             elif isinstance(event, ItemFinished):
                 for exporter in exporters:
                     exporter.write(event.record)
+                note = description_note(event)
+                if note:
+                    if progress is not None:
+                        progress.message(note)
+                    else:
+                        print(f"\n{note}" if stream_to_stdout else note, file=sys.stderr)
                 if stream_to_stdout:
                     _report_single(event)
                 elif progress is not None:
@@ -221,6 +227,24 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
     if not stream_to_stdout:
         print("Done: " + ", ".join(parts) + ".", file=sys.stderr)
     return EXIT_SOME_FAILED if finished.failed else EXIT_OK
+
+
+def description_note(event: ItemFinished) -> str:
+    """A line for a description that went elsewhere than asked or was not written; "" when all went as asked.
+
+    Printed, not put in the record's ``error``: the caption itself was made and saved, and an export or a later
+    run must not count the image as failed for its metadata."""
+    found = event.description
+    if found is None:
+        return ""
+    name = event.item.file_name
+    if found.problem:
+        return f"note: {name}: {found.problem}" + (f" ({found.note})" if found.note else "")
+    if found.kept_existing:
+        return f"note: {name}: kept the description already there (--metadata-existing replace replaces it)"
+    if found.note and found.written is not None:
+        return f"note: {name}: description written to {found.written}: {found.note}"
+    return ""
 
 
 def _explain_cannot_save(problem: WriteError, job_id: int) -> None:

@@ -20,7 +20,7 @@ from caprl_desktop.cli.exit_codes import (
 
 # Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
 # against the parser).
-COMMANDS = ("caption", "models", "jobs", "replay", "integrate", "doctor", "gui")
+COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "integrate", "doctor", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         doctor_command,
         integrate_command,
         jobs_command,
+        metadata_command,
         models_command,
         replay_command,
     )
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     caption_command.add_parser(commands)
     models_command.add_parser(commands)
     jobs_command.add_parser(commands)
+    metadata_command.add_parser(commands)
     replay_command.add_parser(commands)
     integrate_command.add_parser(commands)
     doctor_command.add_parser(commands)

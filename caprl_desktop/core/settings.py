@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from caprl_desktop.core.jobs.descriptions import EXISTING_CHOICES, METADATA_MODES
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.params import (
     DEFAULT_IMAGE_BUDGET,
@@ -47,6 +48,8 @@ class CaptionSettings:
     overwrite: bool = False  # caption images that already have a caption
     write_sidecars: bool = True
     caption_folder: str = ""  # captions under this folder instead of beside the images; "" for beside
+    metadata: str = "off"  # also as the image's description: "embed" (inside, else XMP sidecar), "xmp", "off"
+    metadata_existing: str = "keep"  # a description someone else wrote: "keep" or "replace"
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
@@ -55,6 +58,11 @@ class CaptionSettings:
             raise ValueError(f"unknown detail {self.detail!r}: use one of {', '.join(IMAGE_BUDGET_PRESETS)}")
         if self.parallel is not None and self.parallel < 1:
             raise ValueError("captions at a time must be at least 1")
+        if self.metadata not in METADATA_MODES:
+            raise ValueError(f"unknown metadata choice {self.metadata!r}: use one of {', '.join(METADATA_MODES)}")
+        if self.metadata_existing not in EXISTING_CHOICES:
+            raise ValueError(f"unknown choice for existing descriptions {self.metadata_existing!r}: use one of "
+                             f"{', '.join(EXISTING_CHOICES)}")
         self.image_budget()
         self.generation()
 
@@ -84,6 +92,8 @@ class CaptionSettings:
             write_sidecars=self.write_sidecars,
             overwrite=overwrite or self.overwrite,
             caption_folder=str(Path(self.caption_folder).absolute()) if self.caption_folder else "",
+            metadata=self.metadata,
+            metadata_existing=self.metadata_existing,
         )
 
     def engine_config(self, model_path: Path, mmproj_path: Path, run: JobOptions | None = None, *,

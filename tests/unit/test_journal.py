@@ -122,9 +122,14 @@ def test_options_written_by_another_version_make_that_job_unresumable_not_a_cras
 def test_options_round_trip_with_their_version_and_old_records_still_read() -> None:
     original = options(overwrite=True, write_sidecars=False)
     text = options_to_json(original)
-    assert json.loads(text)["version"] == 1 and options_from_json(text) == original
+    assert json.loads(text)["version"] == 2 and options_from_json(text) == original
     unversioned = {k: v for k, v in json.loads(text).items() if k not in ("version", "app")}  # before versions
     assert options_from_json(json.dumps(unversioned)) == original
+    # Version 1 had no metadata choices: such a run reads as one that writes no descriptions.
+    version_1 = {k: v for k, v in json.loads(text).items() if k not in ("metadata", "metadata_existing")}
+    version_1["version"] = 1
+    read = options_from_json(json.dumps(version_1))
+    assert (read.metadata, read.metadata_existing) == ("off", "keep") and read == original
 
 
 def test_commands_that_must_write_to_a_busy_journal_exit_75_and_say_so(

@@ -204,6 +204,6 @@ def test_a_version_1_journal_gains_the_provenance_column_and_keeps_its_runs(tmp_
         [old] = journal.records(1)
         assert (old.caption, old.provenance) == ("old caption", None)
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert "provenance" in {row[1] for row in db.execute("PRAGMA table_info(items)")}
     db.close()

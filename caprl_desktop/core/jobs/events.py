@@ -11,6 +11,7 @@ from pathlib import Path
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.sidecars import SidecarClash
 
@@ -51,6 +52,7 @@ class ItemFinished:
     sidecar: Path | None
     save_error: WriteError | None = None  # the caption was made (it is in the record), its sidecar not written
     others_running: int = 0  # captions of this job still in flight beside this one
+    description: DescriptionOutcome | None = None  # the caption as the image's description (``--metadata``)
 
     @property
     def ok(self) -> bool:

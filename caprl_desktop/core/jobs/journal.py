@@ -11,6 +11,10 @@ interrupted; ``pending()`` gives the images it had not finished, in order, for `
 Each finished image keeps its caption's provenance (``items.provenance``, the ``Provenance`` as JSON), so an
 export of a resumed run describes every caption as the run that made it did. Schema 2 added that column;
 a version-1 journal gets it on opening, its earlier rows without provenance.
+
+Schema 3 added ``replaced_descriptions``: each human description that ``--metadata-existing replace`` replaced
+inside an image (the ``FieldSnapshot`` as JSON, bytes as base64), kept apart from the jobs so that forgetting
+or pruning a run never loses what ``caprl-desktop metadata restore`` needs; the newest row per file counts.
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.descriptions import snapshot_from_json, snapshot_to_json
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, ItemSkipped, JobEvent, JobFinished
 from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.metadata import FieldSnapshot
 from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PromptSpec
 
-SCHEMA_VERSION = 2  # 2: items.provenance
+SCHEMA_VERSION = 3  # 2: items.provenance; 3: replaced_descriptions
 # "unsaved": the caption was made and is kept here, but its sidecar could not be written; resuming saves it.
 ItemState = Literal["pending", "done", "failed", "skipped", "unsaved"]
 JobStatus = Literal["running", "stopped", "finished", "interrupted"]
@@ -72,6 +78,13 @@ CREATE TABLE IF NOT EXISTS items (
     PRIMARY KEY (job_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_by_path ON items (job_id, path);
+CREATE TABLE IF NOT EXISTS replaced_descriptions (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    written_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS replaced_descriptions_by_path ON replaced_descriptions (path, id);
 """
 
 
@@ -135,7 +148,7 @@ def _process_started(pid: int) -> float | None:
 
 # The stored form of a run's options. Version 0 (no "version" key) is the same layout as 1; a later version
 # may add or rename fields, so a reader never trusts the layout blindly (see ``options_from_json``).
-OPTIONS_VERSION = 1
+OPTIONS_VERSION = 2  # 2: metadata, metadata_existing (absent in 1: "off", "keep")
 
 
 def options_to_json(options: JobOptions) -> str:
@@ -307,6 +320,28 @@ class Journal:
                  job_id, str(event.item.path.absolute())),
             )
             db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), job_id))
+            description = event.description if isinstance(event, ItemFinished) else None
+            if description is not None and description.previous is not None and description.written is not None:
+                # In the same transaction as the image's record: a description replaced is never unrecorded.
+                db.execute("INSERT INTO replaced_descriptions (path, snapshot, written_at) VALUES (?, ?, ?)",
+                           (str(description.written.absolute()),
+                            json.dumps(snapshot_to_json(description.previous), ensure_ascii=False), _now()))
+
+    def replaced_description(self, path: Path) -> FieldSnapshot | None:
+        """The description the app last replaced in ``path`` (None: none recorded, or unreadable)."""
+        row = self._db.execute("SELECT snapshot FROM replaced_descriptions WHERE path=? ORDER BY id DESC LIMIT 1",
+                               (str(path.absolute()),)).fetchone()
+        if row is None:
+            return None
+        try:
+            return snapshot_from_json(json.loads(row[0]))
+        except (ValueError, TypeError, AttributeError):  # another version's layout
+            return None
+
+    def forget_replaced(self, path: Path) -> None:
+        """``path``'s replaced descriptions were put back: a second restore must not apply an older one."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM replaced_descriptions WHERE path=?", (str(path.absolute()),))
 
     def set_status(self, job_id: int, status: Literal["running", "stopped", "finished"]) -> None:
         with self._transaction() as db:

@@ -7,6 +7,9 @@ again.  ``first_unwritable`` asks the same of the folders before the first capti
 
 Each record carries its ``Provenance``: the job's (from the engine's report of what it loaded, made at the
 first record and again after a restart) completed with the caption's own seed, image size and timings.
+
+With ``--metadata`` a saved caption is also written as the image's description (``descriptions.py``), after its
+``.txt``: the ``ItemFinished``'s ``description`` says where it went, or why it did not (the run goes on).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from caprl_desktop.core.atomic import WriteError, probe_writable
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs.descriptions import MetadataMode, write_caption_description
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.options import JobOptions
@@ -66,17 +70,25 @@ class Outcomes:
 
     def _save(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
               others_running: int) -> ItemFinished:
-        if error or item.path not in self.sidecars:
+        if error:
             record = self._record(item, text, stats, error)
             return ItemFinished(index, item, record, stats, None, others_running=others_running)
-        sidecar = self.sidecars[item.path]
-        try:
-            write_sidecar(sidecar, text)
-        except WriteError as exc:
-            record = self._record(item, text, stats, f"caption made but not saved: {exc}")
-            return ItemFinished(index, item, record, stats, None, save_error=exc, others_running=others_running)
-        return ItemFinished(index, item, self._record(item, text, stats, ""), stats, sidecar,
-                            others_running=others_running)
+        sidecar = self.sidecars.get(item.path)
+        if sidecar is not None:
+            try:
+                write_sidecar(sidecar, text)
+            except WriteError as exc:
+                record = self._record(item, text, stats, f"caption made but not saved: {exc}")
+                return ItemFinished(index, item, record, stats, None, save_error=exc,
+                                    others_running=others_running)
+        record = self._record(item, text, stats, "")
+        # After the .txt is saved, so that a description that cannot be written never costs the caption.
+        description = write_caption_description(
+            item, text, record.language, record.provenance, mode=_mode(self.options.metadata),
+            existing="replace" if self.options.metadata_existing == "replace" else "keep",
+            text_sidecar=sidecar, caption_folder=self.options.sidecar_folder())
+        return ItemFinished(index, item, record, stats, sidecar, others_running=others_running,
+                            description=description)
 
     def job_provenance(self) -> Provenance | None:
         """The job's provenance for the engine as loaded now; made once per load (the checksums are cached)."""
@@ -106,6 +118,10 @@ class Outcomes:
             path=str(item.path),
             provenance=provenance,
         )
+
+
+def _mode(value: str) -> MetadataMode:
+    return "embed" if value == "embed" else "xmp" if value == "xmp" else "off"
 
 
 def existing_record(item: ImageItem, caption: str) -> CaptionRecord:

@@ -1,0 +1,133 @@
+"""A saved caption written as the image's description too: inside the file, or in an XMP sidecar.
+
+The job's ``metadata`` option says where: ``"embed"`` writes into JPEG, PNG, WebP and TIFF files
+(``core.metadata.can_embed``) and falls back to an XMP sidecar for any other type and for a photo that cannot
+be written (a read-only file or folder, a damaged file); ``"xmp"`` always writes the sidecar; ``"off"`` writes
+nothing. The sidecar is ``<caption .txt path>`` with ``.xmp`` for ``.txt``: beside the image (``photo.xmp``, the
+name Lightroom, Bridge and Capture One read) or under the caption folder when captions go there, and
+``a.png.xmp`` where two images share a stem, as their captions do (``sidecars.py``), so no two images ever
+share one sidecar.
+
+A failure here never costs the caption: its ``.txt`` is saved first, and the outcome's ``problem`` says what
+went wrong with the description (the command line prints it; the run goes on).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from caprl_desktop.core.atomic import WriteError
+from caprl_desktop.core.export.provenance import Provenance
+from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.sidecars import plan_sidecars
+from caprl_desktop.core.metadata import (
+    FieldSnapshot,
+    MetadataError,
+    WriteResult,
+    can_embed,
+    write_description,
+    write_xmp_sidecar,
+)
+
+MetadataMode = Literal["off", "embed", "xmp"]
+ExistingChoice = Literal["keep", "replace"]
+METADATA_MODES: tuple[MetadataMode, ...] = ("off", "embed", "xmp")
+EXISTING_CHOICES: tuple[ExistingChoice, ...] = ("keep", "replace")
+
+
+@dataclass(frozen=True)
+class DescriptionOutcome:
+    """What became of one caption's description.
+
+    ``written``: the file that now holds it (the image, or its XMP sidecar); None when nothing was written.
+    ``kept_existing``: a human description was there and was kept. ``previous``: the human description that
+    was replaced inside ``written`` (journaled so that ``caprl-desktop metadata restore`` puts it back).
+    ``note``: why the description went to a sidecar instead of the image. ``problem``: why it was not written.
+    """
+
+    image: Path
+    written: Path | None = None
+    kept_existing: bool = False
+    previous: FieldSnapshot | None = None
+    note: str = ""
+    problem: str = ""
+
+
+def provenance_mapping(provenance: Provenance | None) -> dict[str, str]:
+    """The provenance as ``caprl:`` properties: its field names are XML names already; unknown values left out."""
+    if provenance is None:
+        return {}
+    return {key: str(value) for key, value in provenance.to_dict().items() if value is not None and value != ""}
+
+
+def xmp_base(item: ImageItem, text_sidecar: Path | None, caption_folder: Path | None) -> Path:
+    """The path whose ``.xmp`` twin is the image's XMP sidecar: where its ``.txt`` caption goes (or would go).
+
+    Without a ``.txt`` (``--no-sidecar``) the name is planned as the ``.txt``'s would be: one folder scan per
+    image, nothing beside a caption that takes seconds to make."""
+    if text_sidecar is not None:
+        return text_sidecar
+    return plan_sidecars([item], caption_folder).paths[item.path]
+
+
+def write_caption_description(item: ImageItem, text: str, language: str, provenance: Provenance | None, *,
+                              mode: MetadataMode, existing: ExistingChoice, text_sidecar: Path | None,
+                              caption_folder: Path | None) -> DescriptionOutcome | None:
+    """Write ``text`` as ``item``'s description as ``mode`` says; None for ``"off"``. Never raises for one file's
+    problem: the outcome says it."""
+    if mode == "off":
+        return None
+    lang: Any = language if language in ("ja", "en") else "en"
+    mapping = provenance_mapping(provenance)
+    note = ""
+    if mode == "embed":
+        if can_embed(item.path):
+            try:
+                return _outcome(item, write_description(item.path, text, lang, mapping, existing=existing))
+            except (WriteError, MetadataError) as exc:  # UnsupportedImageError too: not such a file inside
+                note = f"not written inside the image ({exc})"
+        else:
+            note = f"{item.path.suffix or 'this type'} cannot hold a description inside"
+    try:
+        base = xmp_base(item, text_sidecar, caption_folder)
+        if not base.parent.is_dir():  # under a caption folder with no .txt written yet
+            base.parent.mkdir(parents=True, exist_ok=True)
+        result = write_xmp_sidecar(base, text, lang, mapping, existing=existing)
+    except (WriteError, MetadataError, OSError) as exc:
+        problem = f"description not written: {exc}"
+        return DescriptionOutcome(item.path, note=note, problem=problem)
+    return _outcome(item, result, note)
+
+
+def _outcome(item: ImageItem, result: WriteResult, note: str = "") -> DescriptionOutcome:
+    return DescriptionOutcome(item.path, None if result.kept_existing else result.path, result.kept_existing,
+                              result.previous, note)
+
+
+def snapshot_to_json(snapshot: FieldSnapshot) -> dict[str, Any]:
+    """A ``FieldSnapshot`` as JSON-able data; raw field bytes as base64 (a Latin-1 description stays exact)."""
+
+    def b64(raw: bytes | None) -> str | None:
+        return None if raw is None else base64.b64encode(raw).decode("ascii")
+
+    return {"xmp": dict(snapshot.xmp), "exif": b64(snapshot.exif), "iptc": b64(snapshot.iptc),
+            "iptc_charset": b64(snapshot.iptc_charset), "creator_tool": snapshot.creator_tool}
+
+
+def snapshot_from_json(data: Mapping[str, Any]) -> FieldSnapshot:
+    """``snapshot_to_json``'s inverse; raises ``ValueError``/``TypeError`` for data in another layout."""
+
+    def raw(key: str) -> bytes | None:
+        value = data.get(key)
+        return None if value is None else base64.b64decode(str(value), validate=True)
+
+    xmp = data.get("xmp") or {}
+    if not isinstance(xmp, dict):
+        raise TypeError("xmp is not a mapping")
+    creator = data.get("creator_tool")
+    return FieldSnapshot(xmp={str(k): str(v) for k, v in xmp.items()}, exif=raw("exif"), iptc=raw("iptc"),
+                         iptc_charset=raw("iptc_charset"), creator_tool=None if creator is None else str(creator))
