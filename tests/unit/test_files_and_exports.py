@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import errno
+import io
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from caprl_desktop.core.atomic import WriteError, atomic_write_text
-from caprl_desktop.core.export.writers import CaptionRecord, CsvExporter, JsonlExporter, read_jsonl
+from caprl_desktop.core.export.writers import CaptionRecord, CsvExporter, JsonlExporter, open_exporter, read_jsonl
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.jobs.sidecars import plan_sidecars, read_sidecar, write_sidecar
 from caprl_desktop.core.units import human_size
@@ -103,3 +105,20 @@ def test_discovery_order_filters_and_links(tmp_path: Path) -> None:
 def test_sizes_pick_their_unit_after_rounding() -> None:
     assert [human_size(n) for n in (999, 999.6, 816_100, 999_950, 999_950_000, 1_930_000_000)] == [
         "999 B", "1.0 KB", "816.1 KB", "1.0 MB", "1.00 GB", "1.93 GB"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_an_export_to_a_redirected_stdout_is_utf8_without_newline_translation(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows: stdout redirected to a file or a pipe is in the ANSI code page and in text mode."""
+    raw = io.BytesIO()
+    console = io.TextIOWrapper(raw, encoding="cp1252", errors="replace", newline="\r\n")
+    monkeypatch.setattr(sys, "stdout", console)
+    exporter = open_exporter("-", kind)
+    exporter.write(record("写真.jpg", "富士山の写真。"))
+    assert exporter.close() is None
+    print("after", flush=True)  # standard output is still open and usable afterwards
+    data = raw.getvalue()
+    assert "富士山の写真。" in data.decode("utf-8")
+    assert b"\r\r\n" not in data and data.endswith(b"after\r\n")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import enum
+import io
 import json
 import os
 import sys
@@ -115,6 +116,22 @@ def plan_export(target: Path, kind: str, records: Iterable[CaptionRecord]) -> Ex
     return ExportReport(target if written else None, written, with_errors, tuple(left_out))
 
 
+def _stdout_for_export() -> IO[str]:
+    """Standard output for an export: UTF-8 whatever the console's code page (Japanese through a pipe on Windows
+    would turn into "?"), and no newline translation (Windows text mode would make the CSV's \\r\\n \\r\\r\\n)."""
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a stream without bytes underneath (a test's StringIO): as it is
+        return sys.stdout
+    return io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+
+
+def _release_stdout(stream: IO[str]) -> None:
+    """Let go of the wrapper without closing standard output underneath it."""
+    if stream is not sys.stdout and isinstance(stream, io.TextIOWrapper):
+        stream.detach()
+
+
 class _Exporter:
     encoding = "utf-8"
 
@@ -130,7 +147,7 @@ class _Exporter:
             if self._partial is not None:
                 self._file = open(self._partial, "w", encoding=self.encoding, newline="")  # noqa: SIM115
             else:
-                self._file = sys.stdout
+                self._file = _stdout_for_export()
         except OSError as exc:
             raise WriteError(explain_os_error(exc, target or Path("-"))) from exc
         self._guard(self._begin)
@@ -167,6 +184,7 @@ class _Exporter:
         """Give the file its real name; returns it (None for standard output)."""
         if self._partial is None or self.target is None:
             self._file.flush()
+            _release_stdout(self._file)
             return None
         try:
             self._file.flush()
@@ -180,6 +198,9 @@ class _Exporter:
     def abandon(self) -> Path | None:
         """Keep what was written under the ``.partial`` name (after a failure); returns that path."""
         if self._partial is None:
+            with contextlib.suppress(OSError, ValueError):
+                self._file.flush()
+                _release_stdout(self._file)
             return None
         with contextlib.suppress(OSError):
             self._file.close()
