@@ -16,7 +16,6 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from caprl_desktop import __version__
-from caprl_desktop.core.diagnostics import report
 from caprl_desktop.core.engine.reports import EngineInfo
 
 
@@ -37,6 +36,9 @@ class _Report(QRunnable):
         self._signals = signals
 
     def run(self) -> None:
+        # Imported here: the report's modules (huggingface-hub among them) would slow every start of the window.
+        from caprl_desktop.core.diagnostics import report
+
         lines = [f"[{section}] {line}" for section, line in report(checksums=False)]
         self._signals.done.emit("\n".join(lines))
 
