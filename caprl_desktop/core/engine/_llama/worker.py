@@ -257,10 +257,13 @@ def run_worker(conn: Connection, log_path: str) -> None:
 
 def probe_backend_main(conn: Connection) -> None:
     """Entry point of a short-lived process that reports the backend and GPU memory, then exits."""
-    _redirect_stdio(os.devnull)
+    silenced = _redirect_stdio(os.devnull)
     from caprl_desktop.core.engine._llama.probe import detect_backend
 
     try:
         conn.send(detect_backend())
     finally:
         conn.close()
+        # Closed before the interpreter's exit, which would otherwise warn of an unclosed file.
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        silenced.close()
