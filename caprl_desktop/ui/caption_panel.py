@@ -50,6 +50,10 @@ class CaptionPanel(QWidget):
         self.error.setStyleSheet(f"QLabel {{ color: {colour.name()}; }}")
         self.error.hide()
         self.counter = QLabel()
+        self.description = QLabel()  # "Description written into the image", when asked for
+        self.description.setObjectName("captionDescription")
+        self.description.setWordWrap(True)
+        self.description.hide()
         self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setToolTip(self.tr("Copy the caption (Ctrl+Shift+C)"))
         self.copy_button.clicked.connect(self.copy)
@@ -83,6 +87,7 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.error)
         layout.addWidget(self.editor, 1)
+        layout.addWidget(self.description)
         layout.addLayout(bottom)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details)
@@ -95,14 +100,15 @@ class CaptionPanel(QWidget):
 
     def show_entry(self, path: Path | None, text: str, *, streaming: bool, sidecar: Path | None = None,
                    tokens: int | None = None, root: Path | None = None, error: str = "", editable: bool = True,
-                   hint: str = "", provenance: Provenance | None = None) -> None:
+                   hint: str = "", provenance: Provenance | None = None, description: str = "") -> None:
         """Show ``path``'s caption; a pending edit of the previous image is saved first.
 
         ``sidecar``: where its caption is, when known; else it is worked out on saving (which reads the
         folder, so not on every selection).  ``root``: the folder the image was added with.  ``error``: why
         it failed, shown above the caption.  ``editable`` False: nothing to edit or save (a failed image).
         ``hint``: what the empty editor says instead of the usual placeholder.  ``provenance``: where the
-        caption came from, for the Details section.
+        caption came from, for the Details section.  ``description``: whether it is in the image's own
+        metadata too (a line under the caption; empty: not asked for, or not known this session).
         """
         self.flush()
         self.path = path
@@ -121,6 +127,8 @@ class CaptionPanel(QWidget):
         self.status.clear()
         self._update_counter(tokens)
         self.details.setPlainText(self.details_text(provenance))
+        self.description.setText(description)
+        self.description.setVisible(bool(description))
 
     def details_text(self, p: Provenance | None) -> str:
         if p is None:

@@ -422,7 +422,8 @@ class MainWindow(QMainWindow):
         self.panel.show_entry(entry.path, "" if failed else entry.caption, streaming=entry.state == State.CAPTIONING,
                               sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root,
                               error=entry.error if entry.state == State.FAILED else "", editable=not failed,
-                              hint=hint, provenance=entry.record.provenance if entry.record is not None else None)
+                              hint=hint, provenance=entry.record.provenance if entry.record is not None else None,
+                              description=entry.description)
         self.preview.show_image(entry.path)
 
     def _caption_saved(self, path: Path, text: str) -> None:

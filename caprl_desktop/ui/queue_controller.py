@@ -41,6 +41,7 @@ from caprl_desktop.core.jobs.journal import JobSummary, Journal
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
+from caprl_desktop.ui.description_text import describe_outcome
 from caprl_desktop.ui.disk_captions import DiskReader, ReplaceQuestion, weigh_replacement
 from caprl_desktop.ui.drop_report import DropReport, report_text
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
@@ -614,7 +615,8 @@ class QueueController(QObject):
             self._go_failed += 1
             self.queue.fail(row, event.record.error, record=event.record, unsaved=event.unsaved)
         else:
-            self.queue.finish(row, event.record, sidecar=event.sidecar, stats=event.stats)
+            self.queue.finish(row, event.record, sidecar=event.sidecar, stats=event.stats,
+                              description=describe_outcome(event.description))
             if event.stats is not None and not self._started_at:
                 self.speedChanged.emit(event.stats.tokens_per_second)
         self.entryChanged.emit(row)

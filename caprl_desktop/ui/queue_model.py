@@ -63,6 +63,7 @@ class Entry:
     unsaved: bool = False  # the caption was made but its sidecar could not be written: save it, do not redo it
     job_id: int | None = None  # still to caption in this recorded run: captioning it resumes that run
     earlier: bool = False  # ``caption`` is the one found in its sidecar, not made in this session
+    description: str = ""  # where its description went in the image's metadata (this session), in words
 
     @property
     def path(self) -> Path:
@@ -334,13 +335,13 @@ class QueueModel(QAbstractListModel):
         self._changed(row)
 
     def finish(self, row: int, record: CaptionRecord, *, sidecar: Path | None, stats: CaptionStats | None,
-               earlier: bool = False) -> None:
+               earlier: bool = False, description: str = "") -> None:
         """Captioned and saved (or, ``earlier``, skipped: its caption was there already). It no longer belongs to
         a run."""
         entry = self.entries[row]
         self._move(entry, State.DONE)
         entry.caption, entry.record, entry.sidecar, entry.stats = record.caption, record, sidecar, stats
-        entry.earlier = earlier
+        entry.earlier, entry.description = earlier, description
         entry.error, entry.overwrite, entry.unsaved, entry.job_id = "", False, False, None
         self._changed(row)
 

@@ -105,6 +105,20 @@ class SettingsDialog(QDialog):
         self.overwrite.addItem(self.tr("Caption them again and replace the caption"), True)
         form.addRow(self.tr("Existing captions"), self.overwrite)
 
+        self.metadata = QComboBox()
+        self.metadata.addItem(self.tr("Only in the .txt caption files"), "off")
+        self.metadata.addItem(self.tr("Also inside the images (XMP, IPTC, EXIF)"), "embed")
+        self.metadata.addItem(self.tr("Also in XMP sidecar files (photo.xmp)"), "xmp")
+        self.metadata.setToolTip(self.tr("Photo managers (Lightroom, digiKam, Explorer, Finder) read a description "
+                                         "inside the image or in its .xmp file. The image data is never changed; "
+                                         "types that cannot hold one get the .xmp file."))
+        form.addRow(self.tr("Descriptions"), self.metadata)
+        self.metadata_existing = QComboBox()
+        self.metadata_existing.addItem(self.tr("Keep a description someone else wrote"), "keep")
+        self.metadata_existing.addItem(self.tr("Replace it (`caprl-desktop metadata restore` puts it back)"),
+                                       "replace")
+        form.addRow(self.tr("Their descriptions"), self.metadata_existing)
+
         self.caption_folder = QLineEdit()
         self.caption_folder.setPlaceholderText(self.tr("Beside the images"))
         self.caption_folder.setClearButtonEnabled(True)
@@ -177,6 +191,8 @@ class SettingsDialog(QDialog):
         self.threads.setValue(settings.threads or 0)
         self.parallel.setValue(settings.parallel or 0)
         self.overwrite.setCurrentIndex(1 if settings.overwrite else 0)
+        self.metadata.setCurrentIndex(max(0, self.metadata.findData(settings.metadata)))
+        self.metadata_existing.setCurrentIndex(max(0, self.metadata_existing.findData(settings.metadata_existing)))
         self.start_when_added.setChecked(settings.start_when_added)
         self.idle_unload.setValue(settings.idle_unload_minutes)
         self.caption_folder.setText(settings.caption_folder)
@@ -194,6 +210,8 @@ class SettingsDialog(QDialog):
         self.threads.setValue(0)
         self.parallel.setValue(0)
         self.overwrite.setCurrentIndex(1 if default("overwrite") else 0)
+        self.metadata.setCurrentIndex(max(0, self.metadata.findData(default("metadata"))))
+        self.metadata_existing.setCurrentIndex(max(0, self.metadata_existing.findData(default("metadata_existing"))))
         self.start_when_added.setChecked(default("start_when_added"))
         self.idle_unload.setValue(default("idle_unload_minutes"))
         self.caption_folder.clear()
@@ -223,6 +241,8 @@ class SettingsDialog(QDialog):
         s.threads = self.threads.value() or None
         s.parallel = self.parallel.value() or None
         s.overwrite = bool(self.overwrite.currentData())
+        s.metadata = self.metadata.currentData()
+        s.metadata_existing = self.metadata_existing.currentData()
         s.start_when_added = self.start_when_added.isChecked()
         s.idle_unload_minutes = self.idle_unload.value()
         s.caption_folder = self.caption_folder.text().strip()

@@ -11,9 +11,12 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.core.metadata import read_description
+from caprl_desktop.core.metadata.fields import clean_for_xml
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.app import install_translators
 from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.gui import drop, wait_all_finished
 from tests.support.images import save_noise
@@ -161,3 +164,24 @@ def test_menus_keep_their_place_on_macos_and_no_shortcut_clashes_with_the_system
     assert {a.menuRole() for a in others} == {QAction.MenuRole.NoRole}  # Qt's guess by text moves nothing
     taken = {a.shortcut().toString() for a in window.actions() if not a.shortcut().isEmpty()}
     assert "Ctrl+M" not in taken and "Ctrl+H" not in taken  # Cmd+M minimizes, Cmd+H hides on macOS
+
+
+def test_the_window_writes_descriptions_into_the_images_when_chosen_and_says_so(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path
+) -> None:
+    dialog = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.metadata.setCurrentIndex(dialog.metadata.findData("embed"))
+    dialog.accept()
+    assert window.settings.choices.metadata == "embed" and AppSettings().metadata == "embed"  # remembered
+    photo = save_noise(tmp_path / "photo.jpg", seed=8)
+    drop(window, [photo])
+    window.controller.start()
+    wait_all_finished(qtbot, window, 1)
+    window.images.select_first()
+    assert window.panel.description.isVisible()
+    assert window.panel.description.text() == "Description written into the image"
+    found = read_description(photo)
+    assert found is not None
+    # As written: what XML 1.0 cannot hold (random-weight captions have control characters) is left out.
+    assert found.text == clean_for_xml(photo.with_suffix(".txt").read_text(encoding="utf-8")).strip()

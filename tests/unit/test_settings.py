@@ -34,12 +34,15 @@ def test_the_same_choices_in_the_window_and_on_the_command_line_give_identical_o
     window.parallel = 2
     window.overwrite = True
     window.caption_folder = str(tmp_path / "captions")
+    window.metadata = "embed"
+    window.metadata_existing = "replace"
     window.sync()
     stored = AppSettings().choices  # as the next start reads them
 
     cli = cli_settings("--lang", "ja", "--preset", "short", "--detail", "fast", "--max-tokens", "300",
                        "--temperature", "0", "--seed", "42", "--gpu-layers", "0", "--threads", "3", "--parallel", "2",
-                       "--overwrite", "--output-dir", str(tmp_path / "captions"))
+                       "--overwrite", "--output-dir", str(tmp_path / "captions"), "--metadata", "embed",
+                       "--metadata-existing", "replace")
 
     assert stored == cli
     assert stored.job_options(MODEL.name) == cli.job_options(MODEL.name)

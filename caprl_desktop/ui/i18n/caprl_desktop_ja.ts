@@ -199,6 +199,25 @@
     </message>
 </context>
 <context>
+    <name>Description</name>
+    <message>
+        <source>Description not written: {}</source>
+        <translation>説明は書き込まれませんでした: {}</translation>
+    </message>
+    <message>
+        <source>The description already in the image was kept</source>
+        <translation>画像にあった説明はそのまま残しました</translation>
+    </message>
+    <message>
+        <source>Description written into the image</source>
+        <translation>説明を画像に書き込みました</translation>
+    </message>
+    <message>
+        <source>Description written to {}</source>
+        <translation>説明を {} に書き込みました</translation>
+    </message>
+</context>
+<context>
     <name>DropReport</name>
     <message>
         <source>{} and {} more</source>
@@ -1223,6 +1242,38 @@
     <message>
         <source>Existing captions</source>
         <translation>既存のキャプション</translation>
+    </message>
+    <message>
+        <source>Only in the .txt caption files</source>
+        <translation>.txt のキャプションファイルだけ</translation>
+    </message>
+    <message>
+        <source>Also inside the images (XMP, IPTC, EXIF)</source>
+        <translation>画像の中にも書き込む（XMP、IPTC、EXIF）</translation>
+    </message>
+    <message>
+        <source>Also in XMP sidecar files (photo.xmp)</source>
+        <translation>XMP サイドカーファイルにも書く（photo.xmp）</translation>
+    </message>
+    <message>
+        <source>Photo managers (Lightroom, digiKam, Explorer, Finder) read a description inside the image or in its .xmp file. The image data is never changed; types that cannot hold one get the .xmp file.</source>
+        <translation>写真管理ソフト（Lightroom、digiKam、エクスプローラー、Finder）は画像の中か .xmp ファイルの説明を読みます。画像データは変更しません。説明を持てない形式には .xmp ファイルを作ります。</translation>
+    </message>
+    <message>
+        <source>Descriptions</source>
+        <translation>説明</translation>
+    </message>
+    <message>
+        <source>Keep a description someone else wrote</source>
+        <translation>他の人が書いた説明は残す</translation>
+    </message>
+    <message>
+        <source>Replace it (`caprl-desktop metadata restore` puts it back)</source>
+        <translation>置き換える（`caprl-desktop metadata restore` で元に戻せます）</translation>
+    </message>
+    <message>
+        <source>Their descriptions</source>
+        <translation>既存の説明</translation>
     </message>
     <message>
         <source>Beside the images</source>
