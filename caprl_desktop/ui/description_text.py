@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QCoreApplication
 
+from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
+from caprl_desktop.core.metadata import read_description
+from caprl_desktop.core.metadata.fields import Description
 
 
 def describe_outcome(outcome: DescriptionOutcome | None) -> str:
@@ -21,3 +26,16 @@ def describe_outcome(outcome: DescriptionOutcome | None) -> str:
         return QCoreApplication.translate("Description", "Description written into the image")
     text = QCoreApplication.translate("Description", "Description written to {}").format(outcome.written.name)
     return text + (f" ({outcome.note})" if outcome.note else "")
+
+
+def describe_file(path: Path) -> str:
+    """Whether ``path`` holds a description, and whose (run on a pool thread: it reads the file)."""
+    try:
+        found: Description | None = read_description(path)
+    except (CaprlError, OSError):
+        return QCoreApplication.translate("Description", "Its description cannot be read")
+    if found is None or not found.text:
+        return QCoreApplication.translate("Description", "No description in the image")
+    if found.app_written:
+        return QCoreApplication.translate("Description", "Description in the image, written by CapRL Desktop")
+    return QCoreApplication.translate("Description", "Description in the image, written by someone else")

@@ -409,6 +409,8 @@ class MainWindow(QMainWindow):
         entry = self.queue.entry(row)
         if entry.state == State.IDLE:
             self.controller.look_now(row)  # a caption already on disk: an edit must start from it
+        if not entry.description and entry.state in (State.IDLE, State.DONE) and self.settings.metadata != "off":
+            self.controller.look_for_description(row)  # whether the image itself holds one (read off this thread)
         # A failed image shows its reason apart from the caption and cannot be edited, so the reason never
         # reaches a sidecar; one whose caption was made but not saved shows that caption.
         failed = entry.state == State.FAILED and not entry.unsaved

@@ -41,7 +41,7 @@ from caprl_desktop.core.jobs.journal import JobSummary, Journal
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
-from caprl_desktop.ui.description_text import describe_outcome
+from caprl_desktop.ui.description_text import describe_file, describe_outcome
 from caprl_desktop.ui.disk_captions import DiskReader, ReplaceQuestion, weigh_replacement
 from caprl_desktop.ui.drop_report import DropReport, report_text
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
@@ -508,6 +508,18 @@ class QueueController(QObject):
             if announce:
                 self._skipped.append(path)
                 self._skip_timer.start()
+
+    def look_for_description(self, row: int) -> None:
+        """Find out, off the GUI thread, whether the row's image holds a description (and whose)."""
+        path = self.queue.entry(row).path
+
+        def found(text: str) -> None:
+            at = self.queue.row_of(path)
+            if at is not None and not self.queue.entry(at).description:
+                self.queue.set_description(at, text)
+                self.entryChanged.emit(at)
+
+        self.disk.run(lambda: describe_file(path), found)
 
     def look_now(self, row: int) -> None:
         """The same for one row, at once: the row on display, where typing must start from its caption."""

@@ -345,6 +345,11 @@ class QueueModel(QAbstractListModel):
         entry.error, entry.overwrite, entry.unsaved, entry.job_id = "", False, False, None
         self._changed(row)
 
+    def set_description(self, row: int, text: str) -> None:
+        """Whether its description is in the image file, in words (read off the GUI thread)."""
+        self.entries[row].description = text
+        self._changed(row)
+
     def fail(self, row: int, error: str, *, record: CaptionRecord | None = None, unsaved: bool = False) -> None:
         """Not captioned, or (``unsaved``) captioned but not saved: then it stays in its run, to be saved later."""
         entry = self.entries[row]

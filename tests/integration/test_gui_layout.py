@@ -3,6 +3,7 @@ finished go says what became of it (failures one click away)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from caprl_desktop.core.metadata import read_description
+from caprl_desktop.core.metadata import read_description, write_description
 from caprl_desktop.core.metadata.fields import clean_for_xml
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.app import install_translators
@@ -185,3 +186,20 @@ def test_the_window_writes_descriptions_into_the_images_when_chosen_and_says_so(
     assert found is not None
     # As written: what XML 1.0 cannot hold (random-weight captions have control characters) is left out.
     assert found.text == clean_for_xml(photo.with_suffix(".txt").read_text(encoding="utf-8")).strip()
+
+
+def test_the_panel_says_whose_description_an_image_holds(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    window.settings.metadata = "embed"
+    window.settings.start_when_added = False  # listed, not captioned: the panel reads what the files hold
+    photo = save_noise(tmp_path / "theirs.jpg", seed=9)
+    write_description(photo, "A harbour at dusk.", "en", {})  # as another program would have
+    # Someone else's description: make it human by replacing the app's marks with a plain XMP edit.
+    subprocess.run(["exiftool", "-overwrite_original", "-XMP-caprl:all=", "-XMP-xmp:CreatorTool=Lightroom",
+                    "-XMP-dc:Description=A harbour at dusk.", str(photo)], check=True, capture_output=True)
+    plain = save_noise(tmp_path / "plain.jpg", seed=10)
+    drop(window, [photo, plain])
+    qtbot.waitUntil(lambda: len(window.queue.entries) == 2, timeout=10_000)
+    expected = {0: "Description in the image, written by someone else", 1: "No description in the image"}
+    for row, text in expected.items():
+        window.images.list_view.setCurrentIndex(window.images.proxy.index(row, 0))
+        qtbot.waitUntil(lambda text=text: window.panel.description.text() == text, timeout=10_000)  # type: ignore[misc]

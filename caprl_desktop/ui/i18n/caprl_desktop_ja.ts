@@ -216,6 +216,22 @@
         <source>Description written to {}</source>
         <translation>説明を {} に書き込みました</translation>
     </message>
+    <message>
+        <source>Its description cannot be read</source>
+        <translation>画像の説明を読み取れません</translation>
+    </message>
+    <message>
+        <source>No description in the image</source>
+        <translation>画像に説明はありません</translation>
+    </message>
+    <message>
+        <source>Description in the image, written by CapRL Desktop</source>
+        <translation>画像に説明があります（CapRL Desktop が書いたもの）</translation>
+    </message>
+    <message>
+        <source>Description in the image, written by someone else</source>
+        <translation>画像に説明があります（他の人が書いたもの）</translation>
+    </message>
 </context>
 <context>
     <name>DropReport</name>
