@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
+
+from caprl_desktop.core.errors import ModelFileError
 
 APP_NAME = "caprl-desktop"  # ASCII on purpose: llama.cpp has failed to open non-ASCII paths on Windows
 HOME_ENV = "CAPRL_DESKTOP_HOME"
@@ -36,6 +40,33 @@ def models_dir() -> Path:
     return ascii_safe(data_dir() / "models")
 
 
+def _windows_short_name(path: str) -> str | None:
+    """Windows' 8.3 short form of an existing path (None where it has none, e.g. 8.3 names are off)."""
+    import ctypes  # Windows only
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined,unused-ignore]
+    size = kernel32.GetShortPathNameW(path, None, 0)
+    buffer = ctypes.create_unicode_buffer(size)
+    if size and kernel32.GetShortPathNameW(path, buffer, size):
+        return str(buffer.value)
+    return None
+
+
+def llama_openable(path: Path, *, platform: str | None = None,
+                   short_name: Callable[[str], str | None] | None = None) -> Path:
+    """``path`` as llama.cpp can open it: on Windows its C runtime opens model files by an ANSI name, so a path
+    with characters outside ASCII (a Japanese user or folder name) is given in its 8.3 short form; where that
+    still is not ASCII (8.3 names turned off on the drive), a ``ModelFileError`` says what to do."""
+    if (platform or sys.platform) != "win32" or str(path).isascii():
+        return path
+    short = (short_name or _windows_short_name)(str(path))
+    if short is not None and short.isascii():
+        return Path(short)
+    raise ModelFileError(f"{path} cannot be opened by llama.cpp on Windows: its path has characters outside "
+                         "ASCII and the drive keeps no short (8.3) names. Move the model files to a folder whose "
+                         "path is ASCII only, for example C:\\Models, and choose them there.")
+
+
 def ascii_safe(path: Path) -> Path:
     """On Windows, the 8.3 short form of a non-ASCII path, which llama.cpp's file opening copes with.
 
@@ -46,14 +77,9 @@ def ascii_safe(path: Path) -> Path:
         return path
     try:
         path.mkdir(parents=True, exist_ok=True)
-        import ctypes  # Windows only
-
-        size = ctypes.windll.kernel32.GetShortPathNameW(str(path), None, 0)  # type: ignore[attr-defined,unused-ignore]
-        buffer = ctypes.create_unicode_buffer(size)
-        if size and ctypes.windll.kernel32.GetShortPathNameW(str(path), buffer, size):  # type: ignore[attr-defined,unused-ignore]
-            short = buffer.value
-            if short.isascii():
-                return Path(short)
+        short = _windows_short_name(str(path))
+        if short is not None and short.isascii():
+            return Path(short)
     except OSError:
         pass
     return path

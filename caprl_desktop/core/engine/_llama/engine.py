@@ -37,6 +37,7 @@ from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.models.files import ModelPairInfo, check_model_pair
 from caprl_desktop.core.models.fit import memory_budget
 from caprl_desktop.core.params import EngineConfig, GenerationParams, default_threads
+from caprl_desktop.core.paths import llama_openable
 
 _ALL_LAYERS = 999
 # ctypes wants a typed NULL for an absent callback.
@@ -103,7 +104,8 @@ class LlamaCaptioner:
         try:
             model_params = llama_cpp.llama_model_default_params()
             model_params.n_gpu_layers = gpu_layers
-            self._model = llama_cpp.llama_model_load_from_file(str(pair.model_path).encode(), model_params)
+            model_path = llama_openable(pair.model_path)  # every path given to llama.cpp, not only the models folder
+            self._model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), model_params)
             if not self._model:
                 raise ModelLoadError(self._failure("llama.cpp could not load the model", pair.model_path))
             n_layer = int(llama_cpp.llama_model_n_layer(self._model))
@@ -136,7 +138,7 @@ class LlamaCaptioner:
             mparams.image_max_tokens = config.image_budget.max_tokens
             if config.image_budget.min_tokens is not None:
                 mparams.image_min_tokens = config.image_budget.min_tokens
-            self._mctx = mtmd.mtmd_init_from_file(str(pair.mmproj_path).encode(), self._model, mparams)
+            self._mctx = mtmd.mtmd_init_from_file(str(llama_openable(pair.mmproj_path)).encode(), self._model, mparams)
             if not self._mctx:
                 raise ModelLoadError(self._failure("llama.cpp could not load the vision projector", pair.mmproj_path))
             if not mtmd.mtmd_support_vision(self._mctx):
