@@ -375,6 +375,7 @@ class MainWindow(QMainWindow):
         """The model dialog (made once; a download in it goes on while it is closed)."""
         if self.model_dialog is None:
             self.model_dialog = ModelDialog(self.controller.store, self)
+            self.model_dialog.release_files = self.controller.release_model_files
             self.model_dialog.modelsChanged.connect(self.controller.models_changed)
         self.model_dialog.show()
         self.model_dialog.raise_()

@@ -12,6 +12,7 @@ Files on disk are picked in ``LocalModelDialog`` (model and projector in one dia
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -74,6 +75,8 @@ class ModelDialog(QDialog):
         self._installed_ids: set[str] = set()
         self.hub_problem: HubProblem | None = None  # why the hub cannot be used now; None while it can
         self.local_dialog: LocalModelDialog | None = None
+        # Before a model is removed: ends an engine that has its files open (the window sets it); says why not.
+        self.release_files: Callable[[set[Path]], str | None] = lambda paths: None
         self.setWindowTitle(self.tr("Models — CapRL Desktop"))
         self.resize(760, 640)
         self._build()
@@ -280,6 +283,10 @@ class ModelDialog(QDialog):
             self.remove_model(model)
 
     def remove_model(self, model: InstalledFile) -> None:
+        busy = self.release_files({self.store.path_of(model)})
+        if busy is not None:
+            QMessageBox.information(self, self.tr("Remove model"), busy)
+            return
         try:
             lines = self.store.remove(model)
         except CaprlError as exc:

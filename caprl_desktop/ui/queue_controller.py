@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import WriteError
@@ -85,6 +85,7 @@ class QueueController(QObject):
     runRequested = Signal(object)  # RunRequest
     loadRequested = Signal(object)  # EngineConfig
     unloadRequested = Signal()
+    unloadNowRequested = Signal()  # the same, waiting until the engine process has ended
     shutdownRequested = Signal()
     countTokensRequested = Signal(object, str)  # image path, caption text
     tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
@@ -160,6 +161,7 @@ class QueueController(QObject):
         self.loadRequested.connect(self.worker.load)
         self.shutdownRequested.connect(self.worker.shutdown)
         self.unloadRequested.connect(self.worker.unload)
+        self.unloadNowRequested.connect(self.worker.unload, Qt.ConnectionType.BlockingQueuedConnection)
         self.worker.engineStarting.connect(self.engineStarting)
         self.worker.engineReady.connect(self._engine_ready)
         self.worker.engineFailed.connect(self._engine_failed)
@@ -508,6 +510,20 @@ class QueueController(QObject):
             if announce:
                 self._skipped.append(path)
                 self._skip_timer.start()
+
+    def release_model_files(self, paths: set[Path]) -> str | None:
+        """Before model files are deleted or forgotten: an engine that has them open is ended first (Windows
+        cannot delete a memory-mapped file, and removing it would leave gigabytes behind). Returns why that
+        cannot be done now, or None."""
+        info = self._engine_info
+        if info is None or not {info.model.model_path, info.model.mmproj_path} & paths:
+            return None
+        if self._running:
+            return self.tr("The model is captioning now: pause or cancel, then remove it.")
+        self.unloadNowRequested.emit()  # returns once the engine process is gone
+        self._engine_info = None
+        self.engineUnloaded.emit()
+        return None
 
     def look_for_description(self, row: int) -> None:
         """Find out, off the GUI thread, whether the row's image holds a description (and whose)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import psutil
 import pytest
 from PySide6.QtCore import QRect, QTranslator
 from PySide6.QtGui import QAction, QGuiApplication
@@ -203,3 +204,20 @@ def test_the_panel_says_whose_description_an_image_holds(qtbot: QtBot, window: M
     for row, text in expected.items():
         window.images.list_view.setCurrentIndex(window.images.proxy.index(row, 0))
         qtbot.waitUntil(lambda text=text: window.panel.description.text() == text, timeout=10_000)  # type: ignore[misc]
+
+
+def test_removing_the_loaded_model_ends_its_engine_first(window: MainWindow) -> None:
+    """Windows cannot delete a memory-mapped model file: the engine that has it open is ended before removal."""
+    def loaded() -> bool:
+        return window.controller.engine_info is not None
+
+    pid = window.controller.engine_pid
+    assert pid is not None and loaded()
+    window.show_models()
+    dialog = window.model_dialog
+    assert dialog is not None
+    [model] = [m for m in window.controller.store.files() if m.role == "model"]
+    dialog.remove_model(model)
+    assert not loaded() and window.controller.engine_pid is None
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert model.id not in {m.id for m in window.controller.store.files()}

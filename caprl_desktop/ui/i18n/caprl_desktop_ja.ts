@@ -1106,6 +1106,10 @@
         <translation>画像が見つかりませんでした。</translation>
     </message>
     <message>
+        <source>The model is captioning now: pause or cancel, then remove it.</source>
+        <translation>このモデルはいまキャプションを作成中です。一時停止か中止をしてから削除してください。</translation>
+    </message>
+    <message>
         <source>The engine crashed and was restarted: {}</source>
         <translation>エンジンが異常終了したため再起動しました: {}</translation>
     </message>
