@@ -19,7 +19,7 @@ class EmptyState(QWidget):
         font = self.label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.label.setFont(font)
-        hint = QLabel(self.tr("JPEG, PNG, WebP, BMP, TIFF, GIF · captions are saved beside each image as .txt"))
+        hint = QLabel(self.tr("JPEG, PNG, WebP, HEIC, TIFF, GIF · captions are saved beside each image as .txt"))
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setWordWrap(True)
         hint.setEnabled(False)

@@ -29,8 +29,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QImageReader, QPainter, QPalette, QPixmap
 
 from caprl_desktop.core.engine.reports import CaptionStats
+from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import CaptionRecord
-from caprl_desktop.core.images.loading import MAX_FILE_BYTES
+from caprl_desktop.core.images.formats import QT_CANNOT_READ
+from caprl_desktop.core.images.loading import MAX_FILE_BYTES, load_image
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.ui.contrast import error_colour
 from caprl_desktop.ui.row_names import RowNames
@@ -96,6 +98,8 @@ def read_thumbnail(path: Path, size: int) -> QImage:
         return QImage()
     if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
         return QImage()
+    if path.suffix.lower() in QT_CANNOT_READ:
+        return _thumbnail_through_pillow(path, size)
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
     original = reader.size()
@@ -116,6 +120,17 @@ def _centred_square(image: QImage, size: int) -> QImage:
     painter.drawImage((size - image.width()) // 2, (size - image.height()) // 2, image)
     painter.end()
     return square
+
+
+def _thumbnail_through_pillow(path: Path, size: int) -> QImage:
+    """For types Qt has no reader for (HEIC): the caption loader's own decoding, with its limits and orientation."""
+    try:
+        prepared = load_image(path, size * size)
+    except CaprlError:
+        return QImage()
+    image = QImage(prepared.rgb, prepared.width, prepared.height, prepared.width * 3, QImage.Format.Format_RGB888)
+    image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+    return image.copy()  # its own pixels: ``prepared.rgb`` goes away with this function
 
 
 class ImageLoader(QObject):

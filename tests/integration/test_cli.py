@@ -337,3 +337,9 @@ def test_doctor_reports_versions_backend_models_and_their_checksums(
         f.write(bytes([last[0] ^ 0xFF]))
     assert main(["doctor"]) == 0
     assert "DOES NOT MATCH" in capsys.readouterr().out
+
+
+def test_an_iphone_heic_photo_is_captioned(models: ModelFiles, tmp_path: Path) -> None:
+    photo = save_noise(tmp_path / "iphone" / "IMG_0002.heic", 320, 240, seed=21, format="HEIF")
+    assert main(["caption", str(photo.parent), *FAST, *model_args(models)]) == 0
+    assert photo.with_suffix(".txt").read_text(encoding="utf-8").strip()

@@ -28,3 +28,16 @@ def test_special_files_give_no_thumbnail_and_never_block(tmp_path: Path, qapp: o
     assert time.monotonic() - started < 5
     image = read_thumbnail(save_noise(tmp_path / "real.jpg", 300, 200), 56)  # a real photo still works
     assert (image.width(), image.height()) == (56, 37)
+
+
+def test_an_iphone_heic_photo_gets_a_thumbnail_upright(tmp_path: Path, qapp: object) -> None:
+    """Qt cannot read HEIC: its thumbnail comes through the caption loader (pillow-heif), orientation applied."""
+    from PIL import Image
+
+    photo = tmp_path / "IMG_0001.HEIC"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view", as a phone held upright writes it
+    save_noise(photo, 300, 200, format="HEIF", exif=exif.tobytes())
+    image = read_thumbnail(photo, 56)
+    assert not image.isNull()
+    assert (image.width(), image.height()) == (37, 56)  # portrait: turned as the phone was held

@@ -21,8 +21,11 @@ FORMATS = (
     ImageFormat("BMP", "BMP", "image/bmp", (".bmp",)),
     ImageFormat("TIFF", "TIFF", "image/tiff", (".tif", ".tiff")),
     ImageFormat("GIF", "GIF", "image/gif", (".gif",)),
+    # iPhones' photos, decoded by the pillow-heif plugin (Qt has no reader of its own for them).
+    ImageFormat("HEIC", "HEIF", "image/heic", (".heic", ".heif")),
 )
+QT_CANNOT_READ = frozenset({".heic", ".heif"})  # the window's thumbnails of these go through Pillow
 IMAGE_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
 IMAGE_MIME_TYPES = tuple(f.mime_type for f in FORMATS)
 DECODERS = tuple(f.decoder for f in FORMATS)
-FORMAT_NAMES = ", ".join(f.name for f in FORMATS)  # "JPEG, PNG, WebP, BMP, TIFF, GIF"
+FORMAT_NAMES = ", ".join(f.name for f in FORMATS)  # "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
@@ -27,6 +28,8 @@ MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo pass
 MAX_FILE_BYTES = 1 << 30
 MAX_ASPECT_RATIO = 200  # Qwen2.5-VL's own limit; beyond it the image grid degenerates
 MIN_SIDE = 28  # one image token
+
+pillow_heif.register_heif_opener()  # HEIC/HEIF: the same limits, orientation and conversion as every format
 
 # The size check below replaces Pillow's global decompression-bomb warning, which would otherwise fire
 # (as a warning, not an error) for large but legitimate photos.
