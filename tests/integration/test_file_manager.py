@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.core.images.formats import IMAGE_MIME_TYPES
 from caprl_desktop.core.integration import current_plan, install, macos, status, uninstall
 from caprl_desktop.core.integration.linux import exec_value
 from caprl_desktop.core.integration.plan import LABELS, IntegrationRefused, launcher
@@ -121,7 +122,9 @@ def test_linux_install_is_idempotent_and_uninstall_leaves_nothing(xdg: Path) -> 
     assert "Name=Caption with CapRL" in text and "Name[ja]=CapRLでキャプション" in text
     assert "inode/directory" in text and "image/jpeg" in text
     app_entry = (xdg / "applications" / "caprl-desktop.desktop").read_text(encoding="utf-8")
-    assert "MimeType=image/jpeg;image/png;image/webp;image/bmp;image/tiff;image/gif;inode/directory;" in app_entry
+    mime_line = next(line for line in app_entry.splitlines() if line.startswith("MimeType="))
+    assert mime_line == "MimeType=" + "".join(f"{m};" for m in (*IMAGE_MIME_TYPES, "inode/directory"))
+    assert {"image/jpeg", "image/heic", "inode/directory"} <= set(mime_line.removeprefix("MimeType=").split(";"))
     uninstall(plan)
     assert status(plan) == "not installed"
     assert not [p for p in xdg.rglob("*") if p.is_file()]
