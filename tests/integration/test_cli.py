@@ -339,7 +339,10 @@ def test_doctor_reports_versions_backend_models_and_their_checksums(
     assert "DOES NOT MATCH" in capsys.readouterr().out
 
 
-def test_an_iphone_heic_photo_is_captioned(models: ModelFiles, tmp_path: Path) -> None:
-    photo = save_noise(tmp_path / "iphone" / "IMG_0002.heic", 320, 240, seed=21, format="HEIF")
+@pytest.mark.parametrize(("name", "pillow_format"), [("IMG_0002.heic", "HEIF"), ("PXL_0003.avif", "AVIF")])
+def test_a_phone_photo_in_heic_or_avif_is_captioned(
+    models: ModelFiles, tmp_path: Path, name: str, pillow_format: str
+) -> None:
+    photo = save_noise(tmp_path / "phone" / name, 320, 240, seed=21, format=pillow_format)
     assert main(["caption", str(photo.parent), *FAST, *model_args(models)]) == 0
     assert photo.with_suffix(".txt").read_text(encoding="utf-8").strip()

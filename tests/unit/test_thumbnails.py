@@ -30,14 +30,17 @@ def test_special_files_give_no_thumbnail_and_never_block(tmp_path: Path, qapp: o
     assert (image.width(), image.height()) == (56, 37)
 
 
-def test_an_iphone_heic_photo_gets_a_thumbnail_upright(tmp_path: Path, qapp: object) -> None:
-    """Qt cannot read HEIC: its thumbnail comes through the caption loader (pillow-heif), orientation applied."""
+@pytest.mark.parametrize(("name", "pillow_format"), [("IMG_0001.HEIC", "HEIF"), ("PXL_0001.avif", "AVIF")])
+def test_a_phone_photo_in_heic_or_avif_gets_a_thumbnail_upright(
+    tmp_path: Path, qapp: object, name: str, pillow_format: str
+) -> None:
+    """Qt cannot read HEIC or AVIF: their thumbnails come through the caption loader, orientation applied."""
     from PIL import Image
 
-    photo = tmp_path / "IMG_0001.HEIC"
+    photo = tmp_path / name
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to view", as a phone held upright writes it
-    save_noise(photo, 300, 200, format="HEIF", exif=exif.tobytes())
+    save_noise(photo, 300, 200, format=pillow_format, exif=exif.tobytes())
     image = read_thumbnail(photo, 56)
     assert not image.isNull()
     assert (image.width(), image.height()) == (37, 56)  # portrait: turned as the phone was held

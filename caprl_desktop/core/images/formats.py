@@ -23,9 +23,11 @@ FORMATS = (
     ImageFormat("GIF", "GIF", "image/gif", (".gif",)),
     # iPhones' photos, decoded by the pillow-heif plugin (Qt has no reader of its own for them).
     ImageFormat("HEIC", "HEIF", "image/heic", (".heic", ".heif")),
+    # Android phones' and browsers' newer photos; Pillow decodes AVIF itself since 11.3 (libavif in its wheels).
+    ImageFormat("AVIF", "AVIF", "image/avif", (".avif",)),
 )
-QT_CANNOT_READ = frozenset({".heic", ".heif"})  # the window's thumbnails of these go through Pillow
+QT_CANNOT_READ = frozenset({".heic", ".heif", ".avif"})  # the window's thumbnails of these go through Pillow
 IMAGE_EXTENSIONS = tuple(ext for f in FORMATS for ext in f.extensions)
 IMAGE_MIME_TYPES = tuple(f.mime_type for f in FORMATS)
 DECODERS = tuple(f.decoder for f in FORMATS)
-FORMAT_NAMES = ", ".join(f.name for f in FORMATS)  # "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC"
+FORMAT_NAMES = ", ".join(f.name for f in FORMATS)  # "JPEG, PNG, WebP, BMP, TIFF, GIF, HEIC, AVIF"
