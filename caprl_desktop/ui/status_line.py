@@ -60,7 +60,10 @@ class StatusLine(QObject):
             label += " · " + self.tr("{} captions at a time").format(info.parallel)
         self.model_label.setText(label)
         self.model_label.setToolTip(f"{info.model.model_path}\n{info.model.mmproj_path}")
-        if not info.backend.gpu_offload:
+        if info.backend.note:  # a GPU build that could not start (no driver): the CPU build beside it runs
+            self.backend_label.setText(self.tr("CPU (the GPU build could not start)"))
+            self.backend_label.setToolTip(info.backend.note)
+        elif not info.backend.gpu_offload:
             self.backend_label.setText(self.tr("CPU only"))
             self.backend_label.setToolTip(self.tr(
                 "This build of llama.cpp has no GPU support, so captions are made on the processor. README, "

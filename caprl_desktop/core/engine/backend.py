@@ -31,6 +31,7 @@ class BackendInfo:
     gpu_offload: bool
     devices: tuple[DeviceInfo, ...]
     system_info: str
+    note: str = ""  # why a GPU build fell back to the CPU build (``_llama/libraries.py``), for the user
 
     @property
     def gpus(self) -> tuple[DeviceInfo, ...]:
@@ -56,4 +57,6 @@ def describe_backend(info: BackendInfo, gpu_layers: int | None = None) -> str:
         return f"{gpu.backend}: {gpu.description or gpu.name}{memory}{layers}"
     if info.gpu_offload and info.gpus:
         return "CPU (GPU offload turned off with --gpu-layers 0)"
+    if info.note:
+        return f"CPU: {info.note}"
     return f"CPU only: this llama-cpp-python build has no GPU support. For a GPU build: {gpu_install_hint()}"

@@ -1399,6 +1399,10 @@
         <translation>モデルを入手…</translation>
     </message>
     <message>
+        <source>CPU (the GPU build could not start)</source>
+        <translation>CPU（GPU版を起動できませんでした）</translation>
+    </message>
+    <message>
         <source>CPU only</source>
         <translation>CPU のみ</translation>
     </message>

@@ -11,6 +11,7 @@ import ctypes
 import llama_cpp
 from llama_cpp import _ggml
 
+from caprl_desktop.core.engine._llama import libraries
 from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
 
 # ggml_backend_dev_type
@@ -64,4 +65,5 @@ def detect_backend() -> BackendInfo:
         gpu_offload=bool(llama_cpp.llama_supports_gpu_offload()),
         devices=tuple(devices),
         system_info=llama_cpp.llama_print_system_info().decode(errors="replace").strip(),
+        note=libraries.note,
     )

@@ -244,6 +244,15 @@ class _Worker:
 def run_worker(conn: Connection, log_path: str) -> None:
     """Entry point of the engine process."""
     log = _redirect_stdio(log_path)
+    from caprl_desktop.core.engine._llama import libraries
+
+    try:
+        libraries.prepare()  # before anything imports llama_cpp
+    except libraries.LlamaLibraryError as exc:
+        print(f"engine: {exc}", flush=True)
+        conn.send(Failed(None, FAIL_ENGINE, str(exc)))  # the answer to the app's first request, a Load
+        conn.close()
+        return
     from caprl_desktop.core.engine._llama.log import LOG
 
     LOG.install(log)
@@ -258,9 +267,12 @@ def run_worker(conn: Connection, log_path: str) -> None:
 def probe_backend_main(conn: Connection) -> None:
     """Entry point of a short-lived process that reports the backend and GPU memory, then exits."""
     silenced = _redirect_stdio(os.devnull)
-    from caprl_desktop.core.engine._llama.probe import detect_backend
+    from caprl_desktop.core.engine._llama import libraries
 
     try:
+        libraries.prepare()  # a failure leaves the pipe unanswered: the caller then advises from RAM
+        from caprl_desktop.core.engine._llama.probe import detect_backend
+
         conn.send(detect_backend())
     finally:
         conn.close()
