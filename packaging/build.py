@@ -40,8 +40,13 @@ def check() -> None:
     print(f"--version: {version}")
 
     with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        env = {**os.environ, "CAPRL_DESKTOP_HOME": str(work / "home"), "QT_QPA_PLATFORM": "offscreen"}
+        # As on a user's PC: no CUDA toolkit on PATH (CUDA_PATH is where a build machine's DLLs come from, so a
+        # package missing them would pass here with it), and a home folder whose name is not ASCII.
+        work = Path(folder) / "ユーザー"
+        work.mkdir()
+        env = {name: value for name, value in os.environ.items() if name not in ("CUDA_PATH", "HIP_PATH")}
+        env.update({"CAPRL_DESKTOP_HOME": str(work / "home"), "QT_QPA_PLATFORM": "offscreen", "HOME": str(work),
+                    "USERPROFILE": str(work)})
         window = subprocess.Popen([str(gui)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         time.sleep(8)
         if window.poll() is not None:
@@ -63,6 +68,14 @@ def check() -> None:
         if result.returncode != 0 or not caption.exists():
             raise SystemExit(f"captioning failed ({result.returncode}):\n{result.stderr}")
         print(f"caption: {caption.name} written in {time.monotonic() - started:.1f} s by the built CLI")
+
+        # The backend the built app reports: a GPU build that fell back to its CPU build says so here.
+        doctor = subprocess.run([str(cli), "doctor"], env=env, capture_output=True, text=True, timeout=300)
+        backend = [line.strip() for line in doctor.stdout.splitlines() if "could not be loaded" in line
+                   or line.strip().startswith(("CUDA:", "Metal:", "Vulkan:", "CPU only", "CPU: the"))]
+        print("backend: " + ("; ".join(backend) or "(not reported)"))
+        if doctor.returncode != 0:
+            raise SystemExit(f"doctor failed ({doctor.returncode}):\n{doctor.stderr}")
 
 
 def main() -> int:
