@@ -2,8 +2,8 @@
 
 Memory needed is counted as the weights (file sizes of model and projector), the KV cache for the context
 the engine will use, and the compute buffers llama.cpp and the vision encoder reserve. Where it is
-compared: free VRAM of the GPU for CUDA/Vulkan, the GPU's working-set limit for Metal (unified memory),
-available RAM for CPU-only builds.
+compared: free VRAM of the GPU for CUDA/Vulkan; for Metal and integrated GPUs, which share the computer's
+memory, the smaller of the GPU's limit and the RAM available now; available RAM for CPU-only builds.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Literal
 
 import psutil
 
-from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
 from caprl_desktop.core.models.catalog import Catalog, ModelFamily, RemoteFile
 
 Verdict = Literal["fits", "tight", "too big", "unknown"]
@@ -27,18 +27,35 @@ class MemoryBudget:
     gpu: bool
 
 
+def _available_ram() -> int | None:
+    try:
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError):
+        return None
+
+
+def shares_system_memory(gpu: DeviceInfo) -> bool:
+    """Apple's GPUs and integrated ones use the computer's RAM: what they report free is a limit, not free."""
+    return gpu.backend == "Metal" or gpu.kind == "igpu"
+
+
 def memory_budget(backend: BackendInfo | None) -> MemoryBudget:
-    """What a model may use here: the first GPU's free memory when the build offloads to it, else free RAM."""
+    """What a model may use here: the first GPU's free memory when the build offloads to it, else free RAM.
+
+    Metal reports its working-set limit (about 3/4 of RAM) however much the browser and the rest hold, so on
+    an 8–16 GB Mac that figure alone let 16 captions run side by side and the Mac swapped; there the RAM
+    available now caps it.
+    """
     if backend is not None and backend.gpu_offload and backend.gpus:
         gpu = backend.gpus[0]
         if gpu.memory_free or gpu.memory_total:
-            return MemoryBudget(f"GPU memory ({gpu.backend}: {gpu.description or gpu.name})",
-                                gpu.memory_free or gpu.memory_total, gpu=True)
-    try:
-        available: int | None = int(psutil.virtual_memory().available)
-    except (OSError, RuntimeError):
-        available = None
-    return MemoryBudget("RAM", available, gpu=False)
+            where = f"GPU memory ({gpu.backend}: {gpu.description or gpu.name})"
+            available = gpu.memory_free or gpu.memory_total
+            ram = _available_ram() if shares_system_memory(gpu) else None
+            if ram is not None and ram < available:
+                return MemoryBudget(f"{where}, shared with the system: RAM available now", ram, gpu=True)
+            return MemoryBudget(where, available, gpu=True)
+    return MemoryBudget("RAM", _available_ram(), gpu=False)
 
 
 def needed_bytes(family: ModelFamily, model_size: int, mmproj_size: int, n_ctx: int) -> int:

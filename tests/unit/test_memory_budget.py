@@ -1,0 +1,57 @@
+"""The memory a model and its side-by-side captions may use: GPUs that share the computer's RAM are capped by it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import psutil
+import pytest
+
+from caprl_desktop.core.engine._llama.parallel import GPU_MAX_SEQUENCES, choose_sequences, kv_bytes_per_token
+from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
+from caprl_desktop.core.models.fit import memory_budget
+
+GiB = 1 << 30
+CPU = DeviceInfo("CPU", "CPU", "Apple M2", "cpu", 8 * GiB, 3 * GiB)
+
+
+def backend(gpu: DeviceInfo) -> BackendInfo:
+    return BackendInfo(gpu_offload=True, devices=(gpu, CPU), system_info="")
+
+
+@pytest.fixture
+def ram_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 8 GB Mac with Safari and Mail open: 2.5 GiB available."""
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=int(2.5 * GiB)))
+
+
+@pytest.mark.usefixtures("ram_available")
+def test_metal_is_capped_by_the_ram_available_now_not_its_working_set_limit() -> None:
+    metal = DeviceInfo("Metal", "MTL0", "Apple M2", "gpu", int(5.3 * GiB), int(5.3 * GiB))  # Metal's limit
+    budget = memory_budget(backend(metal))
+    assert budget.gpu and budget.available == int(2.5 * GiB)
+    assert "shared with the system" in budget.where
+    # What the engine makes of it for CapRL-3B at Q4_K_M (2.2 GB with its projector), 8k context per caption:
+    per_sequence = kv_bytes_per_token(36, 2, 128) * 8192
+    weights = int(2.2e9)
+    assert choose_sequences(None, gpu=True, free_bytes=budget.available - weights, per_sequence_bytes=per_sequence) == 1
+    before = choose_sequences(None, gpu=True, free_bytes=metal.memory_free - weights, per_sequence_bytes=per_sequence)
+    assert before > 1  # the limit alone let several run side by side on a Mac with no memory to spare
+
+
+@pytest.mark.usefixtures("ram_available")
+def test_an_integrated_gpu_is_capped_too_but_a_card_keeps_its_own_memory() -> None:
+    igpu = DeviceInfo("Vulkan", "Vulkan0", "Intel Iris Xe", "igpu", 8 * GiB, 7 * GiB)
+    assert memory_budget(backend(igpu)).available == int(2.5 * GiB)
+    card = DeviceInfo("CUDA", "CUDA0", "NVIDIA GeForce RTX 4070", "gpu", 12 * GiB, 11 * GiB)
+    budget = memory_budget(backend(card))
+    assert budget.available == 11 * GiB and budget.where == "GPU memory (CUDA: NVIDIA GeForce RTX 4070)"
+    sequences = choose_sequences(None, gpu=True, free_bytes=budget.available, per_sequence_bytes=GiB // 4)
+    assert sequences == GPU_MAX_SEQUENCES
+
+
+def test_a_mac_with_memory_to_spare_keeps_the_gpu_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: SimpleNamespace(available=28 * GiB))  # 32 GB
+    metal = DeviceInfo("Metal", "MTL0", "Apple M2 Pro", "gpu", 21 * GiB, 21 * GiB)
+    budget = memory_budget(backend(metal))
+    assert budget.available == 21 * GiB and budget.where == "GPU memory (Metal: Apple M2 Pro)"
