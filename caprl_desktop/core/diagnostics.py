@@ -19,7 +19,7 @@ from caprl_desktop import __version__
 from caprl_desktop.core import integration, paths
 from caprl_desktop.core.desktop_libraries import explain_missing, missing_xcb_libraries, uses_xcb
 from caprl_desktop.core.engine.backend import describe_backend
-from caprl_desktop.core.engine.client import probe_backend
+from caprl_desktop.core.engine.client import probe_backend_or_reason
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.downloads import sha256_of
 from caprl_desktop.core.models.store import ModelStore
@@ -69,9 +69,9 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     for line in _nvidia_smi():
         yield "machine", line
 
-    backend = probe_backend()
-    if backend is None:
-        yield "llama.cpp", "the backend probe failed (see the engine log in the log folder)"
+    backend = probe_backend_or_reason()
+    if isinstance(backend, str):
+        yield "llama.cpp", f"the backend probe failed: {backend}"
     else:
         yield "llama.cpp", describe_backend(backend)
         for device in backend.devices:

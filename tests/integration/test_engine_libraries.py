@@ -12,7 +12,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.engine._llama.libraries import CPU_LIB_ENV, LIB_PATH_ENV, library_file, package_folder
-from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.client import EngineClient, probe_backend_or_reason
 from caprl_desktop.core.engine.replies import CaptionDone
 from caprl_desktop.core.errors import EngineCrashedError, EngineError
 from caprl_desktop.core.images.loading import load_image
@@ -83,3 +84,16 @@ def test_the_window_says_the_gpu_build_could_not_start_and_why(
     assert label.text() == "CPU (the GPU build could not start)"
     assert "install or update the NVIDIA driver" in label.toolTip()
     window.close()
+
+
+def test_the_backend_probe_says_why_the_gpu_build_could_not_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``doctor`` prints: the fallback with its reason, or, with no CPU build, the sentence."""
+    monkeypatch.setenv(LIB_PATH_ENV, str(cuda_build_without_driver(tmp_path)))
+    monkeypatch.setenv(CPU_LIB_ENV, str(package_folder()))
+    fell_back = probe_backend_or_reason()
+    assert isinstance(fell_back, BackendInfo) and "CUDA build of llama.cpp could not be loaded" in fell_back.note
+    monkeypatch.setenv(CPU_LIB_ENV, str(tmp_path / "no-cpu-build"))
+    reason = probe_backend_or_reason()
+    assert isinstance(reason, str) and reason.startswith("llama.cpp could not be loaded (")

@@ -326,6 +326,12 @@ def probe_backend(timeout: float = 60.0) -> BackendInfo | None:
     For the model manager's fit advice before any model is loaded; None when the probe fails, in which
     case the advice falls back to RAM.
     """
+    result = probe_backend_or_reason(timeout)
+    return result if isinstance(result, BackendInfo) else None
+
+
+def probe_backend_or_reason(timeout: float = 60.0) -> BackendInfo | str:
+    """``probe_backend``, or why there is no answer in words (llama.cpp's libraries would not load, say)."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_in_engine_process, args=("probe_backend_main", child), name="caprl-probe",
@@ -335,10 +341,10 @@ def probe_backend(timeout: float = 60.0) -> BackendInfo | None:
     try:
         if parent.poll(timeout):
             info = parent.recv()
-            return info if isinstance(info, BackendInfo) else None
-        return None
+            return info if isinstance(info, BackendInfo | str) else f"unexpected answer {type(info).__name__}"
+        return f"no answer in {timeout:.0f} s"
     except (EOFError, OSError):
-        return None
+        return "the probe process ended without an answer"
     finally:
         parent.close()
         process.join(timeout=5)

@@ -270,7 +270,11 @@ def probe_backend_main(conn: Connection) -> None:
     from caprl_desktop.core.engine._llama import libraries
 
     try:
-        libraries.prepare()  # a failure leaves the pipe unanswered: the caller then advises from RAM
+        try:
+            libraries.prepare()
+        except libraries.LlamaLibraryError as exc:
+            conn.send(str(exc))  # the reason, for doctor; the model dialog then advises from RAM
+            return
         from caprl_desktop.core.engine._llama.probe import detect_backend
 
         conn.send(detect_backend())
