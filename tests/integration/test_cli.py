@@ -26,7 +26,10 @@ from tests.support.cli import fast_args, model_args
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
 
-FAST = fast_args()
+# Seeded: unseeded, the random-weight test model samples an empty caption first for 1-3% of images (measured:
+# 2 of 60), which fails a run; the tests that need a fresh seed per caption use UNSEEDED.
+FAST = fast_args(seed=1234)
+UNSEEDED = fast_args()
 
 
 @pytest.fixture
@@ -144,7 +147,7 @@ def test_same_stem_images_do_not_share_a_sidecar(
     save_noise(folder / "a.png", seed=2)
     jsonl = tmp_path / "clash.jsonl"
     # No seed: each caption gets its own, so the two texts differ and each sidecar can be traced to its image.
-    assert main(["caption", str(folder), "--jsonl", str(jsonl), *FAST, *model_args(models)]) == 0
+    assert main(["caption", str(folder), "--jsonl", str(jsonl), *UNSEEDED, *model_args(models)]) == 0
     records = {r["file_name"]: r["caption"] for r in read_jsonl(jsonl)}
     assert records["a.jpg"] != records["a.png"]
     # Bytes, not text mode: a random-weight caption can hold a lone CR, which text mode reads as a line feed.
@@ -164,7 +167,7 @@ def test_single_image_streams_to_stdout(
     models: ModelFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     image = save_noise(tmp_path / "猫.jpg")
-    assert main(["caption", str(image), "--seed", "5", *FAST, *model_args(models)]) == 0
+    assert main(["caption", str(image), *FAST, "--seed", "5", *model_args(models)]) == 0
     out = capsys.readouterr()
     caption = (tmp_path / "猫.txt").read_text(encoding="utf-8").strip()
     assert out.out.strip() == caption
@@ -304,10 +307,9 @@ def test_console_script_in_a_real_process(models: ModelFiles, tmp_path: Path) ->
     save_noise(folder / "one.jpg")
     save_noise(folder / "two.png")
     csv_path = tmp_path / "out.csv"
-    # Seeded: unseeded, the random-weight test model now and then samples an empty caption first.
     result = subprocess.run(
         [sys.executable, "-m", "caprl_desktop.cli.main", "caption", str(folder), "--csv", str(csv_path),
-         *fast_args(seed=1234), *model_args(models)],
+         *FAST, *model_args(models)],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -34,7 +34,7 @@ def test_a_folder_of_hostile_entries_finishes_with_the_good_images_captioned(
     folder = hostile_folder(tmp_path)
     csv_path = tmp_path / "out.csv"
     started = time.monotonic()
-    code = main(["caption", str(folder), "--csv", str(csv_path), *fast_args(), *model_args(models)])
+    code = main(["caption", str(folder), "--csv", str(csv_path), *fast_args(seed=1234), *model_args(models)])
     assert time.monotonic() - started < 60
     err = capsys.readouterr().err
     assert code == 1, err  # some failed
@@ -54,6 +54,6 @@ def test_a_hostile_entry_named_directly_is_reported_not_read(
     models: ModelFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = hostile_folder(tmp_path)
-    code = main(["caption", str(folder / "fifo.jpg"), *fast_args(), *model_args(models)])
+    code = main(["caption", str(folder / "fifo.jpg"), *fast_args(seed=1234), *model_args(models)])
     assert code == 1
     assert "fifo.jpg is a named pipe (FIFO), not an image file" in capsys.readouterr().err
