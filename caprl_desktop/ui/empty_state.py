@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from caprl_desktop.core.images.formats import FORMAT_NAMES
+
 
 class EmptyState(QWidget):
     openFiles = Signal()
@@ -19,7 +21,8 @@ class EmptyState(QWidget):
         font = self.label.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
         self.label.setFont(font)
-        hint = QLabel(self.tr("JPEG, PNG, WebP, HEIC, TIFF, GIF · captions are saved beside each image as .txt"))
+        hint = QLabel(self.tr("{formats} · captions are saved beside each image as .txt").format(
+            formats=FORMAT_NAMES))  # from the one list, so a new type shows here too
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setWordWrap(True)
         hint.setEnabled(False)

@@ -275,8 +275,8 @@
         <translation>ここに画像かフォルダをドロップ</translation>
     </message>
     <message>
-        <source>JPEG, PNG, WebP, HEIC, TIFF, GIF · captions are saved beside each image as .txt</source>
-        <translation>JPEG・PNG・WebP・HEIC・TIFF・GIF · キャプションは各画像の隣に .txt として保存されます</translation>
+        <source>{formats} · captions are saved beside each image as .txt</source>
+        <translation>{formats} · キャプションは各画像の隣に .txt として保存されます</translation>
     </message>
     <message>
         <source>Open images…</source>
