@@ -71,9 +71,9 @@ def check() -> None:
 
         # The backend the built app reports: a GPU build that fell back to its CPU build says so here.
         doctor = subprocess.run([str(cli), "doctor"], env=env, capture_output=True, text=True, timeout=300)
-        backend = [line.strip() for line in doctor.stdout.splitlines() if "could not be loaded" in line
-                   or line.strip().startswith(("CUDA:", "Metal:", "Vulkan:", "CPU only", "CPU: the"))]
-        print("backend: " + ("; ".join(backend) or "(not reported)"))
+        lines = doctor.stdout.splitlines()
+        section = lines.index("[llama.cpp]") if "[llama.cpp]" in lines else len(lines)  # its first line is it
+        print("backend: " + (lines[section + 1].strip() if section + 1 < len(lines) else "(not reported)"))
         if doctor.returncode != 0:
             raise SystemExit(f"doctor failed ({doctor.returncode}):\n{doctor.stderr}")
 

@@ -36,7 +36,11 @@ class LlamaLibraryError(EngineError):
 
 
 def library_file(folder: Path, base: str = "llama") -> Path | None:
-    """The file llama-cpp-python would load for ``base`` from ``folder`` (its naming, per system)."""
+    """The file llama-cpp-python would load for ``base`` from ``folder`` (its naming, per system).
+
+    Its own loader (``llama_cpp._ctypes_extensions``) cannot be reused: importing it imports the ``llama_cpp``
+    package, which loads the very library this is checking.
+    """
     if sys.platform == "win32":
         names = [f"{base}.dll", f"lib{base}.dll"]
     elif sys.platform == "darwin":
@@ -74,8 +78,8 @@ def load_error(folder: Path) -> str | None:
     return None
 
 
-def prepare() -> str:
-    """Point llama-cpp-python at a build that loads; returns the fallback note ("" when none was needed)."""
+def prepare() -> None:
+    """Point llama-cpp-python at a build that loads; ``note`` then says why where it had to fall back."""
     global note
     primary_env = os.environ.get(LIB_PATH_ENV)
     primary = Path(primary_env) if primary_env else package_folder()
@@ -83,7 +87,7 @@ def prepare() -> str:
         raise LlamaLibraryError("llama-cpp-python is not installed: reinstall CapRL Desktop.")
     reason = load_error(primary)
     if reason is None:
-        return ""
+        return
     cpu_env = os.environ.get(CPU_LIB_ENV)
     fallback = Path(cpu_env) if cpu_env else primary.parent / "lib-cpu"
     backend = gpu_backend(primary)
@@ -101,4 +105,3 @@ def prepare() -> str:
     os.environ[MTMD_PATH_ENV] = str(fallback)
     note = (f"the {backend} build of llama.cpp could not be loaded ({reason}), so captions run on the CPU; "
             f"install or update {driver} to use the GPU")
-    return note
