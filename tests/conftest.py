@@ -16,9 +16,11 @@ import pytest
 
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.models import downloads
-from tests.support.hub_standin import IMATRIX, STATIC, HubStandIn
+from tests.support.hub_standin import IMATRIX, QWEN3VL_2B, QWEN3VL_4B, STATIC, HubStandIn
 from tests.support.models import HubFiles, ModelFiles, engine_config
 from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
+from tests.support.synthetic_qwen3vl import TINY_QWEN3VL
+from tests.support.synthetic_qwen3vl import write_pair as write_qwen3vl_pair
 
 # Tests never open a real window; set before pytest-qt creates the QApplication.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -67,6 +69,13 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> ModelFiles:
 
 
 @pytest.fixture(scope="session")
+def qwen3vl_models(tmp_path_factory: pytest.TempPathFactory) -> ModelFiles:
+    """A CapRL 2.0 (Qwen3-VL) pair of the tiny shapes, named as internlm publishes them."""
+    model, mmproj = write_qwen3vl_pair(tmp_path_factory.mktemp("qwen3vl"), TINY_QWEN3VL)
+    return ModelFiles(model=model, mmproj=mmproj)
+
+
+@pytest.fixture(scope="session")
 def engine(models: ModelFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineClient]:
     """One engine process shared by the tests that only caption (restarted if a test broke it)."""
     client = EngineClient(engine_config(models), log_dir=tmp_path_factory.mktemp("engine-logs"))
@@ -83,10 +92,11 @@ def live_engine(engine: EngineClient) -> EngineClient:
 
 
 @pytest.fixture(scope="session")
-def hub_files(models: ModelFiles) -> HubFiles:
+def hub_files(models: ModelFiles, qwen3vl_models: ModelFiles) -> HubFiles:
     model = models.model.read_bytes()
     padding = np.random.default_rng(7).integers(0, 256, 6 << 20, dtype=np.uint8).tobytes()
-    return HubFiles(model=model, big=model + padding, mmproj=models.mmproj.read_bytes())
+    return HubFiles(model=model, big=model + padding, mmproj=models.mmproj.read_bytes(),
+                    qwen3vl_model=qwen3vl_models.model.read_bytes(), qwen3vl_mmproj=qwen3vl_models.mmproj.read_bytes())
 
 
 @pytest.fixture
@@ -100,6 +110,13 @@ def hub(hub_files: HubFiles, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSta
     server.add(IMATRIX, "CapRL-3B.i1-Q4_K_M.gguf", hub_files.model)
     server.add(IMATRIX, "CapRL-3B.i1-IQ2_M.gguf", hub_files.model[: len(hub_files.model) // 2])
     server.add(IMATRIX, "imatrix.dat", b"\0" * 64)
+    # CapRL 2.0, each repository in another of the naming schemes GGUF publishers use; the 2B has two projectors.
+    server.add(QWEN3VL_2B, "CapRL-Qwen3VL-2B-Q4_K_M.gguf", hub_files.qwen3vl_model)
+    server.add(QWEN3VL_2B, "mmproj-CapRL-Qwen3VL-2B-F16.gguf", hub_files.qwen3vl_mmproj + b"\0" * 1024)
+    server.add(QWEN3VL_2B, "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf", hub_files.qwen3vl_mmproj)
+    server.add(QWEN3VL_4B, "caprl-qwen3vl-4b-q4_k_m.gguf", hub_files.qwen3vl_model)
+    server.add(QWEN3VL_4B, "caprl-qwen3vl-4b-q8_0.gguf", hub_files.qwen3vl_model + b"\0" * 2048)
+    server.add(QWEN3VL_4B, "mmproj-model-f16.gguf", hub_files.qwen3vl_mmproj)
     server.start()
     monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from caprl_desktop.cli.download_progress import DownloadBar
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from caprl_desktop.core.engine.client import probe_backend
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models import catalog as catalog_module
 from caprl_desktop.core.models.catalog import Catalog
@@ -16,7 +17,7 @@ from caprl_desktop.core.models.downloads import DownloadCancelled
 from caprl_desktop.core.models.hub import HubClient
 from caprl_desktop.core.models.install import InstallPlan, add_local, install, plan_install
 from caprl_desktop.core.models.listing import installed_rows, quant_rows
-from caprl_desktop.core.models.offer import model_offer
+from caprl_desktop.core.models.offer import ModelOffer, model_offer
 from caprl_desktop.core.models.projector_search import find_projector, model_base_names
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
@@ -29,14 +30,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     ls = sub.add_parser("list", help="installed models; --remote: what the hub offers and what fits here")
     ls.add_argument("--remote", action="store_true", help="list the quants on the hub with fit advice")
-    _family_arg(ls)
+    _family_arg(ls, listing=True)
     ls.set_defaults(handler=run_list)
 
     dl = sub.add_parser("download", help="download a quant and its vision projector")
     dl.add_argument("quant", nargs="?", help="e.g. Q4_K_M, Q8_0, i1-IQ4_XS (default: the one recommended here)")
     dl.add_argument("--imatrix", action="store_true", help="take the quant from the imatrix (i1) repo")
-    dl.add_argument("--mmproj", choices=["Q8_0", "f16"], help="vision projector precision (default: Q8_0, or the "
-                    "one already installed)")
+    dl.add_argument("--mmproj", type=str.strip, metavar="QUANT", help="vision projector precision, as the "
+                    "repository lists it (Q8_0, f16; default: Q8_0, or the one already installed)")
     dl.add_argument("--yes", "-y", action="store_true", help="do not ask before downloading")
     dl.add_argument("--no-default", action="store_true", help="do not make it the default model")
     _family_arg(dl)
@@ -61,9 +62,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.set_defaults(handler=run_add)
 
 
-def _family_arg(p: argparse.ArgumentParser) -> None:
-    keys = [f.key for f in catalog_module.families()]
-    p.add_argument("--family", choices=keys, default=catalog_module.DEFAULT_FAMILY, help=argparse.SUPPRESS)
+def _family_choice(value: str) -> str:
+    try:
+        return catalog_module.family(value).key
+    except KeyError as exc:
+        raise argparse.ArgumentTypeError(exc.args[0]) from None
+
+
+def _family_arg(p: argparse.ArgumentParser, *, listing: bool = False) -> None:
+    names = ", ".join(f"{f.short} = {f.key} ({f.label})" for f in catalog_module.families())
+    default = None if listing else catalog_module.DEFAULT_FAMILY
+    p.add_argument("--family", type=_family_choice, default=default, metavar="FAMILY",
+                   help=f"model family: {names}; " + ("default: all" if listing else f"default: {default}"))
 
 
 def _fail(message: str) -> int:
@@ -77,7 +87,8 @@ def _fail(message: str) -> int:
 def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
     if args.remote:
-        return _list_remote(args.family, store)
+        keys = [args.family] if args.family else [f.key for f in catalog_module.families()]
+        return _list_remote(keys, store)
     try:
         rows = installed_rows(store.files(), store.default_id())
     except CaprlError as exc:
@@ -97,16 +108,29 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK
 
 
-def _list_remote(family_key: str, store: ModelStore) -> int:
-    try:
-        offer = model_offer(family_key)
-    except CaprlError as exc:
-        return _fail(str(exc))
+def _list_remote(family_keys: list[str], store: ModelStore) -> int:
+    backend = probe_backend()  # once for every family: it starts a process
+    status = EXIT_OK
+    for number, key in enumerate(family_keys):
+        if number:
+            print()
+        try:
+            offer = model_offer(key, backend=backend, probe=False)
+        except CaprlError as exc:
+            status = _fail(str(exc))
+            continue
+        _print_offer(offer, store)
+    return status
+
+
+def _print_offer(offer: ModelOffer, store: ModelStore) -> None:
     catalog, budget = offer.catalog, offer.budget
+    family = catalog.family
+    print(f"== {family.label} (--family {family.short}): {family.description}. {family.card}")
     if catalog.note:
         print(catalog.note, file=sys.stderr)
     memory = human_size(budget.available) if budget.available is not None else "unknown"
-    print(f"{catalog.family.label} quants (fit judged against {budget.where}: {memory} available)")
+    print(f"{family.label} quants (fit judged against {budget.where}: {memory} available)")
     installed = {f.id for f in store.files()}
     every_row = quant_rows(offer, installed)
     for imatrix in (False, True):
@@ -123,7 +147,9 @@ def _list_remote(family_key: str, store: ModelStore) -> int:
     for p in catalog.projectors:
         mark = "  installed" if f"{p.repo}/{p.filename}" in installed else ""
         print(f"  {p.quant:<12} {human_size(p.size):>9}{mark}")
-    return EXIT_OK
+    if not catalog.projectors:
+        print(f"  none: {family.static_repo} lists no vision projector (mmproj), so its models cannot caption "
+              "images")
 
 
 # --- download ---------------------------------------------------------------------------------

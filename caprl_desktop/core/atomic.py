@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.long_paths import for_os
 
 _DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})  # quota: "full" to the user
 WriteProblem = Literal["full", "read_only", "other"]
@@ -144,6 +145,7 @@ def _clear_read_only(target: Path) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp: Path | None = None
+    shown, path = path, for_os(path)  # the \\?\ form past MAX_PATH on Windows; messages name the path given
     try:
         fd, tmp = _open_temp(path.parent, _temp_prefix(path.name))
         with os.fdopen(fd, "wb") as f:
@@ -155,7 +157,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         tmp = None
         _sync_folder(path.parent)
     except OSError as exc:
-        raise write_error(exc, path) from exc
+        raise write_error(exc, shown) from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

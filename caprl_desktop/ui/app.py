@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from caprl_desktop import __version__
 from caprl_desktop.core.app_log import log_path, start_logging
 from caprl_desktop.core.integration import ICONS
+from caprl_desktop.core.integration.windows_process import set_taskbar_identity
 from caprl_desktop.ui.errors import ErrorReporter
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
@@ -78,6 +79,7 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     app.setOrganizationName("caprl-desktop")
     app.setDesktopFileName("caprl-desktop")  # Wayland/X11 match the window to the installed menu entry
     app.setWindowIcon(QIcon(str(ICONS / "caprl-desktop-256.png")))
+    set_taskbar_identity()  # before the first window: Windows reads it when the taskbar button is made
     start_logging("gui")
     reporter = ErrorReporter(app)
     reporter.reported.connect(show_error)

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from caprl_desktop.core import paths
+from caprl_desktop.core.integration.windows_process import allow_foreground_handover
 
 CONNECT_TIMEOUT_S = 10.0  # the first window may still be starting (it holds the lock before it listens)
 REPLY_TIMEOUT_MS = 5000
@@ -106,6 +107,7 @@ class SingleInstance(QObject):
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
+        allow_foreground_handover()
         socket.write(message)
         socket.waitForBytesWritten(REPLY_TIMEOUT_MS)
         while not socket.canReadLine():

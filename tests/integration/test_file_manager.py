@@ -20,12 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from pytestqt.qtbot import QtBot
 
+from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.images.formats import IMAGE_MIME_TYPES
 from caprl_desktop.core.integration import current_plan, install, macos, status, uninstall
 from caprl_desktop.core.integration.linux import exec_value
-from caprl_desktop.core.integration.plan import LABELS, IntegrationRefused, launcher
+from caprl_desktop.core.integration.plan import LABELS, IntegrationRefused, ShortcutEntry, launcher
+from caprl_desktop.core.integration.windows import APP_ID as APP_USER_MODEL_ID
 from caprl_desktop.core.integration.windows import VERB
 from caprl_desktop.ui.single_instance import SingleInstance
 from tests.support.cli import REPO
@@ -205,11 +208,33 @@ class DictRegistry:
             del self.values[k]
 
 
-def test_windows_entries(tmp_path: Path) -> None:
+class DictShortcuts:
+    """Shortcuts as the shell keeps them; each ``write`` also leaves a file, as ``IPersistFile.Save`` does."""
+
+    def __init__(self) -> None:
+        self.links: dict[Path, ShortcutEntry] = {}
+
+    def write(self, entry: ShortcutEntry) -> None:
+        entry.path.write_bytes(b"L\0\0\0")  # a .lnk starts with its header size, 0x4C
+        self.links[entry.path] = entry
+
+    def read(self, path: Path) -> ShortcutEntry | None:
+        return self.links.get(path)
+
+
+def test_windows_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPDATA", str(tmp_path / "Roaming"))
     exe = r"C:\Users\山田\AppData\Local\CapRL Desktop\CapRL Desktop.exe"
     plan = current_plan("windows", "ja", command=[exe])
-    registry = DictRegistry()
-    install(plan, registry)
+    registry, shortcuts = DictRegistry(), DictShortcuts()
+    with pytest.raises(WriteError, match="shortcuts"):  # never half an install where the shell is missing
+        install(plan, registry)
+    install(plan, registry, shortcuts)
+    # A Start-menu entry that starts the window, grouped on the taskbar with it by the window's own ID.
+    link = tmp_path / "Roaming" / "Microsoft" / "Windows" / "Start Menu" / "Programs" / "CapRL Desktop.lnk"
+    entry = shortcuts.read(link)
+    assert entry is not None and link.is_file()
+    assert (entry.target, entry.arguments, entry.app_id) == (exe, "gui", APP_USER_MODEL_ID)
     folder_key = rf"Software\Classes\Directory\shell\{VERB}"
     assert registry.get_value(folder_key, "MUIVerb") == "CapRLでキャプション"
     assert registry.get_value(folder_key + r"\command", "") == f'"{exe}" gui -- "%1"'
@@ -220,9 +245,42 @@ def test_windows_entries(tmp_path: Path) -> None:
     # Explorer hides a verb on more than 15 selected items unless it takes them as one "player".
     assert registry.get_value(jpeg.removesuffix("\\command"), "MultiSelectModel") == "Player"
     assert all(k.startswith("Software\\Classes\\") for k, _ in registry.values)  # per user: HKCU only
-    assert status(plan, registry) == "installed"
+    assert status(plan, registry, shortcuts) == "installed"
     uninstall(plan, registry)
-    assert registry.values == {}
+    assert registry.values == {} and not link.exists()
+    assert status(plan, registry, shortcuts) == "not installed"
+
+
+def test_windows_start_menu_entry_for_a_pip_install_runs_the_windowed_script(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APPDATA", str(tmp_path))
+    python = r"C:\Program Files\Python312\pythonw.exe"
+    [entry] = current_plan("windows", "en", command=[python, "-P", "-m", "caprl_desktop"]).shortcuts
+    assert (entry.target, entry.arguments) == (python, "-P -m caprl_desktop gui")
+    assert entry.icon.endswith("caprl-desktop.ico") and Path(entry.icon).is_file()
+
+
+def test_macos_pip_install_gets_an_app_in_applications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    marker = tmp_path / "argv"
+    command = [sys.executable, "-c", f"import sys; open({str(marker)!r}, 'w').write(repr(sys.argv[1:]))"]
+    plan = current_plan("macos", "en", command=command)
+    install(plan)
+    app = tmp_path / "Applications" / "CapRL Desktop.app" / "Contents"
+    info = plistlib.loads((app / "Info.plist").read_bytes())
+    assert info["CFBundleExecutable"] == "caprl-desktop" and info["CFBundlePackageType"] == "APPL"
+    assert info["CFBundleIdentifier"] != macos.BUNDLE_ID  # `open -b` keeps finding the packaged app only
+    with Image.open(app / "Resources" / info["CFBundleIconFile"]) as icon:
+        assert icon.format == "ICNS"
+    script = app / "MacOS" / "caprl-desktop"
+    assert script.stat().st_mode & stat.S_IXUSR
+    # Finder starts it with no arguments; names given to it (open --args) pass whole.
+    subprocess.run([str(script), "$HOME", "a b"], check=True, timeout=30)
+    assert marker.read_text() == repr(["gui", "--", "$HOME", "a b"])
+    assert status(plan) == "installed"
+    uninstall(plan)
+    assert not (tmp_path / "Applications" / "CapRL Desktop.app").exists()
+    assert not (tmp_path / "Library" / "Services" / "Caption with CapRL.workflow").exists()
 
 
 def test_macos_quick_action(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

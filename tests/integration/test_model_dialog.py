@@ -390,7 +390,7 @@ def test_a_quant_shows_the_same_sizes_in_the_dialog_and_on_the_command_line(
     capsys.readouterr()
     assert main(["models", "list"]) == 0
     installed_line = next(line for line in capsys.readouterr().out.splitlines() if "Q8_0" in line)
-    assert main(["models", "list", "--remote"]) == 0
+    assert main(["models", "list", "--remote", "--family", "3b"]) == 0
     remote_lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()
                     if line.startswith("  ") and "needs ~" in line}
 

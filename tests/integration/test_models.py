@@ -37,7 +37,7 @@ from caprl_desktop.core.models.hub_problem import HubProblem
 from caprl_desktop.core.models.install import add_local, install, plan_install
 from caprl_desktop.core.models.store import ModelStore
 from tests.support.cli import fast_args
-from tests.support.hub_standin import COMMIT, IMATRIX, STATIC, HubStandIn
+from tests.support.hub_standin import COMMIT, IMATRIX, QWEN3VL_2B, QWEN3VL_4B, STATIC, HubStandIn
 from tests.support.images import save_noise
 from tests.support.models import HubFiles, ModelFiles
 
@@ -99,6 +99,66 @@ def test_other_families_are_data_recognised_from_their_listing() -> None:
     assert recognise(qwen3, qwen3.static_repo, "CapRL-Qwen3VL-2B-Q4_K_M.gguf") == ("model", "Q4_K_M", False)
     assert recognise(qwen3, qwen3.static_repo, "mmproj-CapRL-Qwen3VL-2B-F16.gguf") == ("mmproj", "F16", False)
     assert recognise(qwen3, qwen3.static_repo, "README.md") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "quants", "projectors"),
+    [
+        ("2b", ["Q4_K_M"], ["Q8_0", "F16"]),  # Name-Q4_K_M.gguf, mmproj-Name-F16.gguf: two projectors
+        ("caprl-qwen3vl-4b", ["q4_k_m", "q8_0"], ["f16"]),  # name-q4_k_m.gguf, mmproj-model-f16.gguf
+    ],
+)
+def test_caprl_2_families_are_read_from_their_own_listing(hub: HubStandIn, name: str, quants: list[str],
+                                                          projectors: list[str]) -> None:
+    chosen = family(name)
+    catalog = fetch_catalog(chosen, client(hub))
+    assert catalog.from_hub and catalog.note == ""
+    assert [m.quant for m in catalog.models] == quants and [p.quant for p in catalog.projectors] == projectors
+    assert {f.repo for f in (*catalog.models, *catalog.projectors)} == {chosen.static_repo}
+    assert catalog.find_model("Q4_K_M") is not None  # however the file spells it
+
+
+def test_cli_downloads_a_caprl_2_model_with_its_own_projector_and_captions_with_it(
+    hub: HubStandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "download", "--family", "2b", "--yes"]) == 0
+    assert "Installed Q4_K_M (default)" in capsys.readouterr().err
+    assert main(["models", "download", "q4_k_m", "--family", "caprl-qwen3vl-4b", "--yes", "--no-default"]) == 0
+    capsys.readouterr()
+    store = ModelStore()
+    pairs = {m.family: store.pair_for(m) for m in store.models()}
+    assert pairs["caprl-qwen3vl-2b"].mmproj.filename == "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf"  # the default precision
+    assert pairs["caprl-qwen3vl-4b"].mmproj.filename == "mmproj-model-f16.gguf"  # its own repo's, the one there
+    assert {p.mmproj.repo for p in pairs.values()} == {QWEN3VL_2B, QWEN3VL_4B}
+
+    photo = save_noise(tmp_path / "photo.png")
+    assert main(["caption", str(photo), "--lang", "en", *FAST]) == 0
+    captured = capsys.readouterr()
+    assert "Model: CapRL-Qwen3VL-2B-Q4_K_M.gguf + mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf" in captured.err
+
+
+def test_a_repository_without_a_projector_is_refused_with_the_reason(
+    hub: HubStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    del hub.repos[QWEN3VL_4B]["mmproj-model-f16.gguf"]
+    assert main(["models", "list", "--remote", "--family", "4b"]) == 0
+    assert f"{QWEN3VL_4B} lists no vision projector" in capsys.readouterr().out
+    assert main(["models", "download", "--family", "4b", "--yes"]) == 2
+    assert f"{QWEN3VL_4B} lists no vision projector (mmproj)" in capsys.readouterr().err
+    assert ModelStore().models() == []
+
+
+def test_remote_list_shows_every_family_with_its_description(hub: HubStandIn,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "list", "--remote"]) == 0
+    out = capsys.readouterr().out
+    for key, short in (("caprl-3b", "3b"), ("caprl-qwen3vl-2b", "2b"), ("caprl-qwen3vl-4b", "4b")):
+        chosen = family(key)
+        header = next(line for line in out.splitlines() if line.startswith(f"== {chosen.label} "))
+        assert f"--family {short}" in header and chosen.card in header and chosen.base_model in header
+    with pytest.raises(SystemExit) as exited:
+        main(["models", "download", "--family", "9b"])
+    assert exited.value.code == 2 and "unknown model family '9b'" in capsys.readouterr().err
 
 
 def test_unreachable_hub_falls_back_to_the_bundled_list() -> None:

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 STATIC = "mradermacher/CapRL-3B-GGUF"
 IMATRIX = "mradermacher/CapRL-3B-i1-GGUF"
+QWEN3VL_2B = "internlm/CapRL-Qwen3VL-2B-GGUF"
+QWEN3VL_4B = "internlm/CapRL-Qwen3VL-4B-GGUF"
 
 
 @dataclass

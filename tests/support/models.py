@@ -22,6 +22,8 @@ class HubFiles:
     model: bytes
     big: bytes  # a "Q8_0" of several MB, so that progress, cancel and kills happen mid-file
     mmproj: bytes
+    qwen3vl_model: bytes  # a tiny CapRL 2.0 (Qwen3-VL) pair
+    qwen3vl_mmproj: bytes
 
 
 def engine_config(models: ModelFiles, **overrides: object) -> EngineConfig:

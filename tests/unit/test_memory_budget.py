@@ -7,7 +7,13 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from caprl_desktop.core.engine._llama.parallel import GPU_MAX_SEQUENCES, choose_sequences, kv_bytes_per_token
+from caprl_desktop.core.engine._llama.parallel import (
+    GPU_MAX_SEQUENCES,
+    choose_sequences,
+    fewer_sequences,
+    gpu_layers_that_fit,
+    kv_bytes_per_token,
+)
 from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
 from caprl_desktop.core.models.fit import memory_budget
 
@@ -55,3 +61,30 @@ def test_a_mac_with_memory_to_spare_keeps_the_gpu_limit(monkeypatch: pytest.Monk
     metal = DeviceInfo("Metal", "MTL0", "Apple M2 Pro", "gpu", 21 * GiB, 21 * GiB)
     budget = memory_budget(backend(metal))
     assert budget.available == 21 * GiB and budget.where == "GPU memory (Metal: Apple M2 Pro)"
+
+
+# CapRL-3B: 36 layers, Q4_K_M 1.93 GB with its f16 projector 1.34 GB; one caption's KV cache at 8k context.
+CAPRL_3B = dict(n_layer=36, model_bytes=int(1.93e9), mmproj_bytes=int(1.34e9),
+                sequence_bytes=kv_bytes_per_token(36, 2, 128) * 8192)
+
+
+def test_a_card_with_too_little_free_memory_gets_only_the_layers_that_fit() -> None:
+    """On Windows the NVIDIA driver would spill the rest into system RAM and run 5-20x slower, with no error."""
+    layers = gpu_layers_that_fit(free_bytes=int(3.2 * GiB), **CAPRL_3B)  # a 4 GB card with the desktop on it
+    assert layers is not None and 0 < layers < 36
+    per_layer = CAPRL_3B["model_bytes"] / 37
+    on_gpu = CAPRL_3B["mmproj_bytes"] + CAPRL_3B["sequence_bytes"] + layers * per_layer
+    assert on_gpu < 3.2 * GiB - (1 << 30) <= on_gpu + per_layer  # as many as fit beside the reserve, no more
+
+
+def test_a_card_with_room_takes_every_layer_and_a_full_one_none() -> None:
+    assert gpu_layers_that_fit(free_bytes=22 * GiB, **CAPRL_3B) is None  # all
+    assert gpu_layers_that_fit(free_bytes=None, **CAPRL_3B) is None  # unknown: as asked
+    assert gpu_layers_that_fit(free_bytes=int(1.5 * GiB), **CAPRL_3B) == 0
+
+
+def test_a_context_that_cannot_be_allocated_is_tried_again_with_half_the_captions() -> None:
+    tries = [16]
+    while tries[-1] > 1:
+        tries.append(fewer_sequences(tries[-1]))
+    assert tries == [16, 8, 4, 2, 1]

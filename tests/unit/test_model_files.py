@@ -23,6 +23,8 @@ def test_good_pair_is_described(models: ModelFiles) -> None:
     assert info.projector_type == "qwen2.5vl_merger"
     assert info.n_embd == TINY.n_embd
     assert info.has_chat_template
+    # Read before loading, so that the engine can fit the model to a GPU's free memory first.
+    assert (info.n_layer, info.n_head, info.n_head_kv) == (TINY.n_layer, TINY.n_head, TINY.n_head_kv)
 
 
 def test_header_matches_the_gguf_package(models: ModelFiles) -> None:

@@ -23,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
 from caprl_desktop.core.images.formats import DECODERS, FORMAT_NAMES
+from caprl_desktop.core.long_paths import for_os
 
 MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo passes
 MAX_FILE_BYTES = 1 << 30
@@ -57,7 +58,7 @@ def read_image_bytes(path: Path) -> bytes:
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(for_os(path), flags)
     except FileNotFoundError:
         raise ImageLoadError(f"{path.name} no longer exists") from None
     except IsADirectoryError:

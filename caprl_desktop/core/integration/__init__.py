@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from caprl_desktop import __version__
 from caprl_desktop.core.integration import linux, macos, windows
-from caprl_desktop.core.integration.plan import Plan, Registry, apply, launcher, remove, state
+from caprl_desktop.core.integration.plan import Plan, Registry, Shortcuts, apply, launcher, remove, state
 from caprl_desktop.core.prompts import default_language
 
 System = Literal["linux", "windows", "macos"]
@@ -36,7 +37,7 @@ def current_plan(system: System | None = None, language: str | None = None,
         ico = ICONS / "caprl-desktop.ico"
         return windows.plan(command, language, str(ico) if ico.exists() else None)
     if system == "macos":
-        return macos.plan(command, language)
+        return macos.plan(command, language, __version__, png if png.exists() else None)
     return linux.plan(command, language, png if png.exists() else None)
 
 
@@ -46,16 +47,24 @@ def system_registry() -> Registry | None:
     return None
 
 
-def install(plan: Plan, registry: Registry | None = None) -> None:
-    apply(plan, registry if registry is not None else system_registry())
+def system_shortcuts() -> Shortcuts | None:
+    if sys.platform == "win32":
+        return windows.WinShortcuts()
+    return None
+
+
+def install(plan: Plan, registry: Registry | None = None, shortcuts: Shortcuts | None = None) -> None:
+    apply(plan, registry if registry is not None else system_registry(),
+          shortcuts if shortcuts is not None else system_shortcuts())
 
 
 def uninstall(plan: Plan, registry: Registry | None = None) -> list[Path]:
     return remove(plan, registry if registry is not None else system_registry())
 
 
-def status(plan: Plan, registry: Registry | None = None) -> str:
-    return state(plan, registry if registry is not None else system_registry())
+def status(plan: Plan, registry: Registry | None = None, shortcuts: Shortcuts | None = None) -> str:
+    return state(plan, registry if registry is not None else system_registry(),
+                 shortcuts if shortcuts is not None else system_shortcuts())
 
 
-__all__ = ["Plan", "Registry", "current_plan", "install", "status", "this_system", "uninstall"]
+__all__ = ["Plan", "Registry", "Shortcuts", "current_plan", "install", "status", "this_system", "uninstall"]

@@ -9,12 +9,19 @@ kills what it started. For the app bundle it runs ``open -b <bundle id> "$@"`` (
 the app, running or not, as open events); for an installation from pip it starts the window detached.
 An app opened from Downloads or a disk image runs from a temporary copy (App Translocation), whose path
 is gone after a restart: the Quick Action is not installed from there.
+
+An installation from pip has no app in Applications: ``integrate install`` adds a small one,
+``~/Applications/CapRL Desktop.app``, whose executable is a shell script that ``exec``s the launcher (so
+the Dock shows the app's icon for the window's process). The app bundle built by packaging needs none.
 """
 
 from __future__ import annotations
 
+import io
 import plistlib
 from pathlib import Path
+
+from PIL import Image
 
 from caprl_desktop.core.integration.plan import LABELS, FileEntry, Plan, shell_line
 
@@ -41,7 +48,46 @@ def shell_command(launcher: list[str]) -> str:
     return "nohup " + shell_line(launcher, '"$@"') + " >/dev/null 2>&1 &"
 
 
-def plan(launcher: list[str], language: str) -> Plan:
+APP_NAME = "CapRL Desktop"
+LAUNCHER_ID = "io.github.caprl-desktop.launcher"  # not the bundle's: `open -b` must find the real app only
+
+
+def applications_dir() -> Path:
+    return Path.home() / "Applications"
+
+
+def launcher_app(launcher: list[str], version: str, icon_png: Path | None) -> tuple[Path, tuple[FileEntry, ...]]:
+    """``~/Applications/CapRL Desktop.app`` for an installation from pip: Launchpad, Spotlight and the Dock."""
+    app = applications_dir() / f"{APP_NAME}.app"
+    contents = app / "Contents"
+    info = {
+        "CFBundleName": APP_NAME,
+        "CFBundleDisplayName": APP_NAME,
+        "CFBundleIdentifier": LAUNCHER_ID,
+        "CFBundleExecutable": "caprl-desktop",
+        "CFBundlePackageType": "APPL",
+        "CFBundleShortVersionString": version,
+        "CFBundleVersion": version,
+        "CFBundleLocalizations": ["en", "ja"],
+        "NSHighResolutionCapable": True,
+    }
+    files = [FileEntry(contents / "MacOS" / "caprl-desktop",
+                       ("#!/bin/sh\n" + "exec " + shell_line(launcher, '"$@"') + "\n").encode(), executable=True)]
+    if icon_png is not None:
+        info["CFBundleIconFile"] = "caprl-desktop.icns"
+        files.append(FileEntry(contents / "Resources" / "caprl-desktop.icns", _icns(icon_png)))
+    files.append(FileEntry(contents / "Info.plist", plistlib.dumps(info)))
+    return app, tuple(files)
+
+
+def _icns(png: Path) -> bytes:
+    out = io.BytesIO()
+    with Image.open(png) as image:
+        image.save(out, "ICNS")
+    return out.getvalue()
+
+
+def plan(launcher: list[str], language: str, version: str = "", icon_png: Path | None = None) -> Plan:
     label = LABELS.get(language, LABELS["en"])
     bundle = services_dir() / f"{label}.workflow"
     info = {
@@ -94,14 +140,21 @@ def plan(launcher: list[str], language: str) -> Plan:
             "workflowTypeIdentifier": "com.apple.Automator.servicesMenu",
         },
     }
-    files = (
+    files: tuple[FileEntry, ...] = (
         FileEntry(bundle / "Contents" / "Info.plist", plistlib.dumps(info)),
         FileEntry(bundle / "Contents" / "document.wflow", plistlib.dumps(document)),
     )
+    folders: tuple[Path, ...] = (bundle,)
+    notes: tuple[str, ...] = ()
     app = app_bundle(launcher[0])
+    if app is None:
+        launcher_bundle, launcher_files = launcher_app(launcher, version, icon_png)
+        files += launcher_files
+        folders += (launcher_bundle,)
+        notes = (f'Launchpad and Spotlight: "{APP_NAME}" ({launcher_bundle.parent})',)
     refused = "" if app is None or not translocated(app) else (
         "CapRL Desktop is running from a temporary copy that macOS made because it was opened from Downloads "
         "or a disk image. Move CapRL Desktop to Applications, open it from there, and add the Quick Action again.")
-    return Plan("macos", files, folders=(bundle,), notes=(
-        f'Finder: right-click a folder or images → Quick Actions → "{label}" (or Services)',
+    return Plan("macos", files, folders=folders, notes=(
+        *notes, f'Finder: right-click a folder or images → Quick Actions → "{label}" (or Services)',
     ), refused=refused)

@@ -63,6 +63,26 @@ class RegistryEntry:
     value: str
 
 
+@dataclass(frozen=True)
+class ShortcutEntry:
+    """A Windows shortcut (``.lnk``): a binary file that only the shell's own COM object writes faithfully."""
+
+    path: Path
+    target: str
+    arguments: str
+    icon: str
+    app_id: str  # the AppUserModelID: the taskbar groups the running window with this entry by it
+    description: str
+
+
+class Shortcuts(Protocol):
+    """Writes and reads shortcuts (the shell's ``IShellLink`` on Windows; a dict in tests)."""
+
+    def write(self, entry: ShortcutEntry) -> None: ...
+
+    def read(self, path: Path) -> ShortcutEntry | None: ...
+
+
 class Registry(Protocol):
     """The few registry calls an integration needs (``winreg`` on Windows; a dict in tests)."""
 
@@ -79,6 +99,7 @@ class Plan:
     files: tuple[FileEntry, ...] = ()
     registry: tuple[RegistryEntry, ...] = ()
     registry_roots: tuple[str, ...] = ()  # keys removed whole on uninstall
+    shortcuts: tuple[ShortcutEntry, ...] = ()
     folders: tuple[Path, ...] = ()  # bundle folders removed whole on uninstall (macOS workflow)
     notes: tuple[str, ...] = field(default=())
     refused: str = ""  # why it must not be installed from here (a sentence), e.g. a macOS app run from a copy
@@ -88,7 +109,7 @@ class IntegrationRefused(CaprlError):
     pass
 
 
-def apply(plan: Plan, registry: Registry | None = None) -> None:
+def apply(plan: Plan, registry: Registry | None = None, shortcuts: Shortcuts | None = None) -> None:
     """Write every entry; running it again rewrites the same entries (idempotent).  Raises ``WriteError``, or
     ``IntegrationRefused`` when the plan says it must not be installed from here."""
     if plan.refused:
@@ -106,19 +127,28 @@ def apply(plan: Plan, registry: Registry | None = None) -> None:
             raise WriteError("the Windows registry is not available here")
         for value in plan.registry:
             registry.set_value(value.key, value.name, value.value)
+    if plan.shortcuts:
+        if shortcuts is None:
+            raise WriteError("Windows shortcuts cannot be made here")
+        for shortcut in plan.shortcuts:
+            try:
+                shortcut.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise write_error(exc, shortcut.path) from exc
+            shortcuts.write(shortcut)
 
 
 def remove(plan: Plan, registry: Registry | None = None) -> list[Path]:
     """Take away everything ``apply`` wrote; returns the files removed."""
     removed = []
-    for entry in plan.files:
+    for path in [entry.path for entry in plan.files] + [shortcut.path for shortcut in plan.shortcuts]:
         try:
-            entry.path.unlink()
-            removed.append(entry.path)
+            path.unlink()
+            removed.append(path)
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise write_error(exc, entry.path) from exc
+            raise write_error(exc, path) from exc
     for folder in plan.folders:
         _remove_empty_dirs(folder)
     if registry is not None:
@@ -138,10 +168,13 @@ def _remove_empty_dirs(folder: Path) -> None:
         folder.rmdir()
 
 
-def state(plan: Plan, registry: Registry | None = None) -> Literal["installed", "partly", "not installed"]:
+def state(plan: Plan, registry: Registry | None = None, shortcuts: Shortcuts | None = None
+          ) -> Literal["installed", "partly", "not installed"]:
     present = [e.path.is_file() and e.path.read_bytes() == e.content for e in plan.files]
     if registry is not None:
         present += [registry.get_value(v.key, v.name) == v.value for v in plan.registry]
+    if shortcuts is not None:
+        present += [s.path.is_file() and shortcuts.read(s.path) == s for s in plan.shortcuts]
     if present and all(present):
         return "installed"
     return "partly" if any(present) else "not installed"

@@ -5,18 +5,36 @@
 which works whatever program opens the type).  Explorer starts the command with the path as one
 quoted argument; a selection of several items starts it once per item, and the single-instance
 hand-off gathers them in one window.  Windows 11 lists such classic verbs under "Show more options".
+
+A Start-menu entry, ``CapRL Desktop.lnk`` in the user's Programs folder, carries the AppUserModelID the
+window sets for itself (``APP_ID``), so a pinned taskbar icon and the running window are one button.  A
+``.lnk`` is written by the shell's own ``IShellLink`` (through pywin32), the one writer Explorer reads
+back faithfully; the property store on it holds the ID.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
-from caprl_desktop.core.integration.plan import GUI_ARGS, LABELS, Plan, RegistryEntry
+from caprl_desktop.core.integration.plan import GUI_ARGS, LABELS, Plan, RegistryEntry, ShortcutEntry
 
 VERB = "CapRLDesktop.Caption"
 CLASSES = "Software\\Classes"
+APP_ID = "CapRLDesktop.CapRLDesktop"  # Company.Product, as Windows asks; the window sets the same one
+APP_NAME = "CapRL Desktop"
+DESCRIPTIONS = {"en": "Caption images with CapRL, on this computer",
+                "ja": "CapRLで画像のキャプションをこのコンピューター上で作成"}
+
+
+def programs_dir() -> Path:
+    """The user's Start-menu Programs folder (no administrator rights needed)."""
+    roaming = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    return Path(roaming) / "Microsoft" / "Windows" / "Start Menu" / "Programs"
 
 
 def command_line(launcher: list[str], placeholder: str) -> str:
@@ -46,7 +64,11 @@ def plan(launcher: list[str], language: str, icon: str | None) -> Plan:
         entries.append(RegistryEntry(key, "MultiSelectModel", "Player"))
         entries.append(RegistryEntry(key, "Icon", icon or launcher[0]))
         entries.append(RegistryEntry(key + "\\command", "", command_line(launcher, placeholder)))
-    return Plan("windows", registry=tuple(entries), registry_roots=tuple(verb_keys()), notes=(
+    shortcut = ShortcutEntry(programs_dir() / f"{APP_NAME}.lnk", target=launcher[0],
+                             arguments=subprocess.list2cmdline([*launcher[1:], "gui"]), icon=icon or launcher[0],
+                             app_id=APP_ID, description=DESCRIPTIONS.get(language, DESCRIPTIONS["en"]))
+    return Plan("windows", registry=tuple(entries), registry_roots=tuple(verb_keys()), shortcuts=(shortcut,), notes=(
+        f'Start menu: "{APP_NAME}"',
         f'Explorer: right-click a folder, its background or an image → "{label}"',
         'Windows 11 shows it under "Show more options" (Shift+F10), as it does every classic entry',
     ))
@@ -85,3 +107,40 @@ if sys.platform == "win32":  # the class exists where winreg does
                 winreg.DeleteKey(winreg.HKEY_CURRENT_USER, key)
             except FileNotFoundError:
                 pass
+
+
+if sys.platform == "win32":
+    import pythoncom
+    from win32com.propsys import propsys, pscon
+    from win32com.shell import shell
+
+    class WinShortcuts:
+        """``.lnk`` files through the shell's ``IShellLink`` and its property store (Windows only)."""
+
+        @staticmethod
+        def _link() -> Any:
+            return pythoncom.CoCreateInstance(shell.CLSID_ShellLink, None, pythoncom.CLSCTX_INPROC_SERVER,
+                                              shell.IID_IShellLink)
+
+        def write(self, entry: ShortcutEntry) -> None:
+            link = self._link()
+            link.SetPath(entry.target)
+            link.SetArguments(entry.arguments)
+            link.SetIconLocation(entry.icon, 0)
+            link.SetDescription(entry.description)
+            store = link.QueryInterface(propsys.IID_IPropertyStore)
+            store.SetValue(pscon.PKEY_AppUserModel_ID, propsys.PROPVARIANTType(entry.app_id, pythoncom.VT_LPWSTR))
+            store.Commit()
+            link.QueryInterface(pythoncom.IID_IPersistFile).Save(str(entry.path), 0)
+
+        def read(self, path: Path) -> ShortcutEntry | None:
+            link = self._link()
+            try:
+                link.QueryInterface(pythoncom.IID_IPersistFile).Load(str(path))
+            except pythoncom.com_error:
+                return None
+            store = link.QueryInterface(propsys.IID_IPropertyStore)
+            app_id = store.GetValue(pscon.PKEY_AppUserModel_ID).GetValue()
+            return ShortcutEntry(path, target=link.GetPath(shell.SLGP_RAWPATH)[0], arguments=link.GetArguments(),
+                                 icon=link.GetIconLocation()[0], app_id=str(app_id or ""),
+                                 description=link.GetDescription())

@@ -13,13 +13,15 @@ two folders given at once keep apart and a later run finds its captions again.
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from caprl_desktop.core.atomic import atomic_write_text, write_error
 from caprl_desktop.core.jobs.discovery import ImageItem, is_image_path, natural_key
+from caprl_desktop.core.long_paths import for_os
 
 SIDECAR_SUFFIX = ".txt"
 
@@ -84,13 +86,25 @@ def _moved(beside: Path, root: Path, caption_folder: Path) -> Path:
         relative = beside.relative_to(root)
     except ValueError:  # an image given by a path outside its root cannot happen; keep the name at least
         relative = Path(beside.name)
-    return caption_folder / (root.absolute().name or "root") / relative
+    return caption_folder / root_folder_name(root.absolute()) / relative
+
+
+def root_folder_name(root: PurePath) -> str:
+    """The folder a root's captions go in under a caption folder: its name, or for a root that has none a
+    name from its drive (``E:\\`` → ``E-drive``, ``\\\\nas\\photos`` → ``nas-photos``), so that two drives
+    given at once keep apart; ``/`` is ``root``."""
+    if root.name:
+        return root.name
+    drive = re.sub(r"[^\w.-]+", "-", root.drive.removeprefix("\\\\?\\")).strip("-")
+    if re.fullmatch(r"[A-Za-z]-?", drive):
+        return f"{drive[0].upper()}-drive"
+    return drive or "root"
 
 
 def read_sidecar(path: Path) -> str | None:
     """The caption in a sidecar, or None when there is none (an empty file counts as none)."""
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        text = for_os(path).read_text(encoding="utf-8-sig", errors="replace")
     except OSError:
         return None
     return text if text.strip() else None
@@ -98,9 +112,9 @@ def read_sidecar(path: Path) -> str | None:
 
 def write_sidecar(path: Path, caption: str) -> None:
     """Write atomically: a killed run never leaves half a caption.  Raises ``WriteError``."""
-    if not path.parent.is_dir():  # only under a caption folder: an image's own folder exists
+    if not for_os(path.parent).is_dir():  # only under a caption folder: an image's own folder exists
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            for_os(path.parent).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(exc, path) from exc
     atomic_write_text(path, caption.rstrip() + "\n")

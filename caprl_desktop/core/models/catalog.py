@@ -42,6 +42,10 @@ class ModelFamily:
     kv_bytes_per_token: int
     compute_overhead_bytes: int
     fallback: Mapping[str, Mapping[str, int]] | None
+    short: str = ""  # what `--family` also takes: "3b", "2b", "4b"
+    description: str = ""  # one line: base model, size, what the authors claim
+    card: str = ""  # the model card's address
+    base_model: str = ""
 
     @property
     def repos(self) -> tuple[str, ...]:
@@ -175,6 +179,10 @@ def _family_from_json(data: Mapping[str, Any]) -> ModelFamily:
         kv_bytes_per_token=int(data["kv_bytes_per_token"]),
         compute_overhead_bytes=int(data["compute_overhead_bytes"]),
         fallback=data.get("fallback"),
+        short=data.get("short", ""),
+        description=data.get("description", ""),
+        card=data.get("card", ""),
+        base_model=data.get("base_model", ""),
     )
 
 
@@ -188,10 +196,12 @@ DEFAULT_FAMILY = "caprl-3b"
 
 
 def family(key: str = DEFAULT_FAMILY) -> ModelFamily:
+    """The family with this key or short name ("caprl-qwen3vl-4b" or "4b"), in any case."""
+    wanted = key.strip().lower()
     for f in families():
-        if f.key == key:
+        if wanted in (f.key, f.short.lower()):
             return f
-    known = ", ".join(f.key for f in families())
+    known = ", ".join(f"{f.key} ({f.short})" if f.short else f.key for f in families())
     raise KeyError(f"unknown model family {key!r} (known: {known})")
 
 

@@ -65,6 +65,10 @@ class ModelPairInfo:
     model_bytes: int
     mmproj_bytes: int
     has_chat_template: bool
+    # From the header, so that what fits in GPU memory is known before the weights are loaded; 0 when missing.
+    n_layer: int = 0
+    n_head: int = 0
+    n_head_kv: int = 0
 
 
 def _describe_start(path: Path) -> tuple[FileProblem, str]:
@@ -216,6 +220,9 @@ def check_model_pair(model_path: Path, mmproj_path: Path) -> ModelPairInfo:
         model_bytes=model.file_size,
         mmproj_bytes=mmproj.file_size,
         has_chat_template=isinstance(model.metadata.get("tokenizer.chat_template"), str),
+        n_layer=model.get_int(f"{model.architecture}.block_count") or 0,
+        n_head=model.get_int(f"{model.architecture}.attention.head_count") or 0,
+        n_head_kv=model.get_int(f"{model.architecture}.attention.head_count_kv") or 0,
     )
 
 

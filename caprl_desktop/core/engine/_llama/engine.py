@@ -28,14 +28,19 @@ import llama_cpp.mtmd_cpp as mtmd
 
 from caprl_desktop.core.engine._llama.chat_template import render_prompt
 from caprl_desktop.core.engine._llama.log import LOG
-from caprl_desktop.core.engine._llama.parallel import choose_sequences, kv_bytes_per_token
+from caprl_desktop.core.engine._llama.parallel import (
+    choose_sequences,
+    fewer_sequences,
+    gpu_layers_that_fit,
+    kv_bytes_per_token,
+)
 from caprl_desktop.core.engine._llama.probe import detect_backend
 from caprl_desktop.core.engine.backend import BackendInfo, describe_backend
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.models.files import ModelPairInfo, check_model_pair
-from caprl_desktop.core.models.fit import memory_budget
+from caprl_desktop.core.models.fit import memory_budget, shares_system_memory
 from caprl_desktop.core.params import EngineConfig, GenerationParams, default_threads
 from caprl_desktop.core.paths import llama_openable
 
@@ -96,6 +101,13 @@ class LlamaCaptioner:
         if not backend.gpu_offload:
             gpu_layers = 0
         threads = config.threads or default_threads()
+        memory_notes: list[str] = []  # what memory made the engine give up, said in the backend line
+        if gpu_layers == _ALL_LAYERS:
+            fitted = self._gpu_layers_that_fit(config, backend, pair)
+            if fitted is not None:
+                gpu_layers = max(1, fitted)
+                memory_notes.append(f"only {gpu_layers} of {pair.n_layer + 1} layers on the GPU, the rest did not "
+                                    "fit in its free memory (close other GPU programs for full speed)")
 
         self._model: Any = None
         self._ctx: Any = None
@@ -110,21 +122,18 @@ class LlamaCaptioner:
                 raise ModelLoadError(self._failure("llama.cpp could not load the model", pair.model_path))
             n_layer = int(llama_cpp.llama_model_n_layer(self._model))
             self.slots = self._choose_slots(config, backend, pair, n_layer, gpu_layers != 0)
-
-            ctx_params = llama_cpp.llama_context_default_params()
-            ctx_params.n_seq_max = self.slots
-            # A KV cache per sequence: attention then never mixes in another caption's cells (see above).
-            ctx_params.kv_unified = False
-            ctx_params.n_ctx = config.n_ctx * self.slots
-            ctx_params.n_batch = min(config.n_ctx, 2048)
-            ctx_params.n_ubatch = 512
-            ctx_params.n_threads = threads
-            ctx_params.n_threads_batch = threads
-            ctx_params.flash_attn_type = _FLASH_ATTN[config.flash_attn]
-            ctx_params.no_perf = True
-            self._ctx = llama_cpp.llama_init_from_model(self._model, ctx_params)
+            wanted = self.slots
+            while True:
+                ctx_params = self._context_params(config, threads)
+                self._ctx = llama_cpp.llama_init_from_model(self._model, ctx_params)
+                if self._ctx or self.slots == 1:
+                    break
+                # Out of memory for this many KV caches (the estimate missed what others hold): fewer, and say so.
+                self.slots = fewer_sequences(self.slots)
             if not self._ctx:
                 raise ModelLoadError(self._failure("llama.cpp could not create a context", pair.model_path))
+            if self.slots < wanted:
+                memory_notes.append(f"{self.slots} captions at once instead of {wanted}: memory ran out")
             self._n_batch = int(ctx_params.n_batch)
             self._n_ctx = int(llama_cpp.llama_n_ctx_seq(self._ctx))
             self._memory = llama_cpp.llama_get_memory(self._ctx)
@@ -159,7 +168,8 @@ class LlamaCaptioner:
         self.info = EngineInfo(
             model=pair,
             backend=backend,
-            backend_line=describe_backend(backend, gpu_layers if gpu_layers != _ALL_LAYERS else None),
+            backend_line="; ".join([describe_backend(backend, gpu_layers if gpu_layers != _ALL_LAYERS else None),
+                                    *memory_notes]),
             gpu_layers=min(gpu_layers, n_layer + 1),
             n_layer=n_layer,
             n_ctx=self._n_ctx,
@@ -168,6 +178,29 @@ class LlamaCaptioner:
             load_seconds=time.perf_counter() - started,
             parallel=self.slots,
         )
+
+    def _context_params(self, config: EngineConfig, threads: int) -> Any:
+        params = llama_cpp.llama_context_default_params()
+        params.n_seq_max = self.slots
+        # A KV cache per sequence: attention then never mixes in another caption's cells (see above).
+        params.kv_unified = False
+        params.n_ctx = config.n_ctx * self.slots
+        params.n_batch = min(config.n_ctx, 2048)
+        params.n_ubatch = 512
+        params.n_threads = threads
+        params.n_threads_batch = threads
+        params.flash_attn_type = _FLASH_ATTN[config.flash_attn]
+        params.no_perf = True
+        return params
+
+    @staticmethod
+    def _gpu_layers_that_fit(config: EngineConfig, backend: BackendInfo, pair: ModelPairInfo) -> int | None:
+        """None (all layers) unless a dedicated GPU's free memory is known and too small for the whole model."""
+        if not backend.gpu_offload or not backend.gpus or shares_system_memory(backend.gpus[0]) or not pair.n_head:
+            return None
+        per_token = kv_bytes_per_token(pair.n_layer, pair.n_head_kv or pair.n_head, pair.n_embd // pair.n_head)
+        return gpu_layers_that_fit(pair.n_layer, pair.model_bytes, pair.mmproj_bytes,
+                                   memory_budget(backend).available, per_token * config.n_ctx)
 
     def _choose_slots(self, config: EngineConfig, backend: BackendInfo, pair: ModelPairInfo, n_layer: int,
                       gpu: bool) -> int:
