@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-# Qwen2.5-VL: 14 px patches merged 2x2, so one image token per 28x28 block.
-PIXELS_PER_IMAGE_TOKEN = 28 * 28
+# An image token covers a square this many pixels a side: Qwen2.5-VL's 14-pixel patches merged 2x2 (CapRL-3B).
+# Qwen3-VL (CapRL 2.0) has 16-pixel patches, so 32: the loaded projector says which (ModelPairInfo).
+QWEN25VL_TOKEN_SIDE = 28
 # llama.cpp's own limits for Qwen-VL projectors.
 MIN_IMAGE_TOKENS = 8
 MAX_IMAGE_TOKENS = 4096
@@ -41,9 +42,10 @@ class ImageBudget:
     def preset(cls, name: str) -> ImageBudget:
         return cls(max_tokens=IMAGE_BUDGET_PRESETS[name])
 
-    @property
-    def max_pixels(self) -> int:
-        return self.max_tokens * PIXELS_PER_IMAGE_TOKEN
+    def max_pixels(self, token_side: int) -> int:
+        """The most pixels an image may keep for a model whose tokens cover ``token_side``² pixels: scaled any
+        smaller, the model would get fewer tokens than the budget allows (768 for 1,024 on Qwen3-VL)."""
+        return self.max_tokens * token_side * token_side
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import statistics
 import subprocess
@@ -32,11 +31,11 @@ import numpy as np
 import psutil
 from PIL import Image
 
-from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, PIXELS_PER_IMAGE_TOKEN
+from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, QWEN25VL_TOKEN_SIDE
 from tests.benchmarks.bench_models import BenchModels, ensure_bench_models
 from tests.benchmarks.bench_run import RunResult, RunSpec
 
-SIDE = math.isqrt(PIXELS_PER_IMAGE_TOKEN)  # pixels per image token along each side
+SIDE = QWEN25VL_TOKEN_SIDE  # pixels per image token along each side (CapRL-3B)
 
 
 @dataclass(frozen=True)

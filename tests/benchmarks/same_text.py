@@ -24,7 +24,7 @@ def compare(model: Path, mmproj: Path, images: list[Path], repack: bool) -> str:
 
     import caprl_desktop.core.engine._llama.engine as engine
     from caprl_desktop.core.images.loading import load_image
-    from caprl_desktop.core.params import EngineConfig, GenerationParams, ImageBudget
+    from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, EngineConfig, GenerationParams, ImageBudget
 
     default_params = llama_cpp.llama_model_default_params
 
@@ -36,7 +36,7 @@ def compare(model: Path, mmproj: Path, images: list[Path], repack: bool) -> str:
     llama_cpp.llama_model_default_params = params  # the engine reads it from the module: this comparison only
     try:
         budget = ImageBudget(64)
-        prepared = [load_image(p, budget.max_pixels) for p in images]
+        prepared = [load_image(p, budget.max_pixels(QWEN25VL_TOKEN_SIDE)) for p in images]
         config = EngineConfig(str(model), str(mmproj), budget, max_output_tokens=64, parallel=len(images),
                               warmup=False)
         captioner = engine.LlamaCaptioner(config)

@@ -15,7 +15,7 @@ from caprl_desktop.core.engine.replies import CaptionDone, CaptionText
 from caprl_desktop.core.engine.reports import CaptionOutput
 from caprl_desktop.core.errors import EngineCrashedError, ModelFileError, PromptTooLongError
 from caprl_desktop.core.images.loading import PreparedImage, load_image
-from caprl_desktop.core.params import GenerationParams, ImageBudget
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PromptSpec, build_prompt
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
@@ -25,7 +25,7 @@ from tests.support.synthetic_gguf import TINY, write_mmproj
 @pytest.fixture(scope="module")
 def photo(tmp_path_factory: pytest.TempPathFactory) -> PreparedImage:
     path = save_noise(tmp_path_factory.mktemp("img") / "photo.jpg", 320, 240, seed=3)
-    return load_image(path, TEST_BUDGET.max_pixels)
+    return load_image(path, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE))
 
 
 def run_caption(
@@ -143,7 +143,7 @@ def test_image_budget_sets_image_tokens(models: ModelFiles, tmp_path: Path) -> N
         config = engine_config(models, image_budget=ImageBudget(max_tokens=budget))
         with EngineClient(config, log_dir=tmp_path) as client:
             client.start()
-            image = load_image(big, config.image_budget.max_pixels)
+            image = load_image(big, config.image_budget.max_pixels(QWEN25VL_TOKEN_SIDE))
             out = run_caption(client, image, build_prompt("en"), GenerationParams(max_tokens=2))[1]
             tokens[budget] = out.stats.image_tokens
     # 1000x1000 px would be ~1275 tokens at llama.cpp's default limit; the budget caps it.

@@ -18,7 +18,7 @@ from caprl_desktop.core.engine.replies import CaptionDone
 from caprl_desktop.core.errors import EngineCrashedError, EngineError
 from caprl_desktop.core.images.loading import load_image
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.core.params import GenerationParams
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, GenerationParams
 from caprl_desktop.core.prompts import build_prompt
 from caprl_desktop.ui.main_window import MainWindow
 from tests.support.gui import drop, wait_all_finished
@@ -49,7 +49,8 @@ def test_a_cuda_build_without_a_driver_falls_back_to_the_cpu_build_and_says_so(
         assert "CUDA build of llama.cpp could not be loaded" in info.backend.note
         assert "NVIDIA driver" in info.backend.note
         assert info.backend_line.startswith("CPU: the CUDA build")
-        image = load_image(save_noise(tmp_path / "photo.jpg", 320, 240, seed=5), TEST_BUDGET.max_pixels)
+        photo = save_noise(tmp_path / "photo.jpg", 320, 240, seed=5)
+        image = load_image(photo, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE))
         events = list(engine.caption(image, build_prompt("en"), GenerationParams(max_tokens=8, seed=1)))
         assert isinstance(events[-1], CaptionDone) and events[-1].output.text
 

@@ -34,7 +34,7 @@ from caprl_desktop.core.jobs.events import (
 )
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.scheduler import run_job
-from caprl_desktop.core.params import GenerationParams
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, GenerationParams
 from caprl_desktop.core.prompts import build_prompt
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
@@ -73,7 +73,7 @@ def test_side_by_side_gives_the_same_text_as_one_at_a_time(
     side_by_side: EngineClient, one_at_a_time: EngineClient, tmp_path: Path, temperature: float
 ) -> None:
     assert side_by_side.parallel == 4 and one_at_a_time.parallel == 1
-    prepared = [load_image(p, TEST_BUDGET.max_pixels) for p in images(tmp_path, 6)]
+    prepared = [load_image(p, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE)) for p in images(tmp_path, 6)]
     params = GenerationParams(max_tokens=40, temperature=temperature, seed=1234, ignore_eos=True)
 
     alone = []
@@ -149,7 +149,7 @@ def test_closing_a_job_cancels_every_caption_in_flight_and_the_engine_goes_on(
     job.close()
     assert not list((tmp_path / "x").glob("*.txt"))
     # The pipe is in step: the next caption gets its own replies only.
-    image = load_image(items[0].path, TEST_BUDGET.max_pixels)
+    image = load_image(items[0].path, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE))
     *_, last = side_by_side.caption(image, PROMPT, GenerationParams(max_tokens=5, ignore_eos=True))
     assert isinstance(last, CaptionDone) and last.output.stats.output_tokens == 5
 
@@ -231,7 +231,7 @@ def test_an_engine_that_died_between_captions_is_restarted(
 
 
 def test_more_requests_than_sequences_and_a_cancelled_queued_one(side_by_side: EngineClient, tmp_path: Path) -> None:
-    prepared = [load_image(p, TEST_BUDGET.max_pixels) for p in images(tmp_path, 6)]
+    prepared = [load_image(p, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE)) for p in images(tmp_path, 6)]
     params = GenerationParams(max_tokens=30, ignore_eos=True)
     ids = [side_by_side.submit(image, PROMPT, params) for image in prepared]
     side_by_side.abandon([ids[5]])  # still queued in the engine: answered as cancelled
@@ -280,7 +280,7 @@ def test_a_large_image_sent_while_replies_pile_up_does_not_deadlock(
 ) -> None:
     """The app busy (reading an image, say) while captions stream: the engine's replies fill the pipe. Sending it
     a large image then must not wait for ever on an engine that waits for the app to read."""
-    small = load_image(images(tmp_path, 1)[0], TEST_BUDGET.max_pixels)
+    small = load_image(images(tmp_path, 1)[0], TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE))
     ids = [side_by_side.submit(small, PROMPT, GenerationParams(max_tokens=3000, ignore_eos=True)) for _ in range(3)]
     # Not reading: pieces pile up until the pipe is full and the engine's sending waits (nothing more arrives).
     wait_until_pipe_full(side_by_side)

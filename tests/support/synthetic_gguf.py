@@ -30,14 +30,19 @@ SPECIAL_TOKENS = (
     "<|image_pad|>",
 )
 
-# ChatML as Qwen2.5-VL ships it, reduced to string contents: the app renders images as mtmd's media
-# marker inside the text, so the list-of-parts branch of the real template is never taken.
+# ChatML as Qwen2.5-VL and Qwen3-VL ship it, with string contents (how the app renders a prompt, the image
+# as mtmd's media marker inside the text) and lists of text parts joined as they are (how llama-cpp-python's
+# MTMDChatHandler hands over a message, its image part already turned into the marker): the real templates
+# render both the same way, which is what lets a test compare the two paths.
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
     "{% if loop.first and message['role'] != 'system' %}"
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
     "{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for part in message['content'] %}{% if part['type'] == 'text' %}{{ part['text'] }}{% endif %}"
+    "{% endfor %}{% endif %}<|im_end|>\n"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
@@ -145,13 +150,14 @@ def vocabulary(shapes: SyntheticShapes) -> tuple[list[str], list[int]]:
 class _Weights:
     """Seeded random tensors, scaled small so activations stay finite through every layer."""
 
-    def __init__(self, seed: int, matrix_dtype: type[np.floating], *, q8_0: bool = False) -> None:
+    def __init__(self, seed: int, matrix_dtype: type[np.floating], *, q8_0: bool = False, scale: float = 0.02) -> None:
         self._rng = np.random.default_rng(seed)
         self._matrix_dtype = matrix_dtype
         self._q8_0 = q8_0
+        self._scale = scale
 
     def matrix(self, *shape: int) -> np.ndarray:
-        values = self._rng.standard_normal(shape, dtype=np.float32) * 0.02
+        values = self._rng.standard_normal(shape, dtype=np.float32) * self._scale
         if self._q8_0 and len(shape) == 2 and shape[-1] % gguf.GGML_QUANT_SIZES[Q8_0][0] == 0:
             blocks: np.ndarray = gguf.quants.quantize(values, Q8_0)
             return blocks

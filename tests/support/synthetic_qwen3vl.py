@@ -47,6 +47,7 @@ class Qwen3VLShapes:
     weight_type: str = "f32"
     architecture: str = "qwen3vl"
     patch_size: int = 16
+    text_scale: float = 0.02  # of the text model's random matrices
 
     @property
     def rope_sections(self) -> list[int]:
@@ -63,6 +64,9 @@ class Qwen3VLShapes:
 TINY_QWEN3VL = Qwen3VLShapes(
     n_embd=64, n_layer=4, n_head=4, n_head_kv=2, head_dim=32, n_ff=128, context_length=4096, vocab_padding=0,
     v_n_embd=64, v_n_layer=3, v_n_head=4, v_n_ff=128, v_deepstack=(0, 1), v_grid=8,
+    # At 0.02 the last token's own embedding outweighs everything else and greedy captions repeat one token
+    # whatever the image; larger attention weights let the image change the words.
+    text_scale=0.2,
 )
 
 # Qwen3-VL-2B-Instruct / CapRL-Qwen3VL-2B (config.json): the shapes of the published GGUFs.
@@ -117,7 +121,7 @@ def write_text_model(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: 
     if chat_template is not None:
         writer.add_chat_template(chat_template)
 
-    w = _Weights(seed, _dtype(shapes))
+    w = _Weights(seed, _dtype(shapes), scale=shapes.text_scale)
     d, hd = shapes.n_embd, shapes.head_dim
     q, kv = hd * shapes.n_head, hd * shapes.n_head_kv
     writer.add_tensor("token_embd.weight", w.matrix(len(tokens), d))  # tied: no output.weight, as published

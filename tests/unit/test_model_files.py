@@ -15,6 +15,9 @@ from caprl_desktop.core.models.files import check_model_pair
 from caprl_desktop.core.models.gguf_header import read_header
 from tests.support.models import ModelFiles
 from tests.support.synthetic_gguf import TINY, vocabulary, write_mmproj
+from tests.support.synthetic_qwen3vl import TINY_QWEN3VL
+from tests.support.synthetic_qwen3vl import write_mmproj as write_qwen3vl_mmproj
+from tests.support.synthetic_qwen3vl import write_pair as write_qwen3vl_pair
 
 
 def test_good_pair_is_described(models: ModelFiles) -> None:
@@ -89,6 +92,16 @@ def test_projector_of_another_model(models: ModelFiles, tmp_path: Path) -> None:
     foreign = write_mmproj(tmp_path / "foreign-mmproj.gguf", replace(TINY, v_n_embd=32), projection_dim=96)
     with pytest.raises(ModelFileError, match=r"belongs to another model: it produces 96-wide .* expects 64"):
         check_model_pair(models.model, foreign)
+
+
+def test_a_qwen3_vl_projector_with_other_deepstack_layers_is_refused(tmp_path: Path) -> None:
+    """llama.cpp aborts on it (the image embeddings are not as wide as the text model's input)."""
+    model, mmproj = write_qwen3vl_pair(tmp_path, TINY_QWEN3VL)
+    info = check_model_pair(model, mmproj)
+    assert (info.architecture, info.projector_type, info.head_dim) == ("qwen3vl", "qwen3vl_merger", 32)
+    other = write_qwen3vl_mmproj(tmp_path / "other.gguf", replace(TINY_QWEN3VL, v_deepstack=(0,)))
+    with pytest.raises(ModelFileError, match=r"produces 128-wide image embeddings, but .* expects 192"):
+        check_model_pair(model, other)
 
 
 def test_text_only_architecture(models: ModelFiles, tmp_path: Path) -> None:

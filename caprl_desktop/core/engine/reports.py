@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from caprl_desktop.core.engine.backend import BackendInfo
 from caprl_desktop.core.models.files import ModelPairInfo
-from caprl_desktop.core.params import ImageBudget
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, ImageBudget
 
 
 @dataclass(frozen=True)
@@ -49,3 +49,10 @@ class CaptionOutput:
     text: str
     stats: CaptionStats
     prompt_text: str  # the rendered chat template, marker included
+
+
+def image_token_side(engine: object) -> int:
+    """How many pixels a side one image token of the engine's loaded model covers (from its ``info``, as
+    ``EngineClient`` keeps it); an engine that has none (a test's stand-in) is taken for CapRL-3B."""
+    info = getattr(engine, "info", None)
+    return info.model.image_token_side if isinstance(info, EngineInfo) else QWEN25VL_TOKEN_SIDE

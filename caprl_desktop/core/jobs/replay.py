@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionText
+from caprl_desktop.core.engine.reports import image_token_side
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
@@ -109,7 +110,8 @@ def replay(records: Iterable[CaptionRecord], start_engine: Callable[[EngineConfi
 
 def _again(engine: ReplayEngine, record: CaptionRecord, p: Provenance) -> ReplayResult:
     try:
-        image = load_image(Path(record.path), ImageBudget(p.image_max_tokens, p.image_min_tokens).max_pixels)
+        budget = ImageBudget(p.image_max_tokens, p.image_min_tokens)
+        image = load_image(Path(record.path), budget.max_pixels(image_token_side(engine)))
         prompt = PromptSpec(system=p.system_prompt, user=record.prompt, language=record.language,  # type: ignore[arg-type]
                             preset=p.preset)
         params = GenerationParams(max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,

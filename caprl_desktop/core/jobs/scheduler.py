@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, CaptionText
+from caprl_desktop.core.engine.reports import image_token_side
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -110,7 +111,8 @@ def run_job(
 
     cancelled = False
     if outcomes.cannot_save is None:
-        with ReadAhead([item.path for item in todo], options.image_budget.max_pixels) as images:
+        max_pixels = options.image_budget.max_pixels(image_token_side(engine))
+        with ReadAhead([item.path for item in todo], max_pixels) as images:
             scheduler = _Scheduler(todo, len(to_save), options, engine, outcomes, images, hold or (lambda: False))
             yield from scheduler.run()
             cancelled = scheduler.cancelled

@@ -16,6 +16,7 @@ from typing import Literal
 
 from caprl_desktop.core.errors import ModelFileError
 from caprl_desktop.core.models.gguf_header import GGUFFormatError, GGUFHeader, read_header
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE
 
 # Text architectures whose projectors llama.cpp's libmtmd pairs with them; CapRL-3B is qwen2vl.
 VISION_TEXT_ARCHITECTURES = frozenset({"qwen2vl", "qwen3vl", "qwen3vlmoe"})
@@ -69,6 +70,9 @@ class ModelPairInfo:
     n_layer: int = 0
     n_head: int = 0
     n_head_kv: int = 0
+    head_dim: int = 0
+    # Pixels a side of the square one image token covers: 28 for Qwen2.5-VL (CapRL-3B), 32 for Qwen3-VL.
+    image_token_side: int = QWEN25VL_TOKEN_SIDE
 
 
 def _describe_start(path: Path) -> tuple[FileProblem, str]:
@@ -135,6 +139,22 @@ def embedding_width(model: GGUFHeader) -> int | None:
     return model.get_int(f"{model.architecture}.embedding_length")
 
 
+def input_width(model: GGUFHeader) -> int | None:
+    """How wide the image embeddings the text model takes are: Qwen3-VL takes, beside its own width, the
+    features of each "deepstack" vision layer (``n_deepstack_layers``) side by side."""
+    width = embedding_width(model)
+    deepstack = model.get_int(f"{model.architecture}.n_deepstack_layers") or 0
+    return width * (1 + deepstack) if width is not None else None
+
+
+def output_width(mmproj: GGUFHeader) -> int | None:
+    """How wide the image embeddings the projector hands over are, deepstack features included."""
+    width = projection_width(mmproj)
+    flags = mmproj.metadata.get("clip.vision.is_deepstack_layers")
+    deepstack = sum(1 for flag in flags if flag is True) if isinstance(flags, list) else 0
+    return width * (1 + deepstack) if width is not None else None
+
+
 def projection_width(mmproj: GGUFHeader) -> int | None:
     """How wide the image embeddings the projector produces are (None when the file does not say)."""
     width = mmproj.get_int("clip.vision.projection_dim")
@@ -186,7 +206,7 @@ def check_projector_header(mmproj: GGUFHeader) -> GGUFHeader:
 
 def check_belong_together(model: GGUFHeader, mmproj: GGUFHeader) -> None:
     """The projector makes image embeddings as wide as the model's (unless the projector does not say)."""
-    n_embd, projection_dim = embedding_width(model), projection_width(mmproj)
+    n_embd, projection_dim = input_width(model), output_width(mmproj)
     if projection_dim is not None and n_embd is not None and projection_dim != n_embd:
         raise ModelFileProblem(
             f"The vision projector {mmproj.path.name} belongs to another model: it produces "
@@ -223,7 +243,16 @@ def check_model_pair(model_path: Path, mmproj_path: Path) -> ModelPairInfo:
         n_layer=model.get_int(f"{model.architecture}.block_count") or 0,
         n_head=model.get_int(f"{model.architecture}.attention.head_count") or 0,
         n_head_kv=model.get_int(f"{model.architecture}.attention.head_count_kv") or 0,
+        head_dim=model.get_int(f"{model.architecture}.attention.key_length") or 0,
+        image_token_side=image_token_side(mmproj),
     )
+
+
+def image_token_side(mmproj: GGUFHeader) -> int:
+    """The projector's patch size times its merge (Qwen's mergers join 2×2 patches into one token)."""
+    patch = mmproj.get_int("clip.vision.patch_size")
+    merge = mmproj.get_int("clip.vision.spatial_merge_size") or 2
+    return patch * merge if patch else QWEN25VL_TOKEN_SIDE
 
 
 @dataclass(frozen=True)
