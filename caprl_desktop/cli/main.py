@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="caprl-desktop",
-        description="Caption images offline with CapRL-3B, in Japanese or English.",
+        description="Caption images offline with CapRL (CapRL-3B, CapRL 2.0 2B and 4B), in Japanese or English.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")

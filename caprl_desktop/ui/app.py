@@ -14,6 +14,7 @@ from caprl_desktop import __version__
 from caprl_desktop.core.app_log import log_path, start_logging
 from caprl_desktop.core.integration import ICONS
 from caprl_desktop.core.integration.windows_process import set_taskbar_identity
+from caprl_desktop.ui import language as language_module
 from caprl_desktop.ui.errors import ErrorReporter
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
@@ -48,6 +49,7 @@ def install_translators(app: QApplication, choice: str = "system") -> str:
     if not ours.load(str(TRANSLATIONS / f"caprl_desktop_{language}.qm")):
         return "en"
     app.installTranslator(ours)
+    language_module.remember(app, language)
     qt = QTranslator(app)
     if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt)

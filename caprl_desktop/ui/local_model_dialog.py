@@ -52,7 +52,7 @@ class LocalModelDialog(QDialog):
         self.check()
 
     def _build(self) -> None:
-        intro = QLabel(self.tr("Pick the CapRL-3B text model (a GGUF file). Its vision projector (mmproj) is "
+        intro = QLabel(self.tr("Pick the CapRL text model (a GGUF file). Its vision projector (mmproj) is "
                                "found when it is in the same folder. Nothing is copied: the files stay where "
                                "they are."))
         intro.setWordWrap(True)

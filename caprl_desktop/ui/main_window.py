@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.models.store import ModelStore
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         queue.dropListed.connect(self._show_added)
         queue.scanningChanged.connect(self._scanning)
         queue.engineStarting.connect(status.show_loading)
-        queue.engineReady.connect(status.show_engine)
+        queue.engineReady.connect(self._engine_ready)
         queue.engineFailed.connect(self._engine_failed)
         queue.engineUnloaded.connect(status.show_unloaded)
         queue.modelAvailable.connect(status.show_model_available)
@@ -237,13 +238,21 @@ class MainWindow(QMainWindow):
             if saved is not None:
                 splitter.restoreState(saved)
 
-    def _show_title(self, progress: Progress) -> None:
-        """"imgs — 45 / 120 — CapRL Desktop" while a go runs: the taskbar and window switcher say how far."""
+    def _engine_ready(self, info: EngineInfo) -> None:
+        self.status_line.show_engine(info, self.controller.model_name)
+        self._show_title()
+
+    def _show_title(self, progress: Progress | None = None) -> None:
+        """"imgs — 45 / 120 — CapRL-Qwen3VL-2B Q4_K_M" while a go runs (the taskbar and window switcher say
+        how far, and with which model); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once a model is loaded."""
+        progress = progress or self.controller.progress
         folder = self.controller.current_folder
+        model = self.controller.model_name
         if progress.running and folder is not None:
-            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — CapRL Desktop")
+            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — "
+                                f"{model or 'CapRL Desktop'}")
         else:
-            self.setWindowTitle("CapRL Desktop")
+            self.setWindowTitle(f"CapRL Desktop — {model}" if model else "CapRL Desktop")
 
     # --- what the queue says ------------------------------------------------------------------
 

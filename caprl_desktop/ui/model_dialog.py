@@ -12,6 +12,7 @@ Files on disk are picked in ``LocalModelDialog`` (model and projector in one dia
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +21,7 @@ from PySide6.QtCore import Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QDesktopServices, QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFrame,
@@ -48,6 +50,7 @@ from caprl_desktop.core.models.offer import ModelOffer
 from caprl_desktop.core.models.store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_size
 from caprl_desktop.ui.formatting import duration_text
+from caprl_desktop.ui.language import current as interface_language
 from caprl_desktop.ui.local_model_dialog import LocalModelDialog
 from caprl_desktop.ui.model_problems import hub_problem_text
 from caprl_desktop.ui.model_worker import ModelWorker
@@ -87,8 +90,9 @@ class ModelDialog(QDialog):
 
     def _build(self) -> None:
         intro = QLabel(self.tr(
-            "CapRL Desktop captions with CapRL-3B, run on this computer. Pick a quant: smaller ones need less "
-            "memory, larger ones are a little more accurate. The vision projector comes with the first download."))
+            "CapRL Desktop captions with a CapRL model, run on this computer. Pick a model and a quant: smaller "
+            "ones need less memory, larger ones are a little more accurate. The vision projector comes with the "
+            "first download."))
         intro.setWordWrap(True)
 
         installed_box = QGroupBox(self.tr("On this computer"))
@@ -119,6 +123,22 @@ class ModelDialog(QDialog):
         layout.addLayout(row)
 
         download_box = QGroupBox(self.tr("Download from Hugging Face"))
+        self.family_choice = QComboBox()
+        self.family_choice.setObjectName("familyChoice")
+        for family in catalog_module.families():
+            self.family_choice.addItem(family.label, family.key)
+        self.family_choice.setCurrentIndex(max(0, self.family_choice.findData(self.family_key)))
+        self.family_choice.currentIndexChanged.connect(self._family_chosen)
+        self.family_description = QLabel()
+        self.family_description.setObjectName("familyDescription")
+        self.family_description.setWordWrap(True)
+        self.family_description.setOpenExternalLinks(True)
+        self.family_description.setTextFormat(Qt.TextFormat.RichText)
+        family_row = QHBoxLayout()
+        family_row.addWidget(QLabel(self.tr("Model:")))
+        family_row.addWidget(self.family_choice)
+        family_row.addWidget(self.family_description, 1)
+        self._describe_family()
         self._build_hub_state()
         self.budget_label = QLabel(self.tr("Looking at this computer and the Hugging Face hub…"))
         self.budget_label.setObjectName("budgetLabel")
@@ -152,6 +172,7 @@ class ModelDialog(QDialog):
         buttons.addWidget(self.download_button)
         buttons.addWidget(self.cancel_button)
         layout = QVBoxLayout(download_box)
+        layout.addLayout(family_row)
         layout.addWidget(self.hub_state)
         layout.addWidget(self.budget_label)
         layout.addWidget(self.remote_tree, 1)
@@ -331,6 +352,25 @@ class ModelDialog(QDialog):
 
     # --- what can be downloaded ---------------------------------------------------------------
 
+    def _family_chosen(self) -> None:
+        key = self.family_choice.currentData()
+        if not isinstance(key, str) or key == self.family_key:
+            return
+        self.family_key = key
+        self._describe_family()
+        self.offer = None
+        self.remote_tree.clear()
+        self._update_buttons()
+        self.fetch_offer()
+
+    def _describe_family(self) -> None:
+        family = catalog_module.family(self.family_key)
+        language = interface_language()
+        text = html.escape(family.describe(language)) + ("。" if language == "ja" else ".")
+        card = self.tr("Model card")
+        link = f' <a href="{html.escape(family.card, quote=True)}">{html.escape(card)}</a>'
+        self.family_description.setText(text + (link if family.card else ""))
+
     def fetch_offer(self) -> None:
         self.retry_button.setEnabled(False)
         self.budget_label.setText(self.tr("Looking at this computer and the Hugging Face hub…"))
@@ -343,7 +383,10 @@ class ModelDialog(QDialog):
             self.fetch_offer()
 
     def _offer_ready(self, offer: ModelOffer) -> None:
+        if offer.catalog.family.key != self.family_key:
+            return  # asked for before another model was chosen
         self.offer = offer
+        self.imatrix_check.setEnabled(offer.catalog.family.imatrix_repo is not None)
         budget = offer.budget
         memory = human_size(budget.available) if budget.available is not None else self.tr("unknown")
         where = self.tr("RAM") if not budget.gpu else budget.where

@@ -58,7 +58,8 @@ def file_problem_text(problem: FileProblem) -> str:
         FileProblem.NOT_PROJECTOR: QCoreApplication.translate(
             "ModelProblems", "This is a text model, not a vision projector (mmproj)."),
         FileProblem.CANNOT_SEE: QCoreApplication.translate(
-            "ModelProblems", "This model cannot see images. CapRL Desktop needs CapRL-3B (a Qwen2.5-VL model)."),
+            "ModelProblems", "This model cannot see images. CapRL Desktop needs a CapRL model (CapRL-3B, a "
+                             "Qwen2.5-VL model, or CapRL 2.0, a Qwen3-VL model)."),
         FileProblem.NO_VISION_ENCODER: QCoreApplication.translate(
             "ModelProblems", "This projector has no vision encoder, so it cannot read images."),
         FileProblem.OTHER_MODEL: QCoreApplication.translate(

@@ -38,6 +38,7 @@ from caprl_desktop.core.jobs.events import (
 )
 from caprl_desktop.core.jobs.existing import ExistingCaption, existing_captions
 from caprl_desktop.core.jobs.journal import JobSummary, Journal
+from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
@@ -119,6 +120,7 @@ class QueueController(QObject):
         self.loader = ImageLoader(self)
         self.queue = QueueModel(self.loader, self)
         self._engine_info: EngineInfo | None = None
+        self.model_name = ""  # how the loaded model is named in the window: "CapRL-Qwen3VL-2B Q4_K_M"
         self._running = False
         self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
         self._save_problem: WriteError | None = None
@@ -720,6 +722,7 @@ class QueueController(QObject):
 
     def _engine_ready(self, info: EngineInfo) -> None:
         self._engine_info = info
+        self.model_name = model_name(info.model, self.store)
         self._restart_idle_timer()
         self.engineReady.emit(info)
 

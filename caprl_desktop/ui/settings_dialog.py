@@ -64,7 +64,7 @@ class SettingsDialog(QDialog):
         self.temperature.setRange(0.0, MAX_TEMPERATURE)
         self.temperature.setSingleStep(0.1)
         self.temperature.setDecimals(2)
-        self.temperature.setToolTip(self.tr("1.0 is what CapRL-3B was trained with; 0 always picks the most "
+        self.temperature.setToolTip(self.tr("1.0 is what CapRL models were trained with; 0 always picks the most "
                                             "likely word."))
         advanced.addRow(self.tr("Temperature"), self.temperature)
 

@@ -54,8 +54,9 @@ class StatusLine(QObject):
         self.model_label.setText(self.tr("The model could not be loaded"))
         self.backend_label.setText(message)
 
-    def show_engine(self, info: EngineInfo) -> None:
-        label = f"{info.model.model_path.name} · {info.model.mmproj_path.name}"
+    def show_engine(self, info: EngineInfo, name: str = "") -> None:
+        """``name``: how the model is called ("CapRL-Qwen3VL-2B Q4_K_M"); its files are in the tooltip."""
+        label = name or f"{info.model.model_path.name} · {info.model.mmproj_path.name}"
         if info.parallel > 1:
             label += " · " + self.tr("{} captions at a time").format(info.parallel)
         self.model_label.setText(label)

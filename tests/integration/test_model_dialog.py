@@ -22,7 +22,7 @@ from caprl_desktop.ui.local_model_dialog import LocalModelDialog
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.settings import AppSettings
-from tests.support.hub_standin import STATIC, HubStandIn
+from tests.support.hub_standin import QWEN3VL_2B, STATIC, HubStandIn
 from tests.support.models import HubFiles, ModelFiles
 from tests.support.synthetic_gguf import TINY, write_mmproj
 
@@ -103,6 +103,33 @@ def test_quants_are_listed_with_sizes_and_fit_and_the_recommended_one_is_chosen(
     assert dialog.download_button.isEnabled()
     assert "available" in dialog.budget_label.text()
     assert installed_names(dialog)[0].startswith("No model yet")
+
+
+def test_each_family_is_a_choice_with_its_description_and_its_own_quants(
+    qtbot: QtBot, dialog: ModelDialog, hub: HubStandIn
+) -> None:
+    choice = dialog.family_choice
+    assert [choice.itemText(i) for i in range(choice.count())] == ["CapRL-3B", "CapRL-Qwen3VL-2B", "CapRL-Qwen3VL-4B"]
+    assert "huggingface.co/internlm/CapRL-3B" in dialog.family_description.text()
+    # Chosen as a user does: the combo box has the focus, the arrow key moves to the next model.
+    choice.setFocus()
+    qtbot.keyClick(choice, Qt.Key.Key_Down)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: dialog.offer is not None and dialog.offer.catalog.family.key == "caprl-qwen3vl-2b",
+                    timeout=TIMEOUT_MS)
+    assert "Qwen3-VL-2B" in dialog.family_description.text()
+    assert "huggingface.co/internlm/CapRL-Qwen3VL-2B" in dialog.family_description.text()
+    assert set(remote_rows(dialog)) == {"Q4_K_M"} and not dialog.imatrix_check.isEnabled()  # no imatrix repo
+    with qtbot.waitSignal(dialog.downloadEnded, timeout=TIMEOUT_MS) as ended:
+        click(qtbot, dialog.download_button)
+    assert ended.args == ["installed"]
+    pair = dialog.store.default_pair()
+    assert pair is not None and pair.mmproj.repo == QWEN3VL_2B
+    assert (pair.model.filename, pair.mmproj.filename) == ("CapRL-Qwen3VL-2B-Q4_K_M.gguf",
+                                                           "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf")
+    qtbot.keyClick(choice, Qt.Key.Key_Up)  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: dialog.offer is not None and dialog.offer.catalog.family.key == "caprl-3b",
+                    timeout=TIMEOUT_MS)
+    assert "i1-IQ2_M" in remote_rows(dialog) and dialog.imatrix_check.isEnabled()
 
 
 def test_download_with_progress_cancel_and_resume(

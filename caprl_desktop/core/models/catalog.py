@@ -44,8 +44,12 @@ class ModelFamily:
     fallback: Mapping[str, Mapping[str, int]] | None
     short: str = ""  # what `--family` also takes: "3b", "2b", "4b"
     description: str = ""  # one line: base model, size, what the authors claim
+    description_ja: str = ""
     card: str = ""  # the model card's address
     base_model: str = ""
+
+    def describe(self, language: str = "en") -> str:
+        return (self.description_ja if language == "ja" else "") or self.description
 
     @property
     def repos(self) -> tuple[str, ...]:
@@ -181,6 +185,7 @@ def _family_from_json(data: Mapping[str, Any]) -> ModelFamily:
         fallback=data.get("fallback"),
         short=data.get("short", ""),
         description=data.get("description", ""),
+        description_ja=data.get("description_ja", ""),
         card=data.get("card", ""),
         base_model=data.get("base_model", ""),
     )

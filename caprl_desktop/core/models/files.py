@@ -179,7 +179,8 @@ def check_model_header(model: GGUFHeader) -> GGUFHeader:
     if model.architecture not in VISION_TEXT_ARCHITECTURES:
         raise ModelFileProblem(
             f"{name} is a {model.architecture or 'unknown'} model, which cannot see images. "
-            f"CapRL Desktop needs CapRL-3B (a Qwen2.5-VL model).", FileProblem.CANNOT_SEE, "model")
+            f"CapRL Desktop needs a CapRL model (CapRL-3B, a Qwen2.5-VL model, or CapRL 2.0, a Qwen3-VL model).",
+            FileProblem.CANNOT_SEE, "model")
     if embedding_width(model) is None:
         raise ModelFileProblem(f"{name} lacks {model.architecture}.embedding_length; the file is damaged.",
                                FileProblem.DAMAGED, "model")

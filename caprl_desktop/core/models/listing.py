@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.models.catalog import family
+from caprl_desktop.core.models.files import ModelPairInfo
 from caprl_desktop.core.models.fit import FitAdvice
 from caprl_desktop.core.models.offer import ModelOffer
-from caprl_desktop.core.models.store import InstalledFile
+from caprl_desktop.core.models.store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_size
 
 
@@ -51,3 +55,26 @@ def installed_rows(files: Iterable[InstalledFile], default_id: str | None) -> li
     projectors = {f.id: f for f in files if f.role == "mmproj"}
     return [InstalledRow(m, projectors.get(m.mmproj or ""), human_size(m.size), m.id == default_id)
             for m in files if m.role == "model"]
+
+
+def model_name(pair: ModelPairInfo, store: ModelStore) -> str:
+    """How both faces name a loaded model: "CapRL-Qwen3VL-2B Q4_K_M" for one downloaded by the app, else its
+    file's name without ".gguf" (a file picked on disk)."""
+    try:
+        models = store.models()
+    except CaprlError:
+        models = []
+    for entry in models:
+        if entry.family and entry.quant and _same_file(store.path_of(entry), pair.model_path):
+            try:
+                return f"{family(entry.family).label} {entry.label}"
+            except KeyError:  # a family this version no longer knows
+                break
+    return pair.model_path.name.removesuffix(".gguf")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

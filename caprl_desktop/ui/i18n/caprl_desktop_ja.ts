@@ -513,8 +513,8 @@
         <translation>ディスク上のモデルファイルを使う</translation>
     </message>
     <message>
-        <source>Pick the CapRL-3B text model (a GGUF file). Its vision projector (mmproj) is found when it is in the same folder. Nothing is copied: the files stay where they are.</source>
-        <translation>CapRL-3B のテキストモデル（GGUF ファイル）を選んでください。同じフォルダーにあるビジョンプロジェクタ（mmproj）は自動で見つけます。ファイルはコピーされず、元の場所のまま使われます。</translation>
+        <source>Pick the CapRL text model (a GGUF file). Its vision projector (mmproj) is found when it is in the same folder. Nothing is copied: the files stay where they are.</source>
+        <translation>CapRL のテキストモデル（GGUF ファイル）を選んでください。同じフォルダーにあれば視覚プロジェクター（mmproj）も見つけます。ファイルはコピーせず、その場所のまま使います。</translation>
     </message>
     <message>
         <source>Browse…</source>
@@ -699,10 +699,6 @@
         <translation>モデル — CapRL Desktop</translation>
     </message>
     <message>
-        <source>CapRL Desktop captions with CapRL-3B, run on this computer. Pick a quant: smaller ones need less memory, larger ones are a little more accurate. The vision projector comes with the first download.</source>
-        <translation>CapRL Desktop は CapRL-3B をこのコンピュータ上で動かしてキャプションを付けます。量子化を選んでください。小さいものほど必要なメモリが少なく、大きいものほど少し正確です。ビジョンプロジェクタは最初のダウンロードに含まれます。</translation>
-    </message>
-    <message>
         <source>On this computer</source>
         <translation>このコンピュータ</translation>
     </message>
@@ -795,6 +791,14 @@
         <translation>ディスク上のモデルファイルを使う…</translation>
     </message>
     <message>
+        <source>CapRL Desktop captions with a CapRL model, run on this computer. Pick a model and a quant: smaller ones need less memory, larger ones are a little more accurate. The vision projector comes with the first download.</source>
+        <translation>CapRL Desktop は CapRL モデルをこのコンピューター上で動かしてキャプションを作ります。モデルと量子化を選んでください。小さいものは必要なメモリーが少なく、大きいものは少し正確です。視覚プロジェクターは最初のダウンロードで一緒に入ります。</translation>
+    </message>
+    <message>
+        <source>Model:</source>
+        <translation>モデル:</translation>
+    </message>
+    <message>
         <source>Try again</source>
         <translation>再試行</translation>
     </message>
@@ -809,6 +813,10 @@
     <message>
         <source>Checking {} and {}…</source>
         <translation>{} と {} を確認しています…</translation>
+    </message>
+    <message>
+        <source>Model card</source>
+        <translation>モデルカード</translation>
     </message>
     <message>
         <source>unknown</source>
@@ -1002,8 +1010,8 @@
         <translation>これはテキストモデルで、ビジョンプロジェクタ (mmproj) ではありません。</translation>
     </message>
     <message>
-        <source>This model cannot see images. CapRL Desktop needs CapRL-3B (a Qwen2.5-VL model).</source>
-        <translation>このモデルは画像を扱えません。CapRL Desktop には CapRL-3B（Qwen2.5-VL モデル）が必要です。</translation>
+        <source>This model cannot see images. CapRL Desktop needs a CapRL model (CapRL-3B, a Qwen2.5-VL model, or CapRL 2.0, a Qwen3-VL model).</source>
+        <translation>このモデルは画像を見られません。CapRL Desktop には CapRL モデル（Qwen2.5-VL の CapRL-3B、または Qwen3-VL の CapRL 2.0）が必要です。</translation>
     </message>
     <message>
         <source>This projector has no vision encoder, so it cannot read images.</source>
@@ -1188,8 +1196,8 @@
         <translation>キャプションの最大長</translation>
     </message>
     <message>
-        <source>1.0 is what CapRL-3B was trained with; 0 always picks the most likely word.</source>
-        <translation>1.0 は CapRL-3B の学習時の値です。0 では常に最も確からしい語を選びます。</translation>
+        <source>1.0 is what CapRL models were trained with; 0 always picks the most likely word.</source>
+        <translation>1.0 は CapRL モデルの学習時の値です。0 は常に最も確からしい語を選びます。</translation>
     </message>
     <message>
         <source>Temperature</source>
