@@ -41,6 +41,7 @@ from tests.support.cli import REPO
 from tests.support.faults import fail_writes
 from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, shown, states, wait_all_finished
 from tests.support.hostile import hostile_tree
+from tests.support.hub_standin import HubStandIn
 from tests.support.images import save_noise
 
 
@@ -695,3 +696,24 @@ def test_a_run_written_by_another_version_does_not_stop_the_window_from_starting
     win.show()
     assert win.controller.resumable == [] and not win.resume_bar.isVisible()
     win.close()
+
+
+def test_the_window_names_the_caprl_2_model_it_captions_with(qtbot: QtBot, hub: HubStandIn, tmp_path: Path) -> None:
+    assert cli_main(["models", "download", "--family", "2b", "--yes"]) == 0
+    settings = AppSettings()
+    settings.max_tokens = 8
+    settings.seed = 1234
+    settings.start_when_added = True
+    settings.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    assert window.windowTitle() == "CapRL Desktop — CapRL-Qwen3VL-2B Q4_K_M"
+    assert window.status_line.model_label.text().startswith("CapRL-Qwen3VL-2B Q4_K_M")
+    assert "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf" in window.status_line.model_label.toolTip()
+    drop(window, [save_noise(tmp_path / "photo.png", 300, 200)])
+    wait_all_finished(qtbot, window, 1)
+    assert set(states(window).values()) == {State.DONE}
+    assert window.windowTitle().endswith("CapRL-Qwen3VL-2B Q4_K_M")
+    window.close()
