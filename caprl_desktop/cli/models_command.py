@@ -44,11 +44,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dl.set_defaults(handler=run_download)
 
     use = sub.add_parser("use", help="make an installed model the default")
-    use.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M) or file name")
+    use.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M; 2b:Q4_K_M where families share it) or file name")
     use.set_defaults(handler=run_use)
 
     rm = sub.add_parser("remove", help="delete a downloaded model (and its projector if nothing else uses it)")
-    rm.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M) or file name")
+    rm.add_argument("quant", help="quant (Q4_K_M, i1-Q4_K_M; 2b:Q4_K_M where families share it) or file name")
     rm.set_defaults(handler=run_remove)
 
     path = sub.add_parser("path", help="print the models folder, or an installed model's file paths")

@@ -1,6 +1,11 @@
-"""The speed benchmark: this app's folder captioning against the loop people write, on CapRL-3B's shapes.
+"""The speed benchmark: this app's folder captioning against the loop people write, on each family's shapes.
 
     python -m tests.benchmarks.bench --configs naive,app --images 8 --max-tokens 256 --runs 3
+    python -m tests.benchmarks.bench --families 3b,2b,4b --configs "app:parallel=1;app" --images 3 --max-tokens 48
+
+``--families`` runs every configuration on each family's full-size model (CapRL-3B, CapRL-Qwen3VL-2B,
+CapRL-Qwen3VL-4B; default 3b), on the same images: a Qwen3-VL token covers 32×32 pixels, so the same image
+is fewer tokens there (the "image tokens" column).
 
 Each configuration runs ``--runs`` times, every run in a fresh process (``bench_run``) on the same
 images, image budget, output length and seed.  Figures are the mean ± standard deviation over the runs,
@@ -23,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +124,7 @@ def summarize(runs: list[RunResult]) -> dict[str, Figure]:
         return statistics.fmean(getattr(i, attr) for i in r.images)
 
     return {
+        "image_tokens": per_run(lambda r: image_mean(r, "image_tokens")),
         "load_s": per_run(lambda r: r.load_s),
         "encode_ms": per_run(lambda r: image_mean(r, "encode_ms")),
         "prompt_ms": per_run(lambda r: image_mean(r, "prompt_ms")),
@@ -133,6 +139,7 @@ def summarize(runs: list[RunResult]) -> dict[str, Figure]:
 
 
 COLUMNS = [
+    ("image_tokens", "image tokens", 0),
     ("load_s", "load s", 1),
     ("encode_ms", "encode ms/img", 0),
     ("prompt_ms", "prompt ms/img", 0),
@@ -205,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset-limit", type=int, default=4096, help="skip presets above this many tokens")
     parser.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
     parser.add_argument("--report", type=Path, default=None, help="print the table of a JSON written before")
+    parser.add_argument("--families", default="3b", help="comma-separated: 3b, 2b, 4b (or full keys)")
     args = parser.parse_args(argv)
     if args.report:
         earlier = load_rows(args.report)
@@ -213,38 +221,46 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {note}")
         return 0
 
+    from caprl_desktop.core.models.catalog import family
     from caprl_desktop.core.params import default_threads
 
     threads = args.threads or default_threads()
-    models = ensure_bench_models(args.cache)
+    families = [family(name).key for name in args.families.split(",")]
+    every = {key: ensure_bench_models(args.cache, family=key) for key in families}
+    models = every[families[0]]
     scratch_root = Path(tempfile.mkdtemp(prefix="caprl-bench-"))
-    print(f"# {machine()}\n# models: {models.text.name} ({models.text.stat().st_size / 1e9:.2f} GB), "
-          f"{models.mmproj_f16.name}, {models.mmproj_q8_0.name}\n# threads {threads}", flush=True)
+    print(f"# {machine()}\n# threads {threads}", flush=True)
+    for key, made in every.items():
+        print(f"# {key}: {made.text.name} ({made.text.stat().st_size / 1e9:.2f} GB), {made.mmproj_f16.name}, "
+              f"{made.mmproj_q8_0.name}", flush=True)
     if args.presets:
         return presets(args, models, threads, scratch_root)
 
     separator = ";" if ";" in args.configs else ","
     configs = [parse_config(c) for c in args.configs.split(separator)]
     images = make_images(scratch_root / "images", args.images, args.image_tokens)
-    print(f"# {args.images} images of {args.image_tokens} tokens, {args.max_tokens} output tokens each, "
+    print(f"# {args.images} images of {args.image_tokens} CapRL-3B tokens, {args.max_tokens} output tokens each, "
           f"{args.runs} runs per configuration", flush=True)
     rows: list[tuple[Config, list[RunResult]]] = []
-    for config in configs:
-        runs = []
-        for n in range(args.runs):
-            spec = RunSpec(kind=config.kind, model=str(models.text), mmproj=str(models.mmproj(config.mmproj)),
-                           images=[str(p) for p in images], max_tokens=args.max_tokens,
-                           image_tokens=args.image_tokens, threads=threads, parallel=config.parallel,
-                           flash_attn=config.flash_attn, gpu_layers=args.gpu_layers,
-                           workdir=str(scratch_root / f"{len(rows)}-{n}" / "folder"))
-            started = time.perf_counter()
-            result = run_once(spec, scratch_root / f"{len(rows)}-{n}")
-            runs.append(result)
-            print(f"  {config.name} run {n + 1}: {time.perf_counter() - started:.0f} s, "
-                  f"{len(result.images) / result.folder_s * 60:.2f} images/min", flush=True)
-        rows.append((config, runs))
+    for key in families:
+        family_models = every[key]
+        for base in configs:
+            config = base if len(families) == 1 else replace(base, name=f"{family(key).short} {base.name}")
+            runs = []
+            for n in range(args.runs):
+                spec = RunSpec(kind=config.kind, model=str(family_models.text),
+                               mmproj=str(family_models.mmproj(config.mmproj)), images=[str(p) for p in images],
+                               max_tokens=args.max_tokens, image_tokens=args.image_tokens, threads=threads,
+                               parallel=config.parallel, flash_attn=config.flash_attn, gpu_layers=args.gpu_layers,
+                               workdir=str(scratch_root / f"{len(rows)}-{n}" / "folder"))
+                started = time.perf_counter()
+                result = run_once(spec, scratch_root / f"{len(rows)}-{n}")
+                runs.append(result)
+                print(f"  {config.name} run {n + 1}: {time.perf_counter() - started:.0f} s, "
+                      f"{len(result.images) / result.folder_s * 60:.2f} images/min", flush=True)
+            rows.append((config, runs))
     print()
-    print(table(rows, configs[0].name))
+    print(table(rows, rows[0][0].name))
     for note in same_text(rows):
         print(f"- {note}")
     if args.json:

@@ -1,11 +1,11 @@
-"""Make (once) and cache the benchmark's model files: CapRL-3B's exact shapes, random weights.
+"""Make (once) and cache the benchmark's model files: each family's exact shapes, random weights.
 
 Speed depends on tensor shapes and types, not on weight values, so a random model of the published
 shapes, quantized by llama.cpp's own quantizer the way the published quants were, times like the real
-one.  Made here: the text model in f16, quantized to Q4_K_M (the f16 file is removed after), and the
-vision projector in f16 and in Q8_0 (both ship in ``mradermacher/CapRL-3B-GGUF``).
+one.  Made here, per family (CapRL-3B, CapRL-Qwen3VL-2B, CapRL-Qwen3VL-4B): the text model in f16, quantized
+to Q4_K_M (the f16 file is removed after), and the vision projector in f16 and in Q8_0.
 
-    python -m tests.benchmarks.bench_models [--cache DIR]
+    python -m tests.benchmarks.bench_models [--family 3b|2b|4b] [--cache DIR]
 """
 
 from __future__ import annotations
@@ -15,10 +15,18 @@ import ctypes
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
-from tests.support.synthetic_gguf import CAPRL_3B, write_mmproj, write_text_model
+from tests.support import synthetic_gguf, synthetic_qwen3vl
+
+# Family key -> (file stem, the module that writes its architecture, its published shapes).
+FAMILIES: dict[str, tuple[str, Any, Any]] = {
+    "caprl-3b": ("CapRL-3B", synthetic_gguf, synthetic_gguf.CAPRL_3B),
+    "caprl-qwen3vl-2b": ("CapRL-Qwen3VL-2B", synthetic_qwen3vl, synthetic_qwen3vl.CAPRL_QWEN3VL_2B),
+    "caprl-qwen3vl-4b": ("CapRL-Qwen3VL-4B", synthetic_qwen3vl, synthetic_qwen3vl.CAPRL_QWEN3VL_4B),
+}
 
 TEXT_QUANTS = {"Q4_K_M": 15, "Q8_0": 7}  # llama_ftype values of llama.h
 
@@ -52,14 +60,17 @@ def quantize(source: Path, target: Path, quant: str, threads: int = 0) -> None:
     partial.replace(target)
 
 
-def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: bool = True) -> BenchModels:
-    """The cached benchmark models, made first when missing (about 5 minutes and 9 GB of disk at peak)."""
+def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: bool = True,
+                        family: str = "caprl-3b") -> BenchModels:
+    """The cached benchmark models of ``family``, made first when missing (CapRL-3B: about 5 minutes and 9 GB
+    of disk at peak; CapRL-Qwen3VL-4B: 11 GB)."""
+    stem, writer, shapes = FAMILIES[family]
     folder = cache or default_cache()
     folder.mkdir(parents=True, exist_ok=True)
     models = BenchModels(
-        text=folder / f"CapRL-3B-shaped.{quant}.gguf",
-        mmproj_f16=folder / "CapRL-3B-shaped.mmproj-f16.gguf",
-        mmproj_q8_0=folder / "CapRL-3B-shaped.mmproj-Q8_0.gguf",
+        text=folder / f"{stem}-shaped.{quant}.gguf",
+        mmproj_f16=folder / f"{stem}-shaped.mmproj-f16.gguf",
+        mmproj_q8_0=folder / f"{stem}-shaped.mmproj-Q8_0.gguf",
     )
 
     def made(what: str, path: Path, started: float) -> None:
@@ -69,8 +80,8 @@ def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: b
 
     if not models.text.exists():
         started = time.perf_counter()
-        f16 = folder / "CapRL-3B-shaped.F16.gguf.part"
-        write_text_model(f16, CAPRL_3B, name="CapRL-3B-shaped random weights")
+        f16 = folder / f"{stem}-shaped.F16.gguf.part"
+        writer.write_text_model(f16, shapes, name=f"{stem}-shaped random weights")
         quantize(f16, models.text, quant)
         f16.unlink()
         made(f"text model ({quant})", models.text, started)
@@ -78,7 +89,7 @@ def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: b
         if not path.exists():
             started = time.perf_counter()
             partial = path.with_name(path.name + ".part")
-            write_mmproj(partial, CAPRL_3B, q8_0=q8_0)
+            writer.write_mmproj(partial, shapes, q8_0=q8_0)
             partial.replace(path)
             made("vision projector", path, started)
     return models
@@ -88,8 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=None, help=f"where to keep them (default {default_cache()})")
     parser.add_argument("--quant", choices=sorted(TEXT_QUANTS), default="Q4_K_M")
+    parser.add_argument("--family", default="3b", help="3b, 2b or 4b (or the full key)")
     args = parser.parse_args(argv)
-    ensure_bench_models(args.cache, args.quant)
+    from caprl_desktop.core.models.catalog import family
+
+    ensure_bench_models(args.cache, args.quant, family=family(args.family).key)
     return 0
 
 

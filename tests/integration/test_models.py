@@ -130,6 +130,13 @@ def test_cli_downloads_a_caprl_2_model_with_its_own_projector_and_captions_with_
     assert pairs["caprl-qwen3vl-2b"].mmproj.filename == "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf"  # the default precision
     assert pairs["caprl-qwen3vl-4b"].mmproj.filename == "mmproj-model-f16.gguf"  # its own repo's, the one there
     assert {p.mmproj.repo for p in pairs.values()} == {QWEN3VL_2B, QWEN3VL_4B}
+    # Both families have a Q4_K_M: the quant alone is ambiguous, the family in front says which.
+    assert main(["models", "use", "Q4_K_M"]) == 2
+    assert "say which: 2b:Q4_K_M or 4b:q4_k_m" in capsys.readouterr().err
+    assert main(["models", "use", "4b:Q4_K_M"]) == 0
+    assert store.default_id() == f"{QWEN3VL_4B}/caprl-qwen3vl-4b-q4_k_m.gguf"
+    assert main(["models", "use", "caprl-qwen3vl-2b:q4_k_m"]) == 0
+    capsys.readouterr()
 
     photo = save_noise(tmp_path / "photo.png")
     assert main(["caption", str(photo), "--lang", "en", *FAST]) == 0

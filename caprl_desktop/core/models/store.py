@@ -58,9 +58,20 @@ class InstalledFile:
         return f"i1-{self.quant}" if self.imatrix else self.quant
 
     def matches(self, query: str) -> bool:
-        """Whether the user meant this file by ``query`` (a quant like q4_k_m / i1-Q4_K_M, or a file name)."""
+        """Whether the user meant this file by ``query``: a quant like q4_k_m / i1-Q4_K_M, the same with its family
+        in front where several families are installed (2b:Q4_K_M, caprl-qwen3vl-2b:Q4_K_M), or a file name."""
         q = query.strip()
-        return normalise_quant(q) == normalise_quant(self.label) or q == self.filename or q == self.id
+        if q == self.filename or q == self.id:
+            return True
+        name, colon, quant = q.rpartition(":")
+        if colon:
+            try:
+                if family(name).key != self.family:
+                    return False
+            except KeyError:
+                return False
+            q = quant
+        return normalise_quant(q) == normalise_quant(self.label)
 
 
 @dataclass(frozen=True)
@@ -177,8 +188,9 @@ class ModelStore:
             have = ", ".join(f.label for f in self.models()) or "none"
             raise ModelStoreError(f"No installed model called {query!r} (installed: {have}).")
         if len(matches) > 1:
+            options = [f"{family(f.family).short}:{f.label}" if f.family else f.filename for f in matches]
             raise ModelStoreError(f"{query!r} could mean " + ", ".join(f.filename for f in matches)
-                                  + "; give the file name.")
+                                  + f"; say which: {' or '.join(options)}.")
         return matches[0]
 
     def default_id(self) -> str | None:
