@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.servers import parse_server
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
 from caprl_desktop.core.images.formats import FORMAT_NAMES
@@ -29,6 +32,7 @@ from caprl_desktop.core.jobs.events import (
     JobPlanned,
 )
 from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
 
@@ -79,16 +83,23 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not items:
         print(f"No images found ({FORMAT_NAMES}).", file=sys.stderr)
         return EXIT_OK
+    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
+    if args.engine:
+        with _remote_engine(args.engine) as remote:
+            label = _served_models(remote)
+            with Journal() as journal, start_job(journal, items, settings.job_options(label),
+                                                 holder=HOLDER) as session:
+                return _caption(session, remote, args, stream_to_stdout=stream_to_stdout)
     pair = _model(args)
     if pair is None:
         return EXIT_USAGE
     model, mmproj = pair
-    stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
     # A CaprlError from here on (a busy folder, the journal) ends in cli.main's one handler.
     with Journal() as journal, start_job(journal, items, settings.job_options(model.name),
                                          holder=HOLDER) as session:
         config = settings.engine_config(model, mmproj, session.options, images=len(items))
-        return _caption(session, config, args, stream_to_stdout=stream_to_stdout)
+        with _local_engine(config) as engine:
+            return _caption(session, engine, args, stream_to_stdout=stream_to_stdout)
 
 
 def resume(job_id: int | None, args: argparse.Namespace) -> int:
@@ -105,18 +116,61 @@ def resume(job_id: int | None, args: argparse.Namespace) -> int:
             job_id = last.id
         else:
             resumable_job(journal, job_id)  # "no such job" before a model is chosen (which may download)
+        if args.engine:
+            with _remote_engine(args.engine) as remote:
+                change = arguments.resume_changes(args, model_label=_served_models(remote))
+                with resume_job(journal, job_id, holder=HOLDER, change=change) as session:
+                    _say_resuming(journal, session, job_id)
+                    return _caption(session, remote, args, stream_to_stdout=False)
         pair = _model(args)
         if pair is None:
             return EXIT_USAGE
         model, mmproj = pair
         change = arguments.resume_changes(args, model_label=model.name)
         with resume_job(journal, job_id, holder=HOLDER, change=change) as session:
-            summary = journal.get(job_id)
-            print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
-            if session.options.caption_folder:
-                print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
+            _say_resuming(journal, session, job_id)
             config = arguments.engine_settings_from_args(args).engine_config(model, mmproj, session.options)
-            return _caption(session, config, args, stream_to_stdout=False)
+            with _local_engine(config) as engine:
+                return _caption(session, engine, args, stream_to_stdout=False)
+
+
+def _say_resuming(journal: Journal, session: JobSession, job_id: int) -> None:
+    summary = journal.get(job_id)
+    print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
+    if session.options.caption_folder:
+        print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
+    with EngineClient(config) as engine:
+        info = engine.start()
+        side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
+        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
+              f"{side_by_side}", file=sys.stderr)
+        yield engine
+
+
+@contextlib.contextmanager
+def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
+    """The servers given with --engine, started; a server images would reach unencrypted over a network is
+    named first (its images and captions can be read on the way)."""
+    servers = [parse_server(address) for address in addresses]
+    for server in servers:
+        if not server.local and not server.encrypted:
+            print(f"warning: {server.shown} is another computer reached without encryption (http): the images "
+                  "and captions can be read on the network on their way", file=sys.stderr)
+    with RemoteEngine(servers) as remote:
+        info = remote.start()
+        print(f"Engine: {info.line} · {info.parallel} captions at a time", file=sys.stderr)
+        yield remote
+
+
+def _served_models(remote: RemoteEngine) -> str:
+    """How records name the model of a remote run: the ids the servers gave."""
+    info = remote.info
+    models = sorted({s.model for s in info.servers if s.answering and s.model}) if info else []
+    return ", ".join(models) or "server"
 
 
 def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
@@ -127,21 +181,17 @@ def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
         return None
 
 
-def _caption(session: JobSession, config: EngineConfig, args: argparse.Namespace, *, stream_to_stdout: bool) -> int:
+def _caption(session: JobSession, engine: CaptionEngine, args: argparse.Namespace, *,
+             stream_to_stdout: bool) -> int:
     if session.journal.set_aside is not None:
         print(f"warning: the job journal was damaged and was set aside as {session.journal.set_aside}",
               file=sys.stderr)
-    with EngineClient(config) as engine:
-        info = engine.start()
-        side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
-        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
-              f"{side_by_side}", file=sys.stderr)
-        exporters = [open_exporter(path, kind, csv_columns=args.csv_columns)
-                     for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
-        for exporter in exporters:  # a resumed run exports the whole job, each image once
-            for record in session.earlier:
-                exporter.write(record)
-        return _drive(session.run(engine), exporters, stream_to_stdout, session.job_id)
+    exporters = [open_exporter(path, kind, csv_columns=args.csv_columns)
+                 for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
+    for exporter in exporters:  # a resumed run exports the whole job, each image once
+        for record in session.earlier:
+            exporter.write(record)
+    return _drive(session.run(engine), exporters, stream_to_stdout, session.job_id)
 
 
 def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to_stdout: bool, job_id: int) -> int:

@@ -169,7 +169,8 @@ class EngineClient:
                     done = True
                     yield reply
                     return
-                yield reply
+                if isinstance(reply, CaptionText):  # (a local engine never restarts a caption)
+                    yield reply
         finally:
             if not done:
                 # The caller stopped listening: cancel, and read up to the end so the pipe stays in step.

@@ -2,7 +2,8 @@
 
 Plain values of the app's own.  The messages on the pipe behind them (``protocol``) are the client's
 business: a failure arrives here as the exception it stands for, ready to show or raise.  Every request
-gives any number of ``CaptionText`` and then exactly one ``CaptionDone`` or ``CaptionFailed``.
+gives any number of ``CaptionText`` and then exactly one ``CaptionDone`` or ``CaptionFailed``; a
+``CaptionRestarted`` between them voids the text before it.
 """
 
 from __future__ import annotations
@@ -37,4 +38,13 @@ class CaptionFailed:
     error: CaprlError
 
 
-CaptionReply = CaptionText | CaptionDone | CaptionFailed
+@dataclass(frozen=True)
+class CaptionRestarted:
+    """The text streamed so far is void: the caption starts again from nothing (a server that failed mid-caption
+    handed it to another). Only engines that spread captions over servers send it."""
+
+    request_id: int
+    reason: str
+
+
+CaptionReply = CaptionText | CaptionDone | CaptionFailed | CaptionRestarted

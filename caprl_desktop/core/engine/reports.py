@@ -38,6 +38,8 @@ class CaptionStats:
     total_seconds: float
     finish_reason: str  # stop, length, context, cancelled
     seed: int
+    engine: str = ""  # the server that made it (its address without credentials); "" for this computer
+    engine_model: str = ""  # the model id that server gave
 
     @property
     def tokens_per_second(self) -> float:
@@ -55,4 +57,7 @@ def image_token_side(engine: object) -> int:
     """How many pixels a side one image token of the engine's loaded model covers (from its ``info``, as
     ``EngineClient`` keeps it); an engine that has none (a test's stand-in) is taken for CapRL-3B."""
     info = getattr(engine, "info", None)
-    return info.model.image_token_side if isinstance(info, EngineInfo) else QWEN25VL_TOKEN_SIDE
+    if isinstance(info, EngineInfo):
+        return info.model.image_token_side
+    side = getattr(info, "image_token_side", None)  # a remote engine's guess from the served model's name
+    return side if isinstance(side, int) else QWEN25VL_TOKEN_SIDE

@@ -48,14 +48,18 @@ class Provenance:
     image_encode_ms: float | None = None
     prompt_ms: float | None = None
     decode_ms: float | None = None
+    # The server that made it (address without credentials) and the model id it gave; None on this computer.
+    engine: str | None = None
+    engine_model: str | None = None
 
     def with_caption(self, *, seed: int, image_tokens: int, image_width: int, image_height: int,
                      prompt_tokens: int, finish_reason: str, image_encode_ms: float, prompt_ms: float,
-                     decode_ms: float) -> Provenance:
+                     decode_ms: float, engine: str = "", engine_model: str = "") -> Provenance:
         return dataclasses.replace(
             self, seed=seed, image_tokens=image_tokens, image_width=image_width, image_height=image_height,
             prompt_tokens=prompt_tokens, finish_reason=finish_reason, image_encode_ms=round(image_encode_ms, 1),
-            prompt_ms=round(prompt_ms, 1), decode_ms=round(decode_ms, 1))
+            prompt_ms=round(prompt_ms, 1), decode_ms=round(decode_ms, 1), engine=engine or None,
+            engine_model=engine_model or None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

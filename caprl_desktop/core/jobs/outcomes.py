@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from caprl_desktop.core.atomic import WriteError, probe_writable
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
@@ -25,7 +26,7 @@ from caprl_desktop.core.jobs.descriptions import MetadataMode, write_caption_des
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.jobs.provenance import caption_provenance, job_provenance
+from caprl_desktop.core.jobs.provenance import caption_provenance, job_provenance, remote_job_provenance
 from caprl_desktop.core.jobs.sidecars import write_sidecar
 
 EMPTY_CAPTION = "the model returned an empty caption"
@@ -42,7 +43,7 @@ class Outcomes:
         self.engine = engine
         self.captioned = self.failed = 0
         self.cannot_save: WriteError | None = None
-        self._provenance: tuple[EngineInfo, Provenance | None] | None = None
+        self._provenance: tuple[EngineInfo | RemoteInfo, Provenance | None] | None = None
 
     def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0) -> ItemFinished:
         """A caption the engine made; an empty one is a failure (a sidecar with nothing would read as done)."""
@@ -93,11 +94,12 @@ class Outcomes:
     def job_provenance(self) -> Provenance | None:
         """The job's provenance for the engine as loaded now; made once per load (the checksums are cached)."""
         info = getattr(self.engine, "info", None)
-        if not isinstance(info, EngineInfo):
+        if not isinstance(info, EngineInfo | RemoteInfo):
             return None
         if self._provenance is None or self._provenance[0] is not info:
             try:
-                made: Provenance | None = job_provenance(info, self.options)
+                made: Provenance | None = (job_provenance(info, self.options) if isinstance(info, EngineInfo)
+                                           else remote_job_provenance(info, self.options))
             except OSError:  # a model file gone since it was loaded: the caption stands without its provenance
                 made = None
             self._provenance = (info, made)

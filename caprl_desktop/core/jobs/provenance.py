@@ -11,10 +11,11 @@ from pathlib import Path
 
 from caprl_desktop import __version__
 from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import CaptionStats, EngineInfo
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.models.catalog import family, family_of_repo, recognise
+from caprl_desktop.core.models.catalog import families, family, family_of_repo, recognise
 from caprl_desktop.core.models.checksums import file_sha256, installed_entry
 
 
@@ -70,8 +71,33 @@ def job_provenance(info: EngineInfo, options: JobOptions) -> Provenance:
     )
 
 
+def remote_job_provenance(info: RemoteInfo, options: JobOptions) -> Provenance:
+    """A job on servers: no model files here to name or hash; the served model ids, and which server made each
+    caption (``engine`` per caption)."""
+    models = sorted({s.model for s in info.servers if s.answering and s.model})
+    params = options.params
+    return Provenance(
+        app_version=__version__, model_file=", ".join(models), model_path="", model_family=_family_of_id(models),
+        model_quant="", model_sha256="", projector_file="", projector_path="", projector_sha256="",
+        backend="server", device=info.line, preset=options.prompt.preset, system_prompt=options.prompt.system,
+        image_max_tokens=options.image_budget.max_tokens, image_min_tokens=options.image_budget.min_tokens,
+        temperature=params.temperature, top_p=params.top_p, repeat_penalty=params.repeat_penalty,
+        max_tokens=params.max_tokens, requested_seed=params.seed, parallel=info.parallel,
+    )
+
+
+def _family_of_id(model_ids: list[str]) -> str:
+    """The family a served model's id names ("internlm/CapRL-Qwen3VL-4B", "CapRL-3B.Q4_K_M.gguf"), else ""."""
+    joined = " ".join(model_ids).lower()
+    for known in sorted(families(), key=lambda f: len(f.label), reverse=True):
+        if known.label.lower() in joined:
+            return known.label
+    return ""
+
+
 def caption_provenance(job: Provenance, stats: CaptionStats) -> Provenance:
     return job.with_caption(
         seed=stats.seed, image_tokens=stats.image_tokens, image_width=stats.image_width,
         image_height=stats.image_height, prompt_tokens=stats.prompt_tokens, finish_reason=stats.finish_reason,
-        image_encode_ms=stats.image_encode_ms, prompt_ms=stats.prompt_ms, decode_ms=stats.decode_ms)
+        image_encode_ms=stats.image_encode_ms, prompt_ms=stats.prompt_ms, decode_ms=stats.decode_ms,
+        engine=stats.engine, engine_model=stats.engine_model)

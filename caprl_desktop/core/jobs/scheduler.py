@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, CaptionText
+from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
 from caprl_desktop.core.engine.reports import image_token_side
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError
 from caprl_desktop.core.images.loading import PreparedImage
@@ -243,6 +243,9 @@ class _Scheduler:
             return
         if isinstance(reply, CaptionText):
             yield ItemText(caption.index, caption.item, reply.text)
+            return
+        if isinstance(reply, CaptionRestarted):  # a server failed mid-caption; another makes it from nothing
+            yield ItemStarted(caption.index, caption.item)
             return
         del self.in_flight[reply.request_id]
         if isinstance(reply, CaptionFailed):

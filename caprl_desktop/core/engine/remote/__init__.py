@@ -1,0 +1,1 @@
+"""Caption engines that are servers: OpenAI-compatible chat completions (vLLM, llama-server, LM Studio)."""

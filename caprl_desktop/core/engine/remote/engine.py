@@ -1,0 +1,446 @@
+"""Captions made by OpenAI-compatible servers (vLLM, llama.cpp's llama-server, LM Studio), one or several at once.
+
+``RemoteEngine`` is the engine the scheduler already drives (``submit`` / ``next_reply`` / ``abandon``), so jobs,
+the journal, resume, sidecars and exports need no second path. Each caption is one streamed chat completion:
+the image as the app prepared it (scaled to the detail budget, PNG so nothing is lost on the way), the
+language's system and user prompts, the sampling settings and seed.
+
+Several servers share a folder: each takes up to its ``slots`` captions at a time, and a caption goes to the
+server with the most room. A server that fails (refused, an HTTP error, 429, a time-out, a stream cut short)
+hands its caption to another after a short back-off; a caption that had streamed text first says
+``CaptionRestarted``, so the text shown starts again and nothing is captioned twice. After ``MAX_FAILURES`` in
+a row a server leaves the rotation and is asked every ``PROBE_S`` seconds whether it answers again. Only
+when no server has answered for ``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends
+resumable.
+
+Threads: one per caption in flight (it reads the stream; closing the stream cancels the caption on the server)
+and one that probes servers out of rotation. They hand their replies to ``next_reply`` through one queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import itertools
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import openai
+from PIL import Image
+
+from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
+from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.engine.replies import (
+    CaptionDone,
+    CaptionFailed,
+    CaptionReply,
+    CaptionRestarted,
+    CaptionText,
+)
+from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
+from caprl_desktop.core.errors import EngineError
+from caprl_desktop.core.images.loading import PreparedImage
+from caprl_desktop.core.params import GenerationParams
+from caprl_desktop.core.prompts import PromptSpec
+
+LOG = logging.getLogger(__name__)
+
+MAX_FAILURES = 3  # in a row, before a server leaves the rotation
+BACKOFF_S = 0.5  # before a failed caption is tried again; doubles with each failure of that caption
+PROBE_S = 5.0  # how often a server out of rotation is asked whether it answers again
+GIVE_UP_S = 60.0  # with no server answering for this long, the captions waiting fail
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 300.0  # between two pieces of a stream: a large image's encode on a busy CPU server
+
+
+@dataclass
+class ServerStats:
+    """How a server has done in this engine's life: for the status bar and the records."""
+
+    shown: str
+    model: str
+    in_flight: int = 0
+    made: int = 0
+    output_tokens: int = 0
+    busy_s: float = 0.0
+    failures_in_row: int = 0
+    in_rotation: bool = True
+    reason: str = ""
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.output_tokens / self.busy_s if self.busy_s > 0 else 0.0
+
+
+@dataclass
+class _Server:
+    spec: Server
+    client: Any  # openai.OpenAI
+    stats: ServerStats
+    out_since: float | None = None  # when it left the rotation
+
+
+@dataclass
+class _Request:
+    rid: int
+    image_url: str
+    width: int
+    height: int
+    prompt: PromptSpec
+    params: GenerationParams
+    seed: int
+    attempts: int = 0
+    cancel: threading.Event = field(default_factory=threading.Event)
+    stream: Any = None  # the open stream, closed to cancel
+
+
+def image_data_url(image: PreparedImage) -> str:
+    """The prepared image as a PNG data URL: lossless, so a server sees exactly what a local engine would."""
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (image.width, image.height), image.rgb).save(buffer, "PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def make_client(server: Server, timeout: float) -> Any:
+    """An OpenAI client for ``server``; the library's own retries are off (this engine retries elsewhere)."""
+    key = os.environ.get(server.api_key_env, "") if server.api_key_env else ""
+    return openai.OpenAI(base_url=server.url, api_key=key or "none", max_retries=0,
+                         timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
+
+
+class RemoteEngine:
+    """Spreads captions over OpenAI-compatible servers; the engine interface of ``EngineClient``."""
+
+    def __init__(self, servers: Sequence[Server], *, give_up_s: float = GIVE_UP_S, backoff_s: float = BACKOFF_S,
+                 probe_s: float = PROBE_S, read_timeout_s: float = READ_TIMEOUT_S,
+                 client_factory: Callable[[Server, float], Any] = make_client) -> None:
+        if not servers:
+            raise EngineError("no caption server was given")
+        self._specs = list(servers)
+        self._give_up_s, self._backoff_s, self._probe_s = give_up_s, backoff_s, probe_s
+        self._read_timeout_s = read_timeout_s
+        self._client_factory = client_factory
+        self._servers: list[_Server] = []
+        self._lock = threading.Lock()
+        self._replies: queue.Queue[CaptionReply] = queue.Queue()
+        self._waiting: deque[_Request] = deque()  # submitted, no server free yet
+        self._requests: dict[int, _Request] = {}  # submitted and not ended
+        self._ids = itertools.count(1)
+        self._seeds = itertools.count(int(time.time()) % 2**31)
+        self._closed = threading.Event()
+        self._none_since: float | None = None  # since when no server is in rotation
+        self._prober: threading.Thread | None = None
+        self.info: RemoteInfo | None = None
+
+    # --- the engine interface ---------------------------------------------------------------------
+
+    def start(self) -> RemoteInfo:
+        """Ask every server which model it serves; raises ``EngineError`` when none answers."""
+        if self.info is not None:
+            return self.info
+        found: list[ServerInfo] = []
+        for spec in self._specs:
+            client = self._client_factory(spec, self._read_timeout_s)
+            model, reason = _served_model(client)
+            stats = ServerStats(spec.shown, model, in_rotation=not reason, reason=reason)
+            server = _Server(spec, client, stats, out_since=time.monotonic() if reason else None)
+            self._servers.append(server)
+            found.append(ServerInfo(spec.shown, model, spec.slots, not reason, reason))
+        if not any(s.answering for s in found):
+            reasons = "; ".join(f"{s.shown}: {s.reason}" for s in found)
+            raise EngineError(f"no caption server answers ({reasons})")
+        self.info = RemoteInfo(tuple(found), sum(s.slots for s in found if s.answering))
+        self._prober = threading.Thread(target=self._probe_loop, name="caprl-remote-probe", daemon=True)
+        self._prober.start()
+        return self.info
+
+    @property
+    def parallel(self) -> int:
+        """Captions the servers in rotation take at once."""
+        with self._lock:
+            slots = sum(s.spec.slots for s in self._servers if s.stats.in_rotation)
+        return max(1, slots)
+
+    def server_stats(self) -> list[ServerStats]:
+        with self._lock:
+            return [ServerStats(**vars(s.stats)) for s in self._servers]
+
+    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
+        if self.info is None:
+            raise EngineError("the remote engine is not started")
+        rid = next(self._ids)
+        seed = params.seed if params.seed is not None else next(self._seeds)
+        request = _Request(rid, image_data_url(image), image.width, image.height, prompt, params, seed)
+        with self._lock:
+            self._requests[rid] = request
+            self._waiting.append(request)
+        self._dispatch()
+        return rid
+
+    def next_reply(self) -> CaptionReply:
+        """The next reply to a caption in flight; waits for it."""
+        while True:
+            with self._lock:
+                if not self._requests:
+                    raise EngineError("no caption is in flight")
+            try:
+                reply = self._replies.get(timeout=1.0)
+            except queue.Empty:
+                self._fail_waiting_if_no_server()
+                continue
+            with self._lock:
+                request = self._requests.get(reply.request_id)
+                if request is None:
+                    continue  # the end of a caption abandoned
+                if isinstance(reply, CaptionDone | CaptionFailed):
+                    del self._requests[reply.request_id]
+            return reply
+
+    def abandon(self, request_ids: Iterable[int]) -> None:
+        """Stop these captions; their replies are dropped."""
+        with self._lock:
+            for rid in request_ids:
+                request = self._requests.pop(rid, None)
+                if request is not None:
+                    self._stop(request)
+                    if request in self._waiting:
+                        self._waiting.remove(request)
+
+    def cancel(self) -> None:
+        """Stop every caption within a piece; each ends as cancelled. Safe from any thread."""
+        with self._lock:
+            requests = list(self._requests.values())
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        for request in requests:
+            self._stop(request)
+        for request in waiting:
+            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            requests = list(self._requests.values())
+            self._requests.clear()
+            self._waiting.clear()
+        for request in requests:
+            self._stop(request)
+        for server in self._servers:
+            close = getattr(server.client, "close", None)
+            if close is not None:
+                close()
+
+    def __enter__(self) -> RemoteEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- spreading ------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Start waiting captions on servers with room, the emptiest first."""
+        with self._lock:
+            while self._waiting:
+                server = self._choose(self._waiting[0])
+                if server is None:
+                    return
+                request = self._waiting.popleft()
+                server.stats.in_flight += 1
+                request.attempts += 1
+                threading.Thread(target=self._run, args=(request, server), name=f"caprl-remote-{request.rid}",
+                                 daemon=True).start()
+
+    def _choose(self, request: _Request) -> _Server | None:
+        free = [s for s in self._servers if s.stats.in_rotation and s.stats.in_flight < s.spec.slots]
+        if not free:
+            return None
+        return min(free, key=lambda s: (s.stats.in_flight / s.spec.slots, s.stats.failures_in_row))
+
+    def _run(self, request: _Request, server: _Server) -> None:
+        started = time.perf_counter()
+        first: float | None = None
+        pieces: list[str] = []
+        tokens = 0
+        try:
+            stream = server.client.chat.completions.create(
+                model=server.stats.model, messages=_messages(request), stream=True,
+                stream_options={"include_usage": True}, max_tokens=request.params.max_tokens,
+                temperature=request.params.temperature, top_p=request.params.top_p, seed=request.seed,
+                extra_body={"repeat_penalty": request.params.repeat_penalty},
+            )
+            request.stream = stream
+            finish: str | None = None
+            usage: Any = None
+            for chunk in stream:
+                if request.cancel.is_set():
+                    break
+                if getattr(chunk, "usage", None) is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices or ():
+                    text = getattr(choice.delta, "content", None) or ""
+                    if text:
+                        first = first or time.perf_counter()
+                        tokens += 1
+                        pieces.append(text)
+                        self._replies.put(CaptionText(request.rid, text))
+                    finish = choice.finish_reason or finish
+            stream.close()
+            if request.cancel.is_set():
+                finish = "cancelled"
+            elif finish is None:
+                raise EngineError("the stream ended before the caption did")
+            ended = time.perf_counter()
+            output_tokens = getattr(usage, "completion_tokens", None) or tokens
+            prompt_tokens = getattr(usage, "prompt_tokens", None)
+            output = _output("".join(pieces), request, _finish_reason(finish), output_tokens,
+                             (first or ended) - started, ended - (first or ended), prompt_tokens)
+            with self._lock:
+                server.stats.in_flight -= 1
+                server.stats.failures_in_row = 0
+                if finish != "cancelled":
+                    server.stats.made += 1
+                    server.stats.output_tokens += output_tokens
+                    server.stats.busy_s += ended - started
+            self._replies.put(CaptionDone(request.rid, _with_engine(output, server)))
+        except Exception as exc:  # noqa: BLE001 - any failure of a server sends the caption elsewhere
+            if request.cancel.is_set():  # the stream was closed to stop it: not the server's fault
+                with self._lock:
+                    server.stats.in_flight -= 1
+                self._replies.put(CaptionDone(request.rid, _output("".join(pieces), request, "cancelled", tokens,
+                                                                   0.0, 0.0, None)))
+            else:
+                self._failed(request, server, _describe(exc), restarted=bool(pieces))
+        self._dispatch()
+
+    def _failed(self, request: _Request, server: _Server, reason: str, *, restarted: bool) -> None:
+        LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
+        with self._lock:
+            server.stats.in_flight -= 1
+            server.stats.failures_in_row += 1
+            server.stats.reason = reason
+            if server.stats.failures_in_row >= MAX_FAILURES and server.stats.in_rotation:
+                server.stats.in_rotation = False
+                server.out_since = time.monotonic()
+                LOG.warning("%s left the rotation after %d failures in a row", server.stats.shown, MAX_FAILURES)
+            alive = request.rid in self._requests and not request.cancel.is_set()
+        if not alive:
+            return
+        if restarted:
+            self._replies.put(CaptionRestarted(request.rid, f"{server.stats.shown}: {reason}"))
+        # A short back-off, longer for a caption that keeps failing, then it waits for any server with room.
+        delay = self._backoff_s * 2 ** min(request.attempts - 1, 5)
+        timer = threading.Timer(delay, self._requeue, args=(request,))
+        timer.daemon = True
+        timer.start()
+
+    def _requeue(self, request: _Request) -> None:
+        with self._lock:
+            if request.rid not in self._requests or request.cancel.is_set():
+                return
+            self._waiting.appendleft(request)
+        self._dispatch()
+
+    def _fail_waiting_if_no_server(self) -> None:
+        """With no server in rotation for ``give_up_s``, the captions waiting fail (the job stays resumable)."""
+        with self._lock:
+            if any(s.stats.in_rotation for s in self._servers):
+                self._none_since = None
+                return
+            now = time.monotonic()
+            self._none_since = self._none_since or now
+            if now - self._none_since < self._give_up_s or not self._waiting:
+                return
+            waiting = list(self._waiting)
+            self._waiting.clear()
+            reasons = "; ".join(f"{s.stats.shown}: {s.stats.reason}" for s in self._servers)
+        error = EngineError(f"no caption server answers ({reasons}); resume the job once one does")
+        for request in waiting:
+            self._replies.put(CaptionFailed(request.rid, error))
+
+    def _probe_loop(self) -> None:
+        while not self._closed.wait(self._probe_s):
+            with self._lock:
+                out = [s for s in self._servers if not s.stats.in_rotation]
+            for server in out:
+                model, reason = _served_model(server.client)
+                if reason:
+                    continue
+                with self._lock:
+                    server.stats.model = server.stats.model or model
+                    server.stats.in_rotation, server.stats.failures_in_row = True, 0
+                    server.stats.reason, server.out_since = "", None
+                LOG.warning("%s answers again and is back in the rotation", server.stats.shown)
+                self._dispatch()
+
+    @staticmethod
+    def _stop(request: _Request) -> None:
+        request.cancel.set()
+        stream = request.stream
+        if stream is not None:
+            # Closing the connection stops the caption on the server; it may be closing on its own thread already.
+            with contextlib.suppress(Exception):
+                stream.close()
+
+
+def _served_model(client: Any) -> tuple[str, str]:
+    """(model id, "") when the server answers /v1/models, else ("", why not)."""
+    try:
+        models = client.models.list()
+        ids = [m.id for m in models.data]
+    except Exception as exc:  # noqa: BLE001 - whatever it is, the server does not answer
+        return "", _describe(exc)
+    return (ids[0] if ids else ""), ""
+
+
+def _messages(request: _Request) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    if request.prompt.system:
+        messages.append({"role": "system", "content": request.prompt.system})
+    messages.append({"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": request.image_url}},
+        {"type": "text", "text": request.prompt.user},
+    ]})
+    return messages
+
+
+def _finish_reason(reason: str) -> str:
+    return {"stop": "stop", "length": "length", "cancelled": "cancelled"}.get(reason, reason)
+
+
+def _output(text: str, request: _Request, finish: str, output_tokens: int, first_s: float, decode_s: float,
+            prompt_tokens: int | None) -> CaptionOutput:
+    stats = CaptionStats(
+        image_tokens=0,  # the server does not say; its prompt tokens include them
+        image_width=request.width, image_height=request.height, prompt_tokens=prompt_tokens or 0,
+        image_encode_ms=0.0, prompt_ms=first_s * 1000, output_tokens=output_tokens, decode_ms=decode_s * 1000,
+        total_seconds=first_s + decode_s, finish_reason=finish, seed=request.seed)
+    return CaptionOutput(text, stats, prompt_text="")
+
+
+def _with_engine(output: CaptionOutput, server: _Server) -> CaptionOutput:
+    return replace(output, stats=replace(output.stats, engine=server.stats.shown, engine_model=server.stats.model))
+
+
+def _describe(exc: BaseException) -> str:
+    """A failure in the user's words: what the server said, or why it could not be reached."""
+    if isinstance(exc, openai.APIStatusError):
+        if exc.status_code == 429:
+            return "busy (HTTP 429, too many requests)"
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "did not answer in time"
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        return f"cannot be reached ({type(cause).__name__ if cause else 'connection error'})"
+    if isinstance(exc, EngineError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

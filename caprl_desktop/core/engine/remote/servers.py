@@ -1,0 +1,80 @@
+"""Caption servers as the user names them: an OpenAI-compatible address, and how many captions it takes at once.
+
+``http://gpu-box:8000/v1#8`` is vLLM on another machine taking 8 captions at a time; without ``#N`` the
+number is the default (``DEFAULT_SLOTS``). What is shown of an address (in records, logs, the window) never
+holds credentials: a ``user:password@`` part and the query are dropped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from caprl_desktop.core.errors import CaprlError
+
+DEFAULT_SLOTS = 4  # llama-server's default --parallel; vLLM takes far more, and says so with #N
+MAX_SLOTS = 256
+
+
+class ServerAddressError(CaprlError):
+    """An engine address that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str  # the API base, ending in /v1 as OpenAI clients expect
+    slots: int = DEFAULT_SLOTS
+    api_key_env: str | None = None  # the environment variable holding its key, never the key itself
+
+    @property
+    def shown(self) -> str:
+        return shown_url(self.url)
+
+    @property
+    def local(self) -> bool:
+        """On this computer (loopback): images never leave it."""
+        host = urlsplit(self.url).hostname or ""
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def encrypted(self) -> bool:
+        return urlsplit(self.url).scheme == "https"
+
+
+def parse_server(text: str, api_key_env: str | None = None) -> Server:
+    """``URL[#N]`` as given on the command line or in the saved list; raises ``ServerAddressError``."""
+    address, hash_mark, count = text.strip().partition("#")
+    slots = DEFAULT_SLOTS
+    if hash_mark:
+        if not count.isdigit() or not 1 <= int(count) <= MAX_SLOTS:
+            raise ServerAddressError(f"{shown_url(address)}#{count}: after # comes how many captions the server "
+                                     f"takes at once, 1 to {MAX_SLOTS}")
+        slots = int(count)
+    parts = urlsplit(address)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ServerAddressError(f"{shown_url(address) or text!r} is not a server address: give one such as "
+                                 "http://127.0.0.1:8080/v1")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/v1"):
+        path += "/v1"  # llama-server, vLLM and LM Studio all serve the API under /v1
+    return Server(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), slots, api_key_env)
+
+
+def shown_url(url: str) -> str:
+    """The address without credentials or query: what records, logs and the window may show."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:  # not a number: shown without it
+        port = None
+    netloc = host + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))

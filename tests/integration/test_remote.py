@@ -1,0 +1,255 @@
+"""Captions through OpenAI-compatible servers: real llama-cpp-python servers, and a stand-in that fails on purpose.
+
+Every test speaks HTTP on 127.0.0.1 to a server this test started: llama-cpp-python's own
+``llama_cpp.server`` with the generated model (its ``server`` extra, which the test extra installs), or
+``StandInServer`` for the failures a real server gives only by chance (429, 500, a stream cut short).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from caprl_desktop.cli.main import main
+from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.servers import ServerAddressError, parse_server, shown_url
+from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
+from caprl_desktop.core.errors import EngineError
+from caprl_desktop.core.images.loading import PreparedImage, load_image
+from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, GenerationParams, ImageBudget
+from caprl_desktop.core.prompts import build_prompt
+from tests.support.images import save_noise
+from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
+from tests.support.servers import LlamaServer, StandInServer
+
+PROMPT = build_prompt("en")
+
+
+@pytest.fixture
+def stand_ins() -> Iterator[tuple[StandInServer, StandInServer]]:
+    first, second = StandInServer("first-model").start(), StandInServer("second-model").start()
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+@pytest.fixture
+def llama_servers(models: ModelFiles, tmp_path: Path) -> Iterator[list[LlamaServer]]:
+    servers = [LlamaServer(models, tmp_path / f"server-{i}.log") for i in range(2)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def qwen3vl_server(qwen3vl_models: ModelFiles, tmp_path: Path) -> Iterator[LlamaServer]:
+    server = LlamaServer(qwen3vl_models, tmp_path / "qwen3vl-server.log")
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()
+
+
+def until_done(engine: RemoteEngine, count: int) -> list[CaptionReply]:
+    replies: list[CaptionReply] = []
+    ended = 0
+    while ended < count:
+        reply = engine.next_reply()
+        replies.append(reply)
+        ended += isinstance(reply, CaptionDone | CaptionFailed)
+    return replies
+
+
+def photo(tmp_path: Path, seed: int = 1) -> PreparedImage:
+    return load_image(save_noise(tmp_path / f"p{seed}.png", 160, 120, seed=seed), TEST_BUDGET.max_pixels(28))
+
+
+# --- addresses --------------------------------------------------------------------------------
+
+
+def test_addresses_take_a_count_and_never_show_credentials() -> None:
+    server = parse_server("http://me:s3cret@gpu-box:8000#8")
+    assert (server.url, server.slots) == ("http://me:s3cret@gpu-box:8000/v1", 8)
+    assert server.shown == "http://gpu-box:8000/v1" and "s3cret" not in server.shown
+    assert not server.local and not server.encrypted
+    assert parse_server("http://127.0.0.1:8080/v1/").local and parse_server("https://x.example/v1").encrypted
+    assert shown_url("https://h/v1?api_key=abc") == "https://h/v1"
+    for bad in ("gpu-box:8000", "ftp://h/v1", "http://h/v1#0", "http://h/v1#many"):
+        with pytest.raises(ServerAddressError):
+            parse_server(bad)
+
+
+# --- failures, on the stand-in --------------------------------------------------------------
+
+
+def test_a_busy_or_failing_server_hands_the_caption_to_the_other(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    first, second = stand_ins
+    first.script.answers = ["429", "500"]
+    with RemoteEngine([parse_server(first.url + "#1"), parse_server(second.url + "#1")], backoff_s=0.01) as engine:
+        info = engine.start()
+        assert info.parallel == 2 and {s.model for s in info.servers} == {"first-model", "second-model"}
+        ids = [engine.submit(photo(tmp_path, i), PROMPT, GenerationParams(max_tokens=8, seed=i))
+               for i in range(2)]
+        replies = until_done(engine, 2)
+    done = {r.request_id: r for r in replies if isinstance(r, CaptionDone)}
+    assert set(done) == set(ids)  # each caption made once, whichever server failed
+    assert {d.output.text for d in done.values()} == {"A stand-in caption."}
+    assert all(d.output.stats.engine.startswith("http://127.0.0.1:") for d in done.values())
+    sent = first.script.seen + second.script.seen
+    assert all(body["stream"] is True and body["seed"] in (0, 1) for body in sent)
+    image_part = sent[0]["messages"][-1]["content"][0]  # type: ignore[index]
+    assert image_part["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_a_stream_cut_mid_caption_restarts_it_elsewhere_and_voids_the_text(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    first, second = stand_ins
+    first.script.answers = ["cut"]
+    second.script.answers = ["429"] * 1  # the first try elsewhere is refused too; the one after works
+    with RemoteEngine([parse_server(first.url + "#1"), parse_server(second.url + "#1")], backoff_s=0.01) as engine:
+        engine.start()
+        rid = engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=3))
+        replies = until_done(engine, 1)
+    kinds = [type(r).__name__ for r in replies]
+    assert kinds.count("CaptionRestarted") == 1 and kinds[-1] == "CaptionDone"
+    restart = kinds.index("CaptionRestarted")
+    after = "".join(r.text for r in replies[restart:] if isinstance(r, CaptionText))
+    assert after == "A stand-in caption."  # what a viewer shows after the restart: the caption once
+    assert "".join(r.text for r in replies[:restart] if isinstance(r, CaptionText)) == "A stand-in "
+    restarted = replies[restart]
+    assert isinstance(restarted, CaptionRestarted) and restarted.request_id == rid
+    assert first.url.removesuffix("/v1") in restarted.reason
+
+
+def test_a_server_that_keeps_failing_leaves_the_rotation_and_comes_back(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, _ = stand_ins
+    first.script.answers = ["500"] * 3  # then it answers again
+    with RemoteEngine([parse_server(first.url + "#1")], backoff_s=0.01, probe_s=0.2) as engine:
+        engine.start()
+        engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
+        replies = until_done(engine, 1)
+        [stats] = engine.server_stats()
+    assert isinstance(replies[-1], CaptionDone) and first.script.requests == 4
+    assert (stats.made, stats.in_rotation, stats.failures_in_row) == (1, True, 0)
+    said = caplog.text
+    assert "left the rotation after 3 failures in a row" in said and "back in the rotation" in said
+    assert said.index("left the rotation") < said.index("back in the rotation")
+
+
+def test_with_no_server_left_the_captions_fail_with_the_reason(tmp_path: Path) -> None:
+    gone = StandInServer().start()
+    try:
+        with RemoteEngine([parse_server(gone.url)], backoff_s=0.01, probe_s=0.1, give_up_s=0.5) as engine:
+            engine.start()
+            gone.script.down = True  # answered at the start, hangs up on everything from now on
+            engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
+            replies = until_done(engine, 1)
+    finally:
+        gone.stop()
+    reply = replies[-1]
+    assert isinstance(reply, CaptionFailed), replies
+    assert "no caption server answers" in str(reply.error) and "resume" in str(reply.error)
+
+
+def test_no_server_answering_at_the_start_is_said(tmp_path: Path) -> None:
+    with pytest.raises(EngineError, match=r"no caption server answers \(http://127.0.0.1:9/v1: cannot be reached"):
+        RemoteEngine([parse_server("http://127.0.0.1:9")]).start()
+
+
+# --- real servers -----------------------------------------------------------------------------
+
+
+def test_greedy_captions_from_a_server_equal_this_computers(
+    qwen3vl_server: LlamaServer, qwen3vl_models: ModelFiles, tmp_path: Path
+) -> None:
+    """The same model, images and chat template: the server's words are the local engine's (CapRL 2.0's tiny
+    pair, whose greedy captions differ from image to image)."""
+    images = [load_image(save_noise(tmp_path / f"q{seed}.png", 320, 256, seed=seed), 1024 * 32 * 32)
+              for seed in range(3)]
+    params = GenerationParams(max_tokens=16, temperature=0.0, seed=1)
+    served: dict[int, str] = {}
+    with RemoteEngine([parse_server(qwen3vl_server.url + "#1")]) as remote:
+        remote.start()
+        ids = [remote.submit(image, PROMPT, params) for image in images]
+        for reply in until_done(remote, len(ids)):
+            if isinstance(reply, CaptionDone):
+                served[reply.request_id] = reply.output.text
+    # The app's default budget: at the tests' 64 tokens llama.cpp would scale these 80-token images down here only.
+    with EngineClient(engine_config(qwen3vl_models, parallel=1, image_budget=ImageBudget(1024)),
+                      log_dir=tmp_path) as local:
+        local.start()
+        for rid, image in zip(ids, images, strict=True):
+            *_, last = local.caption(image, PROMPT, params)
+            assert isinstance(last, CaptionDone)
+            # llama-cpp-python drops bytes that are not UTF-8 where the app shows U+FFFD; it may add a token.
+            mine = last.output.text.replace("\ufffd", "")
+            assert mine and served[rid].startswith(mine), (mine, served[rid])
+    assert len(set(served.values())) == len(images)
+
+
+def test_a_folder_over_two_servers_with_one_killed_gets_every_caption_once(
+    llama_servers: list[LlamaServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "photos"
+    paths = [save_noise(folder / f"img{i:02d}.png", 160, 120, seed=i) for i in range(8)]
+    victim, survivor = llama_servers
+    records = tmp_path / "records.jsonl"
+
+    killed_at: list[float] = []
+
+    def kill_after_first_caption() -> None:
+        deadline = time.monotonic() + 120
+        while not any(p.with_suffix(".txt").exists() for p in paths) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        victim.kill()
+        killed_at.append(time.time())
+
+    killer = threading.Thread(target=kill_after_first_caption)
+    killer.start()
+    code = main(["caption", str(folder), "--engine", victim.url + "#1", "--engine", survivor.url + "#1",
+                 "--max-tokens", "8", "--seed", "5", "--image-max-tokens", "64", "--jsonl", str(records)])
+    killer.join()
+    err = capsys.readouterr().err
+    assert code == 0, err
+    # It really was killed during the run: captions were still being made after.
+    assert killed_at and any(p.with_suffix(".txt").stat().st_mtime > killed_at[0] for p in paths)
+    assert all(p.with_suffix(".txt").read_text(encoding="utf-8").strip() for p in paths)
+    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["file_name"] for r in rows) == sorted(p.name for p in paths)  # each exactly once
+    engines = [r["provenance"]["engine"] for r in rows]
+    assert set(engines) <= {shown_url(victim.url), shown_url(survivor.url)}
+    assert shown_url(survivor.url) in engines and all(r["provenance"]["engine_model"] for r in rows)
+    assert rows[0]["provenance"]["backend"] == "server"
+
+
+def test_image_budget_on_a_server_is_the_apps(stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path) -> None:
+    """The image goes out as the app prepared it: scaled to the budget, PNG, whatever the server would do."""
+    first, _ = stand_ins
+    big = save_noise(tmp_path / "big.png", 1000, 800)
+    with RemoteEngine([parse_server(first.url)]) as engine:
+        engine.start()
+        image = load_image(big, TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE))
+        engine.submit(image, PROMPT, GenerationParams(max_tokens=4, seed=1))
+        until_done(engine, 1)
+    url = first.script.seen[0]["messages"][-1]["content"][0]["image_url"]["url"]  # type: ignore[index]
+    sent = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert sent.format == "PNG" and sent.size == (image.width, image.height)
+    assert sent.width * sent.height <= TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE)

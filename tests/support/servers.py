@@ -1,0 +1,176 @@
+"""Caption servers for the remote-engine tests: llama-cpp-python's own OpenAI-compatible server, and a stand-in.
+
+``LlamaServer`` runs the real thing (``python -m llama_cpp.server``, from its ``server`` extra) on 127.0.0.1
+with a generated model, one thread, and no interrupting of one request by the next, so two captions sent
+to it queue as they would on a small server. ``StandInServer`` speaks just enough of the API
+(``/v1/models``, streamed ``/v1/chat/completions``) to fail on purpose: an HTTP status, a stream cut after
+some pieces, a slow start.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support.models import ModelFiles
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LlamaServer:
+    """``python -m llama_cpp.server`` with a model pair, until ``stop`` (or ``kill``)."""
+
+    def __init__(self, models: ModelFiles, log: Path, *, n_ctx: int = 4096) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(models.model), "--clip_model_path",
+             str(models.mmproj), "--chat_format", "mtmd", "--host", "127.0.0.1", "--port", str(self.port),
+             "--n_ctx", str(n_ctx), "--n_threads", "1", "--n_threads_batch", "1", "--interrupt_requests", "False",
+             "--flash_attn", "True"],
+            stdout=self._log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 90.0) -> LlamaServer:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/models", timeout=2) as answer:
+                    if answer.status == 200:
+                        return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"llama_cpp.server did not start (exit {self.process.poll()}); see {self._log.name}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+@dataclass
+class Script:
+    """What the stand-in does with each caption request, in turn; past the list, it answers normally."""
+
+    answers: list[str] = field(default_factory=list)  # "ok", "429", "500", "cut" (two pieces, then closed)
+    pieces: tuple[str, ...] = ("A ", "stand-in ", "caption.")
+    requests: int = 0
+    seen: list[dict[str, object]] = field(default_factory=list)  # the request bodies, for the tests to read
+    down: bool = False  # every request, /v1/models too, has its connection closed unanswered
+
+
+class StandInServer:
+    """An OpenAI-compatible server that fails when told to (see ``Script``)."""
+
+    def __init__(self, model: str = "stand-in-model") -> None:
+        self.script = Script()
+        self.model = model
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._lock = threading.Lock()
+
+    def start(self) -> StandInServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next_answer(self, body: dict[str, object]) -> str:
+        with self._lock:
+            script = self.script
+            script.seen.append(body)
+            index = script.requests
+            script.requests += 1
+            return script.answers[index] if index < len(script.answers) else "ok"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _hang_up(self) -> bool:
+                if outer.script.down:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return True
+                return False
+
+            def do_GET(self) -> None:
+                if self._hang_up():
+                    return
+                if self.path.rstrip("/") != "/v1/models":
+                    self.send_error(404)
+                    return
+                self._json(200, {"object": "list", "data": [{"id": outer.model, "object": "model"}]})
+
+            def do_POST(self) -> None:
+                if self._hang_up():
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                answer = outer._next_answer(body)
+                if answer in ("429", "500"):
+                    self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                pieces = outer.script.pieces
+                for number, piece in enumerate(pieces):
+                    if answer == "cut" and number == 2:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)  # the stream stops mid-caption
+                        return
+                    self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": outer.model,
+                                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+                self._event({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": outer.model,
+                             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 90, "completion_tokens": len(pieces), "total_tokens": 93}})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+            def _event(self, data: dict[str, object]) -> None:
+                self.wfile.write(b"data: " + json.dumps(data).encode() + b"\n\n")
+                self.wfile.flush()
+
+            def _json(self, status: int, data: dict[str, object]) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        return Handler
