@@ -14,7 +14,7 @@ from caprl_desktop.core.engine._llama.parallel import (
     gpu_layers_that_fit,
     kv_bytes_per_token,
 )
-from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
+from caprl_desktop.core.engine.backend import AMX_ENV, BackendInfo, DeviceInfo, amx_kernels_unsafe
 from caprl_desktop.core.models.fit import memory_budget
 
 GiB = 1 << 30
@@ -88,3 +88,17 @@ def test_a_context_that_cannot_be_allocated_is_tried_again_with_half_the_caption
     while tries[-1] > 1:
         tries.append(fewer_sequences(tries[-1]))
     assert tries == [16, 8, 4, 2, 1]
+
+
+SAPPHIRE_RAPIDS = ("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | "
+                   "AMX_INT8 = 1 | LLAMAFILE = 1 | OPENMP = 1 | REPACK = 1 |")
+
+
+def test_amx_kernels_are_kept_off_where_llama_cpp_would_use_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Their Q4_K kernels crash at the first caption (llama.cpp #20824; this project's test machine did)."""
+    monkeypatch.delenv(AMX_ENV, raising=False)
+    amx = BackendInfo(gpu_offload=False, devices=(CPU,), system_info=SAPPHIRE_RAPIDS)
+    assert amx_kernels_unsafe(amx)
+    assert not amx_kernels_unsafe(BackendInfo(False, (CPU,), SAPPHIRE_RAPIDS.replace("AMX_INT8 = 1 | ", "")))
+    monkeypatch.setenv(AMX_ENV, "1")  # a llama.cpp where it is fixed
+    assert not amx_kernels_unsafe(amx)

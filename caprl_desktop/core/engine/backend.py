@@ -6,6 +6,7 @@ engine process, where llama.cpp is loaded.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -60,3 +61,12 @@ def describe_backend(info: BackendInfo, gpu_layers: int | None = None) -> str:
     if info.note:
         return f"CPU: {info.note}"
     return f"CPU only: this llama-cpp-python build has no GPU support. For a GPU build: {gpu_install_hint()}"
+
+
+AMX_ENV = "CAPRL_ALLOW_AMX"  # "1": use llama.cpp's AMX kernels anyway (a build where #20824 is fixed)
+
+
+def amx_kernels_unsafe(backend: BackendInfo) -> bool:
+    """Whether llama.cpp would run Q4_K weights through its AMX kernels here, which crash on Sapphire
+    Rapids-class CPUs at the first caption (ggml-org/llama.cpp#20824, seen on this project's test machine)."""
+    return "AMX_INT8 = 1" in backend.system_info and os.environ.get(AMX_ENV) != "1"

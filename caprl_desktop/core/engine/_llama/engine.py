@@ -35,7 +35,7 @@ from caprl_desktop.core.engine._llama.parallel import (
     kv_bytes_per_token,
 )
 from caprl_desktop.core.engine._llama.probe import detect_backend
-from caprl_desktop.core.engine.backend import BackendInfo, describe_backend
+from caprl_desktop.core.engine.backend import BackendInfo, amx_kernels_unsafe, describe_backend
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import EngineError, ModelLoadError, PromptTooLongError
 from caprl_desktop.core.images.loading import PreparedImage
@@ -101,7 +101,7 @@ class LlamaCaptioner:
         if not backend.gpu_offload:
             gpu_layers = 0
         threads = config.threads or default_threads()
-        memory_notes: list[str] = []  # what memory made the engine give up, said in the backend line
+        memory_notes: list[str] = []  # what the engine gave up here (memory, kernels), said in the backend line
         if gpu_layers == _ALL_LAYERS:
             fitted = self._gpu_layers_that_fit(config, backend, pair)
             if fitted is not None:
@@ -116,6 +116,12 @@ class LlamaCaptioner:
         try:
             model_params = llama_cpp.llama_model_default_params()
             model_params.n_gpu_layers = gpu_layers
+            if amx_kernels_unsafe(backend):
+                # ggml's AMX kernels crash on Q4_K weights (the default quant) on Sapphire Rapids-class CPUs,
+                # at the first caption: ggml-org/llama.cpp#20824, unfixed in the llama.cpp this app ships.
+                # Without extra buffer types the weights stay as they are (and lose the CPU repacking too).
+                model_params.use_extra_bufts = False
+                memory_notes.append("AMX kernels off on this CPU (they crash on Q4_K: llama.cpp #20824)")
             model_path = llama_openable(pair.model_path)  # every path given to llama.cpp, not only the models folder
             self._model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), model_params)
             if not self._model:

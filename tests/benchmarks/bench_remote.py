@@ -1,0 +1,74 @@
+"""Folders spread over OpenAI-compatible servers: two llama.cpp servers against one, on the same folder.
+
+    python -m tests.benchmarks.bench_remote --servers 1,2 --images 4 --max-tokens 48 --runs 3
+
+Each server is llama-cpp-python's own (``python -m llama_cpp.server``, one thread, one caption at a time) on
+the benchmark's CapRL-3B-shaped model (``bench_models``); the app captions the folder through them with
+``caprl-desktop caption --engine URL#1 [--engine URL#1]``, in a fresh process per run. Figures are images per
+minute over the folder, mean ± sd over the runs; server start-up is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.benchmarks.bench import make_images
+from tests.benchmarks.bench_models import ensure_bench_models
+from tests.support.models import ModelFiles
+from tests.support.servers import LlamaServer
+
+
+def run(servers: list[LlamaServer], images: list[Path], max_tokens: int, image_tokens: int, scratch: Path) -> float:
+    """Seconds for the whole folder, captioned by a fresh ``caprl-desktop`` process through ``servers``."""
+    folder = scratch / "folder"
+    folder.mkdir(parents=True)
+    for image in images:
+        (folder / image.name).symlink_to(image)
+    engines = [arg for server in servers for arg in ("--engine", server.url + "#1")]
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "caprl_desktop", "caption", str(folder), *engines, "--max-tokens",
+                    str(max_tokens), "--image-max-tokens", str(image_tokens), "--seed", "1", "--output-dir",
+                    str(scratch / "captions")], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", default="1,2", help="server counts to compare, comma-separated")
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--image-tokens", type=int, default=256)
+    parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    models = ensure_bench_models()
+    pair = ModelFiles(models.text, models.mmproj_q8_0)
+    scratch = Path(tempfile.mkdtemp(prefix="caprl-bench-remote-"))
+    images = make_images(scratch / "images", args.images, args.image_tokens)
+    lines = ["| servers (1 thread, 1 caption at a time each) | images/min | s per folder | runs |", "|---|---|---|---|"]
+    for count in (int(n) for n in args.servers.split(",")):
+        servers = [LlamaServer(pair, scratch / f"server-{count}-{i}.log", n_ctx=4096) for i in range(count)]
+        try:
+            for server in servers:
+                server.wait_ready(timeout=300)
+            seconds = [run(servers, images, args.max_tokens, args.image_tokens, scratch / f"run-{count}-{n}")
+                       for n in range(args.runs)]
+        finally:
+            for server in servers:
+                server.stop()
+        per_min = [len(images) / s * 60 for s in seconds]
+        sd = statistics.stdev(per_min) if len(per_min) > 1 else 0.0
+        print(f"  {count} server(s): {', '.join(f'{s:.0f} s' for s in seconds)}", flush=True)
+        lines.append(f"| {count} | {statistics.fmean(per_min):.2f} ± {sd:.2f} | {statistics.fmean(seconds):.0f} | "
+                     f"{len(seconds)} |")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
