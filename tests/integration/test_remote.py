@@ -154,6 +154,24 @@ def test_a_server_that_keeps_failing_leaves_the_rotation_and_comes_back(
     assert said.index("left the rotation") < said.index("back in the rotation")
 
 
+def test_stop_ends_every_caption_as_cancelled_with_no_reply_left_waiting(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    first, second = stand_ins
+    first.script.delay_s = second.script.delay_s = 0.5
+    second.script.answers = ["500"]  # this one is in its back-off when Stop comes
+    with RemoteEngine([parse_server(first.url + "#1"), parse_server(second.url + "#1")], backoff_s=2.0) as engine:
+        engine.start()
+        ids = [engine.submit(photo(tmp_path, i), PROMPT, GenerationParams(max_tokens=8, seed=i)) for i in range(3)]
+        first_piece = engine.next_reply()
+        assert isinstance(first_piece, CaptionText)
+        engine.cancel()
+        replies = until_done(engine, 3)
+    ends = {r.request_id: r for r in replies if isinstance(r, CaptionDone)}
+    assert set(ends) == set(ids)  # running, waiting and backing off: each ends, none is left to wait for
+    assert {e.output.stats.finish_reason for e in ends.values()} == {"cancelled"}
+
+
 def test_with_no_server_left_the_captions_fail_with_the_reason(tmp_path: Path) -> None:
     gone = StandInServer().start()
     try:

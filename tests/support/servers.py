@@ -80,6 +80,7 @@ class Script:
     requests: int = 0
     seen: list[dict[str, object]] = field(default_factory=list)  # the request bodies, for the tests to read
     down: bool = False  # every request, /v1/models too, has its connection closed unanswered
+    delay_s: float = 0.0  # before each piece: a slow server
 
 
 class StandInServer:
@@ -149,6 +150,7 @@ class StandInServer:
                 self.end_headers()
                 pieces = outer.script.pieces
                 for number, piece in enumerate(pieces):
+                    time.sleep(outer.script.delay_s)
                     if answer == "cut" and number == 2:
                         self.wfile.flush()
                         self.connection.shutdown(socket.SHUT_RDWR)  # the stream stops mid-caption

@@ -174,7 +174,9 @@ def write_mmproj(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: int 
     writer.add_tensor("v.patch_embd.weight", w.matrix(d, 3, ps, ps).astype(np.float16))
     writer.add_tensor("v.patch_embd.weight.1", w.matrix(d, 3, ps, ps).astype(np.float16))
     writer.add_tensor("v.patch_embd.bias", w.vector(d))
-    writer.add_tensor("v.position_embd.weight", w.matrix(shapes.v_grid * shapes.v_grid, d).astype(np.float32))
+    # Always f32, as converters write it: llama.cpp resizes the grid to each image (a Q8_0 matrix here would
+    # come back as blocks of bytes).
+    writer.add_tensor("v.position_embd.weight", w.vector(shapes.v_grid * shapes.v_grid * d).reshape(-1, d))
     for i in range(shapes.v_n_layer):
         p = f"v.blk.{i}"
         _add(writer, f"{p}.attn_qkv.weight", w.matrix(3 * d, d))

@@ -331,8 +331,11 @@ class RemoteEngine:
                 server.stats.in_rotation = False
                 server.out_since = time.monotonic()
                 LOG.warning("%s left the rotation after %d failures in a row", server.stats.shown, MAX_FAILURES)
-            alive = request.rid in self._requests and not request.cancel.is_set()
+            alive = request.rid in self._requests
         if not alive:
+            return  # abandoned: nothing waits for it
+        if request.cancel.is_set():
+            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
             return
         if restarted:
             self._replies.put(CaptionRestarted(request.rid, f"{server.stats.shown}: {reason}"))
@@ -344,9 +347,13 @@ class RemoteEngine:
 
     def _requeue(self, request: _Request) -> None:
         with self._lock:
-            if request.rid not in self._requests or request.cancel.is_set():
+            if request.rid not in self._requests:
                 return
-            self._waiting.appendleft(request)
+            if not request.cancel.is_set():
+                self._waiting.appendleft(request)
+        if request.cancel.is_set():  # stopped during its back-off: it ends as cancelled, as the others do
+            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
+            return
         self._dispatch()
 
     def _fail_waiting_if_no_server(self) -> None:
