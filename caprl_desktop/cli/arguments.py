@@ -54,10 +54,11 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     model.add_argument("--parallel", type=_at_least_one, default=None, metavar="N",
                        help="captions decoded side by side (default: sized from the GPU or CPU and free memory; "
                             "1: one at a time)")
-    model.add_argument("--engine", action="append", default=None, metavar="URL[#N]",
+    model.add_argument("--engine", action="append", default=None, metavar="URL[#N]|NAME",
                        help="caption on an OpenAI-compatible server (vLLM, llama-server, LM Studio) instead of this "
-                            "computer, e.g. http://gpu-box:8000/v1#8 (#N: captions it takes at once, default 4); "
-                            "repeat it to spread the images over several servers")
+                            "computer, e.g. http://gpu-box:8000/v1#8 (#N: captions it takes at once, default 4), or "
+                            "a name saved with `caprl-desktop engines add`; repeat it to spread the images over "
+                            "several servers")
 
 
 def add_output_options(p: argparse.ArgumentParser, *, new_run: bool) -> None:

@@ -15,8 +15,8 @@ from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.remote import saved as saved_servers
 from caprl_desktop.core.engine.remote.engine import RemoteEngine
-from caprl_desktop.core.engine.remote.servers import parse_server
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
 from caprl_desktop.core.images.formats import FORMAT_NAMES
@@ -155,14 +155,15 @@ def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
 def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     """The servers given with --engine, started; a server images would reach unencrypted over a network is
     named first (its images and captions can be read on the way)."""
-    servers = [parse_server(address) for address in addresses]
+    servers = [saved_servers.resolve(address) for address in addresses]
     for server in servers:
         if not server.local and not server.encrypted:
             print(f"warning: {server.shown} is another computer reached without encryption (http): the images "
                   "and captions can be read on the network on their way", file=sys.stderr)
     with RemoteEngine(servers) as remote:
         info = remote.start()
-        print(f"Engine: {info.line} · {info.parallel} captions at a time", file=sys.stderr)
+        at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
+        print(f"Engine: {info.line} · {at_a_time}", file=sys.stderr)
         yield remote
 
 

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from caprl_desktop.cli import (
         caption_command,
         doctor_command,
+        engines_command,
         integrate_command,
         jobs_command,
         metadata_command,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_command.add_parser(commands)
     metadata_command.add_parser(commands)
     replay_command.add_parser(commands)
+    engines_command.add_parser(commands)
     integrate_command.add_parser(commands)
     doctor_command.add_parser(commands)
     gui = commands.add_parser("gui", help="open the window (also what `caprl-desktop` alone does)")

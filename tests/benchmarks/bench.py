@@ -179,12 +179,15 @@ def load_rows(path: Path) -> list[tuple[Config, list[RunResult]]]:
 
 def same_text(rows: list[tuple[Config, list[RunResult]]]) -> list[str]:
     """Captions of app configurations against the one-at-a-time app run (same seed, same images)."""
-    reference = next((runs[0] for c, runs in rows if c.kind == "app" and runs[0].parallel == 1), None)
-    if reference is None:
-        return []
+    def family_of(config: Config) -> str:  # "2b app:…" when several families ran, else ""
+        head, _, rest = config.name.partition(" ")
+        return head if rest else ""
+
     notes = []
     for config, runs in rows:
-        if config.kind != "app" or runs[0] is reference:
+        reference = next((r[0] for c, r in rows if c.kind == "app" and r[0].parallel == 1
+                          and family_of(c) == family_of(config)), None)
+        if config.kind != "app" or reference is None or runs[0] is reference:
             continue
         same = sum(a == b for a, b in zip(runs[0].texts, reference.texts, strict=False))
         notes.append(f"{config.name}: {same} of {len(reference.texts)} captions identical to parallel=1")

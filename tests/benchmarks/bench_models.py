@@ -95,6 +95,20 @@ def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: b
     return models
 
 
+def ensure_f16_text(family: str, cache: Path | None = None) -> Path:
+    """The family's text model in f16, kept (for servers built without a way to turn llama.cpp's AMX kernels
+    off, which crash on Q4_K on AMX CPUs: llama.cpp #20824)."""
+    stem, writer, shapes = FAMILIES[family]
+    folder = cache or default_cache()
+    path = folder / f"{stem}-shaped.F16.gguf"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".part")
+        writer.write_text_model(partial, shapes, name=f"{stem}-shaped random weights")
+        partial.replace(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=None, help=f"where to keep them (default {default_cache()})")

@@ -3,7 +3,8 @@
     python -m tests.benchmarks.bench_remote --servers 1,2 --images 4 --max-tokens 48 --runs 3
 
 Each server is llama-cpp-python's own (``python -m llama_cpp.server``, one thread, one caption at a time) on
-the benchmark's CapRL-3B-shaped model (``bench_models``); the app captions the folder through them with
+a benchmark model (``bench_models``: ``--family``, Q4_K_M text, or ``--f16`` where llama.cpp's AMX kernels
+would crash on Q4_K and the server has no switch for them); the app captions the folder through them with
 ``caprl-desktop caption --engine URL#1 [--engine URL#1]``, in a fresh process per run. Figures are images per
 minute over the folder, mean ± sd over the runs; server start-up is not counted.
 """
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from tests.benchmarks.bench import make_images
-from tests.benchmarks.bench_models import ensure_bench_models
+from tests.benchmarks.bench_models import ensure_bench_models, ensure_f16_text
 from tests.support.models import ModelFiles
 from tests.support.servers import LlamaServer
 
@@ -45,9 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-tokens", type=int, default=256)
     parser.add_argument("--max-tokens", type=int, default=48)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--family", default="3b", help="3b, 2b or 4b")
+    parser.add_argument("--f16", action="store_true", help="the text model in f16 instead of Q4_K_M")
     args = parser.parse_args(argv)
-    models = ensure_bench_models()
-    pair = ModelFiles(models.text, models.mmproj_q8_0)
+    from caprl_desktop.core.models.catalog import family
+
+    key = family(args.family).key
+    models = ensure_bench_models(family=key)
+    pair = ModelFiles(ensure_f16_text(key) if args.f16 else models.text, models.mmproj_q8_0)
+    print(f"# {pair.model.name} + {pair.mmproj.name}", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="caprl-bench-remote-"))
     images = make_images(scratch / "images", args.images, args.image_tokens)
     lines = ["| servers (1 thread, 1 caption at a time each) | images/min | s per folder | runs |", "|---|---|---|---|"]

@@ -192,6 +192,38 @@ def test_no_server_answering_at_the_start_is_said(tmp_path: Path) -> None:
         RemoteEngine([parse_server("http://127.0.0.1:9")]).start()
 
 
+def test_saved_servers_and_an_api_key_the_app_never_writes_down(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path, isolated_home: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, _ = stand_ins
+    secret = "sk-caprl-test-7f3a9c1e5b2d"
+    monkeypatch.setenv("CAPRL_TEST_KEY", secret)
+    assert main(["engines", "add", "box", first.url + "#2", "--api-key-env", "CAPRL_TEST_KEY"]) == 0
+    assert main(["engines", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "box" in listed and "answers, serving first-model" in listed and "$CAPRL_TEST_KEY" in listed
+    assert main(["doctor"]) == 0
+    doctor = capsys.readouterr().out
+    assert "[servers]" in doctor and f"box: {first.url}, 2 at a time, API key from $CAPRL_TEST_KEY: answers" in doctor
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save_noise(folder / f"p{i}.png", 120, 90, seed=i)
+    exports = [tmp_path / "out.csv", tmp_path / "out.jsonl"]
+    assert main(["caption", str(folder), "--engine", "box", "--csv", str(exports[0]), "--jsonl", str(exports[1]),
+                 "--csv-columns", "full", "--max-tokens", "8"]) == 0
+    assert first.script.authorization == [f"Bearer {secret}"] * 3  # sent to the server it is for
+    written = [p for root in (isolated_home, folder, tmp_path) for p in root.rglob("*") if p.is_file()]
+    assert any(p.name.startswith("journal") for p in written) and len(written) > 6
+    leaked = [p for p in written if secret.encode() in p.read_bytes()]
+    assert leaked == []  # not in the saved list, the journal, the exports, the sidecars or the logs
+    assert main(["engines", "remove", "box"]) == 0
+    assert main(["engines", "list"]) == 0
+    assert "No servers saved" in capsys.readouterr().out
+    assert main(["caption", str(folder), "--engine", "box", "--overwrite"]) != 0
+    assert "no saved server is called 'box'" in capsys.readouterr().err
+
+
 # --- real servers -----------------------------------------------------------------------------
 
 

@@ -81,6 +81,7 @@ class Script:
     seen: list[dict[str, object]] = field(default_factory=list)  # the request bodies, for the tests to read
     down: bool = False  # every request, /v1/models too, has its connection closed unanswered
     delay_s: float = 0.0  # before each piece: a slow server
+    authorization: list[str] = field(default_factory=list)  # the Authorization header of each caption request
 
 
 class StandInServer:
@@ -140,6 +141,7 @@ class StandInServer:
                     return
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                outer.script.authorization.append(self.headers.get("Authorization", ""))
                 answer = outer._next_answer(body)
                 if answer in ("429", "500"):
                     self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})

@@ -149,7 +149,7 @@ class RemoteEngine:
         found: list[ServerInfo] = []
         for spec in self._specs:
             client = self._client_factory(spec, self._read_timeout_s)
-            model, reason = _served_model(client)
+            model, reason = served_model(client)
             stats = ServerStats(spec.shown, model, in_rotation=not reason, reason=reason)
             server = _Server(spec, client, stats, out_since=time.monotonic() if reason else None)
             self._servers.append(server)
@@ -378,7 +378,7 @@ class RemoteEngine:
             with self._lock:
                 out = [s for s in self._servers if not s.stats.in_rotation]
             for server in out:
-                model, reason = _served_model(server.client)
+                model, reason = served_model(server.client)
                 if reason:
                     continue
                 with self._lock:
@@ -398,7 +398,7 @@ class RemoteEngine:
                 stream.close()
 
 
-def _served_model(client: Any) -> tuple[str, str]:
+def served_model(client: Any) -> tuple[str, str]:
     """(model id, "") when the server answers /v1/models, else ("", why not)."""
     try:
         models = client.models.list()

@@ -1,0 +1,64 @@
+"""``caprl-desktop engines``: save, list and remove the caption servers `--engine NAME` refers to."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
+from caprl_desktop.core.engine.remote import saved
+from caprl_desktop.core.engine.remote.engine import make_client, served_model
+from caprl_desktop.core.errors import CaprlError
+
+
+def add_parser(commands: Any) -> None:
+    p: argparse.ArgumentParser = commands.add_parser(
+        "engines", help="save OpenAI-compatible caption servers (vLLM, llama-server, LM Studio) by name",
+        description="Servers saved here are used with `caprl-desktop caption --engine NAME`. API keys are never "
+                    "saved: name the environment variable that holds one with --api-key-env.")
+    sub = p.add_subparsers(dest="engines_command", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="save a server under a name")
+    add.add_argument("name")
+    add.add_argument("url", metavar="URL[#N]", help="e.g. http://gpu-box:8000/v1#32 (#N: captions at a time)")
+    add.add_argument("--api-key-env", metavar="VAR", help="the environment variable holding its API key")
+    add.set_defaults(handler=run_add)
+    ls = sub.add_parser("list", help="the saved servers, and whether each answers now")
+    ls.set_defaults(handler=run_list)
+    rm = sub.add_parser("remove", help="forget a saved server")
+    rm.add_argument("name")
+    rm.set_defaults(handler=run_remove)
+
+
+def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        server = saved.add(args.name, args.url, args.api_key_env)
+    except CaprlError as exc:
+        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Saved {args.name}: {server.shown}, {server.slots} captions at a time", file=sys.stderr)
+    if not server.local and not server.encrypted:
+        print(f"warning: {server.shown} is another computer reached without encryption (http): images and "
+              "captions sent to it can be read on the network", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    servers = saved.load()
+    if not servers:
+        print("No servers saved. `caprl-desktop engines add NAME URL` saves one.")
+        return EXIT_OK
+    for name, server in servers.items():
+        model, reason = served_model(make_client(server, 10.0))
+        state = f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
+        key = f", key from ${server.api_key_env}" if server.api_key_env else ""
+        print(f"{name}  {server.shown}  #{server.slots}{key}  {state}")
+    return EXIT_OK
+
+
+def run_remove(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if not saved.remove(args.name):
+        print(f"caprl-desktop: error: no saved server is called {args.name!r}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"Removed {args.name}.", file=sys.stderr)
+    return EXIT_OK
