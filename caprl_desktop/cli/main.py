@@ -20,7 +20,7 @@ from caprl_desktop.cli.exit_codes import (
 
 # Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
 # against the parser).
-COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "integrate", "doctor", "gui")
+COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "engines", "integrate", "doctor", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,7 @@ def interface_language(choice: str) -> str:
 def install_translators(app: QApplication, choice: str = "system") -> str:
     """Translate the interface (ours, and Qt's own buttons and file dialogs); returns the language used."""
     language = interface_language(choice)
+    language_module.remember(app, "en")
     if language == "en":
         return language
     ours = QTranslator(app)

@@ -243,14 +243,15 @@ class MainWindow(QMainWindow):
         self._show_title()
 
     def _show_title(self, progress: Progress | None = None) -> None:
-        """"imgs — 45 / 120 — CapRL-Qwen3VL-2B Q4_K_M" while a go runs (the taskbar and window switcher say
-        how far, and with which model); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once a model is loaded."""
+        """"imgs — 45 / 120 — CapRL-Qwen3VL-2B Q4_K_M — CapRL Desktop" while a go runs (the taskbar and window
+        switcher say how far, and with which model); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once loaded."""
         progress = progress or self.controller.progress
         folder = self.controller.current_folder
         model = self.controller.model_name
         if progress.running and folder is not None:
-            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — "
-                                f"{model or 'CapRL Desktop'}")
+            with_model = f"{model} — " if model else ""
+            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — {with_model}"
+                                "CapRL Desktop")
         else:
             self.setWindowTitle(f"CapRL Desktop — {model}" if model else "CapRL Desktop")
 

@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui import language
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
 from tests.support.gui import CAPTION_TIMEOUT_MS
 from tests.support.models import ModelFiles
+
+
+@pytest.fixture(autouse=True)
+def english_data_texts() -> Iterator[None]:
+    """A test that installs the Japanese interface leaves the app's language behind; the next starts in English."""
+    yield
+    app = QCoreApplication.instance()
+    if app is not None:
+        language.remember(app, "en")
 
 
 @pytest.fixture

@@ -715,5 +715,5 @@ def test_the_window_names_the_caprl_2_model_it_captions_with(qtbot: QtBot, hub: 
     drop(window, [save_noise(tmp_path / "photo.png", 300, 200)])
     wait_all_finished(qtbot, window, 1)
     assert set(states(window).values()) == {State.DONE}
-    assert window.windowTitle().endswith("CapRL-Qwen3VL-2B Q4_K_M")
+    assert window.windowTitle() == "CapRL Desktop — CapRL-Qwen3VL-2B Q4_K_M"
     window.close()

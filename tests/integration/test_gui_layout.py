@@ -76,8 +76,10 @@ def test_the_title_names_the_folder_and_how_far_the_go_is(qtbot: QtBot, window: 
     drop(window, [folder])
     window.controller.start()
     wait_all_finished(qtbot, window, 3)
-    assert "imgs — 0 / 3 — CapRL Desktop" in titles and "imgs — 2 / 3 — CapRL Desktop" in titles
-    assert window.windowTitle() == "CapRL Desktop"  # over
+    # With the model in use: a file picked on disk is named by its file name.
+    assert "imgs — 0 / 3 — CapRL-3B.F32 — CapRL Desktop" in titles
+    assert "imgs — 2 / 3 — CapRL-3B.F32 — CapRL Desktop" in titles
+    assert window.windowTitle() == "CapRL Desktop — CapRL-3B.F32"  # over
 
 
 def test_help_tells_the_versions_the_keys_and_copies_a_report(qtbot: QtBot, window: MainWindow) -> None:

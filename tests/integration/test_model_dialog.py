@@ -216,9 +216,13 @@ def test_no_connection_is_a_state_in_the_users_language_beside_the_list(
     assert "ConnectError" in dlg.hub_state_reason.toolTip()  # the transport's words stay out of the sentence
     texts = visible_texts(dlg)
     assert not [t for t in texts if "ConnectError" in t or "Errno" in t], texts
-    # Every sentence the download area shows went through tr(), so the Japanese interface has all of them.
+    # Every sentence the download area shows went through tr(), so the Japanese interface has all of them; the
+    # model family's description is data that comes in both languages (the catalog's description_ja).
+    description = dlg.family_description.text()
     for text in visible_texts(download_box):
-        assert text.startswith("«") and text.endswith("»"), text
+        if text != description:
+            assert text.startswith("«") and text.endswith("»"), text
+    assert "«Model card»" in description
     assert not dlg.download_button.isVisible()
     assert dlg.offline_local_button.isVisible() and dlg.offline_local_button.isDefault()
     assert dlg.offline_local_button.text() == "«Use model files on disk…»"
@@ -453,5 +457,6 @@ def test_first_run_from_an_empty_window_to_a_loaded_engine(qtbot: QtBot, hub: Hu
     assert win.controller.engine_info is not None
     assert win.controller.engine_info.model.model_path.name == "CapRL-3B.Q4_K_M.gguf"
     assert not win.status_line.get_model_button.isVisible()
-    assert "CapRL-3B.Q4_K_M.gguf" in win.status_line.model_label.text()
+    assert win.status_line.model_label.text().startswith("CapRL-3B Q4_K_M")  # the family and quant downloaded
+    assert "CapRL-3B.Q4_K_M.gguf" in win.status_line.model_label.toolTip()  # its files
     win.close()
