@@ -164,7 +164,13 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
         info = remote.start()
         at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
         print(f"Engine: {info.line} · {at_a_time}", file=sys.stderr)
-        yield remote
+        try:
+            yield remote
+        finally:
+            for stats in remote.server_stats():  # which server made how much, and at what speed
+                state = "" if stats.in_rotation else f", left out: {stats.reason}"
+                print(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, "
+                      f"{stats.tokens_per_second:.1f} tokens/s{state}", file=sys.stderr)
 
 
 def _served_models(remote: RemoteEngine) -> str:

@@ -280,6 +280,9 @@ def test_a_folder_over_two_servers_with_one_killed_gets_every_caption_once(
     killer.join()
     err = capsys.readouterr().err
     assert code == 0, err
+    # At the end, each server's share of the captions and its speed.
+    shares = {line.split(": ")[0]: line for line in err.splitlines() if " tokens/s" in line}
+    assert set(shares) == {shown_url(victim.url), shown_url(survivor.url)}, err
     # It really was killed during the run: captions were still being made after.
     assert killed_at and any(p.with_suffix(".txt").stat().st_mtime > killed_at[0] for p in paths)
     assert all(p.with_suffix(".txt").read_text(encoding="utf-8").strip() for p in paths)
