@@ -72,6 +72,10 @@ class StatusLine(QObject):
         else:
             self.backend_label.setText(info.backend_line)
             self.backend_label.setToolTip(info.backend_line)
+        # What the engine gave up on this machine (AMX kernels, GPU layers, captions at a time), with why.
+        notes = [note for note in info.notes if note not in self.backend_label.toolTip()]
+        if notes:
+            self.backend_label.setToolTip("\n".join([self.backend_label.toolTip(), *notes]))
 
     def summary(self, progress: Progress) -> str:
         """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the

@@ -78,6 +78,8 @@ def test_dropped_images_and_folder_are_captioned_into_sidecars(
     cpu_only = not window.controller.engine_info.backend.gpu_offload
     assert window.status_line.backend_label.text().startswith("CPU only") == cpu_only
     assert ("GPU builds of llama-cpp-python" in window.status_line.backend_label.toolTip()) == cpu_only
+    # What the engine gave up here (on an AMX CPU: its kernels) is said where the device is.
+    assert all(note in window.status_line.backend_label.toolTip() for note in window.controller.engine_info.notes)
 
 
 def test_caption_streaming_for_a_lands_on_a_while_b_is_selected(

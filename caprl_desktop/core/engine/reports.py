@@ -23,6 +23,7 @@ class EngineInfo:
     image_budget: ImageBudget
     load_seconds: float
     parallel: int = 1  # captions the engine decodes side by side (sequences in its context)
+    notes: tuple[str, ...] = ()  # what the engine gave up here and why (memory, kernels); also in backend_line
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,7 @@ class LlamaCaptioner:
             image_budget=config.image_budget,
             load_seconds=time.perf_counter() - started,
             parallel=self.slots,
+            notes=tuple(memory_notes),
         )
 
     def _context_params(self, config: EngineConfig, threads: int) -> Any:
