@@ -172,6 +172,50 @@ def test_stop_ends_every_caption_as_cancelled_with_no_reply_left_waiting(
     assert {e.output.stats.finish_reason for e in ends.values()} == {"cancelled"}
 
 
+def test_a_request_the_server_refuses_fails_at_once_and_the_server_stays(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    """A 400 (an image too large for its context, say) would fail the same way anywhere: no retries."""
+    first, _ = stand_ins
+    first.script.answers = ["400"]
+    with RemoteEngine([parse_server(first.url + "#1")], backoff_s=0.01) as engine:
+        engine.start()
+        engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
+        [reply] = until_done(engine, 1)
+        [stats] = engine.server_stats()
+    assert isinstance(reply, CaptionFailed) and "refused it: HTTP 400" in str(reply.error)
+    assert first.script.requests == 1 and stats.in_rotation and stats.failures_in_row == 0
+
+
+def test_a_server_that_answers_but_fails_every_caption_cannot_hold_the_job(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    first, _ = stand_ins
+    first.script.answers = ["500"] * 1000  # /v1/models answers, so it keeps coming back into the rotation
+    with RemoteEngine([parse_server(first.url + "#1")], backoff_s=0.01, probe_s=0.05) as engine:
+        engine.start()
+        engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
+        [reply] = until_done(engine, 1)
+    assert isinstance(reply, CaptionFailed) and "no server could caption it in 5 tries" in str(reply.error)
+
+
+def test_stop_before_the_first_piece_ends_the_caption_at_once(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    """A server still encoding a large image sends nothing for a long time; Stop must not wait for it."""
+    first, _ = stand_ins
+    first.script.first_delay_s = 8.0
+    with RemoteEngine([parse_server(first.url + "#1")]) as engine:
+        engine.start()
+        engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
+        time.sleep(0.5)
+        stopped = time.monotonic()
+        engine.cancel()
+        [reply] = until_done(engine, 1)
+    assert time.monotonic() - stopped < 2.0
+    assert isinstance(reply, CaptionDone) and reply.output.stats.finish_reason == "cancelled"
+
+
 def test_with_no_server_left_the_captions_fail_with_the_reason(tmp_path: Path) -> None:
     gone = StandInServer().start()
     try:

@@ -75,12 +75,13 @@ class LlamaServer:
 class Script:
     """What the stand-in does with each caption request, in turn; past the list, it answers normally."""
 
-    answers: list[str] = field(default_factory=list)  # "ok", "429", "500", "cut" (two pieces, then closed)
+    answers: list[str] = field(default_factory=list)  # "ok", an HTTP status ("429"), "cut" (two pieces, then closed)
     pieces: tuple[str, ...] = ("A ", "stand-in ", "caption.")
     requests: int = 0
     seen: list[dict[str, object]] = field(default_factory=list)  # the request bodies, for the tests to read
     down: bool = False  # every request, /v1/models too, has its connection closed unanswered
     delay_s: float = 0.0  # before each piece: a slow server
+    first_delay_s: float = 0.0  # before the first piece only: a long image encode
     authorization: list[str] = field(default_factory=list)  # the Authorization header of each caption request
 
 
@@ -143,7 +144,7 @@ class StandInServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 outer.script.authorization.append(self.headers.get("Authorization", ""))
                 answer = outer._next_answer(body)
-                if answer in ("429", "500"):
+                if answer.isdigit():
                     self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})
                     return
                 self.send_response(200)
@@ -151,6 +152,7 @@ class StandInServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 pieces = outer.script.pieces
+                time.sleep(outer.script.first_delay_s)
                 for number, piece in enumerate(pieces):
                     time.sleep(outer.script.delay_s)
                     if answer == "cut" and number == 2:

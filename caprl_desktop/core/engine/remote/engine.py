@@ -57,6 +57,10 @@ MAX_FAILURES = 3  # in a row, before a server leaves the rotation
 BACKOFF_S = 0.5  # before a failed caption is tried again; doubles with each failure of that caption
 PROBE_S = 5.0  # how often a server out of rotation is asked whether it answers again
 GIVE_UP_S = 60.0  # with no server answering for this long, the captions waiting fail
+# A caption that failed this often (2 per server, at least 5: enough for one server to leave the rotation and
+# come back) fails for good: a server that answers /v1/models but fails every caption cannot hold a job.
+TRIES_PER_SERVER, MIN_TRIES = 2, 5
+PROBE_TIMEOUT_S = 10.0  # /v1/models must answer within this, or the server counts as not answering
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 300.0  # between two pieces of a stream: a large image's encode on a busy CPU server
 
@@ -99,7 +103,8 @@ class _Request:
     seed: int
     attempts: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
-    stream: Any = None  # the open stream, closed to cancel
+    stream: Any = None  # the open stream of the current attempt, closed to cancel
+    ended: bool = False  # its final reply was sent (or it was abandoned); guarded by the engine's lock
 
 
 def image_data_url(image: PreparedImage) -> str:
@@ -117,7 +122,10 @@ def make_client(server: Server, timeout: float) -> Any:
 
 
 class RemoteEngine:
-    """Spreads captions over OpenAI-compatible servers; the engine interface of ``EngineClient``."""
+    """Spreads captions over OpenAI-compatible servers; the engine interface of ``EngineClient``.
+
+    Every request ends with exactly one ``CaptionDone`` or ``CaptionFailed`` (unless abandoned): ``_end`` sends it
+    under the lock and marks the request ended, and whatever its thread finds later is dropped."""
 
     def __init__(self, servers: Sequence[Server], *, give_up_s: float = GIVE_UP_S, backoff_s: float = BACKOFF_S,
                  probe_s: float = PROBE_S, read_timeout_s: float = READ_TIMEOUT_S,
@@ -132,11 +140,10 @@ class RemoteEngine:
         self._lock = threading.Lock()
         self._replies: queue.Queue[CaptionReply] = queue.Queue()
         self._waiting: deque[_Request] = deque()  # submitted, no server free yet
-        self._requests: dict[int, _Request] = {}  # submitted and not ended
+        self._requests: dict[int, _Request] = {}  # submitted, not yet read to their end by ``next_reply``
         self._ids = itertools.count(1)
         self._seeds = itertools.count(int(time.time()) % 2**31)
         self._closed = threading.Event()
-        self._none_since: float | None = None  # since when no server is in rotation
         self._prober: threading.Thread | None = None
         self.info: RemoteInfo | None = None
 
@@ -174,8 +181,8 @@ class RemoteEngine:
             return [ServerStats(**vars(s.stats)) for s in self._servers]
 
     def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
-        if self.info is None:
-            raise EngineError("the remote engine is not started")
+        if self.info is None or self._closed.is_set():
+            raise EngineError("the remote engine is not running")
         rid = next(self._ids)
         seed = params.seed if params.seed is not None else next(self._seeds)
         request = _Request(rid, image_data_url(image), image.width, image.height, prompt, params, seed)
@@ -205,25 +212,30 @@ class RemoteEngine:
             return reply
 
     def abandon(self, request_ids: Iterable[int]) -> None:
-        """Stop these captions; their replies are dropped."""
+        """Stop these captions; their replies are dropped (a running one gives its slot back when its read ends)."""
+        stopped: list[_Request] = []
         with self._lock:
             for rid in request_ids:
                 request = self._requests.pop(rid, None)
                 if request is not None:
-                    self._stop(request)
+                    request.ended = True
+                    request.cancel.set()
                     if request in self._waiting:
                         self._waiting.remove(request)
+                    stopped.append(request)
+        for request in stopped:
+            _close_stream(request)
 
     def cancel(self) -> None:
-        """Stop every caption within a piece; each ends as cancelled. Safe from any thread."""
+        """End every caption now as cancelled (Stop); their streams are closed, which stops them on the servers.
+        Safe from any thread."""
         with self._lock:
-            requests = list(self._requests.values())
-            waiting = list(self._waiting)
+            requests = [r for r in self._requests.values() if not r.ended]
             self._waiting.clear()
         for request in requests:
-            self._stop(request)
-        for request in waiting:
-            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
+            request.cancel.set()
+            self._end(request, CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
+            _close_stream(request)
 
     def close(self) -> None:
         self._closed.set()
@@ -232,7 +244,9 @@ class RemoteEngine:
             self._requests.clear()
             self._waiting.clear()
         for request in requests:
-            self._stop(request)
+            request.ended = True
+            request.cancel.set()
+            _close_stream(request)
         for server in self._servers:
             close = getattr(server.client, "close", None)
             if close is not None:
@@ -246,20 +260,36 @@ class RemoteEngine:
 
     # --- spreading ------------------------------------------------------------------------------
 
+    def _end(self, request: _Request, reply: CaptionDone | CaptionFailed) -> None:
+        """Send ``request``'s one final reply, unless it has one already (or was abandoned)."""
+        with self._lock:
+            if request.ended:
+                return
+            request.ended = True
+        self._replies.put(reply)
+
     def _dispatch(self) -> None:
         """Start waiting captions on servers with room, the emptiest first."""
+        starts: list[tuple[_Request, _Server]] = []
         with self._lock:
             while self._waiting:
-                server = self._choose(self._waiting[0])
+                server = self._choose()
                 if server is None:
-                    return
+                    break
                 request = self._waiting.popleft()
                 server.stats.in_flight += 1
                 request.attempts += 1
+                starts.append((request, server))
+        for request, server in starts:
+            try:
                 threading.Thread(target=self._run, args=(request, server), name=f"caprl-remote-{request.rid}",
                                  daemon=True).start()
+            except RuntimeError as exc:  # no thread could be started (a system limit): this caption fails
+                with self._lock:
+                    server.stats.in_flight -= 1
+                self._end(request, CaptionFailed(request.rid, EngineError(f"could not start a request: {exc}")))
 
-    def _choose(self, request: _Request) -> _Server | None:
+    def _choose(self) -> _Server | None:
         free = [s for s in self._servers if s.stats.in_rotation and s.stats.in_flight < s.spec.slots]
         if not free:
             return None
@@ -270,7 +300,12 @@ class RemoteEngine:
         first: float | None = None
         pieces: list[str] = []
         tokens = 0
+        finish: str | None = None
+        usage: Any = None
         try:
+            request.stream = None
+            if request.cancel.is_set():
+                raise _Stopped
             stream = server.client.chat.completions.create(
                 model=server.stats.model, messages=_messages(request), stream=True,
                 stream_options={"include_usage": True}, max_tokens=request.params.max_tokens,
@@ -278,64 +313,81 @@ class RemoteEngine:
                 extra_body={"repeat_penalty": request.params.repeat_penalty},
             )
             request.stream = stream
-            finish: str | None = None
-            usage: Any = None
-            for chunk in stream:
-                if request.cancel.is_set():
-                    break
-                if getattr(chunk, "usage", None) is not None:
-                    usage = chunk.usage
-                for choice in chunk.choices or ():
-                    text = getattr(choice.delta, "content", None) or ""
-                    if text:
-                        first = first or time.perf_counter()
-                        tokens += 1
-                        pieces.append(text)
-                        self._replies.put(CaptionText(request.rid, text))
-                    finish = choice.finish_reason or finish
-            stream.close()
-            if request.cancel.is_set():
-                finish = "cancelled"
-            elif finish is None:
+            if request.cancel.is_set():  # stopped while the request was being made
+                raise _Stopped
+            with stream:
+                for chunk in stream:
+                    if request.cancel.is_set():
+                        raise _Stopped
+                    if getattr(chunk, "usage", None) is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or ():
+                        text = getattr(choice.delta, "content", None) or ""
+                        if text:
+                            first = first or time.perf_counter()
+                            tokens += 1
+                            pieces.append(text)
+                            if not request.ended:
+                                self._replies.put(CaptionText(request.rid, text))
+                        finish = choice.finish_reason or finish
+            if finish is None:
                 raise EngineError("the stream ended before the caption did")
-            ended = time.perf_counter()
-            output_tokens = getattr(usage, "completion_tokens", None) or tokens
-            prompt_tokens = getattr(usage, "prompt_tokens", None)
-            output = _output("".join(pieces), request, _finish_reason(finish), output_tokens,
-                             (first or ended) - started, ended - (first or ended), prompt_tokens)
-            with self._lock:
-                server.stats.in_flight -= 1
-                server.stats.failures_in_row = 0
-                if finish != "cancelled":
-                    server.stats.made += 1
-                    server.stats.output_tokens += output_tokens
-                    server.stats.busy_s += ended - started
-            self._replies.put(CaptionDone(request.rid, _with_engine(output, server)))
+        except _Stopped:
+            self._release(server)
+            return
         except Exception as exc:  # noqa: BLE001 - any failure of a server sends the caption elsewhere
             if request.cancel.is_set():  # the stream was closed to stop it: not the server's fault
-                with self._lock:
-                    server.stats.in_flight -= 1
-                self._replies.put(CaptionDone(request.rid, _output("".join(pieces), request, "cancelled", tokens,
-                                                                   0.0, 0.0, None)))
+                self._release(server)
+            elif finish is not None:  # the connection dropped after the caption was complete: it stands
+                self._done(request, server, pieces, tokens, finish, usage, started, first)
             else:
-                self._failed(request, server, _describe(exc), restarted=bool(pieces))
+                self._failed(request, server, exc, restarted=bool(pieces))
+            self._dispatch()
+            return
+        self._done(request, server, pieces, tokens, finish, usage, started, first)
         self._dispatch()
 
-    def _failed(self, request: _Request, server: _Server, reason: str, *, restarted: bool) -> None:
-        LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
+    def _release(self, server: _Server) -> None:
         with self._lock:
             server.stats.in_flight -= 1
-            server.stats.failures_in_row += 1
-            server.stats.reason = reason
-            if server.stats.failures_in_row >= MAX_FAILURES and server.stats.in_rotation:
-                server.stats.in_rotation = False
-                server.out_since = time.monotonic()
-                LOG.warning("%s left the rotation after %d failures in a row", server.stats.shown, MAX_FAILURES)
-            alive = request.rid in self._requests
-        if not alive:
-            return  # abandoned: nothing waits for it
-        if request.cancel.is_set():
-            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
+
+    def _done(self, request: _Request, server: _Server, pieces: list[str], tokens: int, finish: str, usage: Any,
+              started: float, first: float | None) -> None:
+        ended = time.perf_counter()
+        output_tokens = getattr(usage, "completion_tokens", None) or tokens
+        output = _with_engine(_output("".join(pieces), request, _finish_reason(finish), output_tokens,
+                                      (first or ended) - started, ended - (first or ended),
+                                      getattr(usage, "prompt_tokens", None)), server)
+        with self._lock:
+            server.stats.in_flight -= 1
+            server.stats.failures_in_row = 0
+            server.stats.made += 1
+            server.stats.output_tokens += output_tokens
+            server.stats.busy_s += ended - started
+        self._end(request, CaptionDone(request.rid, output))
+
+    def _failed(self, request: _Request, server: _Server, exc: BaseException, *, restarted: bool) -> None:
+        reason = _describe(exc)
+        LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
+        refused = _refused_request(exc)
+        with self._lock:
+            server.stats.in_flight -= 1
+            if not refused:  # the server's fault, not this caption's
+                server.stats.failures_in_row += 1
+                server.stats.reason = reason
+                if server.stats.failures_in_row >= MAX_FAILURES and server.stats.in_rotation:
+                    server.stats.in_rotation = False
+                    server.out_since = time.monotonic()
+                    LOG.warning("%s left the rotation after %d failures in a row", server.stats.shown,
+                                MAX_FAILURES)
+            tries = max(MIN_TRIES, TRIES_PER_SERVER * len(self._servers))
+        if refused or request.attempts >= tries:
+            why = (f"{server.stats.shown} refused it: {reason}" if refused
+                   else f"no server could caption it in {request.attempts} tries (last: {server.stats.shown}, "
+                        f"{reason})")
+            self._end(request, CaptionFailed(request.rid, EngineError(why)))
+            return
+        if request.ended or request.cancel.is_set():
             return
         if restarted:
             self._replies.put(CaptionRestarted(request.rid, f"{server.stats.shown}: {reason}"))
@@ -343,35 +395,33 @@ class RemoteEngine:
         delay = self._backoff_s * 2 ** min(request.attempts - 1, 5)
         timer = threading.Timer(delay, self._requeue, args=(request,))
         timer.daemon = True
-        timer.start()
+        try:
+            timer.start()
+        except RuntimeError:
+            self._requeue(request)
 
     def _requeue(self, request: _Request) -> None:
         with self._lock:
-            if request.rid not in self._requests:
+            if request.ended or request.cancel.is_set():
                 return
-            if not request.cancel.is_set():
-                self._waiting.appendleft(request)
-        if request.cancel.is_set():  # stopped during its back-off: it ends as cancelled, as the others do
-            self._replies.put(CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
-            return
+            self._waiting.appendleft(request)
         self._dispatch()
 
     def _fail_waiting_if_no_server(self) -> None:
-        """With no server in rotation for ``give_up_s``, the captions waiting fail (the job stays resumable)."""
+        """When every server has been out of the rotation for ``give_up_s``, the captions waiting fail (the job
+        stays resumable). Measured from the last server to leave, so an earlier outage never counts."""
         with self._lock:
-            if any(s.stats.in_rotation for s in self._servers):
-                self._none_since = None
+            if any(s.stats.in_rotation for s in self._servers) or not self._waiting:
                 return
-            now = time.monotonic()
-            self._none_since = self._none_since or now
-            if now - self._none_since < self._give_up_s or not self._waiting:
+            last_out = max((s.out_since or 0.0) for s in self._servers)
+            if time.monotonic() - last_out < self._give_up_s:
                 return
             waiting = list(self._waiting)
             self._waiting.clear()
             reasons = "; ".join(f"{s.stats.shown}: {s.stats.reason}" for s in self._servers)
         error = EngineError(f"no caption server answers ({reasons}); resume the job once one does")
         for request in waiting:
-            self._replies.put(CaptionFailed(request.rid, error))
+            self._end(request, CaptionFailed(request.rid, error))
 
     def _probe_loop(self) -> None:
         while not self._closed.wait(self._probe_s):
@@ -388,20 +438,32 @@ class RemoteEngine:
                 LOG.warning("%s answers again and is back in the rotation", server.stats.shown)
                 self._dispatch()
 
-    @staticmethod
-    def _stop(request: _Request) -> None:
-        request.cancel.set()
-        stream = request.stream
-        if stream is not None:
-            # Closing the connection stops the caption on the server; it may be closing on its own thread already.
-            with contextlib.suppress(Exception):
-                stream.close()
+
+class _Stopped(Exception):
+    """The caption was cancelled or abandoned: its thread gives the slot back and sends nothing."""
+
+
+def _close_stream(request: _Request) -> None:
+    """Closing the connection stops the caption on the server; the reading thread may be closing it already."""
+    stream = request.stream
+    if stream is not None:
+        with contextlib.suppress(Exception):
+            stream.close()
+
+
+def _refused_request(exc: BaseException) -> bool:
+    """An HTTP 4xx that is about this request (too large an image, a bad parameter), not the server being busy
+    or down: trying it elsewhere would fail the same way."""
+    return isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 \
+        and exc.status_code not in (408, 409, 429)
 
 
 def served_model(client: Any) -> tuple[str, str]:
-    """(model id, "") when the server answers /v1/models, else ("", why not)."""
+    """(model id, "") when the server answers /v1/models, else ("", why not). A short time-out: a server that
+    accepts connections and hangs must not hold up the others' probes."""
     try:
-        models = client.models.list()
+        quick = client.with_options(timeout=PROBE_TIMEOUT_S) if hasattr(client, "with_options") else client
+        models = quick.models.list()
         ids = [m.id for m in models.data]
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server does not answer
         return "", _describe(exc)
