@@ -10,6 +10,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +31,7 @@ from caprl_desktop.core.errors import EngineError
 from caprl_desktop.core.images.loading import PreparedImage, load_image
 from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import build_prompt
+from tests.support.cli import REPO
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
 from tests.support.servers import LlamaServer, StandInServer
@@ -351,3 +356,36 @@ def test_image_budget_on_a_server_is_the_apps(stand_ins: tuple[StandInServer, St
     sent = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
     assert sent.format == "PNG" and sent.size == (image.width, image.height)
     assert sent.width * sent.height <= TEST_BUDGET.max_pixels(QWEN25VL_TOKEN_SIDE)
+
+
+def test_a_remote_run_killed_mid_folder_resumes_on_the_server_to_a_complete_result(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path, isolated_home: Path
+) -> None:
+    first, _ = stand_ins
+    first.script.delay_s = 0.05  # each caption streams for a moment, so the kill lands mid-folder
+    folder = tmp_path / "photos"
+    images = [save_noise(folder / f"img{i:02d}.png", 100, 80, seed=i) for i in range(10)]
+    sidecars = [p.with_suffix(".txt") for p in images]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "CAPRL_DESKTOP_HOME": str(isolated_home)}
+    process = subprocess.Popen([sys.executable, "-m", "caprl_desktop.cli.main", "caption", str(folder),
+                                "--engine", first.url + "#2", "--max-tokens", "8"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while sum(s.exists() for s in sidecars) < 3 and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL  # killed mid-run, not after it finished
+    done_before = {s: s.stat().st_mtime_ns for s in sidecars if s.exists()}
+    assert 3 <= len(done_before) < len(images)
+    requests_before = first.script.requests
+
+    records = tmp_path / "resumed.jsonl"
+    assert main(["caption", "--resume", str(folder), "--engine", first.url + "#2", "--jsonl", str(records)]) == 0
+    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["file_name"] for r in rows) == [p.name for p in images]  # every image once
+    assert all(s.read_text(encoding="utf-8").strip() == "A stand-in caption." for s in sidecars)
+    for sidecar, mtime in done_before.items():  # what was done is not redone
+        assert sidecar.stat().st_mtime_ns == mtime
+    # Only the images without a caption went to the server again (those in flight at the kill among them).
+    assert first.script.requests - requests_before == len(images) - len(done_before)
