@@ -8,7 +8,7 @@ from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.engine.remote import saved
-from caprl_desktop.core.engine.remote.engine import make_client, served_model
+from caprl_desktop.core.engine.remote.servers import plain_http_warning
 from caprl_desktop.core.errors import CaprlError
 
 
@@ -37,9 +37,8 @@ def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"caprl-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"Saved {args.name}: {server.shown}, {server.slots} captions at a time", file=sys.stderr)
-    if not server.local and not server.encrypted:
-        print(f"warning: {server.shown} is another computer reached without encryption (http): images and "
-              "captions sent to it can be read on the network", file=sys.stderr)
+    if warning := plain_http_warning(server):
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -48,11 +47,11 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not servers:
         print("No servers saved. `caprl-desktop engines add NAME URL` saves one.")
         return EXIT_OK
+    from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client: only when it is asked
+
     for name, server in servers.items():
-        model, reason = served_model(make_client(server, 10.0))
-        state = f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
         key = f", key from ${server.api_key_env}" if server.api_key_env else ""
-        print(f"{name}  {server.shown}  #{server.slots}{key}  {state}")
+        print(f"{name}  {server.shown}  #{server.slots}{key}  {answer_line(server)}")
     return EXIT_OK
 
 

@@ -110,6 +110,7 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _list_remote(family_keys: list[str], store: ModelStore) -> int:
     backend = probe_backend()  # once for every family: it starts a process
+    installed = {f.id for f in store.files()}
     status = EXIT_OK
     for number, key in enumerate(family_keys):
         if number:
@@ -119,11 +120,11 @@ def _list_remote(family_keys: list[str], store: ModelStore) -> int:
         except CaprlError as exc:
             status = _fail(str(exc))
             continue
-        _print_offer(offer, store)
+        _print_offer(offer, installed)
     return status
 
 
-def _print_offer(offer: ModelOffer, store: ModelStore) -> None:
+def _print_offer(offer: ModelOffer, installed: set[str]) -> None:
     catalog, budget = offer.catalog, offer.budget
     family = catalog.family
     print(f"== {family.label} (--family {family.short}): {family.description}. {family.card}")
@@ -131,7 +132,6 @@ def _print_offer(offer: ModelOffer, store: ModelStore) -> None:
         print(catalog.note, file=sys.stderr)
     memory = human_size(budget.available) if budget.available is not None else "unknown"
     print(f"{family.label} quants (fit judged against {budget.where}: {memory} available)")
-    installed = {f.id for f in store.files()}
     every_row = quant_rows(offer, installed)
     for imatrix in (False, True):
         rows = [r for r in every_row if r.advice.file.imatrix == imatrix]

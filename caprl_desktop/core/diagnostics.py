@@ -22,7 +22,6 @@ from caprl_desktop.core.desktop_libraries import explain_missing, missing_xcb_li
 from caprl_desktop.core.engine.backend import describe_backend
 from caprl_desktop.core.engine.client import probe_backend_or_reason
 from caprl_desktop.core.engine.remote import saved as saved_servers
-from caprl_desktop.core.engine.remote.engine import make_client, served_model
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.downloads import sha256_of
 from caprl_desktop.core.models.store import ModelStore
@@ -104,12 +103,12 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     saved = saved_servers.load()
     if not saved:
         yield "servers", "none saved (`caprl-desktop engines add NAME URL`)"
+    if saved:
+        from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client, only when needed
     for name, server in saved.items():
-        model, reason = served_model(make_client(server, 10.0))
-        state = f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
         key = f", API key from ${server.api_key_env}" + ("" if os.environ.get(server.api_key_env) else " (not set)") \
             if server.api_key_env else ""
-        yield "servers", f"{name}: {server.shown}, {server.slots} at a time{key}: {state}"
+        yield "servers", f"{name}: {server.shown}, {server.slots} at a time{key}: {answer_line(server)}"
 
     for name, folder in (("data", paths.data_dir()), ("models", paths.models_dir()), ("config", paths.config_dir()),
                          ("logs", paths.log_dir())):

@@ -74,7 +74,7 @@ def job_provenance(info: EngineInfo, options: JobOptions) -> Provenance:
 def remote_job_provenance(info: RemoteInfo, options: JobOptions) -> Provenance:
     """A job on servers: no model files here to name or hash; the served model ids, and which server made each
     caption (``engine`` per caption)."""
-    models = sorted({s.model for s in info.servers if s.answering and s.model})
+    models = info.models
     params = options.params
     return Provenance(
         app_version=__version__, model_file=", ".join(models), model_path="", model_family=_family_of_id(models),

@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import openai
@@ -355,9 +355,8 @@ class RemoteEngine:
               started: float, first: float | None) -> None:
         ended = time.perf_counter()
         output_tokens = getattr(usage, "completion_tokens", None) or tokens
-        output = _with_engine(_output("".join(pieces), request, _finish_reason(finish), output_tokens,
-                                      (first or ended) - started, ended - (first or ended),
-                                      getattr(usage, "prompt_tokens", None)), server)
+        output = _output("".join(pieces), request, finish, output_tokens, (first or ended) - started,
+                         ended - (first or ended), getattr(usage, "prompt_tokens", None), server=server)
         with self._lock:
             server.stats.in_flight -= 1
             server.stats.failures_in_row = 0
@@ -470,6 +469,12 @@ def served_model(client: Any) -> tuple[str, str]:
     return (ids[0] if ids else ""), ""
 
 
+def answer_line(server: Server) -> str:
+    """Whether a server answers now, for a listing: "answers, serving MODEL" or "does not answer: WHY"."""
+    model, reason = served_model(make_client(server, PROBE_TIMEOUT_S))
+    return f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
+
+
 def _messages(request: _Request) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.prompt.system:
@@ -481,22 +486,16 @@ def _messages(request: _Request) -> list[dict[str, Any]]:
     return messages
 
 
-def _finish_reason(reason: str) -> str:
-    return {"stop": "stop", "length": "length", "cancelled": "cancelled"}.get(reason, reason)
-
-
 def _output(text: str, request: _Request, finish: str, output_tokens: int, first_s: float, decode_s: float,
-            prompt_tokens: int | None) -> CaptionOutput:
+            prompt_tokens: int | None, *, server: _Server | None = None) -> CaptionOutput:
+    """What a caption made (``server``: the one that made it, named in the records; None for one cancelled)."""
     stats = CaptionStats(
         image_tokens=0,  # the server does not say; its prompt tokens include them
         image_width=request.width, image_height=request.height, prompt_tokens=prompt_tokens or 0,
         image_encode_ms=0.0, prompt_ms=first_s * 1000, output_tokens=output_tokens, decode_ms=decode_s * 1000,
-        total_seconds=first_s + decode_s, finish_reason=finish, seed=request.seed)
+        total_seconds=first_s + decode_s, finish_reason=finish, seed=request.seed,
+        engine=server.stats.shown if server else "", engine_model=server.stats.model if server else "")
     return CaptionOutput(text, stats, prompt_text="")
-
-
-def _with_engine(output: CaptionOutput, server: _Server) -> CaptionOutput:
-    return replace(output, stats=replace(output.stats, engine=server.stats.shown, engine_model=server.stats.model))
 
 
 def _describe(exc: BaseException) -> str:

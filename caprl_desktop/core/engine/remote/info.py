@@ -26,10 +26,14 @@ class RemoteInfo:
     parallel: int
 
     @property
+    def models(self) -> list[str]:
+        """The model ids the answering servers gave, each once, sorted."""
+        return sorted({s.model for s in self.servers if s.answering and s.model})
+
+    @property
     def image_token_side(self) -> int:
         """Qwen3-VL's tokens cover 32×32 pixels, Qwen2.5-VL's 28×28: the served model's name says which."""
-        names = " ".join(s.model.lower() for s in self.servers if s.answering)
-        return 32 if "qwen3" in names else QWEN25VL_TOKEN_SIDE
+        return 32 if any("qwen3" in model.lower() for model in self.models) else QWEN25VL_TOKEN_SIDE
 
     @property
     def line(self) -> str:

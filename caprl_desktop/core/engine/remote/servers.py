@@ -47,6 +47,14 @@ class Server:
         return urlsplit(self.url).scheme == "https"
 
 
+def plain_http_warning(server: Server) -> str | None:
+    """The warning for a server that is another computer reached without encryption, or None."""
+    if server.local or server.encrypted:
+        return None
+    return (f"{server.shown} is another computer reached without encryption (http): the images and captions "
+            "sent to it can be read on the network on their way")
+
+
 def parse_server(text: str, api_key_env: str | None = None) -> Server:
     """``URL[#N]`` as given on the command line or in the saved list; raises ``ServerAddressError``."""
     address, hash_mark, count = text.strip().partition("#")
