@@ -2,7 +2,7 @@
 
 ``python packaging/icons.py`` rewrites ``resources/icons/`` and the two files the app
 itself uses (``caprl_desktop/core/data/icons/``: the 256 px PNG for the window and the Linux menu
-entries, the ``.ico`` for Explorer's verb).  Run it after editing the SVG and commit the results.
+entries, the ``.ico`` for Explorer's verb, the ``.icns`` for the macOS app ``integrate install`` adds).  Run it after editing the SVG and commit the results.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def main() -> int:
     images[1024].save(OUT / f"{NAME}.icns")
     shutil.copyfile(OUT / f"{NAME}-256.png", APP_ICONS / f"{NAME}-256.png")
     shutil.copyfile(OUT / f"{NAME}.ico", APP_ICONS / f"{NAME}.ico")
+    shutil.copyfile(OUT / f"{NAME}.icns", APP_ICONS / f"{NAME}.icns")  # the pip install's macOS app
     print(f"wrote {len(SIZES)} PNGs, .ico and .icns to {OUT}")
     return 0
 

@@ -25,6 +25,7 @@ from caprl_desktop.core.jobs.folder_locks import FolderBusyError
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.session import JobSession, NothingToResumeError, resumable_job, resume_job, start_job
+from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
 from caprl_desktop.ui.errors import describe
@@ -59,7 +60,7 @@ class RunRequest:
 
 class CaptionWorker(QObject):
     engineStarting = Signal()
-    engineReady = Signal(object)  # EngineInfo
+    engineReady = Signal(object, str)  # EngineInfo, how the model is named ("CapRL-Qwen3VL-2B Q4_K_M")
     engineFailed = Signal(str)
     jobStarted = Signal(int, object)  # job number, the items' paths
     jobEvent = Signal(object)  # a core JobEvent
@@ -99,7 +100,7 @@ class CaptionWorker(QObject):
         if engine is None:
             engine = self._engine = EngineClient(config, log_dir=self._log_dir)
         info = engine.start(config)
-        self.engineReady.emit(info)
+        self.engineReady.emit(info, model_name(info.model))  # the name reads the store: here, off the GUI thread
         return engine
 
     def load(self, config: EngineConfig) -> None:

@@ -38,7 +38,6 @@ from caprl_desktop.core.jobs.events import (
 )
 from caprl_desktop.core.jobs.existing import ExistingCaption, existing_captions
 from caprl_desktop.core.jobs.journal import JobSummary, Journal
-from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
@@ -720,9 +719,9 @@ class QueueController(QObject):
 
     # --- the engine ---------------------------------------------------------------------------
 
-    def _engine_ready(self, info: EngineInfo) -> None:
+    def _engine_ready(self, info: EngineInfo, name: str) -> None:
         self._engine_info = info
-        self.model_name = model_name(info.model, self.store)
+        self.model_name = name
         self._restart_idle_timer()
         self.engineReady.emit(info)
 

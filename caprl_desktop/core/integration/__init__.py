@@ -37,7 +37,8 @@ def current_plan(system: System | None = None, language: str | None = None,
         ico = ICONS / "caprl-desktop.ico"
         return windows.plan(command, language, str(ico) if ico.exists() else None)
     if system == "macos":
-        return macos.plan(command, language, __version__, png if png.exists() else None)
+        icns = ICONS / "caprl-desktop.icns"
+        return macos.plan(command, language, __version__, icns if icns.exists() else None)
     return linux.plan(command, language, png if png.exists() else None)
 
 

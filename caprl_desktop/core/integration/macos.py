@@ -17,11 +17,8 @@ the Dock shows the app's icon for the window's process). The app bundle built by
 
 from __future__ import annotations
 
-import io
 import plistlib
 from pathlib import Path
-
-from PIL import Image
 
 from caprl_desktop.core.integration.plan import LABELS, FileEntry, Plan, shell_line
 
@@ -56,7 +53,7 @@ def applications_dir() -> Path:
     return Path.home() / "Applications"
 
 
-def launcher_app(launcher: list[str], version: str, icon_png: Path | None) -> tuple[Path, tuple[FileEntry, ...]]:
+def launcher_app(launcher: list[str], version: str, icns: Path | None) -> tuple[Path, tuple[FileEntry, ...]]:
     """``~/Applications/CapRL Desktop.app`` for an installation from pip: Launchpad, Spotlight and the Dock."""
     app = applications_dir() / f"{APP_NAME}.app"
     contents = app / "Contents"
@@ -73,21 +70,14 @@ def launcher_app(launcher: list[str], version: str, icon_png: Path | None) -> tu
     }
     files = [FileEntry(contents / "MacOS" / "caprl-desktop",
                        ("#!/bin/sh\n" + "exec " + shell_line(launcher, '"$@"') + "\n").encode(), executable=True)]
-    if icon_png is not None:
+    if icns is not None:
         info["CFBundleIconFile"] = "caprl-desktop.icns"
-        files.append(FileEntry(contents / "Resources" / "caprl-desktop.icns", _icns(icon_png)))
+        files.append(FileEntry(contents / "Resources" / "caprl-desktop.icns", icns.read_bytes()))
     files.append(FileEntry(contents / "Info.plist", plistlib.dumps(info)))
     return app, tuple(files)
 
 
-def _icns(png: Path) -> bytes:
-    out = io.BytesIO()
-    with Image.open(png) as image:
-        image.save(out, "ICNS")
-    return out.getvalue()
-
-
-def plan(launcher: list[str], language: str, version: str = "", icon_png: Path | None = None) -> Plan:
+def plan(launcher: list[str], language: str, version: str = "", icns: Path | None = None) -> Plan:
     label = LABELS.get(language, LABELS["en"])
     bundle = services_dir() / f"{label}.workflow"
     info = {
@@ -148,7 +138,7 @@ def plan(launcher: list[str], language: str, version: str = "", icon_png: Path |
     notes: tuple[str, ...] = ()
     app = app_bundle(launcher[0])
     if app is None:
-        launcher_bundle, launcher_files = launcher_app(launcher, version, icon_png)
+        launcher_bundle, launcher_files = launcher_app(launcher, version, icns)
         files += launcher_files
         folders += (launcher_bundle,)
         notes = (f'Launchpad and Spotlight: "{APP_NAME}" ({launcher_bundle.parent})',)

@@ -74,8 +74,13 @@ def plan(launcher: list[str], language: str, icon: str | None) -> Plan:
     ))
 
 
-if sys.platform == "win32":  # the class exists where winreg does
+if sys.platform == "win32":  # the classes exist where winreg and pywin32 do
     import winreg
+
+    # pywin32 (a Windows-only dependency): the shell's own shortcut writer.
+    import pythoncom
+    from win32com.propsys import propsys, pscon
+    from win32com.shell import shell
 
     class WinRegistry:
         """``winreg`` under HKEY_CURRENT_USER (Windows only)."""
@@ -107,12 +112,6 @@ if sys.platform == "win32":  # the class exists where winreg does
                 winreg.DeleteKey(winreg.HKEY_CURRENT_USER, key)
             except FileNotFoundError:
                 pass
-
-
-if sys.platform == "win32":
-    import pythoncom
-    from win32com.propsys import propsys, pscon
-    from win32com.shell import shell
 
     class WinShortcuts:
         """``.lnk`` files through the shell's ``IShellLink`` and its property store (Windows only)."""

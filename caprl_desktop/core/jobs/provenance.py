@@ -8,6 +8,7 @@ timings (``caption_provenance``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from caprl_desktop import __version__
 from caprl_desktop.core.engine.backend import BackendInfo
@@ -45,7 +46,6 @@ def job_provenance(info: EngineInfo, options: JobOptions) -> Provenance:
     model, mmproj = info.model.model_path, info.model.mmproj_path
     model_family, quant = model_identity(model, info.model.name)
     backend, device = device_of(info.backend, info.gpu_layers)
-    params = options.params
     return Provenance(
         app_version=__version__,
         model_file=model.name,
@@ -58,16 +58,7 @@ def job_provenance(info: EngineInfo, options: JobOptions) -> Provenance:
         projector_sha256=file_sha256(mmproj),
         backend=backend,
         device=device,
-        preset=options.prompt.preset,
-        system_prompt=options.prompt.system,
-        image_max_tokens=options.image_budget.max_tokens,
-        image_min_tokens=options.image_budget.min_tokens,
-        temperature=params.temperature,
-        top_p=params.top_p,
-        repeat_penalty=params.repeat_penalty,
-        max_tokens=params.max_tokens,
-        requested_seed=params.seed,
-        parallel=info.parallel,
+        **_asked(options, info.parallel),
     )
 
 
@@ -75,15 +66,28 @@ def remote_job_provenance(info: RemoteInfo, options: JobOptions) -> Provenance:
     """A job on servers: no model files here to name or hash; the served model ids, and which server made each
     caption (``engine`` per caption)."""
     models = info.models
-    params = options.params
     return Provenance(
         app_version=__version__, model_file=", ".join(models), model_path="", model_family=_family_of_id(models),
         model_quant="", model_sha256="", projector_file="", projector_path="", projector_sha256="",
-        backend="server", device=info.line, preset=options.prompt.preset, system_prompt=options.prompt.system,
-        image_max_tokens=options.image_budget.max_tokens, image_min_tokens=options.image_budget.min_tokens,
-        temperature=params.temperature, top_p=params.top_p, repeat_penalty=params.repeat_penalty,
-        max_tokens=params.max_tokens, requested_seed=params.seed, parallel=info.parallel,
+        backend="server", device=info.line, **_asked(options, info.parallel),
     )
+
+
+def _asked(options: JobOptions, parallel: int) -> dict[str, Any]:
+    """What the job asked for, the same wherever its captions are made: prompt, image budget, sampling."""
+    params = options.params
+    return {
+        "preset": options.prompt.preset,
+        "system_prompt": options.prompt.system,
+        "image_max_tokens": options.image_budget.max_tokens,
+        "image_min_tokens": options.image_budget.min_tokens,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "repeat_penalty": params.repeat_penalty,
+        "max_tokens": params.max_tokens,
+        "requested_seed": params.seed,
+        "parallel": parallel,
+    }
 
 
 def _family_of_id(model_ids: list[str]) -> str:

@@ -112,9 +112,10 @@ def read_sidecar(path: Path) -> str | None:
 
 def write_sidecar(path: Path, caption: str) -> None:
     """Write atomically: a killed run never leaves half a caption.  Raises ``WriteError``."""
-    if not for_os(path.parent).is_dir():  # only under a caption folder: an image's own folder exists
+    folder = for_os(path.parent)
+    if not folder.is_dir():  # only under a caption folder: an image's own folder exists
         try:
-            for_os(path.parent).mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(exc, path) from exc
     atomic_write_text(path, caption.rstrip() + "\n")

@@ -230,6 +230,7 @@ def check_model_pair(model_path: Path, mmproj_path: Path) -> ModelPairInfo:
     assert n_embd is not None  # check_model_header refuses a model without it
 
     name = model.metadata.get("general.name")
+    n_head = model.get_int(f"{model.architecture}.attention.head_count") or 0
     projector = mmproj.metadata.get("clip.projector_type") or mmproj.metadata.get("clip.vision.projector_type")
     return ModelPairInfo(
         model_path=model_path,
@@ -242,9 +243,10 @@ def check_model_pair(model_path: Path, mmproj_path: Path) -> ModelPairInfo:
         mmproj_bytes=mmproj.file_size,
         has_chat_template=isinstance(model.metadata.get("tokenizer.chat_template"), str),
         n_layer=model.get_int(f"{model.architecture}.block_count") or 0,
-        n_head=model.get_int(f"{model.architecture}.attention.head_count") or 0,
+        n_head=n_head,
         n_head_kv=model.get_int(f"{model.architecture}.attention.head_count_kv") or 0,
-        head_dim=model.get_int(f"{model.architecture}.attention.key_length") or 0,
+        # Qwen3-VL says it (the 4B: 128, not 2560 / 32); Qwen2.5-VL's is the width over the heads.
+        head_dim=model.get_int(f"{model.architecture}.attention.key_length") or (n_embd // n_head if n_head else 0),
         image_token_side=image_token_side(mmproj),
     )
 

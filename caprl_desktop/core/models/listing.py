@@ -7,12 +7,12 @@ installed quant while the command line and the hub list showed the model alone).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.catalog import family
+from caprl_desktop.core.models.checksums import installed_entry
 from caprl_desktop.core.models.files import ModelPairInfo
 from caprl_desktop.core.models.fit import FitAdvice
 from caprl_desktop.core.models.offer import ModelOffer
@@ -57,24 +57,11 @@ def installed_rows(files: Iterable[InstalledFile], default_id: str | None) -> li
             for m in files if m.role == "model"]
 
 
-def model_name(pair: ModelPairInfo, store: ModelStore) -> str:
+def model_name(pair: ModelPairInfo, store: ModelStore | None = None) -> str:
     """How both faces name a loaded model: "CapRL-Qwen3VL-2B Q4_K_M" for one downloaded by the app, else its
-    file's name without ".gguf" (a file picked on disk)."""
-    try:
-        models = store.models()
-    except CaprlError:
-        models = []
-    for entry in models:
-        if entry.family and entry.quant and _same_file(store.path_of(entry), pair.model_path):
-            try:
-                return f"{family(entry.family).label} {entry.label}"
-            except KeyError:  # a family this version no longer knows
-                break
+    file's name without ".gguf" (a file picked on disk). Reads the store's manifest: not on the GUI thread."""
+    entry = installed_entry(pair.model_path, store)
+    if entry is not None and entry.family and entry.quant:
+        with contextlib.suppress(KeyError):  # a family this version no longer knows
+            return f"{family(entry.family).label} {entry.label}"
     return pair.model_path.name.removesuffix(".gguf")
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False

@@ -205,8 +205,7 @@ class LlamaCaptioner:
         """None (all layers) unless a dedicated GPU's free memory is known and too small for the whole model."""
         if not backend.gpu_offload or not backend.gpus or shares_system_memory(backend.gpus[0]) or not pair.n_head:
             return None
-        head_dim = pair.head_dim or pair.n_embd // pair.n_head  # Qwen3-VL-4B: 128, not 2560 / 32
-        per_token = kv_bytes_per_token(pair.n_layer, pair.n_head_kv or pair.n_head, head_dim)
+        per_token = kv_bytes_per_token(pair.n_layer, pair.n_head_kv or pair.n_head, pair.head_dim)
         return gpu_layers_that_fit(pair.n_layer, pair.model_bytes, pair.mmproj_bytes,
                                    memory_budget(backend).available, per_token * config.n_ctx)
 
