@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import gguf
 import numpy as np
@@ -135,7 +136,12 @@ def _byte_symbols() -> list[str]:
     return [chr(table[b]) for b in range(256)]
 
 
-def vocabulary(shapes: SyntheticShapes) -> tuple[list[str], list[int]]:
+class _Vocabulary(Protocol):
+    @property
+    def vocab_padding(self) -> int: ...
+
+
+def vocabulary(shapes: _Vocabulary) -> tuple[list[str], list[int]]:
     """The token strings and types: byte symbols, merge results, padding, then the special tokens."""
     tokens = _byte_symbols()
     tokens += ["".join(m.split(" ")) for m in _MERGES]
@@ -171,6 +177,27 @@ class _Weights:
         return np.ones(n, dtype=np.float32)
 
 
+def add_tokenizer(writer: gguf.GGUFWriter, tokens: list[str], types: list[int], chat_template: str | None) -> None:
+    """The byte-level BPE over Qwen's specials that both families' synthetic text models carry."""
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("qwen2")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_token_merges(list(_MERGES))
+    writer.add_bos_token_id(tokens.index("<|endoftext|>"))
+    writer.add_eos_token_id(tokens.index("<|im_end|>"))
+    writer.add_pad_token_id(tokens.index("<|endoftext|>"))
+    writer.add_add_bos_token(False)
+    if chat_template is not None:
+        writer.add_chat_template(chat_template)
+
+
+def file_type(weight_type: str, *, q8_0: bool = False) -> gguf.LlamaFileType:
+    if q8_0:
+        return gguf.LlamaFileType.MOSTLY_Q8_0
+    return gguf.LlamaFileType.MOSTLY_F16 if weight_type == "f16" else gguf.LlamaFileType.ALL_F32
+
+
 def _dtype(shapes: SyntheticShapes) -> type[np.floating]:
     return np.float16 if shapes.weight_type == "f16" else np.float32
 
@@ -196,19 +223,9 @@ def write_text_model(
     writer.add_layer_norm_rms_eps(1e-6)
     writer.add_rope_freq_base(1_000_000.0)
     writer.add_rope_dimension_sections(shapes.rope_sections)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16" else gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(file_type(shapes.weight_type))
 
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("qwen2")
-    writer.add_token_list(tokens)
-    writer.add_token_types(types)
-    writer.add_token_merges(list(_MERGES))
-    writer.add_bos_token_id(tokens.index("<|endoftext|>"))
-    writer.add_eos_token_id(tokens.index("<|im_end|>"))
-    writer.add_pad_token_id(tokens.index("<|endoftext|>"))
-    writer.add_add_bos_token(False)
-    if chat_template is not None:
-        writer.add_chat_template(chat_template)
+    add_tokenizer(writer, tokens, types, chat_template)
 
     w = _Weights(seed, _dtype(shapes))
     d, kv = shapes.n_embd, shapes.head_dim * shapes.n_head_kv
@@ -268,12 +285,7 @@ def write_mmproj(
     writer.add_uint32("clip.vision.n_wa_pattern", shapes.v_wa_pattern if wa_pattern is None else wa_pattern)
     writer.add_array("clip.vision.image_mean", [0.48145466, 0.4578275, 0.40821073])
     writer.add_array("clip.vision.image_std", [0.26862954, 0.26130258, 0.27577711])
-    if q8_0:
-        writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
-    else:
-        writer.add_file_type(
-            gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16" else gguf.LlamaFileType.ALL_F32
-        )
+    writer.add_file_type(file_type(shapes.weight_type, q8_0=q8_0))
 
     w = _Weights(seed, _dtype(shapes), q8_0=q8_0)
     d, ff, merged = shapes.v_n_embd, shapes.v_n_ff, shapes.v_n_embd * 4

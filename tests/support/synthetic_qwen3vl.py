@@ -23,7 +23,16 @@ import gguf
 import numpy as np
 
 # The tokenizer (byte-level BPE with Qwen's specials) and the writing helpers are CapRL-3B's.
-from tests.support.synthetic_gguf import _MERGES, CHATML_TEMPLATE, Q8_0, _add, _finish, _Weights, vocabulary
+from tests.support.synthetic_gguf import (
+    CHATML_TEMPLATE,
+    Q8_0,
+    _add,
+    _finish,
+    _Weights,
+    add_tokenizer,
+    file_type,
+    vocabulary,
+)
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def _dtype(shapes: Qwen3VLShapes) -> type[np.floating]:
 def write_text_model(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: int = 0,
                      chat_template: str | None = CHATML_TEMPLATE, name: str = "CapRL-Qwen3VL synthetic") -> Path:
     """Write the language half (what ``CapRL-Qwen3VL-2B-Q4_K_M.gguf`` holds)."""
-    tokens, types = vocabulary(shapes)  # type: ignore[arg-type]  # reads vocab_padding only
+    tokens, types = vocabulary(shapes)
     arch = shapes.architecture
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name(name)
@@ -107,19 +116,9 @@ def write_text_model(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: 
     writer.add_rope_freq_base(5_000_000.0)
     writer.add_rope_dimension_sections(shapes.rope_sections)
     writer.add_uint32(f"{arch}.n_deepstack_layers", len(shapes.v_deepstack))
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16" else gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(file_type(shapes.weight_type))
 
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("qwen2")
-    writer.add_token_list(tokens)
-    writer.add_token_types(types)
-    writer.add_token_merges(list(_MERGES))
-    writer.add_bos_token_id(tokens.index("<|endoftext|>"))
-    writer.add_eos_token_id(tokens.index("<|im_end|>"))
-    writer.add_pad_token_id(tokens.index("<|endoftext|>"))
-    writer.add_add_bos_token(False)
-    if chat_template is not None:
-        writer.add_chat_template(chat_template)
+    add_tokenizer(writer, tokens, types, chat_template)
 
     w = _Weights(seed, _dtype(shapes), scale=shapes.text_scale)
     d, hd = shapes.n_embd, shapes.head_dim
@@ -162,11 +161,7 @@ def write_mmproj(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: int 
     writer.add_array("clip.vision.is_deepstack_layers", [i in shapes.v_deepstack for i in range(shapes.v_n_layer)])
     writer.add_array("clip.vision.image_mean", [0.5, 0.5, 0.5])
     writer.add_array("clip.vision.image_std", [0.5, 0.5, 0.5])
-    if q8_0:
-        writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
-    else:
-        writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if shapes.weight_type == "f16"
-                             else gguf.LlamaFileType.ALL_F32)
+    writer.add_file_type(file_type(shapes.weight_type, q8_0=q8_0))
 
     w = _Weights(seed, _dtype(shapes), q8_0=q8_0)
     d, ff, merged, out = shapes.v_n_embd, shapes.v_n_ff, shapes.v_n_embd * 4, shapes.n_embd
@@ -179,33 +174,34 @@ def write_mmproj(path: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, seed: int 
     writer.add_tensor("v.position_embd.weight", w.vector(shapes.v_grid * shapes.v_grid * d).reshape(-1, d))
     for i in range(shapes.v_n_layer):
         p = f"v.blk.{i}"
-        _add(writer, f"{p}.attn_qkv.weight", w.matrix(3 * d, d))
-        writer.add_tensor(f"{p}.attn_qkv.bias", w.vector(3 * d))
-        _add(writer, f"{p}.attn_out.weight", w.matrix(d, d))
-        writer.add_tensor(f"{p}.attn_out.bias", w.vector(d))
-        for norm in ("ln1", "ln2"):
-            writer.add_tensor(f"{p}.{norm}.weight", w.ones(d))
-            writer.add_tensor(f"{p}.{norm}.bias", w.vector(d))
-        _add(writer, f"{p}.ffn_up.weight", w.matrix(ff, d))
-        writer.add_tensor(f"{p}.ffn_up.bias", w.vector(ff))
-        _add(writer, f"{p}.ffn_down.weight", w.matrix(d, ff))
-        writer.add_tensor(f"{p}.ffn_down.bias", w.vector(d))
-    writer.add_tensor("v.post_ln.weight", w.ones(d))
-    writer.add_tensor("v.post_ln.bias", w.vector(d))
-    _add(writer, "mm.0.weight", w.matrix(merged, merged))
-    writer.add_tensor("mm.0.bias", w.vector(merged))
-    _add(writer, "mm.2.weight", w.matrix(out, merged))
-    writer.add_tensor("mm.2.bias", w.vector(out))
+        _linear(writer, w, f"{p}.attn_qkv", 3 * d, d)
+        _linear(writer, w, f"{p}.attn_out", d, d)
+        _norm(writer, w, f"{p}.ln1", d)
+        _norm(writer, w, f"{p}.ln2", d)
+        _linear(writer, w, f"{p}.ffn_up", ff, d)
+        _linear(writer, w, f"{p}.ffn_down", d, ff)
+    _norm(writer, w, "v.post_ln", d)
+    _linear(writer, w, "mm.0", merged, merged)
+    _linear(writer, w, "mm.2", out, merged)
     for layer in shapes.v_deepstack:
         p = f"v.deepstack.{layer}"
-        writer.add_tensor(f"{p}.norm.weight", w.ones(merged))
-        writer.add_tensor(f"{p}.norm.bias", w.vector(merged))
-        _add(writer, f"{p}.fc1.weight", w.matrix(merged, merged))
-        writer.add_tensor(f"{p}.fc1.bias", w.vector(merged))
-        _add(writer, f"{p}.fc2.weight", w.matrix(out, merged))
-        writer.add_tensor(f"{p}.fc2.bias", w.vector(out))
+        _norm(writer, w, f"{p}.norm", merged)
+        _linear(writer, w, f"{p}.fc1", merged, merged)
+        _linear(writer, w, f"{p}.fc2", out, merged)
     _finish(writer)
     return path
+
+
+def _linear(writer: gguf.GGUFWriter, w: _Weights, name: str, rows: int, cols: int) -> None:
+    """A weight matrix (quantized when the writer is) and its bias."""
+    _add(writer, f"{name}.weight", w.matrix(rows, cols))
+    writer.add_tensor(f"{name}.bias", w.vector(rows))
+
+
+def _norm(writer: gguf.GGUFWriter, w: _Weights, name: str, width: int) -> None:
+    """A LayerNorm: weight (ones) and bias."""
+    writer.add_tensor(f"{name}.weight", w.ones(width))
+    writer.add_tensor(f"{name}.bias", w.vector(width))
 
 
 def write_pair(folder: Path, shapes: Qwen3VLShapes = TINY_QWEN3VL, *, stem: str = "CapRL-Qwen3VL-2B"
