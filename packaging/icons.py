@@ -1,8 +1,9 @@
 """Render ``resources/icon.svg`` into every icon file: PNG sizes, ``.ico`` (Windows), ``.icns`` (macOS).
 
-``python packaging/icons.py`` rewrites ``resources/icons/`` and the two files the app
-itself uses (``caprl_desktop/core/data/icons/``: the 256 px PNG for the window and the Linux menu
-entries, the ``.ico`` for Explorer's verb, the ``.icns`` for the macOS app ``integrate install`` adds).  Run it after editing the SVG and commit the results.
+``python packaging/icons.py`` rewrites ``resources/icons/`` and the three files the app itself uses
+(``caprl_desktop/core/data/icons/``: the 256 px PNG for the window and the Linux menu entries, the ``.ico``
+for Explorer's verb, the ``.icns`` for the macOS app ``integrate install`` adds to a pip installation).
+Run it after editing the SVG and commit the results.
 """
 
 from __future__ import annotations

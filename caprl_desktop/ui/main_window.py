@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
     def _show_title(self, progress: Progress | None = None) -> None:
         """"imgs — 45 / 120 — CapRL-Qwen3VL-2B Q4_K_M — CapRL Desktop" while a go runs (the taskbar and window
         switcher say how far, and with which model); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once loaded."""
-        progress = progress or self.controller.progress
+        progress = progress if progress is not None else self.controller.progress
         folder = self.controller.current_folder
         model = self.controller.model_name
         if progress.running and folder is not None:

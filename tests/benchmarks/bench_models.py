@@ -80,10 +80,11 @@ def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: b
 
     if not models.text.exists():
         started = time.perf_counter()
-        f16 = folder / f"{stem}-shaped.F16.gguf.part"
-        writer.write_text_model(f16, shapes, name=f"{stem}-shaped random weights")
+        kept = f16_text_path(family, folder).exists()  # asked for by itself before: it stays
+        f16 = ensure_f16_text(family, folder)
         quantize(f16, models.text, quant)
-        f16.unlink()
+        if not kept:
+            f16.unlink()  # 4-8 GB only needed to quantize
         made(f"text model ({quant})", models.text, started)
     for path, q8_0 in ((models.mmproj_f16, False), (models.mmproj_q8_0, True)):
         if not path.exists():
@@ -95,12 +96,16 @@ def ensure_bench_models(cache: Path | None = None, quant: str = "Q4_K_M", log: b
     return models
 
 
+def f16_text_path(family: str, folder: Path) -> Path:
+    return folder / f"{FAMILIES[family][0]}-shaped.F16.gguf"
+
+
 def ensure_f16_text(family: str, cache: Path | None = None) -> Path:
     """The family's text model in f16, kept (for servers built without a way to turn llama.cpp's AMX kernels
     off, which crash on Q4_K on AMX CPUs: llama.cpp #20824)."""
     stem, writer, shapes = FAMILIES[family]
     folder = cache or default_cache()
-    path = folder / f"{stem}-shaped.F16.gguf"
+    path = f16_text_path(family, folder)
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".part")
