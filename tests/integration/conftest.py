@@ -13,7 +13,7 @@ from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui import language
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
-from tests.support.gui import CAPTION_TIMEOUT_MS
+from tests.support.gui import open_window
 from tests.support.models import ModelFiles
 
 
@@ -43,9 +43,6 @@ def installed(models: ModelFiles) -> ModelStore:
 
 @pytest.fixture
 def window(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    win = open_window(qtbot)
     yield win
     win.close()

@@ -39,7 +39,7 @@ from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.cli import REPO
 from tests.support.faults import fail_writes
-from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, shown, states, wait_all_finished
+from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, open_window, shown, states, wait_all_finished
 from tests.support.hostile import hostile_tree
 from tests.support.hub_standin import HubStandIn
 from tests.support.images import save_noise
@@ -707,10 +707,7 @@ def test_the_window_names_the_caprl_2_model_it_captions_with(qtbot: QtBot, hub: 
     settings.seed = 1234
     settings.start_when_added = True
     settings.sync()
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    window = open_window(qtbot)
     assert window.windowTitle() == "CapRL Desktop — CapRL-Qwen3VL-2B Q4_K_M"
     assert window.status_line.model_label.text().startswith("CapRL-Qwen3VL-2B Q4_K_M")
     assert "mmproj-CapRL-Qwen3VL-2B-Q8_0.gguf" in window.status_line.model_label.toolTip()

@@ -24,7 +24,7 @@ from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
-from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, shown, states, wait_all_finished
+from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, open_window, shown, states, wait_all_finished
 from tests.support.images import save_noise
 
 
@@ -44,10 +44,7 @@ def waiting(qtbot: QtBot, installed: ModelStore) -> Iterator[MainWindow]:
     settings = AppSettings()
     settings.start_when_added = False
     settings.sync()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    win = open_window(qtbot)
     yield win
     win.close()
 

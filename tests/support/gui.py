@@ -17,6 +17,15 @@ from caprl_desktop.ui.queue_model import State
 CAPTION_TIMEOUT_MS = 60_000
 
 
+def open_window(qtbot: QtBot) -> MainWindow:
+    """A window as the app opens it, shown, once its engine has loaded the default model."""
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    return window
+
+
 def drop(window: MainWindow, paths: list[Path]) -> None:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
