@@ -17,6 +17,7 @@ import pytest
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.models import downloads
 from tests.support.hub_standin import IMATRIX, QWEN3VL_2B, QWEN3VL_4B, STATIC, HubStandIn
+from tests.support.keyrings import MemoryKeyring
 from tests.support.models import HubFiles, ModelFiles, engine_config
 from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
 from tests.support.synthetic_qwen3vl import TINY_QWEN3VL
@@ -57,6 +58,17 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Keys a test keeps go to memory, never to the keyring of the machine running the tests."""
+    import keyring
+
+    kept = MemoryKeyring()
+    keyring.set_keyring(kept)
+    yield kept
+    keyring.set_keyring(MemoryKeyring())  # (the next test sets its own; nothing of this one's is left)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.remote import consent
 from caprl_desktop.core.engine.remote import saved as saved_servers
-from caprl_desktop.core.engine.remote.servers import plain_http_warning
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
 from caprl_desktop.core.images.formats import FORMAT_NAMES
@@ -157,14 +157,15 @@ def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
 @contextlib.contextmanager
 def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     """The servers given with --engine, started; a server images would reach unencrypted over a network is
-    named first."""
+    named first, the first time it is used (``consent``)."""
     # Here, not at the top: the OpenAI client takes 0.3 s to import, and every command builds this parser.
     from caprl_desktop.core.engine.remote import engine as remote_engine
 
     servers = [saved_servers.resolve(address) for address in addresses]
-    for server in servers:
-        if warning := plain_http_warning(server):
-            print(f"warning: {warning}", file=sys.stderr)
+    unwarned = consent.unwarned(servers)
+    for _, warning in unwarned:
+        print(f"warning: {warning} (said once for each server)", file=sys.stderr)
+    consent.remember(server for server, _ in unwarned)
     with remote_engine.RemoteEngine(servers) as remote:
         info = remote.start()
         at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
@@ -175,7 +176,8 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
             for stats in remote.server_stats():  # which server made how much, and at what speed
                 state = "" if stats.in_rotation else f", left out: {stats.reason}"
                 print(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, "
-                      f"{stats.tokens_per_second:.1f} tokens/s{state}", file=sys.stderr)
+                      f"{stats.images_per_minute:.1f} images/min, {stats.tokens_per_second:.1f} tokens/s{state}",
+                      file=sys.stderr)
 
 
 def _served_models(remote: RemoteEngine) -> str:

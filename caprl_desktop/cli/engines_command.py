@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from typing import Any
 
@@ -15,13 +16,20 @@ from caprl_desktop.core.errors import CaprlError
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "engines", help="save OpenAI-compatible caption servers (vLLM, llama-server, LM Studio) by name",
-        description="Servers saved here are used with `caprl-desktop caption --engine NAME`. API keys are never "
-                    "saved: name the environment variable that holds one with --api-key-env.")
+        description="Servers saved here are used with `caprl-desktop caption --engine NAME` and in the window "
+                    "(Settings → Engine). API keys are never written into the app's files: name the environment "
+                    "variable that holds one (--api-key-env), or keep it in the system keyring (--api-key-keyring).")
     sub = p.add_subparsers(dest="engines_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="save a server under a name")
     add.add_argument("name")
     add.add_argument("url", metavar="URL[#N]", help="e.g. http://gpu-box:8000/v1#32 (#N: captions at a time)")
-    add.add_argument("--api-key-env", metavar="VAR", help="the environment variable holding its API key")
+    key = add.add_mutually_exclusive_group()
+    key.add_argument("--api-key-env", metavar="VAR", help="the environment variable holding its API key")
+    key.add_argument("--api-key-keyring", action="store_true",
+                     help="keep its API key in the system keyring (asked for here; read from standard input when "
+                          "that is not a terminal)")
+    add.add_argument("--ca-file", metavar="PEM", help="certificates to trust for its HTTPS besides the system's "
+                                                      "(a private certificate authority)")
     add.set_defaults(handler=run_add)
     ls = sub.add_parser("list", help="the saved servers, and whether each answers now")
     ls.set_defaults(handler=run_list)
@@ -30,13 +38,23 @@ def add_parser(commands: Any) -> None:
     rm.set_defaults(handler=run_remove)
 
 
+def _read_key() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("API key (kept in the system keyring): ")
+    return sys.stdin.readline().strip()
+
+
 def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
-        server = saved.add(args.name, args.url, args.api_key_env)
+        key = _read_key() if args.api_key_keyring else None
+        if key is not None and not key:
+            raise CaprlError("no API key was given")
+        server = saved.add(args.name, args.url, args.api_key_env, keyring_key=key, ca_file=args.ca_file)
     except CaprlError as exc:
         print(f"caprl-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"Saved {args.name}: {server.shown}, {server.slots} captions at a time", file=sys.stderr)
+    where = f", {server.key_source}" if server.key_source else ""
+    print(f"Saved {args.name}: {server.shown}, {server.slots} captions at a time{where}", file=sys.stderr)
     if warning := plain_http_warning(server):
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
@@ -50,7 +68,7 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client: only when it is asked
 
     for name, server in servers.items():
-        key = f", key from ${server.api_key_env}" if server.api_key_env else ""
+        key = f", {server.key_source}" if server.key_source else ""
         print(f"{name}  {server.shown}  #{server.slots}{key}  {answer_line(server)}")
     return EXIT_OK
 

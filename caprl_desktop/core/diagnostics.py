@@ -106,8 +106,8 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     if saved:
         from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client, only when needed
     for name, server in saved.items():
-        key = f", API key from ${server.api_key_env}" + ("" if os.environ.get(server.api_key_env) else " (not set)") \
-            if server.api_key_env else ""
+        key = f", {server.key_source}" + (" (not set)" if server.api_key_env and not os.environ.get(
+            server.api_key_env) else "") if server.key_source else ""
         yield "servers", f"{name}: {server.shown}, {server.slots} at a time{key}: {answer_line(server)}"
 
     for name, folder in (("data", paths.data_dir()), ("models", paths.models_dir()), ("config", paths.config_dir()),

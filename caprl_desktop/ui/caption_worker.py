@@ -1,7 +1,8 @@
 """The window's side of the engine: a QObject on its own thread that runs caption jobs and emits their events.
 
-The engine itself is a separate process (``EngineClient``); this thread only waits on its pipe and forwards
-the core's plain job events as Qt signals, so the GUI thread never blocks. Each run is a ``RunRequest`` with
+The engine itself is a separate process (``EngineClient``), or the caption servers the user chose
+(``RemoteEngine``, reached over HTTP); this thread only waits for their replies and forwards the core's plain
+job events as Qt signals, so the GUI thread never blocks. Each run is a ``RunRequest`` with
 its own ``RunControl``, set from the GUI thread: stop ends the run (``cancel_captions()`` stops the captions
 in flight within a token), pause starts no more and lets those in flight finish. Every slot ends its job,
 whatever is raised: the window is never left waiting.
@@ -14,23 +15,48 @@ import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.engine.remote import consent, saved
+from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.errors import CaprlError, EngineError
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError
 from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.jobs.session import JobSession, NothingToResumeError, resumable_job, resume_job, start_job
 from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
 from caprl_desktop.ui.errors import describe
 
+if TYPE_CHECKING:
+    from caprl_desktop.core.engine.remote.engine import RemoteEngine, ServerStats
+
 HOLDER = "CapRL Desktop window"
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """Captions made on this computer, by this model pair."""
+
+    model_path: Path
+    mmproj_path: Path
+
+
+@dataclass(frozen=True)
+class ServerChoice:
+    """Captions made by these saved servers (their names; ``caprl-desktop engines``)."""
+
+    names: tuple[str, ...]
+
+
+EngineChoice = LocalModel | ServerChoice
 
 
 @dataclass(frozen=True)
@@ -50,8 +76,7 @@ class RunRequest:
 
     items: list[ImageItem]
     settings: CaptionSettings
-    model_path: Path
-    mmproj_path: Path
+    engine: EngineChoice
     overwrite: bool = False  # re-caption images that have a caption (this run only)
     job_id: int | None = None  # resume this run, with its own options, instead of starting one
     caption_folder: str | None = None  # a resumed run's captions go here now (its own folder could not be written)
@@ -60,7 +85,8 @@ class RunRequest:
 
 class CaptionWorker(QObject):
     engineStarting = Signal()
-    engineReady = Signal(object, str)  # EngineInfo, how the model is named ("CapRL-Qwen3VL-2B Q4_K_M")
+    # EngineInfo or RemoteInfo, how the engine is named ("CapRL-Qwen3VL-2B Q4_K_M", "gpu-box, laptop")
+    engineReady = Signal(object, str)
     engineFailed = Signal(str)
     jobStarted = Signal(int, object)  # job number, the items' paths
     jobEvent = Signal(object)  # a core JobEvent
@@ -75,14 +101,21 @@ class CaptionWorker(QObject):
         self._journal_path = journal_path
         self._journal: Journal | None = None
         self._engine: EngineClient | None = None
+        self._remote: RemoteEngine | None = None  # the servers in use instead, when the user chose servers
+        self._servers: tuple[Server, ...] = ()  # what ``_remote`` was started with
 
     # --- any thread ---------------------------------------------------------------------------
 
     def cancel_captions(self) -> None:
         """Stop the captions in flight within a token (the run's ``RunControl.stop`` ends the run itself)."""
-        engine = self._engine
+        engine = self._engine or self._remote
         if engine is not None:
             engine.cancel()
+
+    def server_stats(self) -> list[ServerStats]:
+        """How each server in use has done (none when captions are made here); read under the engine's lock."""
+        remote = self._remote
+        return remote.server_stats() if remote is not None else []
 
     @property
     def engine_pid(self) -> int | None:
@@ -96,6 +129,7 @@ class CaptionWorker(QObject):
         engine = self._engine
         if engine is not None and engine.running and engine.config == config:
             return engine
+        self._close_servers()
         self.engineStarting.emit()
         if engine is None:
             engine = self._engine = EngineClient(config, log_dir=self._log_dir)
@@ -103,9 +137,41 @@ class CaptionWorker(QObject):
         self.engineReady.emit(info, model_name(info.model))  # the name reads the store: here, off the GUI thread
         return engine
 
-    def load(self, config: EngineConfig) -> None:
+    def _ensure_servers(self, choice: ServerChoice) -> RemoteEngine:
+        """The chosen saved servers, asked which model they serve. A server that would get images unencrypted
+        over a network is refused until the user has had its warning (the Settings page asks)."""
+        servers = tuple(saved.resolve(name) for name in choice.names)
+        if self._remote is not None and self._servers == servers:
+            return self._remote
+        unwarned = consent.unwarned(servers)
+        if unwarned:
+            raise EngineError(unwarned[0][1] + ". Choose it again in Settings → Engine to agree to that.")
+        self.unload()
+        self.engineStarting.emit()
+        # Here, not at the top: the OpenAI client takes 0.3 s to import, and most windows never need it.
+        from caprl_desktop.core.engine.remote.engine import RemoteEngine
+
+        remote = RemoteEngine(servers)
         try:
-            self._ensure_engine(config)
+            info = remote.start()
+        except BaseException:
+            remote.close()
+            raise
+        self._remote, self._servers = remote, servers
+        self.engineReady.emit(info, ", ".join(server.label for server in servers))
+        return remote
+
+    def _close_servers(self) -> None:
+        remote, self._remote, self._servers = self._remote, None, ()
+        if remote is not None:
+            remote.close()
+
+    def load(self, want: EngineConfig | ServerChoice) -> None:
+        try:
+            if isinstance(want, ServerChoice):
+                self._ensure_servers(want)
+            else:
+                self._ensure_engine(want)
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug here must not leave the window waiting for a model
@@ -116,7 +182,7 @@ class CaptionWorker(QObject):
         between jobs (this thread runs one thing at a time), so no caption's replies are in flight."""
         engine = self._engine
         if engine is None or not engine.running:
-            return
+            return  # (servers have no tokenizer to ask)
         try:
             count = engine.count_tokens(text)
         except CaprlError:
@@ -129,9 +195,13 @@ class CaptionWorker(QObject):
             if request.control.stop.is_set():
                 return  # cancelled while it waited its turn
             journal = self._open_journal()
-            with self._session(journal, request) as session:
+            if isinstance(request.engine, ServerChoice):
+                finished = self._run_on_servers(journal, request, request.engine)
+                return
+            local = request.engine
+            with self._session(journal, request, local.model_path.name) as session:
                 self.jobStarted.emit(session.job_id, [i.path for i in session.items])
-                config = request.settings.engine_config(request.model_path, request.mmproj_path, session.options)
+                config = request.settings.engine_config(local.model_path, local.mmproj_path, session.options)
                 try:
                     engine = self._ensure_engine(config)
                 except CaprlError as exc:
@@ -147,8 +217,20 @@ class CaptionWorker(QObject):
         finally:
             self.jobEnded.emit(finished)
 
-    def _session(self, journal: Journal, request: RunRequest) -> contextlib.AbstractContextManager[JobSession]:
-        model_label = request.model_path.name
+    def _run_on_servers(self, journal: Journal, request: RunRequest, choice: ServerChoice) -> JobFinished | None:
+        """The servers first (the records name the models they serve), then the run."""
+        try:
+            remote = self._ensure_servers(choice)
+        except CaprlError as exc:
+            self.engineFailed.emit(str(exc))
+            return None
+        label = ", ".join(remote.info.models if remote.info else []) or "server"
+        with self._session(journal, request, label) as session:
+            self.jobStarted.emit(session.job_id, [i.path for i in session.items])
+            return self._drive(session, remote, request.control)
+
+    def _session(self, journal: Journal, request: RunRequest,
+                 model_label: str) -> contextlib.AbstractContextManager[JobSession]:
         if request.job_id is not None and _resumable(journal, request.job_id):
             def change(options: JobOptions) -> JobOptions:
                 # The run keeps its own choices; captions go to a folder chosen since its own failed, and the
@@ -163,7 +245,7 @@ class CaptionWorker(QObject):
         options = request.settings.job_options(model_label, overwrite=request.overwrite)
         return start_job(journal, request.items, options, holder=HOLDER)
 
-    def _drive(self, session: JobSession, engine: EngineClient, control: RunControl) -> JobFinished | None:
+    def _drive(self, session: JobSession, engine: CaptionEngine, control: RunControl) -> JobFinished | None:
         job = session.run(engine, hold=control.pause.is_set)
         with contextlib.closing(job):
             for event in job:
@@ -182,10 +264,12 @@ class CaptionWorker(QObject):
         return self._journal
 
     def unload(self) -> None:
-        """Free the model's memory (idle, or its files removed); the next job loads it again."""
+        """Free the model's memory (idle, or its files removed), or let the servers go; the next job loads it
+        (or asks them) again."""
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+        self._close_servers()
 
     def shutdown(self) -> None:
         self.unload()

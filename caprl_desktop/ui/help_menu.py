@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from caprl_desktop import __version__
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
 
 
@@ -46,7 +47,7 @@ class _Report(QRunnable):
 class HelpMenu(QObject):
     reportCopied = Signal(str)  # the report, once it is on the clipboard
 
-    def __init__(self, window: QMainWindow, engine_info: Callable[[], EngineInfo | None]) -> None:
+    def __init__(self, window: QMainWindow, engine_info: Callable[[], EngineInfo | RemoteInfo | None]) -> None:
         super().__init__(window)
         self._window = window
         self._engine_info = engine_info
@@ -68,7 +69,8 @@ class HelpMenu(QObject):
 
     def about_text(self) -> str:
         info = self._engine_info()
-        backend = info.backend_line if info is not None else self.tr("no model loaded yet")
+        backend = self.tr("no model loaded yet") if info is None else info.line if isinstance(info, RemoteInfo) \
+            else info.backend_line
         return "\n".join([
             self.tr("CapRL Desktop {}: image captions with CapRL on this computer.").format(__version__),
             "",

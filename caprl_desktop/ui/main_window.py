@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
                     menu.addSeparator()
                 else:
                     menu.addAction(act)
-        self.help = HelpMenu(self, lambda: self.controller.engine_info)
+        self.help = HelpMenu(self, lambda: self.controller.engine_info or self.controller.remote_info)
         toolbar = QToolBar(self.tr("Caption"))
         toolbar.setObjectName("captionToolbar")
         toolbar.setMovable(False)
@@ -219,6 +220,7 @@ class MainWindow(QMainWindow):
         queue.engineReady.connect(self._engine_ready)
         queue.engineFailed.connect(self._engine_failed)
         queue.engineUnloaded.connect(status.show_unloaded)
+        queue.serversMeasured.connect(status.show_servers)
         queue.modelAvailable.connect(status.show_model_available)
         queue.modelMissing.connect(self.show_models)
         queue.message.connect(self.statusBar().showMessage)
@@ -238,8 +240,11 @@ class MainWindow(QMainWindow):
             if saved is not None:
                 splitter.restoreState(saved)
 
-    def _engine_ready(self, info: EngineInfo) -> None:
-        self.status_line.show_engine(info, self.controller.model_name)
+    def _engine_ready(self, info: EngineInfo | RemoteInfo) -> None:
+        if isinstance(info, RemoteInfo):
+            self.status_line.show_remote(info, self.controller.model_name)
+        else:
+            self.status_line.show_engine(info, self.controller.model_name)
         self._show_title()
 
     def _show_title(self, progress: Progress | None = None) -> None:

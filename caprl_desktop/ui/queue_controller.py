@@ -24,6 +24,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import WriteError
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
@@ -40,7 +41,7 @@ from caprl_desktop.core.jobs.existing import ExistingCaption, existing_captions
 from caprl_desktop.core.jobs.journal import JobSummary, Journal
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
-from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
+from caprl_desktop.ui.caption_worker import CaptionWorker, EngineChoice, LocalModel, RunRequest, ServerChoice
 from caprl_desktop.ui.description_text import describe_file, describe_outcome
 from caprl_desktop.ui.disk_captions import DiskReader, ReplaceQuestion, weigh_replacement
 from caprl_desktop.ui.drop_report import DropReport, report_text
@@ -51,6 +52,7 @@ from caprl_desktop.ui.settings import AppSettings
 LIST_SLICE = 2000  # images added to the list per turn of the event loop (about 10 ms)
 UNFINISHED = (State.QUEUED, State.WAITING, State.CAPTIONING)
 ADDED_MESSAGE_MS = 60_000  # what a drop added stays this long (the status bar's model line is under it)
+SERVER_STATS_MS = 1000  # how often the status bar's figures for each server are brought up to date
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def seconds_left(done: int, skipped: int, total: int, elapsed: float) -> float |
 class QueueController(QObject):
     # To the worker's thread (queued connections).
     runRequested = Signal(object)  # RunRequest
-    loadRequested = Signal(object)  # EngineConfig
+    loadRequested = Signal(object)  # EngineConfig, or ServerChoice
     unloadRequested = Signal()
     unloadNowRequested = Signal()  # the same, waiting until the engine process has ended
     shutdownRequested = Signal()
@@ -100,7 +102,8 @@ class QueueController(QObject):
     rowsListed = Signal(int)  # rows added to the list
     scanningChanged = Signal(bool)
     engineStarting = Signal()
-    engineReady = Signal(object)  # EngineInfo
+    engineReady = Signal(object)  # EngineInfo, or RemoteInfo when captions are made by servers
+    serversMeasured = Signal(object)  # list[ServerStats]: how each server in use is doing, while a run goes on
     engineFailed = Signal(str)
     engineUnloaded = Signal()  # idle for the set time
     modelAvailable = Signal(bool)  # whether a model is installed, checked when the engine is prepared
@@ -119,7 +122,8 @@ class QueueController(QObject):
         self.loader = ImageLoader(self)
         self.queue = QueueModel(self.loader, self)
         self._engine_info: EngineInfo | None = None
-        self.model_name = ""  # how the loaded model is named in the window: "CapRL-Qwen3VL-2B Q4_K_M"
+        self._remote_info: RemoteInfo | None = None  # (one of the two, when an engine is ready)
+        self.model_name = ""  # how the engine is named in the window: "CapRL-Qwen3VL-2B Q4_K_M", "gpu-box, laptop"
         self._running = False
         self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
         self._save_problem: WriteError | None = None
@@ -144,6 +148,9 @@ class QueueController(QObject):
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.timeout.connect(self._unload_idle)
+        self._stats_timer = QTimer(self)
+        self._stats_timer.setInterval(SERVER_STATS_MS)
+        self._stats_timer.timeout.connect(self._measure_servers)
         self.scanner = Scanner(self)
         self.scanner.found.connect(self._scanned)
         self.scanner.busyChanged.connect(self._scanning)
@@ -194,7 +201,18 @@ class QueueController(QObject):
 
     @property
     def engine_info(self) -> EngineInfo | None:
+        """What the local engine loaded (None while servers make the captions)."""
         return self._engine_info
+
+    @property
+    def remote_info(self) -> RemoteInfo | None:
+        """The servers in use and what they serve (None while captions are made on this computer)."""
+        return self._remote_info
+
+    @property
+    def uses_servers(self) -> bool:
+        """The user chose caption servers (Settings → Engine) instead of this computer."""
+        return bool(self.settings.engine_servers)
 
     @property
     def engine_pid(self) -> int | None:
@@ -239,24 +257,38 @@ class QueueController(QObject):
         return None if pair is None else (pair.model_path, pair.mmproj_path)
 
     def engine_config(self) -> EngineConfig | None:
+        """The local engine's set-up (None without a model; servers chosen or not)."""
         pair = self.model_pair()
         return None if pair is None else self.settings.choices.engine_config(*pair)
 
+    def engine_choice(self) -> EngineChoice | None:
+        """What makes the next run's captions: the chosen servers, else the default model (None: no model)."""
+        if self.uses_servers:
+            return ServerChoice(self.settings.engine_servers)
+        pair = self.model_pair()
+        return None if pair is None else LocalModel(*pair)
+
     def prepare_engine(self) -> None:
-        """Load the model in the background while the user picks images."""
+        """Load the model (or ask the chosen servers) in the background while the user picks images."""
+        if self.uses_servers:
+            self.modelAvailable.emit(True)  # no model needed here
+            self.loadRequested.emit(ServerChoice(self.settings.engine_servers))
+            return
         config = self.engine_config()
         self.modelAvailable.emit(config is not None)
         if config is not None:
             self.loadRequested.emit(config)
 
     def settings_changed(self) -> None:
-        """Settings apply to the next job; a loaded model is reloaded now if its set-up changed."""
-        if not self._running and self._engine_info is not None:
+        """Settings apply to the next job; a loaded model is reloaded now if its set-up changed, and a change
+        between this computer and servers takes effect at once."""
+        switched = self.uses_servers != (self._remote_info is not None)
+        if not self._running and (self._engine_info is not None or self._remote_info is not None or switched):
             self.prepare_engine()  # the worker reloads only when the engine config differs
         self._restart_idle_timer()
 
     def models_changed(self) -> None:
-        if self.engine_config() is None:
+        if self.engine_config() is None and self._engine_info is not None:
             self._engine_info = None
             self.unloadRequested.emit()
         if not self._running:  # a running job keeps its model; the next one loads the new default
@@ -361,8 +393,8 @@ class QueueController(QObject):
         rows = self.queue.in_state(State.QUEUED)
         if not rows:
             return
-        pair = self.model_pair()
-        if pair is None:
+        choice = self.engine_choice()
+        if choice is None:
             self.modelMissing.emit()
             return
         first = self.queue.entry(rows[0])
@@ -380,11 +412,13 @@ class QueueController(QObject):
         self.stateChanged.emit()
         # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
         # a folder chosen since; the rest take the current choices.
-        request = RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, *pair,
+        request = RunRequest([self.queue.entry(r).item for r in batch], self.settings.choices, choice,
                              overwrite=overwrite, job_id=job_id,
                              caption_folder=self._moved.get(job_id) if job_id is not None else None)
         self._requests.append(request)
         self.runRequested.emit(request)
+        if isinstance(choice, ServerChoice):
+            self._stats_timer.start()
 
     def _end_go_if_idle(self) -> None:
         # Images still being found or listed join the go under way (one count, one time left).
@@ -681,6 +715,9 @@ class QueueController(QObject):
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._running = False
         self._started_at.clear()
+        if self._stats_timer.isActive():
+            self._stats_timer.stop()
+            self._measure_servers()  # the run's last figures stay in view
         if self._requests:
             self._requests.pop(0)
         if finished is not None and finished.cannot_save is not None:
@@ -719,11 +756,19 @@ class QueueController(QObject):
 
     # --- the engine ---------------------------------------------------------------------------
 
-    def _engine_ready(self, info: EngineInfo, name: str) -> None:
-        self._engine_info = info
+    def _engine_ready(self, info: EngineInfo | RemoteInfo, name: str) -> None:
+        if isinstance(info, RemoteInfo):
+            self._engine_info, self._remote_info = None, info
+        else:
+            self._engine_info, self._remote_info = info, None
         self.model_name = name
         self._restart_idle_timer()
         self.engineReady.emit(info)
+
+    def _measure_servers(self) -> None:
+        stats = self.worker.server_stats()  # under the remote engine's own lock: safe from this thread
+        if stats:
+            self.serversMeasured.emit(stats)
 
     def _engine_failed(self, message: str) -> None:
         self._set_stopped(True)  # retrying at once would fail the same way; Start tries again
@@ -737,7 +782,7 @@ class QueueController(QObject):
             self.idle_timer.stop()
 
     def _unload_idle(self) -> None:
-        if self._running or self._engine_info is None:
+        if self._running or self._engine_info is None:  # (servers hold no memory here: they stay)
             return
         self._engine_info = None
         self.unloadRequested.emit()

@@ -94,6 +94,11 @@ def _store_optional(value: int | None) -> str:
     return "" if value is None else str(value)
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """Saved server names, space-separated (an INI value with commas would come back as a list)."""
+    return tuple(text.split())
+
+
 
 class AppSettings:
     language: _Setting[Language] = _Setting("caption/language", default_language, _one_of(LANGUAGES))
@@ -115,6 +120,9 @@ class AppSettings:
     threads: _Setting[int | None] = _Setting("engine/threads", lambda: None, _optional_int, _store_optional)
     parallel: _Setting[int | None] = _Setting("engine/parallel", lambda: None, _optional_count, _store_optional)
     idle_unload_minutes: _Setting[int] = _Setting("engine/idle_unload_minutes", lambda: 15, _int_in(0, 24 * 60))
+    # The saved caption servers (``caprl-desktop engines``) captions go to, by name; none: this computer.
+    # Only names: addresses are in the saved list, and keys never in a settings file.
+    engine_servers: _Setting[tuple[str, ...]] = _Setting("engine/servers", tuple, _names, store=" ".join)
     interface_language: _Setting[str] = _Setting("window/interface_language", lambda: "system",
                                                  _one_of(INTERFACE_LANGUAGES))
     last_folder: _Setting[str] = _Setting("window/last_folder", str, str)

@@ -1,8 +1,9 @@
 """Settings: image detail, caption length, sampling, GPU layers, threads, captions at a time, starting when images
-are added, where captions go, idle unload, language.
+are added, where captions go, idle unload, language, and which engine makes the captions.
 
-Everyday choices are on the first page; what only tuning needs (sampling, seed, GPU layers, threads, captions
-at a time, unloading) on "Advanced". GPU layers are not offered when the loaded build has no GPU support.
+Everyday choices are on the first page; this computer or caption servers on "Engine" (``EnginePage``); what
+only tuning needs (sampling, seed, GPU layers, threads, captions at a time, unloading) on "Advanced". GPU
+layers are not offered when the loaded build has no GPU support.
 
 The dialog edits ``AppSettings`` only when OK is pressed; the window reads the settings for each new job,
 so a change applies to the next image queued. The interface language applies at the next start.
@@ -32,6 +33,7 @@ from PySide6.QtWidgets import (
 from caprl_desktop.core import integration
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.params import IMAGE_BUDGET_PRESETS, default_threads
+from caprl_desktop.ui.engine_page import EnginePage
 from caprl_desktop.ui.settings import MAX_TEMPERATURE, AppSettings
 
 MAX_SEED = 2**31 - 1
@@ -174,8 +176,10 @@ class SettingsDialog(QDialog):
         advanced_layout = QVBoxLayout(advanced_page)
         advanced_layout.addLayout(advanced)
         advanced_layout.addStretch(1)
+        self.engine_page = EnginePage(settings.engine_servers)
         self.pages = QTabWidget()
         self.pages.addTab(everyday_page, self.tr("Captions"))
+        self.pages.addTab(self.engine_page, self.tr("Engine"))
         self.pages.addTab(advanced_page, self.tr("Advanced"))
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
@@ -215,6 +219,7 @@ class SettingsDialog(QDialog):
         self.start_when_added.setChecked(default("start_when_added"))
         self.idle_unload.setValue(default("idle_unload_minutes"))
         self.caption_folder.clear()
+        self.engine_page.this_computer.setChecked(True)
 
     def _apply_integration(self) -> None:
         installed = integration.status(self._integration) == "installed"
@@ -231,8 +236,16 @@ class SettingsDialog(QDialog):
         if chosen:
             self.caption_folder.setText(chosen)
 
+    def done(self, result: int) -> None:
+        self.engine_page.wait()  # a "Check" still asking a server answers into this dialog
+        super().done(result)
+
     def accept(self) -> None:
+        if not self.engine_page.agreed():
+            self.pages.setCurrentWidget(self.engine_page)
+            return
         s = self.settings
+        s.engine_servers = self.engine_page.ticked()
         s.detail = self.detail.currentData()
         s.max_tokens = self.max_tokens.value()
         s.temperature = round(self.temperature.value(), 2)

@@ -1,13 +1,20 @@
-"""The status bar's standing parts: the model and where it runs, captioning speed, and the queue's progress."""
+"""The status bar's standing parts: the model and where it runs (or the servers in use, each with its speed),
+captioning speed, and the queue's progress."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.queue_controller import Progress
+
+if TYPE_CHECKING:
+    from caprl_desktop.core.engine.remote.engine import ServerStats
 
 
 class StatusLine(QObject):
@@ -76,6 +83,36 @@ class StatusLine(QObject):
         notes = [note for note in info.notes if note not in self.backend_label.toolTip()]
         if notes:
             self.backend_label.setToolTip("\n".join([self.backend_label.toolTip(), *notes]))
+
+    def show_remote(self, info: RemoteInfo, name: str) -> None:
+        """Servers make the captions: which, what they serve, how many captions they take at once."""
+        label = self.tr("Servers: {}").format(name)
+        if info.parallel > 1:
+            label += " · " + self.tr("{} captions at a time").format(info.parallel)
+        self.model_label.setText(label)
+        self.model_label.setToolTip(self.tr("Images are sent to these servers; nothing is captioned on this "
+                                            "computer.") + "\n" + "\n".join(
+            f"{s.label}: {s.shown} · {s.model or '?'}" if s.answering
+            else f"{s.label}: {s.shown} · " + self.tr("not answering: {}").format(s.reason) for s in info.servers))
+        models = ", ".join(info.models)
+        self.backend_label.setText(models)
+        self.backend_label.setToolTip(self.tr("The models the servers serve"))
+
+    def show_servers(self, stats: list[ServerStats]) -> None:
+        """Each server's share so far: "gpu-box 12 · 4.1 img/min · laptop 3 · 1.0 img/min"."""
+        parts = []
+        tips = []
+        for s in stats:
+            name = s.label or s.shown
+            if s.in_rotation:
+                parts.append(self.tr("{} {} · {:.1f} img/min").format(name, s.made, s.images_per_minute))
+            else:
+                parts.append(self.tr("{} left out").format(name))
+            tips.append(self.tr("{}: {} captions, {:.1f} images/min, {:.1f} tokens/s, {} in flight").format(
+                name, s.made, s.images_per_minute, s.tokens_per_second, s.in_flight)
+                + ("" if s.in_rotation else " · " + self.tr("left out: {}").format(s.reason)))
+        self.backend_label.setText(" · ".join(parts))
+        self.backend_label.setToolTip("\n".join(tips))
 
     def summary(self, progress: Progress) -> str:
         """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the

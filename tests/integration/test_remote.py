@@ -254,7 +254,7 @@ def test_saved_servers_and_an_api_key_the_app_never_writes_down(
     assert "box" in listed and "answers, serving first-model" in listed and "$CAPRL_TEST_KEY" in listed
     assert main(["doctor"]) == 0
     doctor = capsys.readouterr().out
-    assert "[servers]" in doctor and f"box: {first.url}, 2 at a time, API key from $CAPRL_TEST_KEY: answers" in doctor
+    assert "[servers]" in doctor and f"box: {first.url}, 2 at a time, key from $CAPRL_TEST_KEY: answers" in doctor
     folder = tmp_path / "photos"
     for i in range(3):
         save_noise(folder / f"p{i}.png", 120, 90, seed=i)

@@ -4,11 +4,12 @@ the window's questions with real clicks."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.ui.main_window import MainWindow
@@ -56,23 +57,37 @@ def states(window: MainWindow) -> dict[str, State]:
     return {e.item.file_name: e.state for e in window.queue.entries}
 
 
+def on_next_dialog(kind: type[QDialog], act: Callable[[QDialog], None], *, within_s: float = 30.0) -> list[QDialog]:
+    """Call ``act`` on the next modal dialog of ``kind`` the window opens (``exec`` blocks the test until it is
+    answered, so the answer is given from the event loop). Returns a list that holds the dialog once acted on."""
+    seen: list[QDialog] = []
+    deadline = time.monotonic() + within_s
+
+    def look() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, kind) or not dialog.isVisible():
+            if time.monotonic() < deadline:
+                QTimer.singleShot(20, look)
+            return
+        seen.append(dialog)
+        act(dialog)
+
+    QTimer.singleShot(0, look)
+    return seen
+
+
 def answer(qtbot: QtBot, button: str, *, within_s: float = 30.0) -> list[str]:
     """Click ``button`` (by its text) in the next message box the window opens, as a user would.
 
     Returns a list that holds the box's text and informative text once it was answered; it stays empty
     when no box opened within ``within_s`` (so a test can say that none was asked)."""
     seen: list[str] = []
-    deadline = time.monotonic() + within_s
 
-    def look() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox) or not box.isVisible():
-            if time.monotonic() < deadline:
-                QTimer.singleShot(20, look)
-            return
+    def click(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
         [chosen] = [b for b in box.buttons() if b.text() == button]
         seen.extend([box.text(), box.informativeText()])
         qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
 
-    QTimer.singleShot(0, look)
+    on_next_dialog(QMessageBox, click, within_s=within_s)
     return seen

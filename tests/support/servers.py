@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -86,14 +87,18 @@ class Script:
 
 
 class StandInServer:
-    """An OpenAI-compatible server that fails when told to (see ``Script``)."""
+    """An OpenAI-compatible server that fails when told to (see ``Script``); HTTPS with ``tls``."""
 
-    def __init__(self, model: str = "stand-in-model") -> None:
+    def __init__(self, model: str = "stand-in-model", *, tls: ssl.SSLContext | None = None) -> None:
         self.script = Script()
         self.model = model
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{port}/v1"
+        if tls is not None:  # the certificate names localhost: the address a client checks it against
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self.url = f"https://localhost:{port}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._lock = threading.Lock()
 

@@ -24,8 +24,8 @@ import contextlib
 import io
 import itertools
 import logging
-import os
 import queue
+import ssl
 import threading
 import time
 from collections import deque
@@ -36,6 +36,7 @@ from typing import Any
 import openai
 from PIL import Image
 
+from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.core.engine.replies import (
@@ -46,7 +47,7 @@ from caprl_desktop.core.engine.replies import (
     CaptionText,
 )
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
-from caprl_desktop.core.errors import EngineError
+from caprl_desktop.core.errors import CaprlError, EngineError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
@@ -71,17 +72,41 @@ class ServerStats:
 
     shown: str
     model: str
+    label: str = ""  # its saved name, else its address
     in_flight: int = 0
     made: int = 0
     output_tokens: int = 0
-    busy_s: float = 0.0
+    active_s: float = 0.0  # wall time with at least one caption in flight, up to ``active_since``
+    active_since: float | None = None  # (monotonic) captions are in flight since then
     failures_in_row: int = 0
     in_rotation: bool = True
     reason: str = ""
 
+    def busy_seconds(self, now: float | None = None) -> float:
+        """Wall time it has had work: captions side by side count once, so speeds are the server's own."""
+        now = time.monotonic() if now is None else now
+        return self.active_s + (now - self.active_since if self.active_since is not None else 0.0)
+
     @property
     def tokens_per_second(self) -> float:
-        return self.output_tokens / self.busy_s if self.busy_s > 0 else 0.0
+        busy = self.busy_seconds()
+        return self.output_tokens / busy if busy > 0 else 0.0
+
+    @property
+    def images_per_minute(self) -> float:
+        busy = self.busy_seconds()
+        return self.made * 60 / busy if busy > 0 else 0.0
+
+    def take(self) -> None:
+        if self.in_flight == 0:
+            self.active_since = time.monotonic()
+        self.in_flight += 1
+
+    def give_back(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.active_since is not None:
+            self.active_s += time.monotonic() - self.active_since
+            self.active_since = None
 
 
 @dataclass
@@ -115,9 +140,23 @@ def image_data_url(image: PreparedImage) -> str:
 
 
 def make_client(server: Server, timeout: float) -> Any:
-    """An OpenAI client for ``server``; the library's own retries are off (this engine retries elsewhere)."""
-    key = os.environ.get(server.api_key_env, "") if server.api_key_env else ""
-    return openai.OpenAI(base_url=server.url, api_key=key or "none", max_retries=0,
+    """An OpenAI client for ``server``; the library's own retries are off (this engine retries elsewhere).
+
+    HTTPS certificates are always verified: against the system's authorities, and for a server saved with a
+    ``ca_file`` against those certificates too (a private CA). Raises ``KeyStoreError`` when its key is missing."""
+    key = keys.api_key(server)
+    http_client = None
+    if server.ca_file:
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cafile=server.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise EngineError(f"the certificates for {server.label} cannot be read from {server.ca_file}: "
+                              f"{exc}") from exc
+        # openai 3 builds on httpx2, earlier releases on httpx: each offers a client with its own defaults.
+        factory = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
+        http_client = factory(verify=context)
+    return openai.OpenAI(base_url=server.url, api_key=key or "none", max_retries=0, http_client=http_client,
                          timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
 
 
@@ -157,10 +196,10 @@ class RemoteEngine:
         for spec in self._specs:
             client = self._client_factory(spec, self._read_timeout_s)
             model, reason = served_model(client)
-            stats = ServerStats(spec.shown, model, in_rotation=not reason, reason=reason)
+            stats = ServerStats(spec.shown, model, spec.label, in_rotation=not reason, reason=reason)
             server = _Server(spec, client, stats, out_since=time.monotonic() if reason else None)
             self._servers.append(server)
-            found.append(ServerInfo(spec.shown, model, spec.slots, not reason, reason))
+            found.append(ServerInfo(spec.shown, model, spec.slots, not reason, reason, label=spec.label))
         if not any(s.answering for s in found):
             reasons = "; ".join(f"{s.shown}: {s.reason}" for s in found)
             raise EngineError(f"no caption server answers ({reasons})")
@@ -277,7 +316,7 @@ class RemoteEngine:
                 if server is None:
                     break
                 request = self._waiting.popleft()
-                server.stats.in_flight += 1
+                server.stats.take()
                 request.attempts += 1
                 starts.append((request, server))
         for request, server in starts:
@@ -286,7 +325,7 @@ class RemoteEngine:
                                  daemon=True).start()
             except RuntimeError as exc:  # no thread could be started (a system limit): this caption fails
                 with self._lock:
-                    server.stats.in_flight -= 1
+                    server.stats.give_back()
                 self._end(request, CaptionFailed(request.rid, EngineError(f"could not start a request: {exc}")))
 
     def _choose(self) -> _Server | None:
@@ -349,7 +388,7 @@ class RemoteEngine:
 
     def _release(self, server: _Server) -> None:
         with self._lock:
-            server.stats.in_flight -= 1
+            server.stats.give_back()
 
     def _done(self, request: _Request, server: _Server, pieces: list[str], tokens: int, finish: str, usage: Any,
               started: float, first: float | None) -> None:
@@ -358,11 +397,10 @@ class RemoteEngine:
         output = _output("".join(pieces), request, finish, output_tokens, (first or ended) - started,
                          ended - (first or ended), getattr(usage, "prompt_tokens", None), server=server)
         with self._lock:
-            server.stats.in_flight -= 1
+            server.stats.give_back()
             server.stats.failures_in_row = 0
             server.stats.made += 1
             server.stats.output_tokens += output_tokens
-            server.stats.busy_s += ended - started
         self._end(request, CaptionDone(request.rid, output))
 
     def _failed(self, request: _Request, server: _Server, exc: BaseException, *, restarted: bool) -> None:
@@ -370,7 +408,7 @@ class RemoteEngine:
         LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
         refused = _refused_request(exc)
         with self._lock:
-            server.stats.in_flight -= 1
+            server.stats.give_back()
             if not refused:  # the server's fault, not this caption's
                 server.stats.failures_in_row += 1
                 server.stats.reason = reason
@@ -471,7 +509,11 @@ def served_model(client: Any) -> tuple[str, str]:
 
 def answer_line(server: Server) -> str:
     """Whether a server answers now, for a listing: "answers, serving MODEL" or "does not answer: WHY"."""
-    model, reason = served_model(make_client(server, PROBE_TIMEOUT_S))
+    try:
+        client = make_client(server, PROBE_TIMEOUT_S)
+    except CaprlError as exc:  # its key or certificates cannot be read
+        return f"cannot be asked: {exc}"
+    model, reason = served_model(client)
     return f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
 
 
@@ -508,6 +550,9 @@ def _describe(exc: BaseException) -> str:
         return "did not answer in time"
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
+        if "CERTIFICATE_VERIFY_FAILED" in str(cause):
+            return ("its HTTPS certificate is not one this computer trusts (a private certificate authority's "
+                    "certificates can be given: `engines add … --ca-file`)")
         return f"cannot be reached ({type(cause).__name__ if cause else 'connection error'})"
     if isinstance(exc, EngineError):
         return str(exc)

@@ -16,6 +16,7 @@ class ServerInfo:
     slots: int
     answering: bool
     reason: str = ""  # why it does not answer
+    label: str = ""  # its saved name, else its address
 
 
 @dataclass(frozen=True)

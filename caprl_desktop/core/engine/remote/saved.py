@@ -1,18 +1,21 @@
 """The caption servers the user saved by name (``caprl-desktop engines add gpu http://gpu-box:8000/v1#32``).
 
-Kept in ``engines.json`` in the config folder: name, address, captions at a time, and the *name* of the
-environment variable that holds the server's API key. The key itself is never written anywhere by the app
-(not here, not in the journal, exports or logs): it is read from that variable when a run starts.
+Kept in ``engines.json`` in the config folder: name, address, captions at a time, certificates to trust for
+its HTTPS, and where its API key is: the *name* of the environment variable that holds it, or the OS keyring
+(``keys``). The key itself is never written into the app's files (not here, not in the journal, exports or
+logs): it is read when a run starts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
 
 from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import atomic_write_text
+from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.servers import Server, ServerAddressError, parse_server
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -28,37 +31,60 @@ def load() -> dict[str, Server]:
     try:
         data = json.loads(saved_file().read_text(encoding="utf-8"))
         entries = data["engines"]
-        return {e["name"]: Server(e["url"], int(e["slots"]), e.get("api_key_env")) for e in entries}
+        return {e["name"]: Server(e["url"], int(e["slots"]), e.get("api_key_env"), name=e["name"],
+                                  api_key_keyring=bool(e.get("api_key_keyring")), ca_file=e.get("ca_file"))
+                for e in entries}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 
 def _save(servers: dict[str, Server]) -> None:
-    entries = [{"name": name, "url": s.url, "slots": s.slots, "api_key_env": s.api_key_env}
+    entries = [{"name": name, "url": s.url, "slots": s.slots, "api_key_env": s.api_key_env,
+                "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file}
                for name, s in sorted(servers.items())]
     saved_file().parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(saved_file(), json.dumps({"engines": entries}, indent=1) + "\n")
 
 
-def add(name: str, address: str, api_key_env: str | None = None) -> Server:
-    """Save (or replace) a server; raises ``ServerAddressError`` for a bad name, address or variable name."""
+def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key: str | None = None,
+        ca_file: str | Path | None = None) -> Server:
+    """Save (or replace) a server; raises ``ServerAddressError`` for a bad name, address, variable name or
+    certificate file, ``keys.KeyStoreError`` when ``keyring_key`` cannot be kept in the OS keyring."""
     if not _NAME.match(name) or "://" in name:
         raise ServerAddressError(f"{name!r} cannot name a server: use letters, digits, '.', '_' or '-'")
     if api_key_env is not None and not _ENV.match(api_key_env):
         raise ServerAddressError(f"{api_key_env!r} is not an environment variable's name (give the variable that "
                                  "holds the key, not the key)")
-    server = parse_server(address, api_key_env)
+    if api_key_env is not None and keyring_key is not None:
+        raise ServerAddressError("give the key either in an environment variable or to the keyring, not both")
+    ca = None
+    if ca_file is not None:
+        ca_path = Path(ca_file).expanduser().absolute()
+        if not ca_path.is_file():
+            raise ServerAddressError(f"{ca_path} is not a file of certificates (PEM)")
+        ca = str(ca_path)
+    parsed = parse_server(address, api_key_env)
+    server = Server(parsed.url, parsed.slots, api_key_env, name=name, api_key_keyring=keyring_key is not None,
+                    ca_file=ca)
+    if keyring_key is not None:
+        keys.store(name, keyring_key)
     servers = load()
+    old = servers.get(name)
     servers[name] = server
     _save(servers)
+    if old is not None and old.api_key_keyring and not server.api_key_keyring:
+        keys.forget(name)  # replaced by a server whose key is elsewhere: the old key is not left behind
     return server
 
 
 def remove(name: str) -> bool:
     servers = load()
-    if servers.pop(name, None) is None:
+    server = servers.pop(name, None)
+    if server is None:
         return False
     _save(servers)
+    if server.api_key_keyring:
+        keys.forget(name)
     return True
 
 
@@ -68,7 +94,7 @@ def resolve(given: str) -> Server:
     name, _, count = given.partition("#")
     if name in saved:
         server = saved[name]
-        return parse_server(f"{server.url}#{count}", server.api_key_env) if count else server
+        return dataclasses.replace(server, slots=parse_server(f"{server.url}#{count}").slots) if count else server
     if "://" not in given:
         known = ", ".join(sorted(saved)) or "none saved"
         raise ServerAddressError(f"no saved server is called {given!r} ({known}); give its address, e.g. "

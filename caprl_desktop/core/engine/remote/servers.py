@@ -26,10 +26,25 @@ class Server:
     url: str  # the API base, ending in /v1 as OpenAI clients expect
     slots: int = DEFAULT_SLOTS
     api_key_env: str | None = None  # the environment variable holding its key, never the key itself
+    name: str = ""  # the name it was saved under ("" for an address given as it is)
+    api_key_keyring: bool = False  # its key is in the OS keyring, under ``name`` (see ``keys``)
+    ca_file: str | None = None  # certificates to trust for its HTTPS besides the system's (a private CA)
 
     @property
     def shown(self) -> str:
         return shown_url(self.url)
+
+    @property
+    def label(self) -> str:
+        """How the window names it: its saved name, else its address."""
+        return self.name or self.shown
+
+    @property
+    def key_source(self) -> str:
+        """Where its API key comes from, for listings ("" when it has none)."""
+        if self.api_key_keyring:
+            return "key in the system keyring"
+        return f"key from ${self.api_key_env}" if self.api_key_env else ""
 
     @property
     def local(self) -> bool:

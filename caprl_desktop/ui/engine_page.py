@@ -1,0 +1,166 @@
+"""Settings → Engine: captions made on this computer, or by caption servers the user saved.
+
+The servers are the list ``caprl-desktop engines`` keeps (adding and removing here changes it at once, as the
+command does); which of them a run uses is a window setting (``AppSettings.engine_servers``), applied with the
+dialog's OK. "Check" asks each server whether it answers, on a pool thread. Images never go to a server that
+is not ticked here, and one that would get them unencrypted over a network is agreed to first (``consent``).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from caprl_desktop.core.engine.remote import consent, saved
+from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.ui.disk_captions import DiskReader
+from caprl_desktop.ui.server_dialog import ServerDialog
+
+NAME_ROLE = Qt.ItemDataRole.UserRole
+
+
+class EnginePage(QWidget):
+    def __init__(self, chosen: tuple[str, ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.this_computer = QRadioButton(self.tr("This computer, with the CapRL model installed here"))
+        self.on_servers = QRadioButton(self.tr("Caption servers (vLLM, llama.cpp's server, LM Studio)"))
+        self.on_servers.setObjectName("onServers")
+        group = QButtonGroup(self)
+        group.addButton(self.this_computer)
+        group.addButton(self.on_servers)
+        self.servers = QListWidget()
+        self.servers.setObjectName("serverList")
+        self.add_button = QPushButton(self.tr("Add…"))
+        self.add_button.setObjectName("addServer")
+        self.add_button.clicked.connect(self.add_server)
+        self.remove_button = QPushButton(self.tr("Remove"))
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.check_button = QPushButton(self.tr("Check"))
+        self.check_button.setToolTip(self.tr("Ask each server whether it answers, and which model it serves"))
+        self.check_button.clicked.connect(self.check)
+        buttons = QHBoxLayout()
+        for button in (self.add_button, self.remove_button, self.check_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        note = QLabel(self.tr("Images are sent only to the servers ticked here, scaled to the image detail chosen; "
+                              "a folder is spread over all of them. docs/remote.md says how to run a server. API "
+                              "keys stay in an environment variable or the system keyring."))
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.this_computer)
+        layout.addWidget(self.on_servers)
+        layout.addWidget(self.servers, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(note)
+        self._reader = DiskReader(self)
+        self.on_servers.toggled.connect(self._enable)
+        self.fill(chosen)
+        (self.on_servers if chosen else self.this_computer).setChecked(True)
+        self._enable()
+
+    def fill(self, ticked: tuple[str, ...]) -> None:
+        self.servers.clear()
+        for name, server in saved.load().items():
+            item = QListWidgetItem(self._line(name, server))
+            item.setData(NAME_ROLE, name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if name in ticked else Qt.CheckState.Unchecked)
+            self.servers.addItem(item)
+
+    def _line(self, name: str, server: Server) -> str:
+        parts = [name, server.shown, self.tr("{} at a time").format(server.slots)]
+        if server.key_source:
+            parts.append(server.key_source)
+        return " · ".join(parts)
+
+    def _enable(self) -> None:
+        on = self.on_servers.isChecked()
+        for widget in (self.servers, self.remove_button, self.check_button):
+            widget.setEnabled(on)
+
+    def ticked(self) -> tuple[str, ...]:
+        """The servers chosen, in the list's order; () for this computer."""
+        if not self.on_servers.isChecked():
+            return ()
+        items = (self.servers.item(row) for row in range(self.servers.count()))
+        return tuple(item.data(NAME_ROLE) for item in items if item.checkState() == Qt.CheckState.Checked)
+
+    def add_server(self) -> None:
+        dialog = ServerDialog(self)
+        accepted = dialog.exec() == ServerDialog.DialogCode.Accepted
+        server = dialog.server
+        dialog.deleteLater()  # (not before: deleted inside its own ``exec``, it would end as rejected)
+        if not accepted or server is None:
+            return
+        name = server.name
+        self.fill((*self.ticked(), name))  # a server just added is meant to be used
+        self.on_servers.setChecked(True)
+
+    def remove_selected(self) -> None:
+        row = self.servers.currentRow()
+        if row < 0:
+            return
+        name = self.servers.item(row).data(NAME_ROLE)
+        saved.remove(name)
+        self.fill(tuple(n for n in self.ticked() if n != name))
+
+    def check(self) -> None:
+        """Whether each server answers, off the GUI thread (a server that hangs takes up to 10 s)."""
+        servers = saved.load()
+        self.check_button.setEnabled(False)
+
+        def ask() -> dict[str, str]:
+            from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client, only now
+
+            return {name: answer_line(server) for name, server in servers.items()}
+
+        self._reader.run(ask, self._answered)
+
+    def _answered(self, lines: dict[str, str]) -> None:
+        self.check_button.setEnabled(self.on_servers.isChecked())
+        for row in range(self.servers.count()):
+            item = self.servers.item(row)
+            answer = lines.get(item.data(NAME_ROLE))
+            if answer is not None:
+                item.setToolTip(answer)
+                item.setText(item.text().split(" — ")[0] + " — " + answer)
+
+    def agreed(self) -> bool:
+        """Whether the servers ticked may be used: none ticked is refused, and each that would get images
+        unencrypted over a network is asked about once (remembered)."""
+        names = self.ticked()
+        if self.on_servers.isChecked() and not names:
+            QMessageBox.warning(self, self.tr("Caption servers"), self.tr("Tick the servers to caption with, or "
+                                                                          "choose this computer."))
+            return False
+        servers = saved.load()
+        for server, warning in consent.unwarned(servers[n] for n in names if n in servers):
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Send images unencrypted?"),
+                              self.tr("Send images to {} without encryption?").format(server.label),
+                              QMessageBox.StandardButton.NoButton, self)
+            box.setInformativeText(warning + ".\n\n" + self.tr(
+                "This is asked once for each server. HTTPS, or an SSH tunnel to the server, keeps them private."))
+            send = box.addButton(self.tr("Send to it"), QMessageBox.ButtonRole.AcceptRole)
+            keep = box.addButton(self.tr("Don't send"), QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
+            box.setEscapeButton(keep)
+            box.exec()
+            if box.clickedButton() is not send:
+                return False
+            consent.remember([server])
+        return True
+
+    def wait(self) -> None:
+        self._reader.wait()

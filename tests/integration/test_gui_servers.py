@@ -1,0 +1,174 @@
+"""The window on caption servers: Settings → Engine, streaming captions from a saved server, and its figures.
+
+The server is the stand-in (``StandInServer``) on 127.0.0.1, slowed down so that captions stream piece by
+piece as a real server's do; keys go to the test's own keyring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from caprl_desktop.core.engine.remote import consent, keys, saved
+from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui.main_window import MainWindow
+from caprl_desktop.ui.queue_model import State
+from caprl_desktop.ui.server_dialog import ServerDialog
+from caprl_desktop.ui.settings import AppSettings
+from caprl_desktop.ui.settings_dialog import SettingsDialog
+from tests.support.gui import CAPTION_TIMEOUT_MS, answer, drop, on_next_dialog, wait_all_finished
+from tests.support.images import save_noise
+from tests.support.keyrings import MemoryKeyring
+from tests.support.servers import StandInServer
+
+PIECES = ("Streaming ", "from ", "the ", "saved ", "server.")
+SECRET = "sk-caprl-window-93c1d7e0"
+
+
+@pytest.fixture
+def slow_server() -> Iterator[StandInServer]:
+    server = StandInServer("served-caprl").start()
+    server.script.pieces = PIECES
+    server.script.delay_s = 0.15  # each piece: the text grows in the window while the image is captioning
+    yield server
+    server.stop()
+
+
+def click_ok(dialog: QDialog) -> None:
+    [box] = dialog.findChildren(QDialogButtonBox, options=Qt.FindChildOption.FindDirectChildrenOnly)
+    ok = box.button(QDialogButtonBox.StandardButton.Ok)
+    ok.click()
+
+
+def test_the_window_captions_through_a_saved_server_with_streaming_text(
+    qtbot: QtBot, slow_server: StandInServer, installed: ModelStore, tmp_path: Path
+) -> None:
+    saved.add("box", slow_server.url + "#2")
+    settings = AppSettings()
+    settings.engine_servers = ("box",)
+    settings.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    assert window.controller.engine_info is None  # no model loaded here for it
+    assert window.status_line.model_label.text() == "Servers: box · 2 captions at a time"
+    assert window.status_line.backend_label.text() == "served-caprl"
+    assert window.windowTitle() == "CapRL Desktop — box"
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save_noise(folder / f"p{i}.png", 160, 120, seed=i)
+    drop(window, [folder])
+    full = "".join(PIECES)
+    partial: set[str] = set()
+
+    def streaming() -> bool:
+        if not window.queue.entries:
+            return False
+        text = window.panel.editor.toPlainText()
+        shown_row = window.queue.entries[0]
+        if shown_row.state == State.CAPTIONING and text and text != full:
+            partial.add(text)
+        return len(partial) >= 2 or shown_row.state == State.DONE
+
+    qtbot.waitUntil(streaming, timeout=CAPTION_TIMEOUT_MS)
+    assert len(partial) >= 2 and all(full.startswith(text) for text in partial)  # grew piece by piece
+    wait_all_finished(qtbot, window, 3)
+    assert [e.state for e in window.queue.entries] == [State.DONE] * 3
+    assert all((folder / f"p{i}.txt").read_text(encoding="utf-8").strip() == full for i in range(3))
+    assert window.panel.editor.toPlainText() == full
+    # Each server's share, in the status bar once the run is over; what made each caption, in the journal.
+    qtbot.waitUntil(lambda: window.status_line.backend_label.text().startswith("box 3 · "), timeout=5000)
+    assert "img/min" in window.status_line.backend_label.text()
+    with Journal() as journal:
+        [job] = journal.jobs()
+        records = journal.records(job.id)
+    assert job.options is not None and job.options.model_label == "served-caprl"
+    assert [(r.model, r.provenance.engine if r.provenance else "") for r in records] == \
+        [("served-caprl", slow_server.url)] * 3
+    assert slow_server.script.requests == 3
+
+    # Back to this computer: the local model loads, and the status bar says so.
+    dialog = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.engine_page.this_computer.setChecked(True)
+    dialog.accept()
+    assert window.settings.engine_servers == ()
+    window.controller.settings_changed()
+    qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    assert window.controller.remote_info is None
+    assert not window.status_line.model_label.text().startswith("Servers")
+    window.close()
+
+
+def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_before_plain_http(
+    qtbot: QtBot, memory_keyring: MemoryKeyring, isolated_home: Path
+) -> None:
+    settings = AppSettings()
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    page = dialog.engine_page
+    assert page.this_computer.isChecked() and page.servers.count() == 0
+
+    def fill(server_dialog: QDialog) -> None:
+        assert isinstance(server_dialog, ServerDialog)
+        qtbot.keyClicks(server_dialog.name, "lan-box")
+        qtbot.keyClicks(server_dialog.address, "http://192.0.2.10:8000/v1")
+        assert server_dialog.warning.isVisible() and "without encryption" in server_dialog.warning.text()
+        server_dialog.slots.setValue(8)
+        server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("keyring"))
+        qtbot.keyClicks(server_dialog.key, SECRET)
+        click_ok(server_dialog)
+
+    filled = on_next_dialog(ServerDialog, fill)
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    assert filled
+    assert page.on_servers.isChecked() and page.ticked() == ("lan-box",)
+    assert memory_keyring.passwords == {(keys.SERVICE, "lan-box"): SECRET}
+    server = saved.load()["lan-box"]
+    assert (server.slots, server.api_key_keyring, server.api_key_env) == (8, True, None)
+    assert SECRET not in saved.saved_file().read_text(encoding="utf-8")
+
+    asked = answer(qtbot, "Don't send")
+    click_ok(dialog)
+    assert asked and "Send images to lan-box without encryption?" in asked[0]
+    assert dialog.isVisible() and settings.engine_servers == ()  # not chosen: nothing will be sent to it
+    asked = answer(qtbot, "Send to it")
+    click_ok(dialog)
+    assert asked and not dialog.isVisible()
+    assert settings.engine_servers == ("lan-box",)
+    assert consent.unwarned([server]) == []
+
+    again = SettingsDialog(settings)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.engine_page.ticked() == ("lan-box",)
+    not_asked = answer(qtbot, "Send to it", within_s=1)
+    click_ok(again)
+    assert not_asked == [] and not again.isVisible()  # asked once for each server
+    written = [p for p in isolated_home.rglob("*") if p.is_file()]
+    assert written and [p for p in written if SECRET.encode() in p.read_bytes()] == []
+
+
+def test_a_server_chosen_without_its_warning_gets_no_image(qtbot: QtBot, isolated_home: Path) -> None:
+    """The settings file edited by hand to a server reached unencrypted: the window says so and sends nothing
+    (the Settings page is where the user agrees)."""
+    saved.add("lan", "http://192.0.2.10:8000/v1")
+    settings = AppSettings()
+    settings.engine_servers = ("lan",)
+    settings.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: "without encryption" in window.status_line.backend_label.text(),
+                    timeout=CAPTION_TIMEOUT_MS)
+    assert "Settings → Engine" in window.status_line.backend_label.text()
+    assert window.controller.remote_info is None
+    window.close()
