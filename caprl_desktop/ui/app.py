@@ -119,6 +119,6 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     window.add_paths([Path(a) for a in arguments], start=True)  # asked for from the command line or a file manager
     if early:
         window.receive_paths(early)
-    if window.controller.engine_config() is None:
+    if not window.controller.uses_servers and window.controller.engine_config() is None:
         window.show_models()  # first run
     return app.exec()

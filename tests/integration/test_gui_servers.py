@@ -119,16 +119,16 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
 
     def fill(server_dialog: QDialog) -> None:
         assert isinstance(server_dialog, ServerDialog)
-        qtbot.keyClicks(server_dialog.name, "lan-box")
-        qtbot.keyClicks(server_dialog.address, "http://192.0.2.10:8000/v1")
+        qtbot.keyClicks(server_dialog.name, "lan-box")  # type: ignore[no-untyped-call]
+        qtbot.keyClicks(server_dialog.address, "http://192.0.2.10:8000/v1")  # type: ignore[no-untyped-call]
         assert server_dialog.warning.isVisible() and "without encryption" in server_dialog.warning.text()
         server_dialog.slots.setValue(8)
         server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("keyring"))
-        qtbot.keyClicks(server_dialog.key, SECRET)
+        qtbot.keyClicks(server_dialog.key, SECRET)  # type: ignore[no-untyped-call]
         click_ok(server_dialog)
 
     filled = on_next_dialog(ServerDialog, fill)
-    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert filled
     assert page.on_servers.isChecked() and page.ticked() == ("lan-box",)
     assert memory_keyring.passwords == {(keys.SERVICE, "lan-box"): SECRET}
@@ -139,7 +139,7 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
     asked = answer(qtbot, "Don't send")
     click_ok(dialog)
     assert asked and "Send images to lan-box without encryption?" in asked[0]
-    assert dialog.isVisible() and settings.engine_servers == ()  # not chosen: nothing will be sent to it
+    assert dialog.isVisible() and not settings.engine_servers  # not chosen: nothing will be sent to it
     asked = answer(qtbot, "Send to it")
     click_ok(dialog)
     assert asked and not dialog.isVisible()

@@ -96,7 +96,7 @@ def test_without_a_system_keyring_adding_a_key_fails_clearly_and_saves_nothing(
 ) -> None:
     import keyring
 
-    keyring.set_keyring(fail.Keyring())  # a Linux without a Secret Service
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]  # a Linux without a Secret Service
     monkeypatch.setattr("sys.stdin", io.StringIO(SECRET + "\n"))
     assert main(["engines", "add", "box", stand_in.url, "--api-key-keyring"]) != 0
     assert "the system keyring cannot keep the key" in capsys.readouterr().err
