@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from caprl_desktop.core.engine.remote import saved
-from caprl_desktop.core.engine.remote.servers import DEFAULT_SLOTS, MAX_SLOTS, Server, parse_server, plain_http_warning
+from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, parse_server, plain_http_warning
 from caprl_desktop.core.errors import CaprlError
 
 NO_KEY, ENV_KEY, KEYRING_KEY = "none", "env", "keyring"
@@ -51,10 +51,12 @@ class ServerDialog(QDialog):
         self.warning.hide()
         form.addRow("", self.warning)
         self.slots = QSpinBox()
-        self.slots.setRange(1, MAX_SLOTS)
-        self.slots.setValue(DEFAULT_SLOTS)
+        self.slots.setRange(0, MAX_SLOTS)
+        self.slots.setSpecialValueText(self.tr("Find out"))
+        self.slots.setValue(0)
         self.slots.setToolTip(self.tr("What the server is set up for: vLLM's --max-num-seqs, llama-server's "
-                                      "--parallel."))
+                                      "--parallel. “Find out” asks llama-server, and measures the others from "
+                                      "their first replies."))
         form.addRow(self.tr("Captions at a time"), self.slots)
         self.key_kind = QComboBox()
         self.key_kind.addItem(self.tr("No API key"), NO_KEY)
@@ -115,7 +117,8 @@ class ServerDialog(QDialog):
             if kind != NO_KEY and not key:
                 raise CaprlError(self.tr("Give the API key, or choose “No API key”."))
             address = self.address.text().strip()
-            address += "" if "#" in address else f"#{self.slots.value()}"  # (an address with #N says it itself)
+            if "#" not in address and self.slots.value():  # (an address with #N says it itself)
+                address += f"#{self.slots.value()}"
             self.server = saved.add(self.name.text().strip(), address,
                                     key if kind == ENV_KEY else None,
                                     keyring_key=key if kind == KEYRING_KEY else None,

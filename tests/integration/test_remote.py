@@ -24,7 +24,7 @@ from PIL import Image
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.engine import RemoteEngine, ServerStats
 from caprl_desktop.core.engine.remote.servers import ServerAddressError, parse_server, shown_url
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
 from caprl_desktop.core.errors import EngineError
@@ -272,6 +272,59 @@ def test_saved_servers_and_an_api_key_the_app_never_writes_down(
     assert "No servers saved" in capsys.readouterr().out
     assert main(["caption", str(folder), "--engine", "box", "--overwrite"]) != 0
     assert "no saved server is called 'box'" in capsys.readouterr().err
+
+
+# --- captions at a time, found out --------------------------------------------------------------
+
+
+def measure(server: StandInServer, tmp_path: Path, count: int) -> ServerStats:
+    """Caption ``count`` times on ``server`` given without #N; its stats once all are made."""
+    with RemoteEngine([parse_server(server.url)]) as engine:
+        engine.start()
+        image = photo(tmp_path)
+        for i in range(count):
+            engine.submit(image, PROMPT, GenerationParams(max_tokens=8, seed=i))
+        replies = until_done(engine, count)
+        [stats] = engine.server_stats()
+    assert sum(isinstance(r, CaptionDone) for r in replies) == count
+    return stats
+
+
+def test_a_servers_captions_at_a_time_are_measured_from_its_first_replies(tmp_path: Path) -> None:
+    """A server that makes 3 captions at a time (the rest wait in its queue): two at once start as fast as one,
+    so the engine tries four; the fourth's first piece comes a caption late, so it keeps three."""
+    server = StandInServer("three-slots").start()
+    server.script.slots = 3
+    server.script.pieces = ("One ", "caption ", "of ", "four.")
+    server.script.delay_s = 0.15  # a caption takes 0.6 s: a queued one waits that long for its first piece
+    try:
+        stats = measure(server, tmp_path, 18)
+    finally:
+        server.stop()
+    assert (stats.slots, stats.measuring, stats.made) == (3, False, 18)
+
+
+def test_llama_server_says_its_slots_and_nothing_is_measured(tmp_path: Path) -> None:
+    server = StandInServer("llama-server").start()
+    server.script.slots, server.script.says_slots = 5, True  # /props: total_slots, as llama-server answers
+    try:
+        with RemoteEngine([parse_server(server.url)]) as engine:
+            info = engine.start()
+            [stats] = engine.server_stats()
+    finally:
+        server.stop()
+    assert info.servers[0].slots == 5 and info.parallel == 5
+    assert (stats.slots, stats.measuring) == (5, False)
+
+
+def test_a_number_given_with_the_address_is_kept(stand_ins: tuple[StandInServer, StandInServer],
+                                                 tmp_path: Path) -> None:
+    first, _ = stand_ins
+    first.script.slots, first.script.says_slots = 2, True  # what it says does not overrule what the user gave
+    with RemoteEngine([parse_server(first.url + "#6")]) as engine:
+        assert engine.start().parallel == 6
+        [stats] = engine.server_stats()
+    assert (stats.slots, stats.measuring) == (6, False)
 
 
 # --- real servers -----------------------------------------------------------------------------

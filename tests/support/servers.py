@@ -9,6 +9,7 @@ some pieces, a slow start.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -17,6 +18,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -84,6 +86,10 @@ class Script:
     delay_s: float = 0.0  # before each piece: a slow server
     first_delay_s: float = 0.0  # before the first piece only: a long image encode
     authorization: list[str] = field(default_factory=list)  # the Authorization header of each caption request
+    slots: int = 0  # captions it makes at a time, the rest wait their turn as on a real server (0: no limit)
+    says_slots: bool = False  # its /props gives ``slots`` as llama-server's does (``total_slots``)
+    streaming: int = 0  # captions being made now
+    most_streaming: int = 0  # the most made at once
 
 
 class StandInServer:
@@ -101,6 +107,21 @@ class StandInServer:
             self.url = f"https://localhost:{port}/v1"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._lock = threading.Lock()
+        self._turn = threading.Condition(self._lock)
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """One of the server's ``slots`` for a caption; waits for one as a real server's queue does."""
+        with self._turn:
+            self._turn.wait_for(lambda: not self.script.slots or self.script.streaming < self.script.slots)
+            self.script.streaming += 1
+            self.script.most_streaming = max(self.script.most_streaming, self.script.streaming)
+        try:
+            yield
+        finally:
+            with self._turn:
+                self.script.streaming -= 1
+                self._turn.notify_all()
 
     def start(self) -> StandInServer:
         self._thread.start()
@@ -137,6 +158,9 @@ class StandInServer:
             def do_GET(self) -> None:
                 if self._hang_up():
                     return
+                if self.path == "/props" and outer.script.says_slots:
+                    self._json(200, {"total_slots": outer.script.slots})
+                    return
                 if self.path.rstrip("/") != "/v1/models":
                     self.send_error(404)
                     return
@@ -152,6 +176,10 @@ class StandInServer:
                 if answer.isdigit():
                     self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})
                     return
+                with outer._slot():
+                    self._stream(answer)
+
+            def _stream(self, answer: str) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")

@@ -6,12 +6,16 @@ the image as the app prepared it (scaled to the detail budget, PNG so nothing is
 language's system and user prompts, the sampling settings and seed.
 
 Several servers share a folder: each takes up to its ``slots`` captions at a time, and a caption goes to the
-server with the most room. A server that fails (refused, an HTTP error, 429, a time-out, a stream cut short)
-hands its caption to another after a short back-off; a caption that had streamed text first says
-``CaptionRestarted``, so the text shown starts again and nothing is captioned twice. After ``MAX_FAILURES`` in
-a row a server leaves the rotation and is asked every ``PROBE_S`` seconds whether it answers again. Only
-when no server has answered for ``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends
-resumable.
+server with the most room. A server given without ``#N`` has that number found: llama-server says it
+(``/props``); for the others it starts at ``MEASURE_START`` and doubles while captions sent side by side
+start as fast as one alone, until one waits in the server's queue (its first piece comes a caption's time
+late) or the server says it is busy (429): then it keeps the number that did not queue (``_learn``).
+
+A server that fails (refused, an HTTP error, 429, a time-out, a stream cut short) hands its caption to
+another after a short back-off; a caption that had streamed text first says ``CaptionRestarted``, so the text
+shown starts again and nothing is captioned twice. After ``MAX_FAILURES`` in a row a server leaves the rotation
+and is asked every ``PROBE_S`` seconds whether it answers again. Only when no server has answered for
+``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends resumable.
 
 Threads: one per caption in flight (it reads the stream; closing the stream cancels the caption on the server)
 and one that probes servers out of rotation. They hand their replies to ``next_reply`` through one queue.
@@ -38,7 +42,7 @@ from PIL import Image
 
 from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
-from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server
 from caprl_desktop.core.engine.replies import (
     CaptionDone,
     CaptionFailed,
@@ -63,6 +67,9 @@ GIVE_UP_S = 60.0  # with no server answering for this long, the captions waiting
 TRIES_PER_SERVER, MIN_TRIES = 2, 5
 PROBE_TIMEOUT_S = 10.0  # /v1/models must answer within this, or the server counts as not answering
 CONNECT_TIMEOUT_S = 10.0
+MEASURE_START = 2  # captions at a time a server starts with while its number is measured
+MEASURE_CEILING = 64  # the most measuring reaches (vLLM takes more: give it with #N)
+QUEUED_TO_SETTLE = 2  # captions seen waiting in a server's queue before its number is settled
 READ_TIMEOUT_S = 300.0  # between two pieces of a stream: a large image's encode on a busy CPU server
 
 
@@ -73,6 +80,9 @@ class ServerStats:
     shown: str
     model: str
     label: str = ""  # its saved name, else its address
+    slots: int = 1  # captions it takes at a time: as given, as it said, or as measured so far
+    measuring: bool = False  # ``slots`` is still being measured from its replies
+    slots_from: str = "given"  # where ``slots`` comes from: "given" (#N), "server" (it said), "measured"
     in_flight: int = 0
     made: int = 0
     output_tokens: int = 0
@@ -115,6 +125,9 @@ class _Server:
     client: Any  # openai.OpenAI
     stats: ServerStats
     out_since: float | None = None  # when it left the rotation
+    fastest_first_s: float | None = None  # the quickest first piece seen: a caption that did not queue
+    shortest_caption_s: float | None = None  # the quickest whole caption: about what a queued one waits
+    queued_with: list[int] = field(default_factory=list)  # captions in flight when each queued one started
 
 
 @dataclass
@@ -130,6 +143,7 @@ class _Request:
     cancel: threading.Event = field(default_factory=threading.Event)
     stream: Any = None  # the open stream of the current attempt, closed to cancel
     ended: bool = False  # its final reply was sent (or it was abandoned); guarded by the engine's lock
+    started_with: int = 1  # captions in flight on its server when its current attempt started, itself included
 
 
 def image_data_url(image: PreparedImage) -> str:
@@ -196,10 +210,14 @@ class RemoteEngine:
         for spec in self._specs:
             client = self._client_factory(spec, self._read_timeout_s)
             model, reason = served_model(client)
-            stats = ServerStats(spec.shown, model, spec.label, in_rotation=not reason, reason=reason)
+            said = None if spec.slots_given or reason else server_slots(client, spec.url)
+            slots = spec.slots if spec.slots_given else said or MEASURE_START
+            stats = ServerStats(spec.shown, model, spec.label, slots, measuring=not spec.slots_given and not said,
+                                slots_from="given" if spec.slots_given else "server" if said else "measured",
+                                in_rotation=not reason, reason=reason)
             server = _Server(spec, client, stats, out_since=time.monotonic() if reason else None)
             self._servers.append(server)
-            found.append(ServerInfo(spec.shown, model, spec.slots, not reason, reason, label=spec.label))
+            found.append(ServerInfo(spec.shown, model, slots, not reason, reason, label=spec.label))
         if not any(s.answering for s in found):
             reasons = "; ".join(f"{s.shown}: {s.reason}" for s in found)
             raise EngineError(f"no caption server answers ({reasons})")
@@ -212,7 +230,7 @@ class RemoteEngine:
     def parallel(self) -> int:
         """Captions the servers in rotation take at once."""
         with self._lock:
-            slots = sum(s.spec.slots for s in self._servers if s.stats.in_rotation)
+            slots = sum(s.stats.slots for s in self._servers if s.stats.in_rotation)
         return max(1, slots)
 
     def server_stats(self) -> list[ServerStats]:
@@ -318,6 +336,7 @@ class RemoteEngine:
                 request = self._waiting.popleft()
                 server.stats.take()
                 request.attempts += 1
+                request.started_with = server.stats.in_flight
                 starts.append((request, server))
         for request, server in starts:
             try:
@@ -329,10 +348,10 @@ class RemoteEngine:
                 self._end(request, CaptionFailed(request.rid, EngineError(f"could not start a request: {exc}")))
 
     def _choose(self) -> _Server | None:
-        free = [s for s in self._servers if s.stats.in_rotation and s.stats.in_flight < s.spec.slots]
+        free = [s for s in self._servers if s.stats.in_rotation and s.stats.in_flight < s.stats.slots]
         if not free:
             return None
-        return min(free, key=lambda s: (s.stats.in_flight / s.spec.slots, s.stats.failures_in_row))
+        return min(free, key=lambda s: (s.stats.in_flight / s.stats.slots, s.stats.failures_in_row))
 
     def _run(self, request: _Request, server: _Server) -> None:
         started = time.perf_counter()
@@ -401,6 +420,7 @@ class RemoteEngine:
             server.stats.failures_in_row = 0
             server.stats.made += 1
             server.stats.output_tokens += output_tokens
+            self._learn(server, request.started_with, (first or ended) - started, ended - (first or ended))
         self._end(request, CaptionDone(request.rid, output))
 
     def _failed(self, request: _Request, server: _Server, exc: BaseException, *, restarted: bool) -> None:
@@ -409,6 +429,8 @@ class RemoteEngine:
         refused = _refused_request(exc)
         with self._lock:
             server.stats.give_back()
+            if server.stats.measuring and isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
+                self._settle(server, request.started_with - 1)  # it says it is full
             if not refused:  # the server's fault, not this caption's
                 server.stats.failures_in_row += 1
                 server.stats.reason = reason
@@ -436,6 +458,32 @@ class RemoteEngine:
             timer.start()
         except RuntimeError:
             self._requeue(request)
+
+    def _learn(self, server: _Server, started_with: int, first_s: float, decode_s: float) -> None:
+        """Measuring a server's captions at a time (under the lock), from a caption it finished. One that
+        started beside others and waited for its first piece half a caption longer than the quickest did was
+        queued by the server; the second such caption settles the number one below the fewest they started
+        with (one alone could be a hiccup of a busy machine). One that started with the server as full as
+        allowed, and did not wait, doubles the number."""
+        if not server.stats.measuring:
+            return
+        fastest = server.fastest_first_s = min(server.fastest_first_s or first_s, first_s)
+        shortest = server.shortest_caption_s = min(server.shortest_caption_s or first_s + decode_s,
+                                                   first_s + decode_s)
+        if started_with > 1 and first_s - fastest > max(2 * fastest, shortest / 2):
+            server.queued_with.append(started_with)
+            if len(server.queued_with) >= QUEUED_TO_SETTLE:
+                self._settle(server, min(server.queued_with) - 1)
+        elif started_with >= server.stats.slots:
+            server.stats.slots = min(MEASURE_CEILING, server.stats.slots * 2)
+            if server.stats.slots == MEASURE_CEILING:
+                server.stats.measuring = False
+
+    def _settle(self, server: _Server, slots: int) -> None:
+        server.stats.slots = max(1, min(server.stats.slots, slots))
+        server.stats.measuring = False
+        LOG.warning("%s takes %d caption%s at a time (measured)", server.stats.shown, server.stats.slots,
+                    "s" if server.stats.slots != 1 else "")
 
     def _requeue(self, request: _Request) -> None:
         with self._lock:
@@ -505,6 +553,19 @@ def served_model(client: Any) -> tuple[str, str]:
     except Exception as exc:  # noqa: BLE001 - whatever it is, the server does not answer
         return "", _describe(exc)
     return (ids[0] if ids else ""), ""
+
+
+def server_slots(client: Any, url: str) -> int | None:
+    """How many captions llama.cpp's llama-server takes at once (``total_slots`` of its ``/props``, at the
+    root of its address); None from a server that does not say (vLLM, LM Studio, llama-cpp-python's)."""
+    root = url.rstrip("/").removesuffix("/v1")
+    try:
+        quick = client.with_options(timeout=PROBE_TIMEOUT_S) if hasattr(client, "with_options") else client
+        props = quick.get(root + "/props", cast_to=object)
+        slots = props.get("total_slots") if isinstance(props, dict) else None
+    except Exception:  # noqa: BLE001 - not llama-server: measured instead
+        return None
+    return slots if isinstance(slots, int) and 1 <= slots <= MAX_SLOTS else None
 
 
 def answer_line(server: Server) -> str:

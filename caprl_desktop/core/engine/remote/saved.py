@@ -32,7 +32,8 @@ def load() -> dict[str, Server]:
         data = json.loads(saved_file().read_text(encoding="utf-8"))
         entries = data["engines"]
         return {e["name"]: Server(e["url"], int(e["slots"]), e.get("api_key_env"), name=e["name"],
-                                  api_key_keyring=bool(e.get("api_key_keyring")), ca_file=e.get("ca_file"))
+                                  api_key_keyring=bool(e.get("api_key_keyring")), ca_file=e.get("ca_file"),
+                                  slots_given=bool(e.get("slots_given", True)))
                 for e in entries}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
@@ -40,7 +41,7 @@ def load() -> dict[str, Server]:
 
 def _save(servers: dict[str, Server]) -> None:
     entries = [{"name": name, "url": s.url, "slots": s.slots, "api_key_env": s.api_key_env,
-                "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file}
+                "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file, "slots_given": s.slots_given}
                for name, s in sorted(servers.items())]
     saved_file().parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(saved_file(), json.dumps({"engines": entries}, indent=1) + "\n")
@@ -65,7 +66,7 @@ def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key:
         ca = str(ca_path)
     parsed = parse_server(address, api_key_env)
     server = Server(parsed.url, parsed.slots, api_key_env, name=name, api_key_keyring=keyring_key is not None,
-                    ca_file=ca)
+                    ca_file=ca, slots_given=parsed.slots_given)
     if keyring_key is not None:
         keys.store(name, keyring_key)
     servers = load()
@@ -94,7 +95,9 @@ def resolve(given: str) -> Server:
     name, _, count = given.partition("#")
     if name in saved:
         server = saved[name]
-        return dataclasses.replace(server, slots=parse_server(f"{server.url}#{count}").slots) if count else server
+        if count:
+            return dataclasses.replace(server, slots=parse_server(f"{server.url}#{count}").slots, slots_given=True)
+        return server
     if "://" not in given:
         known = ", ".join(sorted(saved)) or "none saved"
         raise ServerAddressError(f"no saved server is called {given!r} ({known}); give its address, e.g. "

@@ -1,8 +1,9 @@
 """Caption servers as the user names them: an OpenAI-compatible address, and how many captions it takes at once.
 
 ``http://gpu-box:8000/v1#8`` is vLLM on another machine taking 8 captions at a time; without ``#N`` the
-number is the default (``DEFAULT_SLOTS``). What is shown of an address (in records, logs, the window) never
-holds credentials: a ``user:password@`` part and the query are dropped.
+engine finds the number itself (llama-server says it; for others it is measured from the first replies).
+What is shown of an address (in records, logs, the window) never holds credentials: a ``user:password@``
+part and the query are dropped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from caprl_desktop.core.errors import CaprlError
 
-DEFAULT_SLOTS = 4  # llama-server's default --parallel; vLLM takes far more, and says so with #N
+DEFAULT_SLOTS = 4  # an address without #N: a placeholder until the engine has found the number out
 MAX_SLOTS = 256
 
 
@@ -29,6 +30,7 @@ class Server:
     name: str = ""  # the name it was saved under ("" for an address given as it is)
     api_key_keyring: bool = False  # its key is in the OS keyring, under ``name`` (see ``keys``)
     ca_file: str | None = None  # certificates to trust for its HTTPS besides the system's (a private CA)
+    slots_given: bool = True  # False: no #N was given, and the engine finds ``slots`` out
 
     @property
     def shown(self) -> str:
@@ -86,7 +88,8 @@ def parse_server(text: str, api_key_env: str | None = None) -> Server:
     path = parts.path.rstrip("/")
     if not path.endswith("/v1"):
         path += "/v1"  # llama-server, vLLM and LM Studio all serve the API under /v1
-    return Server(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), slots, api_key_env)
+    return Server(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), slots, api_key_env,
+                  slots_given=bool(hash_mark))
 
 
 def shown_url(url: str) -> str:
