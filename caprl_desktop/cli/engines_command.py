@@ -54,7 +54,7 @@ def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"caprl-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     where = f", {server.key_source}" if server.key_source else ""
-    print(f"Saved {args.name}: {server.shown}, {server.slots} captions at a time{where}", file=sys.stderr)
+    print(f"Saved {args.name}: {server.shown}, captions {server.at_a_time}{where}", file=sys.stderr)
     if warning := plain_http_warning(server):
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
@@ -69,7 +69,7 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     for name, server in servers.items():
         key = f", {server.key_source}" if server.key_source else ""
-        print(f"{name}  {server.shown}  #{server.slots}{key}  {answer_line(server)}")
+        print(f"{name}  {server.shown}  {server.at_a_time}{key}  {answer_line(server)}")
     return EXIT_OK
 
 

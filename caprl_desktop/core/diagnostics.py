@@ -108,7 +108,7 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     for name, server in saved.items():
         key = f", {server.key_source}" + (" (not set)" if server.api_key_env and not os.environ.get(
             server.api_key_env) else "") if server.key_source else ""
-        yield "servers", f"{name}: {server.shown}, {server.slots} at a time{key}: {answer_line(server)}"
+        yield "servers", f"{name}: {server.shown}, {server.at_a_time}{key}: {answer_line(server)}"
 
     for name, folder in (("data", paths.data_dir()), ("models", paths.models_dir()), ("config", paths.config_dir()),
                          ("logs", paths.log_dir())):

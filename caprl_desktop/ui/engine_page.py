@@ -80,7 +80,8 @@ class EnginePage(QWidget):
             self.servers.addItem(item)
 
     def _line(self, name: str, server: Server) -> str:
-        at_a_time = self.tr("{} at a time").format(server.slots) if server.slots_given else self.tr("found out")
+        at_a_time = self.tr("{} at a time").format(server.slots) if server.slots_given else \
+            self.tr("captions at a time found out")
         parts = [name, server.shown, at_a_time]
         if server.key_source:
             parts.append(server.key_source)

@@ -42,6 +42,11 @@ class Server:
         return self.name or self.shown
 
     @property
+    def at_a_time(self) -> str:
+        """For listings: "8 at a time", or "at a time: found out" when no #N was given."""
+        return f"{self.slots} at a time" if self.slots_given else "at a time: found out"
+
+    @property
     def key_source(self) -> str:
         """Where its API key comes from, for listings ("" when it has none)."""
         if self.api_key_keyring:
