@@ -288,6 +288,73 @@
     </message>
 </context>
 <context>
+    <name>EnginePage</name>
+    <message>
+        <source>This computer, with the CapRL model installed here</source>
+        <translation>このコンピューター（ここにインストールした CapRL モデル）</translation>
+    </message>
+    <message>
+        <source>Caption servers (vLLM, llama.cpp&apos;s server, LM Studio)</source>
+        <translation>キャプションサーバー（vLLM、llama.cpp のサーバー、LM Studio）</translation>
+    </message>
+    <message>
+        <source>Add…</source>
+        <translation>追加…</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <source>Check</source>
+        <translation>確認</translation>
+    </message>
+    <message>
+        <source>Ask each server whether it answers, and which model it serves</source>
+        <translation>各サーバーが応答するか、どのモデルを提供しているかを確認します</translation>
+    </message>
+    <message>
+        <source>Images are sent only to the servers ticked here, scaled to the image detail chosen; a folder is spread over all of them. docs/remote.md says how to run a server. API keys stay in an environment variable or the system keyring.</source>
+        <translation>画像はここでチェックしたサーバーにだけ、選んだ画像の精細さに縮小して送られます。フォルダーはそのすべてに分散されます。サーバーの動かし方は docs/remote.md にあります。API キーは環境変数かシステムのキーリングに置かれます。</translation>
+    </message>
+    <message>
+        <source>{} at a time</source>
+        <translation>同時に {} 件</translation>
+    </message>
+    <message>
+        <source>captions at a time found out</source>
+        <translation>同時に生成する数は自動で判定</translation>
+    </message>
+    <message>
+        <source>Caption servers</source>
+        <translation>キャプションサーバー</translation>
+    </message>
+    <message>
+        <source>Tick the servers to caption with, or choose this computer.</source>
+        <translation>キャプションに使うサーバーにチェックを入れるか、このコンピューターを選んでください。</translation>
+    </message>
+    <message>
+        <source>Send images unencrypted?</source>
+        <translation>画像を暗号化せずに送信しますか？</translation>
+    </message>
+    <message>
+        <source>Send images to {} without encryption?</source>
+        <translation>{} に画像を暗号化せずに送信しますか？</translation>
+    </message>
+    <message>
+        <source>This is asked once for each server. HTTPS, or an SSH tunnel to the server, keeps them private.</source>
+        <translation>この確認はサーバーごとに一度だけです。HTTPS か、サーバーへの SSH トンネルを使えば内容は守られます。</translation>
+    </message>
+    <message>
+        <source>Send to it</source>
+        <translation>送信する</translation>
+    </message>
+    <message>
+        <source>Don&apos;t send</source>
+        <translation>送信しない</translation>
+    </message>
+</context>
+<context>
     <name>ExportDialog</name>
     <message>
         <source>{} not in that folder</source>
@@ -1158,6 +1225,93 @@
     </message>
 </context>
 <context>
+    <name>ServerDialog</name>
+    <message>
+        <source>Add a caption server</source>
+        <translation>キャプションサーバーを追加</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <source>The OpenAI-compatible API of vLLM, llama.cpp&apos;s llama-server or LM Studio.</source>
+        <translation>vLLM、llama.cpp の llama-server、LM Studio の OpenAI 互換 API。</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>アドレス</translation>
+    </message>
+    <message>
+        <source>Find out</source>
+        <translation>自動で判定</translation>
+    </message>
+    <message>
+        <source>What the server is set up for: vLLM&apos;s --max-num-seqs, llama-server&apos;s --parallel. “Find out” asks llama-server, and measures the others from their first replies.</source>
+        <translation>サーバーの設定値（vLLM の --max-num-seqs、llama-server の --parallel）。「自動で判定」は llama-server には問い合わせ、その他は最初の応答から測ります。</translation>
+    </message>
+    <message>
+        <source>Captions at a time</source>
+        <translation>同時に生成する数</translation>
+    </message>
+    <message>
+        <source>No API key</source>
+        <translation>API キーなし</translation>
+    </message>
+    <message>
+        <source>From an environment variable</source>
+        <translation>環境変数から</translation>
+    </message>
+    <message>
+        <source>Kept in the system keyring</source>
+        <translation>システムのキーリングに保存</translation>
+    </message>
+    <message>
+        <source>API key</source>
+        <translation>API キー</translation>
+    </message>
+    <message>
+        <source>Only the system&apos;s certificate authorities</source>
+        <translation>システムの認証局のみ</translation>
+    </message>
+    <message>
+        <source>For a server whose HTTPS certificate comes from a private certificate authority: that authority&apos;s certificate (PEM).</source>
+        <translation>HTTPS 証明書がプライベート認証局のものであるサーバー用：その認証局の証明書（PEM）。</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>選択…</translation>
+    </message>
+    <message>
+        <source>Certificates</source>
+        <translation>証明書</translation>
+    </message>
+    <message>
+        <source>The variable&apos;s name, e.g. GPU_BOX_KEY</source>
+        <translation>環境変数の名前（例: GPU_BOX_KEY）</translation>
+    </message>
+    <message>
+        <source>The key (kept in the keyring, not in CapRL Desktop&apos;s files)</source>
+        <translation>キー（CapRL Desktop のファイルではなくキーリングに保存）</translation>
+    </message>
+    <message>
+        <source>Not encrypted: {}</source>
+        <translation>暗号化されません: {}</translation>
+    </message>
+    <message>
+        <source>Certificate authority</source>
+        <translation>認証局</translation>
+    </message>
+    <message>
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>証明書 (*.pem *.crt *.cer);;すべてのファイル (*)</translation>
+    </message>
+    <message>
+        <source>Give the API key, or choose “No API key”.</source>
+        <translation>API キーを入力するか、「API キーなし」を選んでください。</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>Settings — CapRL Desktop</source>
@@ -1364,6 +1518,10 @@
         <translation>キャプション</translation>
     </message>
     <message>
+        <source>Engine</source>
+        <translation>エンジン</translation>
+    </message>
+    <message>
         <source>Advanced</source>
         <translation>詳細設定</translation>
     </message>
@@ -1417,6 +1575,38 @@
     <message>
         <source>This build of llama.cpp has no GPU support, so captions are made on the processor. README, section &quot;GPU builds of llama-cpp-python&quot;, says how to install the build for your GPU.</source>
         <translation>この llama.cpp のビルドは GPU に対応していないため、キャプションは CPU で作成されます。GPU 用のビルドの入れ方は README の「GPU builds of llama-cpp-python」の節にあります。</translation>
+    </message>
+    <message>
+        <source>Servers: {}</source>
+        <translation>サーバー: {}</translation>
+    </message>
+    <message>
+        <source>Images are sent to these servers; nothing is captioned on this computer.</source>
+        <translation>画像はこれらのサーバーに送られ、このコンピューターではキャプションを生成しません。</translation>
+    </message>
+    <message>
+        <source>not answering: {}</source>
+        <translation>応答なし: {}</translation>
+    </message>
+    <message>
+        <source>The models the servers serve</source>
+        <translation>サーバーが提供しているモデル</translation>
+    </message>
+    <message>
+        <source>{} {} · {:.1f} img/min</source>
+        <translation>{} {} · {:.1f} 枚/分</translation>
+    </message>
+    <message>
+        <source>{} left out</source>
+        <translation>{} 除外中</translation>
+    </message>
+    <message>
+        <source>{}: {} captions, {:.1f} images/min, {:.1f} tokens/s, {} in flight</source>
+        <translation>{}: {} 件、{:.1f} 枚/分、{:.1f} トークン/秒、処理中 {} 件</translation>
+    </message>
+    <message>
+        <source>left out: {}</source>
+        <translation>除外: {}</translation>
     </message>
     <message>
         <source>{} done</source>
