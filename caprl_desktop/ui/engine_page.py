@@ -123,19 +123,22 @@ class EnginePage(QWidget):
         servers = saved.load()
         self.check_button.setEnabled(False)
 
-        def ask() -> dict[str, str]:
-            from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client, only now
+        def ask() -> dict[str, tuple[str, str]]:
+            from caprl_desktop.core.engine.remote.engine import ask_server  # the OpenAI client, only now
 
-            return {name: answer_line(server) for name, server in servers.items()}
+            return {name: ask_server(server) for name, server in servers.items()}
 
         self._reader.run(ask, self._answered)
 
-    def _answered(self, lines: dict[str, str]) -> None:
+    def _answered(self, answers: dict[str, tuple[str, str]]) -> None:
         self.check_button.setEnabled(self.on_servers.isChecked())
         for row in range(self.servers.count()):
             item = self.servers.item(row)
-            answer = lines.get(item.data(NAME_ROLE))
-            if answer is not None:
+            found = answers.get(item.data(NAME_ROLE))
+            if found is not None:
+                model, reason = found
+                answer = self.tr("does not answer: {}").format(reason) if reason else \
+                    self.tr("answers, serving {}").format(model or "?")
                 item.setToolTip(answer)
                 item.setText(item.text().split(" — ")[0] + " — " + answer)
 

@@ -34,6 +34,7 @@ class ServerDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("Add a caption server"))
+        self.setMinimumWidth(560)  # an address and its warning on few lines
         self.server: Server | None = None  # what was saved, once OK succeeded
         form = QFormLayout()
         self.name = QLineEdit()
@@ -98,11 +99,14 @@ class ServerDialog(QDialog):
 
     def _show_warning(self) -> None:
         try:
-            warning = plain_http_warning(parse_server(self.address.text()))
+            server: Server | None = parse_server(self.address.text())
         except CaprlError:
-            warning = None
-        self.warning.setText(self.tr("Not encrypted: {}").format(warning) if warning else "")
-        self.warning.setVisible(warning is not None)
+            server = None
+        plain = server is not None and plain_http_warning(server) is not None
+        self.warning.setText(self.tr("Not encrypted: {} is another computer reached over plain http, so the images "
+                                     "and captions sent to it can be read on the network on their way.")
+                             .format(server.shown) if server is not None and plain else "")
+        self.warning.setVisible(plain)
 
     def _choose_ca_file(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, self.tr("Certificate authority"), self.ca_file.text(),

@@ -28,6 +28,8 @@ class StatusLine(QObject):
         super().__init__(bar)
         self.model_label = QLabel()
         self.backend_label = QLabel()
+        self.servers_label = QLabel()  # each server's share, while servers make the captions
+        self.servers_label.setObjectName("serversLabel")
         self.speed_label = QLabel()
         self.progress_label = QLabel()
         self.progress_label.linkActivated.connect(lambda link: self.failedClicked.emit())
@@ -41,6 +43,8 @@ class StatusLine(QObject):
         bar.addWidget(self.model_label)
         bar.addWidget(self.get_model_button)
         bar.addWidget(self.backend_label, 1)
+        # Permanent, so what a drop added (a message for a minute) does not hide how the servers are doing.
+        bar.addPermanentWidget(self.servers_label)
         bar.addPermanentWidget(self.speed_label)
         bar.addPermanentWidget(self.progress_label)
         bar.addPermanentWidget(self.progress_bar)
@@ -63,6 +67,8 @@ class StatusLine(QObject):
 
     def show_engine(self, info: EngineInfo, name: str = "") -> None:
         """``name``: how the model is called ("CapRL-Qwen3VL-2B Q4_K_M"); its files are in the tooltip."""
+        self.servers_label.clear()
+        self.servers_label.setToolTip("")
         label = name or f"{info.model.model_path.name} · {info.model.mmproj_path.name}"
         if info.parallel > 1:
             label += " · " + self.tr("{} captions at a time").format(info.parallel)
@@ -111,8 +117,8 @@ class StatusLine(QObject):
             tips.append(self.tr("{}: {} captions, {:.1f} images/min, {:.1f} tokens/s, {} in flight").format(
                 name, s.made, s.images_per_minute, s.tokens_per_second, s.in_flight)
                 + ("" if s.in_rotation else " · " + self.tr("left out: {}").format(s.reason)))
-        self.backend_label.setText(" · ".join(parts))
-        self.backend_label.setToolTip("\n".join(tips))
+        self.servers_label.setText(" · ".join(parts))
+        self.servers_label.setToolTip("\n".join(tips))
 
     def summary(self, progress: Progress) -> str:
         """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the

@@ -84,8 +84,9 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     assert all((folder / f"p{i}.txt").read_text(encoding="utf-8").strip() == full for i in range(3))
     assert window.panel.editor.toPlainText() == full
     # Each server's share, in the status bar once the run is over; what made each caption, in the journal.
-    qtbot.waitUntil(lambda: window.status_line.backend_label.text().startswith("box 3 · "), timeout=5000)
-    assert "img/min" in window.status_line.backend_label.text()
+    qtbot.waitUntil(lambda: window.status_line.servers_label.text().startswith("box 3 · "), timeout=5000)
+    assert window.status_line.servers_label.text().endswith(" img/min") and window.status_line.servers_label.isVisible()
+    assert "3 captions" in window.status_line.servers_label.toolTip()
     with Journal() as journal:
         [job] = journal.jobs()
         records = journal.records(job.id)
@@ -97,6 +98,9 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     # Back to this computer: the local model loads, and the status bar says so.
     dialog = SettingsDialog(window.settings, window)
     qtbot.addWidget(dialog)
+    dialog.engine_page.check_button.click()  # whether each saved server answers, asked off the GUI thread
+    qtbot.waitUntil(lambda: "answers, serving served-caprl" in dialog.engine_page.servers.item(0).text(),
+                    timeout=CAPTION_TIMEOUT_MS)
     dialog.engine_page.this_computer.setChecked(True)
     dialog.accept()
     assert window.settings.engine_servers == ()
@@ -104,6 +108,7 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
     assert window.controller.remote_info is None
     assert not window.status_line.model_label.text().startswith("Servers")
+    assert window.status_line.servers_label.text() == ""
     window.close()
 
 
@@ -121,7 +126,7 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
         assert isinstance(server_dialog, ServerDialog)
         qtbot.keyClicks(server_dialog.name, "lan-box")  # type: ignore[no-untyped-call]
         qtbot.keyClicks(server_dialog.address, "http://192.0.2.10:8000/v1")  # type: ignore[no-untyped-call]
-        assert server_dialog.warning.isVisible() and "without encryption" in server_dialog.warning.text()
+        assert server_dialog.warning.isVisible() and "plain http" in server_dialog.warning.text()
         server_dialog.slots.setValue(8)
         server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("keyring"))
         qtbot.keyClicks(server_dialog.key, SECRET)  # type: ignore[no-untyped-call]

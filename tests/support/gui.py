@@ -70,7 +70,11 @@ def on_next_dialog(kind: type[QDialog], act: Callable[[QDialog], None], *, withi
                 QTimer.singleShot(20, look)
             return
         seen.append(dialog)
-        act(dialog)
+        try:
+            act(dialog)
+        except BaseException:
+            dialog.reject()  # a failed check must end the test, not leave it waiting on the dialog for ever
+            raise
 
     QTimer.singleShot(0, look)
     return seen

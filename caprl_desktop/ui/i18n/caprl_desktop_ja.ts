@@ -326,6 +326,14 @@
         <translation>同時に生成する数は自動で判定</translation>
     </message>
     <message>
+        <source>does not answer: {}</source>
+        <translation>応答なし: {}</translation>
+    </message>
+    <message>
+        <source>answers, serving {}</source>
+        <translation>応答あり、{} を提供中</translation>
+    </message>
+    <message>
         <source>Caption servers</source>
         <translation>キャプションサーバー</translation>
     </message>
@@ -1295,8 +1303,8 @@
         <translation>キー（CapRL Desktop のファイルではなくキーリングに保存）</translation>
     </message>
     <message>
-        <source>Not encrypted: {}</source>
-        <translation>暗号化されません: {}</translation>
+        <source>Not encrypted: {} is another computer reached over plain http, so the images and captions sent to it can be read on the network on their way.</source>
+        <translation>暗号化されません: {} は暗号化なしの http でつながる別のコンピューターです。送る画像とキャプションは途中のネットワークで読まれるおそれがあります。</translation>
     </message>
     <message>
         <source>Certificate authority</source>

@@ -568,13 +568,18 @@ def server_slots(client: Any, url: str) -> int | None:
     return slots if isinstance(slots, int) and 1 <= slots <= MAX_SLOTS else None
 
 
-def answer_line(server: Server) -> str:
-    """Whether a server answers now, for a listing: "answers, serving MODEL" or "does not answer: WHY"."""
+def ask_server(server: Server) -> tuple[str, str]:
+    """Whether a server answers now: (model id, "") or ("", why not)."""
     try:
         client = make_client(server, PROBE_TIMEOUT_S)
     except CaprlError as exc:  # its key or certificates cannot be read
-        return f"cannot be asked: {exc}"
-    model, reason = served_model(client)
+        return "", f"cannot be asked: {exc}"
+    return served_model(client)
+
+
+def answer_line(server: Server) -> str:
+    """Whether a server answers now, for a listing: "answers, serving MODEL" or "does not answer: WHY"."""
+    model, reason = ask_server(server)
     return f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
 
 
