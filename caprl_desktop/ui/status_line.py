@@ -92,6 +92,8 @@ class StatusLine(QObject):
 
     def show_remote(self, info: RemoteInfo, name: str) -> None:
         """Servers make the captions: which, what they serve, how many captions they take at once."""
+        self.servers_label.clear()  # (the figures of servers used before)
+        self.servers_label.setToolTip("")
         label = self.tr("Servers: {}").format(name)
         if info.parallel > 1:
             label += " · " + self.tr("{} captions at a time").format(info.parallel)

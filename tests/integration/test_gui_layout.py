@@ -135,13 +135,14 @@ def test_settings_keep_everyday_choices_apart_and_offer_gpu_layers_only_with_a_g
     dialog = SettingsDialog(window.settings, window, gpu=gpu)
     qtbot.addWidget(dialog)
     dialog.show()
-    everyday, advanced = dialog.pages.widget(0), dialog.pages.widget(1)
+    everyday, advanced = dialog.pages.widget(0), dialog.pages.widget(2)
     assert everyday is not None and advanced is not None
+    assert dialog.pages.widget(1) is dialog.engine_page  # this computer or servers, between the two
     on_first: list[QWidget] = [dialog.detail, dialog.max_tokens, dialog.start_when_added, dialog.overwrite,
                                dialog.caption_folder, dialog.interface_language]
     on_second: list[QWidget] = [dialog.temperature, dialog.seed, dialog.gpu_layers, dialog.threads, dialog.parallel]
     assert all(everyday.isAncestorOf(w) for w in on_first) and all(advanced.isAncestorOf(w) for w in on_second)
-    dialog.pages.setCurrentIndex(1)
+    dialog.pages.setCurrentIndex(2)
     assert dialog.gpu_layers.isVisible() == gpu
     dialog.reject()
 
