@@ -295,13 +295,30 @@ def test_a_servers_captions_at_a_time_are_measured_from_its_first_replies(tmp_pa
     so the engine tries four; the fourth's first piece comes a caption late, so it keeps three."""
     server = StandInServer("three-slots").start()
     server.script.slots = 3
-    server.script.pieces = ("One ", "caption ", "of ", "four.")
-    server.script.delay_s = 0.15  # a caption takes 0.6 s: a queued one waits that long for its first piece
+    server.script.pieces = ("One ", "caption ", "of ", "eight ", "pieces ", "from ", "the ", "server.")
+    server.script.delay_s = 0.15  # a caption takes 1.2 s: a queued one waits that long for its first piece
     try:
-        stats = measure(server, tmp_path, 18)
+        stats = measure(server, tmp_path, 12)
     finally:
         server.stop()
-    assert (stats.slots, stats.measuring, stats.made) == (3, False, 18)
+    assert (stats.slots, stats.measuring, stats.made) == (3, False, 12)
+    assert server.script.most_streaming == 3
+
+
+def test_a_server_that_answers_busy_beyond_its_slots_settles_them_and_stays_in_rotation(tmp_path: Path) -> None:
+    """Doubling from 2 to 4 sends a burst; the server makes 3 and answers 429 to the rest. Those captions wait
+    for a free place (not counted as the server failing, nor against the caption), and the number settles."""
+    server = StandInServer("busy-beyond-three").start()
+    server.script.slots, server.script.busy_429 = 3, True
+    server.script.pieces = ("One ", "caption ", "of ", "four.")
+    server.script.delay_s = 0.1
+    try:
+        stats = measure(server, tmp_path, 16)
+    finally:
+        server.stop()
+    assert (stats.slots, stats.measuring, stats.made) == (3, False, 16)
+    assert stats.in_rotation and stats.failures_in_row == 0
+    assert server.script.requests > 16  # some were answered 429, and made later
 
 
 def test_llama_server_says_its_slots_and_nothing_is_measured(tmp_path: Path) -> None:

@@ -88,6 +88,7 @@ class Script:
     authorization: list[str] = field(default_factory=list)  # the Authorization header of each caption request
     slots: int = 0  # captions it makes at a time, the rest wait their turn as on a real server (0: no limit)
     says_slots: bool = False  # its /props gives ``slots`` as llama-server's does (``total_slots``)
+    busy_429: bool = False  # beyond its ``slots`` it answers 429 (busy) instead of queueing
     streaming: int = 0  # captions being made now
     most_streaming: int = 0  # the most made at once
 
@@ -109,15 +110,24 @@ class StandInServer:
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)
 
+    def _free(self) -> bool:
+        return not self.script.slots or self.script.streaming < self.script.slots
+
     @contextlib.contextmanager
-    def _slot(self) -> Iterator[None]:
-        """One of the server's ``slots`` for a caption; waits for one as a real server's queue does."""
+    def _slot(self) -> Iterator[bool]:
+        """One of the server's ``slots`` for a caption (True); waits for one as a real server's queue does, or
+        with ``busy_429`` gives False at once when none is free."""
         with self._turn:
-            self._turn.wait_for(lambda: not self.script.slots or self.script.streaming < self.script.slots)
-            self.script.streaming += 1
-            self.script.most_streaming = max(self.script.most_streaming, self.script.streaming)
+            busy = self.script.busy_429 and not self._free()
+            if not busy:
+                self._turn.wait_for(self._free)
+                self.script.streaming += 1
+                self.script.most_streaming = max(self.script.most_streaming, self.script.streaming)
+        if busy:
+            yield False
+            return
         try:
-            yield
+            yield True
         finally:
             with self._turn:
                 self.script.streaming -= 1
@@ -176,7 +186,10 @@ class StandInServer:
                 if answer.isdigit():
                     self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})
                     return
-                with outer._slot():
+                with outer._slot() as got:
+                    if not got:
+                        self._json(429, {"error": {"message": "stand-in is busy"}})
+                        return
                     self._stream(answer)
 
             def _stream(self, answer: str) -> None:

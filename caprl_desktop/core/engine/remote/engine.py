@@ -429,9 +429,15 @@ class RemoteEngine:
         refused = _refused_request(exc)
         with self._lock:
             server.stats.give_back()
-            if server.stats.measuring and isinstance(exc, openai.APIStatusError) and exc.status_code == 429:
-                self._settle(server, request.started_with - 1)  # it says it is full
-            if not refused:  # the server's fault, not this caption's
+            # A server whose number was not given, busy (429) while making others: it takes no more than those.
+            # Said at any time, not only while measuring (a burst can settle one too high); not its failure, and
+            # not the caption's: it waits for the next free place.
+            full = not server.spec.slots_given and isinstance(exc, openai.APIStatusError) \
+                and exc.status_code == 429 and server.stats.in_flight > 0
+            if full:
+                self._settle(server, server.stats.in_flight)
+                request.attempts -= 1
+            elif not refused:  # the server's fault, not this caption's
                 server.stats.failures_in_row += 1
                 server.stats.reason = reason
                 if server.stats.failures_in_row >= MAX_FAILURES and server.stats.in_rotation:
@@ -461,16 +467,16 @@ class RemoteEngine:
 
     def _learn(self, server: _Server, started_with: int, first_s: float, decode_s: float) -> None:
         """Measuring a server's captions at a time (under the lock), from a caption it finished. One that
-        started beside others and waited for its first piece half a caption longer than the quickest did was
-        queued by the server; the second such caption settles the number one below the fewest they started
-        with (one alone could be a hiccup of a busy machine). One that started with the server as full as
-        allowed, and did not wait, doubles the number."""
+        started beside others and waited for its first piece most of a caption longer than the quickest did
+        was queued by the server (it waited for another caption to end); the second such caption settles the
+        number one below the fewest they started with (one alone could be a hiccup of a busy machine). One
+        that started with the server as full as allowed, and did not wait, doubles the number."""
         if not server.stats.measuring:
             return
         fastest = server.fastest_first_s = min(server.fastest_first_s or first_s, first_s)
         shortest = server.shortest_caption_s = min(server.shortest_caption_s or first_s + decode_s,
                                                    first_s + decode_s)
-        if started_with > 1 and first_s - fastest > max(2 * fastest, shortest / 2):
+        if started_with > 1 and first_s - fastest > max(2 * fastest, 0.75 * shortest):
             server.queued_with.append(started_with)
             if len(server.queued_with) >= QUEUED_TO_SETTLE:
                 self._settle(server, min(server.queued_with) - 1)
@@ -480,8 +486,10 @@ class RemoteEngine:
                 server.stats.measuring = False
 
     def _settle(self, server: _Server, slots: int) -> None:
-        server.stats.slots = max(1, min(server.stats.slots, slots))
-        server.stats.measuring = False
+        slots = max(1, min(server.stats.slots, slots))
+        if slots == server.stats.slots and not server.stats.measuring:
+            return
+        server.stats.slots, server.stats.measuring = slots, False
         LOG.warning("%s takes %d caption%s at a time (measured)", server.stats.shown, server.stats.slots,
                     "s" if server.stats.slots != 1 else "")
 
