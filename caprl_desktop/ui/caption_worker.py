@@ -129,7 +129,7 @@ class CaptionWorker(QObject):
         engine = self._engine
         if engine is not None and engine.running and engine.config == config:
             return engine
-        self._close_servers()
+        self.close_servers()
         self.engineStarting.emit()
         if engine is None:
             engine = self._engine = EngineClient(config, log_dir=self._log_dir)
@@ -161,7 +161,9 @@ class CaptionWorker(QObject):
         self.engineReady.emit(info, ", ".join(server.label for server in servers))
         return remote
 
-    def _close_servers(self) -> None:
+    def close_servers(self) -> None:
+        """Let the servers go (their saved list or keys changed, or this computer was chosen); the next run asks
+        them again. Queued behind a running job, so that job keeps them to its end."""
         remote, self._remote, self._servers = self._remote, None, ()
         if remote is not None:
             remote.close()
@@ -269,7 +271,7 @@ class CaptionWorker(QObject):
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
-        self._close_servers()
+        self.close_servers()
 
     def shutdown(self) -> None:
         self.unload()

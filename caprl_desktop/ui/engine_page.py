@@ -2,13 +2,18 @@
 
 The servers are the list ``caprl-desktop engines`` keeps (adding and removing here changes it at once, as the
 command does); which of them a run uses is a window setting (``AppSettings.engine_servers``), applied with the
-dialog's OK. "Check" asks each server whether it answers, on a pool thread. Images never go to a server that
-is not ticked here, and one that would get them unencrypted over a network is agreed to first (``consent``).
+dialog's OK; a server removed here leaves that setting at once too. "Check" asks every server at once whether
+it answers, on a pool thread of the application's: closing the dialog never waits for a server that hangs, and
+an answer that comes after it closed is dropped. Images never go to a server that is not ticked here, and one
+that would get them unencrypted over a network is agreed to first (``consent``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from concurrent.futures import ThreadPoolExecutor
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -26,13 +31,28 @@ from caprl_desktop.core.engine.remote import consent, saved
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.ui.disk_captions import DiskReader
 from caprl_desktop.ui.server_dialog import ServerDialog
+from caprl_desktop.ui.settings import AppSettings
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
 
 
+_checker: DiskReader | None = None
+
+
+def _check_reader() -> DiskReader:
+    """One pool for every dialog's checks, owned by the application (a dialog may close before its answers)."""
+    global _checker
+    if _checker is None or not shiboken6.isValid(_checker):
+        _checker = DiskReader(QCoreApplication.instance())
+    return _checker
+
+
 class EnginePage(QWidget):
-    def __init__(self, chosen: tuple[str, ...], parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._settings = settings
+        self.edited = False  # servers were added or removed here (whatever button closes the dialog)
+        chosen = settings.engine_servers
         self.this_computer = QRadioButton(self.tr("This computer, with the CapRL model installed here"))
         self.on_servers = QRadioButton(self.tr("Caption servers (vLLM, llama.cpp's server, LM Studio)"))
         self.on_servers.setObjectName("onServers")
@@ -64,7 +84,6 @@ class EnginePage(QWidget):
         layout.addWidget(self.servers, 1)
         layout.addLayout(buttons)
         layout.addWidget(note)
-        self._reader = DiskReader(self)
         self.on_servers.toggled.connect(self._enable)
         self.fill(chosen)
         (self.on_servers if chosen else self.this_computer).setChecked(True)
@@ -106,6 +125,7 @@ class EnginePage(QWidget):
         dialog.deleteLater()  # (not before: deleted inside its own ``exec``, it would end as rejected)
         if not accepted or server is None:
             return
+        self.edited = True
         name = server.name
         self.fill((*self.ticked(), name))  # a server just added is meant to be used
         self.on_servers.setChecked(True)
@@ -116,6 +136,10 @@ class EnginePage(QWidget):
             return
         name = self.servers.item(row).data(NAME_ROLE)
         saved.remove(name)
+        self.edited = True
+        # Gone from the saved list now, so from the choice now too, whatever button closes the dialog.
+        self._settings.engine_servers = tuple(n for n in self._settings.engine_servers if n != name)
+        self._settings.sync()
         self.fill(tuple(n for n in self.ticked() if n != name))
 
     def check(self) -> None:
@@ -126,11 +150,16 @@ class EnginePage(QWidget):
         def ask() -> dict[str, tuple[str, str]]:
             from caprl_desktop.core.engine.remote.engine import ask_server  # the OpenAI client, only now
 
-            return {name: ask_server(server) for name, server in servers.items()}
+            if not servers:
+                return {}
+            with ThreadPoolExecutor(max_workers=min(16, len(servers))) as pool:  # one that hangs holds up none
+                return dict(zip(servers, pool.map(ask_server, servers.values()), strict=True))
 
-        self._reader.run(ask, self._answered)
+        _check_reader().run(ask, self._answered)
 
     def _answered(self, answers: dict[str, tuple[str, str]]) -> None:
+        if not shiboken6.isValid(self):
+            return  # the dialog closed before the servers answered
         self.check_button.setEnabled(self.on_servers.isChecked())
         for row in range(self.servers.count()):
             item = self.servers.item(row)
@@ -166,6 +195,3 @@ class EnginePage(QWidget):
                 return False
             consent.remember([server])
         return True
-
-    def wait(self) -> None:
-        self._reader.wait()

@@ -399,7 +399,10 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         info = self.controller.engine_info
         dialog = SettingsDialog(self.settings, self, gpu=info.backend.gpu_offload if info is not None else None)
-        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+        accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
+        if dialog.engine_page.edited:  # (saved at once, even when the dialog is cancelled)
+            self.controller.servers_edited()
+        if accepted or dialog.engine_page.edited:
             self.controller.settings_changed()
 
     def choose_caption_folder(self) -> None:

@@ -87,6 +87,7 @@ class QueueController(QObject):
     runRequested = Signal(object)  # RunRequest
     loadRequested = Signal(object)  # EngineConfig, or ServerChoice
     unloadRequested = Signal()
+    closeServersRequested = Signal()  # let the servers go: the next run asks them again
     unloadNowRequested = Signal()  # the same, waiting until the engine process has ended
     shutdownRequested = Signal()
     countTokensRequested = Signal(object, str)  # image path, caption text
@@ -169,6 +170,7 @@ class QueueController(QObject):
         self.loadRequested.connect(self.worker.load)
         self.shutdownRequested.connect(self.worker.shutdown)
         self.unloadRequested.connect(self.worker.unload)
+        self.closeServersRequested.connect(self.worker.close_servers)
         self.unloadNowRequested.connect(self.worker.unload, Qt.ConnectionType.BlockingQueuedConnection)
         self.worker.engineStarting.connect(self.engineStarting)
         self.worker.engineReady.connect(self._engine_ready)
@@ -281,12 +283,31 @@ class QueueController(QObject):
 
     def settings_changed(self) -> None:
         """Settings apply to the next job; a loaded model is reloaded now if its set-up changed, and a change
-        between this computer and servers takes effect at once."""
+        between this computer and servers takes effect at once (after the run in flight)."""
+        if self._running:
+            return  # ``_job_ended`` catches up
         switched = self.uses_servers != (self._remote_info is not None)
-        if not self._running and (self._engine_info is not None or self._remote_info is not None or switched):
+        self._let_servers_go_if_unused()
+        if self._engine_info is not None or self._remote_info is not None or switched:
             self.prepare_engine()  # the worker reloads only when the engine config differs
         self._restart_idle_timer()
 
+    def servers_edited(self) -> None:
+        """Saved servers were added or removed (a key or certificates may have changed with them): the engine
+        on servers is started again from the saved list before its next caption."""
+        self.closeServersRequested.emit()  # (queued behind a run in flight, which keeps what it started with)
+        self._remote_info = None
+        if not self._running and self.uses_servers:
+            self.prepare_engine()
+
+    def _let_servers_go_if_unused(self) -> bool:
+        """This computer was chosen: the servers still in use go (True)."""
+        if self.uses_servers or self._remote_info is None:
+            return False
+        self.closeServersRequested.emit()
+        self._remote_info = None
+        self.model_name = ""
+        return True
     def models_changed(self) -> None:
         if self.engine_config() is None and self._engine_info is not None:
             self._engine_info = None
@@ -732,6 +753,8 @@ class QueueController(QObject):
             self.entryChanged.emit(row)
         if back == State.IDLE:
             self._look_for_earlier(left)
+        if self._let_servers_go_if_unused():  # this computer was chosen during the run
+            self.prepare_engine()
         self._maybe_start()
         self._end_go_if_idle()
         self._update_progress()

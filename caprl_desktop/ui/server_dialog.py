@@ -7,6 +7,8 @@ unencrypted over a network says so under its address as it is typed.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -90,11 +92,12 @@ class ServerDialog(QDialog):
         kind = self.key_kind.currentData()
         self.key.setVisible(kind != NO_KEY)
         self.key.clear()
+        # A variable's name shows while typed only: a key pasted into that field is not left on the screen.
+        self.key.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit if kind == ENV_KEY
+                             else QLineEdit.EchoMode.Password)
         if kind == ENV_KEY:
-            self.key.setEchoMode(QLineEdit.EchoMode.Normal)
             self.key.setPlaceholderText(self.tr("The variable's name, e.g. GPU_BOX_KEY"))
         else:
-            self.key.setEchoMode(QLineEdit.EchoMode.Password)
             self.key.setPlaceholderText(self.tr("The key (kept in the keyring, not in CapRL Desktop's files)"))
 
     def _show_warning(self) -> None:
@@ -120,6 +123,11 @@ class ServerDialog(QDialog):
         try:
             if kind != NO_KEY and not key:
                 raise CaprlError(self.tr("Give the API key, or choose “No API key”."))
+            if kind == ENV_KEY and not os.environ.get(key):
+                # Never the text itself in the message: it may be the key, typed in the wrong field.
+                raise CaprlError(self.tr("No environment variable of that name is set for CapRL Desktop. Give the "
+                                         "name of the variable that holds the key (set where CapRL Desktop is "
+                                         "started), or choose “Kept in the system keyring”."))
             address = self.address.text().strip()
             if "#" not in address and self.slots.value():  # (an address with #N says it itself)
                 address += f"#{self.slots.value()}"

@@ -176,7 +176,7 @@ class SettingsDialog(QDialog):
         advanced_layout = QVBoxLayout(advanced_page)
         advanced_layout.addLayout(advanced)
         advanced_layout.addStretch(1)
-        self.engine_page = EnginePage(settings.engine_servers)
+        self.engine_page = EnginePage(settings)
         self.pages = QTabWidget()
         self.pages.addTab(everyday_page, self.tr("Captions"))
         self.pages.addTab(self.engine_page, self.tr("Engine"))
@@ -235,10 +235,6 @@ class SettingsDialog(QDialog):
         chosen = QFileDialog.getExistingDirectory(self, self.tr("Save captions in"), self.caption_folder.text())
         if chosen:
             self.caption_folder.setText(chosen)
-
-    def done(self, result: int) -> None:
-        self.engine_page.wait()  # a "Check" still asking a server answers into this dialog
-        super().done(result)
 
     def accept(self) -> None:
         if not self.engine_page.agreed():

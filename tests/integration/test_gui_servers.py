@@ -29,13 +29,14 @@ from tests.support.servers import StandInServer
 
 PIECES = ("Streaming ", "from ", "the ", "saved ", "server.")
 SECRET = "sk-caprl-window-93c1d7e0"
+PASTED_KEY = "hf_caprl_window_5a17e2"  # a key that looks like a variable's name, typed where the name belongs
 
 
 @pytest.fixture
 def slow_server() -> Iterator[StandInServer]:
     server = StandInServer("served-caprl").start()
     server.script.pieces = PIECES
-    server.script.delay_s = 0.15  # each piece: the text grows in the window while the image is captioning
+    server.script.delay_s = 0.25  # each piece: the text grows in the window while the image is captioning
     yield server
     server.stop()
 
@@ -122,12 +123,20 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
     page = dialog.engine_page
     assert page.this_computer.isChecked() and page.servers.count() == 0
 
+    refusals: list[list[str]] = []
+
     def fill(server_dialog: QDialog) -> None:
         assert isinstance(server_dialog, ServerDialog)
         qtbot.keyClicks(server_dialog.name, "lan-box")  # type: ignore[no-untyped-call]
         qtbot.keyClicks(server_dialog.address, "http://192.0.2.10:8000/v1")  # type: ignore[no-untyped-call]
         assert server_dialog.warning.isVisible() and "plain http" in server_dialog.warning.text()
         server_dialog.slots.setValue(8)
+        # The key pasted where the variable's name belongs: refused, and not shown back.
+        server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("env"))
+        qtbot.keyClicks(server_dialog.key, PASTED_KEY)  # type: ignore[no-untyped-call]
+        refusals.append(answer(qtbot, "OK"))
+        click_ok(server_dialog)
+        assert refusals[0] and server_dialog.isVisible()
         server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("keyring"))
         qtbot.keyClicks(server_dialog.key, SECRET)  # type: ignore[no-untyped-call]
         click_ok(server_dialog)
@@ -135,6 +144,8 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
     filled = on_next_dialog(ServerDialog, fill)
     qtbot.mouseClick(page.add_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert filled
+    [refused] = refusals
+    assert "No environment variable of that name" in refused[0] and PASTED_KEY not in " ".join(refused)
     assert page.on_servers.isChecked() and page.ticked() == ("lan-box",)
     assert memory_keyring.passwords == {(keys.SERVICE, "lan-box"): SECRET}
     server = saved.load()["lan-box"]
@@ -161,6 +172,16 @@ def test_adding_a_server_in_settings_keeps_its_key_in_the_keyring_and_asks_once_
     written = [p for p in isolated_home.rglob("*") if p.is_file()]
     assert written and [p for p in written if SECRET.encode() in p.read_bytes()] == []
 
+    # Removed, then Cancel: gone from the list, the keyring and the choice alike (runs would fail on the name).
+    last = SettingsDialog(settings)
+    qtbot.addWidget(last)
+    last.show()
+    last.engine_page.servers.setCurrentRow(0)
+    last.engine_page.remove_button.click()
+    last.reject()
+    assert last.engine_page.edited
+    assert saved.load() == {} and memory_keyring.passwords == {} and not settings.engine_servers
+
 
 def test_a_server_chosen_without_its_warning_gets_no_image(qtbot: QtBot, isolated_home: Path) -> None:
     """The settings file edited by hand to a server reached unencrypted: the window says so and sends nothing
@@ -176,4 +197,74 @@ def test_a_server_chosen_without_its_warning_gets_no_image(qtbot: QtBot, isolate
                     timeout=CAPTION_TIMEOUT_MS)
     assert "Settings → Engine" in window.status_line.backend_label.text()
     assert window.controller.remote_info is None
+    window.close()
+
+
+def test_a_server_saved_again_with_a_key_is_asked_with_it_from_the_next_image(
+    qtbot: QtBot, slow_server: StandInServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine on servers started with the saved list of its time: saving the server again (a new key) in
+    Settings, even when the dialog is then cancelled, makes the next image go with the new key."""
+    slow_server.script.delay_s = 0.0
+    saved.add("box", slow_server.url + "#2")
+    settings = AppSettings()
+    settings.engine_servers, settings.start_when_added = ("box",), True
+    settings.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    drop(window, [save_noise(tmp_path / "first.png", 120, 90, seed=1)])
+    wait_all_finished(qtbot, window, 1)
+    assert slow_server.script.authorization == ["Bearer none"]  # no key yet
+    monkeypatch.setenv("CAPRL_BOX_KEY", SECRET)
+
+    def fill(server_dialog: QDialog) -> None:
+        assert isinstance(server_dialog, ServerDialog)
+        server_dialog.name.setText("box")
+        server_dialog.address.setText(slow_server.url + "#2")
+        server_dialog.key_kind.setCurrentIndex(server_dialog.key_kind.findData("env"))
+        server_dialog.key.setText("CAPRL_BOX_KEY")
+        click_ok(server_dialog)
+
+    def add_then_cancel(dialog: QDialog) -> None:
+        assert isinstance(dialog, SettingsDialog)
+        filled.append(on_next_dialog(ServerDialog, fill))
+        dialog.engine_page.add_button.click()
+        dialog.reject()
+
+    filled: list[list[QDialog]] = []
+    on_next_dialog(SettingsDialog, add_then_cancel)
+    window.show_settings()
+    assert filled and filled[0] and saved.load()["box"].api_key_env == "CAPRL_BOX_KEY"
+    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    drop(window, [save_noise(tmp_path / "second.png", 120, 90, seed=2)])
+    wait_all_finished(qtbot, window, 2)
+    assert slow_server.script.authorization[-1] == f"Bearer {SECRET}"
+    window.close()
+
+
+def test_choosing_this_computer_without_a_model_lets_the_servers_go(
+    qtbot: QtBot, slow_server: StandInServer
+) -> None:
+    saved.add("box", slow_server.url)
+    settings = AppSettings()
+    settings.engine_servers = ("box",)
+    settings.sync()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    assert not window.status_line.get_model_button.isVisible()
+    dialog = SettingsDialog(window.settings, window)
+    qtbot.addWidget(dialog)
+    dialog.engine_page.check()  # a check still asking when the dialog goes: its answer is dropped, no error
+    dialog.engine_page.this_computer.setChecked(True)
+    dialog.accept()
+    dialog.deleteLater()
+    window.controller.settings_changed()
+    assert window.controller.remote_info is None
+    qtbot.waitUntil(lambda: window.status_line.get_model_button.isVisible(), timeout=CAPTION_TIMEOUT_MS)
+    assert window.status_line.model_label.text() == "No model installed"
+    qtbot.wait(300)  # the check's answer comes, to a dialog that is gone
     window.close()

@@ -106,8 +106,9 @@ def test_without_a_system_keyring_adding_a_key_fails_clearly_and_saves_nothing(
 def test_https_is_verified_and_a_private_authority_can_be_trusted(
     https_stand_in: StandInServer, authority: trustme.CA, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(EngineError, match="its HTTPS certificate is not one this computer trusts"):
-        RemoteEngine([parse_server(https_stand_in.url)]).start()  # its certificate is not from a known authority
+    with RemoteEngine([parse_server(https_stand_in.url)]) as engine, \
+            pytest.raises(EngineError, match="its HTTPS certificate is not one this computer trusts"):
+        engine.start()  # its certificate is not from a known authority
     assert https_stand_in.script.requests == 0
     ca_file = tmp_path / "private-ca.pem"
     authority.cert_pem.write_to_path(str(ca_file))

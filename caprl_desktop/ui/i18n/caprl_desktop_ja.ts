@@ -1318,6 +1318,10 @@
         <source>Give the API key, or choose “No API key”.</source>
         <translation>API キーを入力するか、「API キーなし」を選んでください。</translation>
     </message>
+    <message>
+        <source>No environment variable of that name is set for CapRL Desktop. Give the name of the variable that holds the key (set where CapRL Desktop is started), or choose “Kept in the system keyring”.</source>
+        <translation>その名前の環境変数は CapRL Desktop に設定されていません。キーを保持する変数の名前（CapRL Desktop を起動する環境で設定）を入力するか、「システムのキーリングに保存」を選んでください。</translation>
+    </message>
 </context>
 <context>
     <name>SettingsDialog</name>

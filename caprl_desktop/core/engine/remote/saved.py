@@ -54,8 +54,9 @@ def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key:
     if not _NAME.match(name) or "://" in name:
         raise ServerAddressError(f"{name!r} cannot name a server: use letters, digits, '.', '_' or '-'")
     if api_key_env is not None and not _ENV.match(api_key_env):
-        raise ServerAddressError(f"{api_key_env!r} is not an environment variable's name (give the variable that "
-                                 "holds the key, not the key)")
+        # Not the text itself in the message: it may be the key, given where the variable's name belongs.
+        raise ServerAddressError("that is not an environment variable's name (letters, digits and _): give the "
+                                 "variable that holds the key, not the key")
     if api_key_env is not None and keyring_key is not None:
         raise ServerAddressError("give the key either in an environment variable or to the keyring, not both")
     ca = None
