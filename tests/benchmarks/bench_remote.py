@@ -5,8 +5,9 @@
 Each server is llama-cpp-python's own (``python -m llama_cpp.server``, one thread, one caption at a time) on
 a benchmark model (``bench_models``: ``--family``, Q4_K_M text, or ``--f16`` where llama.cpp's AMX kernels
 would crash on Q4_K and the server has no switch for them); the app captions the folder through them with
-``caprl-desktop caption --engine URL#1 [--engine URL#1]``, in a fresh process per run. Figures are images per
-minute over the folder, mean ± sd over the runs; server start-up is not counted.
+``caprl-desktop caption --engine URL#1 [--engine URL#1]``, in a fresh process per run (``--found-out``: the
+addresses without ``#1``, so the app measures each server's captions at a time itself). Figures are images
+per minute over the folder, mean ± sd over the runs; server start-up is not counted.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from tests.support.models import ModelFiles
 from tests.support.servers import LlamaServer
 
 
-def run(servers: list[LlamaServer], images: list[Path], max_tokens: int, image_tokens: int, scratch: Path) -> float:
-    """Seconds for the whole folder, captioned by a fresh ``caprl-desktop`` process through ``servers``."""
+def run(servers: list[LlamaServer], images: list[Path], max_tokens: int, image_tokens: int, scratch: Path,
+        slots: str = "#1") -> float:
+    """Seconds for the whole folder, captioned by a fresh ``caprl-desktop`` process through ``servers`` (each
+    address followed by ``slots``: "#1", or "" to have the app find the number out)."""
     folder = scratch / "folder"
     folder.mkdir(parents=True)
     for image in images:
         (folder / image.name).symlink_to(image)
-    engines = [arg for server in servers for arg in ("--engine", server.url + "#1")]
+    engines = [arg for server in servers for arg in ("--engine", server.url + slots)]
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "caprl_desktop", "caption", str(folder), *engines, "--max-tokens",
                     str(max_tokens), "--image-max-tokens", str(image_tokens), "--seed", "1", "--output-dir",
@@ -48,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--family", default="3b", help="3b, 2b or 4b")
     parser.add_argument("--f16", action="store_true", help="the text model in f16 instead of Q4_K_M")
+    parser.add_argument("--found-out", action="store_true",
+                        help="give the servers without #1: the app measures their captions at a time")
     args = parser.parse_args(argv)
     from caprl_desktop.core.models.catalog import family
 
@@ -57,14 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {pair.model.name} + {pair.mmproj.name}", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="caprl-bench-remote-"))
     images = make_images(scratch / "images", args.images, args.image_tokens)
-    lines = ["| servers (1 thread, 1 caption at a time each) | images/min | s per folder | runs |", "|---|---|---|---|"]
+    given = "found out by the app" if args.found_out else "#1 given"
+    lines = [f"| servers (1 thread, 1 caption at a time each; {given}) | images/min | s per folder | runs |",
+             "|---|---|---|---|"]
     for count in (int(n) for n in args.servers.split(",")):
         servers = [LlamaServer(pair, scratch / f"server-{count}-{i}.log", n_ctx=4096) for i in range(count)]
         try:
             for server in servers:
                 server.wait_ready(timeout=300)
-            seconds = [run(servers, images, args.max_tokens, args.image_tokens, scratch / f"run-{count}-{n}")
-                       for n in range(args.runs)]
+            seconds = [run(servers, images, args.max_tokens, args.image_tokens, scratch / f"run-{count}-{n}",
+                           "" if args.found_out else "#1") for n in range(args.runs)]
         finally:
             for server in servers:
                 server.stop()
