@@ -274,6 +274,23 @@ def test_saved_servers_and_an_api_key_the_app_never_writes_down(
     assert "no saved server is called 'box'" in capsys.readouterr().err
 
 
+def test_a_redirect_is_not_followed_and_the_image_goes_nowhere_else(
+    stand_ins: tuple[StandInServer, StandInServer], tmp_path: Path
+) -> None:
+    first, elsewhere = stand_ins
+    first.script.answers = ["307"]
+    first.script.redirect_to = elsewhere.url + "/chat/completions"
+    with RemoteEngine([parse_server(first.url + "#1")], backoff_s=0.01) as engine:
+        engine.start()
+        engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8))
+        [reply] = until_done(engine, 1)
+        [stats] = engine.server_stats()
+    assert isinstance(reply, CaptionFailed)
+    assert f"redirected elsewhere to {elsewhere.url}/chat/completions (HTTP 307)" in str(reply.error)
+    assert elsewhere.script.requests == 0 and first.script.requests == 1  # not followed, not tried again
+    assert stats.in_rotation and stats.failures_in_row == 0
+
+
 # --- captions at a time, found out --------------------------------------------------------------
 
 

@@ -89,6 +89,7 @@ class Script:
     slots: int = 0  # captions it makes at a time, the rest wait their turn as on a real server (0: no limit)
     says_slots: bool = False  # its /props gives ``slots`` as llama-server's does (``total_slots``)
     busy_429: bool = False  # beyond its ``slots`` it answers 429 (busy) instead of queueing
+    redirect_to: str = ""  # the Location of an answer "307"
     streaming: int = 0  # captions being made now
     most_streaming: int = 0  # the most made at once
 
@@ -183,6 +184,12 @@ class StandInServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 outer.script.authorization.append(self.headers.get("Authorization", ""))
                 answer = outer._next_answer(body)
+                if answer == "307":
+                    self.send_response(307)
+                    self.send_header("Location", outer.script.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if answer.isdigit():
                     self._json(int(answer), {"error": {"message": f"stand-in says {answer}"}})
                     return

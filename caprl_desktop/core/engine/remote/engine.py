@@ -42,7 +42,7 @@ from PIL import Image
 
 from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
-from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server
+from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, shown_url
 from caprl_desktop.core.engine.replies import (
     CaptionDone,
     CaptionFailed,
@@ -159,7 +159,9 @@ def make_client(server: Server, timeout: float) -> Any:
     HTTPS certificates are always verified: against the system's authorities, and for a server saved with a
     ``ca_file`` against those certificates too (a private CA). Raises ``KeyStoreError`` when its key is missing."""
     key = keys.api_key(server)
-    http_client = None
+    # Redirects are not followed: an image goes to the address the user gave and nowhere else (a redirect to
+    # another host, or from HTTPS to plain http, fails the caption with what happened).
+    options: dict[str, Any] = {"follow_redirects": False}
     if server.ca_file:
         context = ssl.create_default_context()
         try:
@@ -167,9 +169,10 @@ def make_client(server: Server, timeout: float) -> Any:
         except (OSError, ssl.SSLError) as exc:
             raise EngineError(f"the certificates for {server.label} cannot be read from {server.ca_file}: "
                               f"{exc}") from exc
-        # openai 3 builds on httpx2, earlier releases on httpx: each offers a client with its own defaults.
-        factory = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
-        http_client = factory(verify=context)
+        options["verify"] = context
+    # openai 3 builds on httpx2, earlier releases on httpx: each offers a client with the SDK's defaults.
+    factory = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
+    http_client = factory(**options)
     return openai.OpenAI(base_url=server.url, api_key=key or "none", max_retries=0, http_client=http_client,
                          timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
 
@@ -547,6 +550,8 @@ def _close_stream(request: _Request) -> None:
 def _refused_request(exc: BaseException) -> bool:
     """An HTTP 4xx that is about this request (too large an image, a bad parameter), not the server being busy
     or down: trying it elsewhere would fail the same way."""
+    if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
+        return True  # a redirect, not followed: the same everywhere, and not a failure of the server
     return isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 \
         and exc.status_code not in (408, 409, 429)
 
@@ -619,6 +624,11 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         if exc.status_code == 429:
             return "busy (HTTP 429, too many requests)"
+        if 300 <= exc.status_code < 400:
+            where = exc.response.headers.get("location", "")
+            to = f" to {shown_url(where)}" if where else ""
+            return (f"redirected elsewhere{to} (HTTP {exc.status_code}), which the app does not follow: images go "
+                    "only to the address given; give the one it redirects to if that is meant")
         return f"HTTP {exc.status_code}"
     if isinstance(exc, openai.APITimeoutError):
         return "did not answer in time"
