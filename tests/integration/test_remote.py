@@ -322,6 +322,19 @@ def test_a_servers_captions_at_a_time_are_measured_from_its_first_replies(tmp_pa
     assert server.script.most_streaming == 3
 
 
+def test_a_one_caption_server_whose_image_encoding_is_most_of_a_caption_is_measured_at_one(tmp_path: Path) -> None:
+    """A CPU server: the first piece comes after most of the caption's time (the image's encoding), so a
+    queued caption's first piece is only about twice as late as the quickest; it is still seen as queued."""
+    server = StandInServer("cpu-server").start()
+    server.script.slots = 1
+    server.script.first_delay_s, server.script.delay_s = 0.6, 0.05  # 0.8 s a caption, 0.65 s of it before a word
+    try:
+        stats = measure(server, tmp_path, 6)
+    finally:
+        server.stop()
+    assert (stats.slots, stats.measuring, stats.made) == (1, False, 6)
+
+
 def test_a_server_that_answers_busy_beyond_its_slots_settles_them_and_stays_in_rotation(tmp_path: Path) -> None:
     """Doubling from 2 to 4 sends a burst; the server makes 3 and answers 429 to the rest. Those captions wait
     for a free place (not counted as the server failing, nor against the caption), and the number settles."""

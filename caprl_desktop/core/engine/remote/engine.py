@@ -70,6 +70,7 @@ CONNECT_TIMEOUT_S = 10.0
 MEASURE_START = 2  # captions at a time a server starts with while its number is measured
 MEASURE_CEILING = 64  # the most measuring reaches (vLLM takes more: give it with #N)
 QUEUED_TO_SETTLE = 2  # captions seen waiting in a server's queue before its number is settled
+MIN_QUEUE_WAIT_S = 0.05  # a wait shorter than this is a busy machine's hiccup, whatever the captions' length
 READ_TIMEOUT_S = 300.0  # between two pieces of a stream: a large image's encode on a busy CPU server
 
 
@@ -479,7 +480,9 @@ class RemoteEngine:
         fastest = server.fastest_first_s = min(server.fastest_first_s or first_s, first_s)
         shortest = server.shortest_caption_s = min(server.shortest_caption_s or first_s + decode_s,
                                                    first_s + decode_s)
-        if started_with > 1 and first_s - fastest > max(2 * fastest, 0.75 * shortest):
+        # Measured against a whole caption, not the first piece: on a CPU server the image's encoding is most
+        # of a caption, so a queued caption's first piece comes only about twice as late as the quickest.
+        if started_with > 1 and first_s - fastest > max(0.75 * shortest, MIN_QUEUE_WAIT_S):
             server.queued_with.append(started_with)
             if len(server.queued_with) >= QUEUED_TO_SETTLE:
                 self._settle(server, min(server.queued_with) - 1)
