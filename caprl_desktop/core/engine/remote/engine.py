@@ -8,8 +8,8 @@ language's system and user prompts, the sampling settings and seed.
 Several servers share a folder: each takes up to its ``slots`` captions at a time, and a caption goes to the
 server with the most room. A server given without ``#N`` has that number found: llama-server says it
 (``/props``); for the others it starts at ``MEASURE_START`` and doubles while captions sent side by side
-start as fast as one alone, until one waits in the server's queue (its first piece comes a caption's time
-late) or the server says it is busy (429): then it keeps the number that did not queue (``_learn``).
+start as fast as one alone, until captions wait in the server's queue (their first piece comes a caption's
+time late) or the server says it is busy (429): then it keeps the most it saw streaming at once (``_learn``).
 
 A server that fails (refused, an HTTP error, 429, a time-out, a stream cut short) hands its caption to
 another after a short back-off; a caption that had streamed text first says ``CaptionRestarted``, so the text
@@ -128,7 +128,9 @@ class _Server:
     out_since: float | None = None  # when it left the rotation
     fastest_first_s: float | None = None  # the quickest first piece seen: a caption that did not queue
     shortest_caption_s: float | None = None  # the quickest whole caption: about what a queued one waits
-    queued_with: list[int] = field(default_factory=list)  # captions in flight when each queued one started
+    queued_seen: int = 0  # captions seen waiting in its queue while measuring
+    streaming: int = 0  # captions whose text is coming now (first piece in, not ended): they hold its places
+    most_streaming: int = 0  # the most seen at once: what it takes at a time, once it was ever full
 
 
 @dataclass
@@ -145,6 +147,7 @@ class _Request:
     stream: Any = None  # the open stream of the current attempt, closed to cancel
     ended: bool = False  # its final reply was sent (or it was abandoned); guarded by the engine's lock
     started_with: int = 1  # captions in flight on its server when its current attempt started, itself included
+    streaming: bool = False  # its current attempt's text is coming (counted in its server's ``streaming``)
 
 
 def image_data_url(image: PreparedImage) -> str:
@@ -358,6 +361,15 @@ class RemoteEngine:
         return min(free, key=lambda s: (s.stats.in_flight / s.stats.slots, s.stats.failures_in_row))
 
     def _run(self, request: _Request, server: _Server) -> None:
+        try:
+            self._attempt(request, server)
+        finally:
+            if request.streaming:
+                with self._lock:
+                    request.streaming = False
+                    server.streaming -= 1
+
+    def _attempt(self, request: _Request, server: _Server) -> None:
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
@@ -386,7 +398,9 @@ class RemoteEngine:
                     for choice in chunk.choices or ():
                         text = getattr(choice.delta, "content", None) or ""
                         if text:
-                            first = first or time.perf_counter()
+                            if first is None:
+                                first = time.perf_counter()
+                                self._streams(request, server)
                             tokens += 1
                             pieces.append(text)
                             if not request.ended:
@@ -408,6 +422,13 @@ class RemoteEngine:
             return
         self._done(request, server, pieces, tokens, finish, usage, started, first)
         self._dispatch()
+
+    def _streams(self, request: _Request, server: _Server) -> None:
+        """The caption's first piece came: it holds one of the server's places until it ends."""
+        with self._lock:
+            request.streaming = True
+            server.streaming += 1
+            server.most_streaming = max(server.most_streaming, server.streaming)
 
     def _release(self, server: _Server) -> None:
         with self._lock:
@@ -470,11 +491,14 @@ class RemoteEngine:
             self._requeue(request)
 
     def _learn(self, server: _Server, started_with: int, first_s: float, decode_s: float) -> None:
-        """Measuring a server's captions at a time (under the lock), from a caption it finished. One that
-        started beside others and waited for its first piece most of a caption longer than the quickest did
-        was queued by the server (it waited for another caption to end); the second such caption settles the
-        number one below the fewest they started with (one alone could be a hiccup of a busy machine). One
-        that started with the server as full as allowed, and did not wait, doubles the number."""
+        """Measuring a server's captions at a time (under the lock), from a caption it finished.
+
+        One that started beside others and waited for its first piece most of a caption longer than the
+        quickest did was queued by the server: it waited for another caption to end. The second such caption
+        settles the number at the most captions seen streaming at once (the server was full, so that is its
+        number; which of a burst of requests gets queued depends on which reached it last, so the count the
+        queued one started with says little). One that started with the server as full as allowed, and did
+        not wait, doubles the number."""
         if not server.stats.measuring:
             return
         fastest = server.fastest_first_s = min(server.fastest_first_s or first_s, first_s)
@@ -483,9 +507,9 @@ class RemoteEngine:
         # Measured against a whole caption, not the first piece: on a CPU server the image's encoding is most
         # of a caption, so a queued caption's first piece comes only about twice as late as the quickest.
         if started_with > 1 and first_s - fastest > max(0.75 * shortest, MIN_QUEUE_WAIT_S):
-            server.queued_with.append(started_with)
-            if len(server.queued_with) >= QUEUED_TO_SETTLE:
-                self._settle(server, min(server.queued_with) - 1)
+            server.queued_seen += 1
+            if server.queued_seen >= QUEUED_TO_SETTLE:
+                self._settle(server, server.most_streaming)
         elif started_with >= server.stats.slots:
             server.stats.slots = min(MEASURE_CEILING, server.stats.slots * 2)
             if server.stats.slots == MEASURE_CEILING:
@@ -590,7 +614,8 @@ def ask_server(server: Server) -> tuple[str, str]:
         client = make_client(server, PROBE_TIMEOUT_S)
     except CaprlError as exc:  # its key or certificates cannot be read
         return "", f"cannot be asked: {exc}"
-    return served_model(client)
+    with contextlib.closing(client):  # (its connections: the client given to it is not closed by itself)
+        return served_model(client)
 
 
 def answer_line(server: Server) -> str:
