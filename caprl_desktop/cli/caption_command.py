@@ -175,7 +175,8 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
         finally:
             for stats in remote.server_stats():  # which server made how much, and at what speed
                 state = "" if stats.in_rotation else f", left out: {stats.reason}"
-                how = {"given": "", "server": " (said by it)"}.get(stats.slots_from, " (measured)")
+                how = {"given": "", "server": " (said by it)"}.get(
+                    stats.slots_from, " (still being measured)" if stats.measuring else " (measured)")
                 print(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, {stats.slots} at a time"
                       f"{how}, {stats.images_per_minute:.1f} images/min, {stats.tokens_per_second:.1f} tokens/s{state}",
                       file=sys.stderr)
