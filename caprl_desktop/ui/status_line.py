@@ -107,17 +107,21 @@ class StatusLine(QObject):
         self.backend_label.setToolTip(self.tr("The models the servers serve"))
 
     def show_servers(self, stats: list[ServerStats]) -> None:
-        """Each server's share so far: "gpu-box 12 · 4.1 img/min · laptop 3 · 1.0 img/min"."""
+        """Each server's share so far: "gpu-box: 12 done · 4.1 img/min · laptop: 3 done · 1.0 img/min"; the
+        tooltip adds tokens/s, captions in flight and how many it takes at a time (and whether that is still
+        being measured)."""
         parts = []
         tips = []
         for s in stats:
             name = s.label or s.shown
             if s.in_rotation:
-                parts.append(self.tr("{} {} · {:.1f} img/min").format(name, s.made, s.images_per_minute))
+                parts.append(self.tr("{}: {} done · {:.1f} img/min").format(name, s.made, s.images_per_minute))
             else:
                 parts.append(self.tr("{} left out").format(name))
+            at_a_time = (self.tr("{} at a time, still measuring") if s.measuring else self.tr("{} at a time")) \
+                .format(s.slots)
             tips.append(self.tr("{}: {} captions, {:.1f} images/min, {:.1f} tokens/s, {} in flight").format(
-                name, s.made, s.images_per_minute, s.tokens_per_second, s.in_flight)
+                name, s.made, s.images_per_minute, s.tokens_per_second, s.in_flight) + ", " + at_a_time
                 + ("" if s.in_rotation else " · " + self.tr("left out: {}").format(s.reason)))
         self.servers_label.setText(" · ".join(parts))
         self.servers_label.setToolTip("\n".join(tips))

@@ -85,9 +85,10 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     assert all((folder / f"p{i}.txt").read_text(encoding="utf-8").strip() == full for i in range(3))
     assert window.panel.editor.toPlainText() == full
     # Each server's share, in the status bar once the run is over; what made each caption, in the journal.
-    qtbot.waitUntil(lambda: window.status_line.servers_label.text().startswith("box 3 · "), timeout=5000)
+    qtbot.waitUntil(lambda: window.status_line.servers_label.text().startswith("box: 3 done · "), timeout=5000)
     assert window.status_line.servers_label.text().endswith(" img/min") and window.status_line.servers_label.isVisible()
     assert "3 captions" in window.status_line.servers_label.toolTip()
+    assert window.status_line.servers_label.toolTip().endswith(", 2 at a time")  # as given with #2
     with Journal() as journal:
         [job] = journal.jobs()
         records = journal.records(job.id)

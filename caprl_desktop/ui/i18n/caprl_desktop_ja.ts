@@ -1565,6 +1565,18 @@
         <translation>同時に {} 枚</translation>
     </message>
     <message>
+        <source>{}: {} done · {:.1f} img/min</source>
+        <translation>{}: {} 件完了 · {:.1f} 枚/分</translation>
+    </message>
+    <message>
+        <source>{} at a time, still measuring</source>
+        <translation>同時に {} 件（測定中）</translation>
+    </message>
+    <message>
+        <source>{} at a time</source>
+        <translation>同時に {} 件</translation>
+    </message>
+    <message>
         <source>{:.1f} tokens/s</source>
         <translation>{:.1f} トークン/秒</translation>
     </message>
@@ -1603,10 +1615,6 @@
     <message>
         <source>The models the servers serve</source>
         <translation>サーバーが提供しているモデル</translation>
-    </message>
-    <message>
-        <source>{} {} · {:.1f} img/min</source>
-        <translation>{} {} · {:.1f} 枚/分</translation>
     </message>
     <message>
         <source>{} left out</source>
