@@ -27,6 +27,7 @@ class StatusLine(QObject):
     def __init__(self, bar: QStatusBar) -> None:
         super().__init__(bar)
         self.model_label = QLabel()
+        self._servers_name = ""  # the servers in use, as the model label names them
         self.backend_label = QLabel()
         self.servers_label = QLabel()  # each server's share, while servers make the captions
         self.servers_label.setObjectName("serversLabel")
@@ -94,10 +95,8 @@ class StatusLine(QObject):
         """Servers make the captions: which, what they serve, how many captions they take at once."""
         self.servers_label.clear()  # (the figures of servers used before)
         self.servers_label.setToolTip("")
-        label = self.tr("Servers: {}").format(name)
-        if info.parallel > 1:
-            label += " · " + self.tr("{} captions at a time").format(info.parallel)
-        self.model_label.setText(label)
+        self._servers_name = name
+        self._show_servers_label(info.parallel)
         self.model_label.setToolTip(self.tr("Images are sent to these servers; nothing is captioned on this "
                                             "computer.") + "\n" + "\n".join(
             f"{s.label}: {s.shown} · {s.model or '?'}" if s.answering
@@ -105,6 +104,12 @@ class StatusLine(QObject):
         models = ", ".join(info.models)
         self.backend_label.setText(models)
         self.backend_label.setToolTip(self.tr("The models the servers serve"))
+
+    def _show_servers_label(self, parallel: int) -> None:
+        label = self.tr("Servers: {}").format(self._servers_name)
+        if parallel > 1:
+            label += " · " + self.tr("{} captions at a time").format(parallel)
+        self.model_label.setText(label)
 
     def show_servers(self, stats: list[ServerStats]) -> None:
         """Each server's share so far: "gpu-box: 12 done · 4.1 img/min · laptop: 3 done · 1.0 img/min"; the
@@ -125,6 +130,8 @@ class StatusLine(QObject):
                 + ("" if s.in_rotation else " · " + self.tr("left out: {}").format(s.reason)))
         self.servers_label.setText(" · ".join(parts))
         self.servers_label.setToolTip("\n".join(tips))
+        # Captions at a time change as servers leave or rejoin the rotation and as their numbers are measured.
+        self._show_servers_label(sum(s.slots for s in stats if s.in_rotation))
 
     def summary(self, progress: Progress) -> str:
         """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the

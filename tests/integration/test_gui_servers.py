@@ -89,6 +89,7 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     assert window.status_line.servers_label.text().endswith(" img/min") and window.status_line.servers_label.isVisible()
     assert "3 captions" in window.status_line.servers_label.toolTip()
     assert window.status_line.servers_label.toolTip().endswith(", 2 at a time")  # as given with #2
+    assert window.status_line.model_label.text() == "Servers: box · 2 captions at a time"
     with Journal() as journal:
         [job] = journal.jobs()
         records = journal.records(job.id)
