@@ -47,6 +47,13 @@ def _check_reader() -> DiskReader:
     return _checker
 
 
+def wait_for_checks() -> None:
+    """Before the app ends: a check still asking a server is let finish (10 s at most), so that no pool thread
+    runs Python while the interpreter shuts down."""
+    if _checker is not None and shiboken6.isValid(_checker):
+        _checker.wait()
+
+
 class EnginePage(QWidget):
     def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)

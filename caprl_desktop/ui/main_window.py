@@ -35,6 +35,7 @@ from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.models.store import ModelStore
+from caprl_desktop.ui import engine_page
 from caprl_desktop.ui.caption_choices import CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
@@ -480,5 +481,6 @@ class MainWindow(QMainWindow):
         if self.model_dialog is not None:
             self.model_dialog.shutdown()
         self.controller.shutdown()
+        engine_page.wait_for_checks()
         super().closeEvent(event)
 

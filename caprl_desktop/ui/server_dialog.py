@@ -106,8 +106,8 @@ class ServerDialog(QDialog):
         except CaprlError:
             server = None
         plain = server is not None and plain_http_warning(server) is not None
-        self.warning.setText(self.tr("Not encrypted: {} is another computer reached over plain http, so the images "
-                                     "and captions sent to it can be read on the network on their way.")
+        self.warning.setText(self.tr("Not encrypted: {} is another computer reached over plain http, so the images, "
+                                     "captions and any API key sent to it can be read on the network on their way.")
                              .format(server.shown) if server is not None and plain else "")
         self.warning.setVisible(plain)
 

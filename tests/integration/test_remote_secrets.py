@@ -130,6 +130,9 @@ def test_the_unencrypted_warning_is_given_once_per_server_and_remembered() -> No
     assert [server for server, _ in consent.unwarned([lan, other, *private])] == [lan, other]
     consent.remember([lan])
     [(left, warning)] = consent.unwarned([lan, other, *private])
-    assert left == other and "without encryption" in warning
+    assert left == other and "without encryption" in warning and "API key" not in warning
+    keyed = parse_server("http://10.0.0.8:8080/v1", "GPU_KEY")
+    [(_, keyed_warning)] = consent.unwarned([keyed])
+    assert "the images, captions and API key sent to it can be read" in keyed_warning  # the key crosses too
     consent.warned_file().write_text("not json", encoding="utf-8")  # damaged: every warning is due again
     assert len(consent.unwarned([lan, other])) == 2

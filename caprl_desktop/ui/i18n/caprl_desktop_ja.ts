@@ -1303,8 +1303,8 @@
         <translation>キー（CapRL Desktop のファイルではなくキーリングに保存）</translation>
     </message>
     <message>
-        <source>Not encrypted: {} is another computer reached over plain http, so the images and captions sent to it can be read on the network on their way.</source>
-        <translation>暗号化されません: {} は暗号化なしの http でつながる別のコンピューターです。送る画像とキャプションは途中のネットワークで読まれるおそれがあります。</translation>
+        <source>Not encrypted: {} is another computer reached over plain http, so the images, captions and any API key sent to it can be read on the network on their way.</source>
+        <translation>暗号化されません: {} は暗号化なしの http でつながる別のコンピューターです。送る画像・キャプション・API キーは途中のネットワークで読まれるおそれがあります。</translation>
     </message>
     <message>
         <source>Certificate authority</source>

@@ -73,8 +73,10 @@ def plain_http_warning(server: Server) -> str | None:
     """The warning for a server that is another computer reached without encryption, or None."""
     if server.local or server.encrypted:
         return None
-    return (f"{server.shown} is another computer reached without encryption (http): the images and captions "
-            "sent to it can be read on the network on their way")
+    what = "the images, captions and API key" if server.api_key_env or server.api_key_keyring \
+        else "the images and captions"
+    return (f"{server.shown} is another computer reached without encryption (http): {what} sent to it can be "
+            "read on the network on their way")
 
 
 def parse_server(text: str, api_key_env: str | None = None) -> Server:
