@@ -183,8 +183,7 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
 
 
 def _served_models(remote: RemoteEngine) -> str:
-    """How records name the model of a remote run: the ids the servers gave."""
-    return ", ".join(remote.info.models if remote.info else []) or "server"
+    return remote.info.model_label if remote.info else "server"
 
 
 def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:

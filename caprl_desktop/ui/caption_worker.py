@@ -226,7 +226,7 @@ class CaptionWorker(QObject):
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
             return None
-        label = ", ".join(remote.info.models if remote.info else []) or "server"
+        label = remote.info.model_label if remote.info else "server"
         with self._session(journal, request, label) as session:
             self.jobStarted.emit(session.job_id, [i.path for i in session.items])
             return self._drive(session, remote, request.control)

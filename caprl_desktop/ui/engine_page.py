@@ -10,8 +10,6 @@ that would get them unencrypted over a network is agreed to first (``consent``).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import shiboken6
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
@@ -155,6 +153,8 @@ class EnginePage(QWidget):
         self.check_button.setEnabled(False)
 
         def ask() -> dict[str, tuple[str, str]]:
+            from concurrent.futures import ThreadPoolExecutor
+
             from caprl_desktop.core.engine.remote.engine import ask_server  # the OpenAI client, only now
 
             if not servers:

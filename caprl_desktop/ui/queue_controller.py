@@ -274,7 +274,7 @@ class QueueController(QObject):
         """Load the model (or ask the chosen servers) in the background while the user picks images."""
         if self.uses_servers:
             self.modelAvailable.emit(True)  # no model needed here
-            self.loadRequested.emit(ServerChoice(self.settings.engine_servers))
+            self.loadRequested.emit(self.engine_choice())
             return
         config = self.engine_config()
         self.modelAvailable.emit(config is not None)
@@ -295,8 +295,7 @@ class QueueController(QObject):
     def servers_edited(self) -> None:
         """Saved servers were added or removed (a key or certificates may have changed with them): the engine
         on servers is started again from the saved list before its next caption."""
-        self.closeServersRequested.emit()  # (queued behind a run in flight, which keeps what it started with)
-        self._remote_info = None
+        self._forget_servers()
         if not self._running and self.uses_servers:
             self.prepare_engine()
 
@@ -304,10 +303,13 @@ class QueueController(QObject):
         """This computer was chosen: the servers still in use go (True)."""
         if self.uses_servers or self._remote_info is None:
             return False
-        self.closeServersRequested.emit()
-        self._remote_info = None
+        self._forget_servers()
         self.model_name = ""
         return True
+
+    def _forget_servers(self) -> None:
+        self.closeServersRequested.emit()  # (queued behind a run in flight, which keeps what it started with)
+        self._remote_info = None
     def models_changed(self) -> None:
         if self.engine_config() is None and self._engine_info is not None:
             self._engine_info = None

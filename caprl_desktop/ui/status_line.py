@@ -118,7 +118,7 @@ class StatusLine(QObject):
         parts = []
         tips = []
         for s in stats:
-            name = s.label or s.shown
+            name = s.label
             if s.in_rotation:
                 parts.append(self.tr("{}: {} done · {:.1f} img/min").format(name, s.made, s.images_per_minute))
             else:

@@ -47,10 +47,9 @@ def click_ok(dialog: QDialog) -> None:
     ok.click()
 
 
-def test_the_window_captions_through_a_saved_server_with_streaming_text(
-    qtbot: QtBot, slow_server: StandInServer, installed: ModelStore, tmp_path: Path
-) -> None:
-    saved.add("box", slow_server.url + "#2")
+def window_on_box(qtbot: QtBot, address: str) -> MainWindow:
+    """A window whose captions go to the server saved as "box" at ``address``, once it has answered."""
+    saved.add("box", address)
     settings = AppSettings()
     settings.engine_servers = ("box",)
     settings.sync()
@@ -58,6 +57,13 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    return window
+
+
+def test_the_window_captions_through_a_saved_server_with_streaming_text(
+    qtbot: QtBot, slow_server: StandInServer, installed: ModelStore, tmp_path: Path
+) -> None:
+    window = window_on_box(qtbot, slow_server.url + "#2")
     assert window.controller.engine_info is None  # no model loaded here for it
     assert window.status_line.model_label.text() == "Servers: box · 2 captions at a time"
     assert window.status_line.backend_label.text() == "served-caprl"
@@ -208,14 +214,8 @@ def test_a_server_saved_again_with_a_key_is_asked_with_it_from_the_next_image(
     """The engine on servers started with the saved list of its time: saving the server again (a new key) in
     Settings, even when the dialog is then cancelled, makes the next image go with the new key."""
     slow_server.script.delay_s = 0.0
-    saved.add("box", slow_server.url + "#2")
-    settings = AppSettings()
-    settings.engine_servers, settings.start_when_added = ("box",), True
-    settings.sync()
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    AppSettings().start_when_added = True
+    window = window_on_box(qtbot, slow_server.url + "#2")
     drop(window, [save_noise(tmp_path / "first.png", 120, 90, seed=1)])
     wait_all_finished(qtbot, window, 1)
     assert slow_server.script.authorization == ["Bearer none"]  # no key yet
@@ -249,14 +249,7 @@ def test_a_server_saved_again_with_a_key_is_asked_with_it_from_the_next_image(
 def test_choosing_this_computer_without_a_model_lets_the_servers_go(
     qtbot: QtBot, slow_server: StandInServer
 ) -> None:
-    saved.add("box", slow_server.url)
-    settings = AppSettings()
-    settings.engine_servers = ("box",)
-    settings.sync()
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.controller.remote_info is not None, timeout=CAPTION_TIMEOUT_MS)
+    window = window_on_box(qtbot, slow_server.url)
     assert not window.status_line.get_model_button.isVisible()
     dialog = SettingsDialog(window.settings, window)
     qtbot.addWidget(dialog)

@@ -93,10 +93,9 @@ class ServerStats:
     in_rotation: bool = True
     reason: str = ""
 
-    def busy_seconds(self, now: float | None = None) -> float:
+    def busy_seconds(self) -> float:
         """Wall time it has had work: captions side by side count once, so speeds are the server's own."""
-        now = time.monotonic() if now is None else now
-        return self.active_s + (now - self.active_since if self.active_since is not None else 0.0)
+        return self.active_s + (time.monotonic() - self.active_since if self.active_since is not None else 0.0)
 
     @property
     def tokens_per_second(self) -> float:

@@ -32,6 +32,11 @@ class RemoteInfo:
         return sorted({s.model for s in self.servers if s.answering and s.model})
 
     @property
+    def model_label(self) -> str:
+        """How records name the model of a remote run: the ids the servers gave ("server" when none did)."""
+        return ", ".join(self.models) or "server"
+
+    @property
     def image_token_side(self) -> int:
         """Qwen3-VL's tokens cover 32×32 pixels, Qwen2.5-VL's 28×28: the served model's name says which."""
         return 32 if any("qwen3" in model.lower() for model in self.models) else QWEN25VL_TOKEN_SIDE
