@@ -9,6 +9,7 @@ all made it into the folder.  Needs ``pip install pyinstaller`` and, for the che
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -23,6 +24,10 @@ EXE = ".exe" if os.name == "nt" else ""
 
 
 def build() -> None:
+    if importlib.util.find_spec("PyInstaller") is None:
+        # As every other command: one sentence saying what to install, not a CalledProcessError traceback.
+        raise SystemExit('PyInstaller is not installed in this Python: pip install -e ".[dev]" pyinstaller '
+                         "(packaging/README.md), then run this again.")
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(DIST), "--workpath",
                     str(ROOT / "build" / "pyinstaller"), str(ROOT / "packaging" / "caprl-desktop.spec")],
                    check=True, cwd=ROOT)

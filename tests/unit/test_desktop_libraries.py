@@ -6,7 +6,7 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core import desktop_libraries
-from caprl_desktop.core.desktop_libraries import XCB_LIBRARIES, missing_xcb_libraries, uses_xcb
+from caprl_desktop.core.desktop_libraries import missing_xcb_libraries, uses_xcb
 from caprl_desktop.ui import app
 
 
@@ -41,6 +41,9 @@ def test_the_report_lists_every_missing_library_once_per_package() -> None:
     assert "sudo dnf install xcb-util-renderutil libxcb\n" in desktop_libraries.explain_missing(missing)
 
 
-def test_this_machine_has_them_all() -> None:
-    """The CI machine runs real windows under Xvfb: every library the check asks for must load here."""
-    assert missing_xcb_libraries() == [], [library.debian for library in XCB_LIBRARIES]
+
+@pytest.mark.skipif(desktop_libraries.sys.platform != "linux", reason="sonames are Linux's")
+def test_the_loader_check_tells_a_library_that_loads_from_one_that_does_not() -> None:
+    """The real check, without asking whether this machine has Qt's libraries: the C library always loads."""
+    assert desktop_libraries._loads("libc.so.6")
+    assert not desktop_libraries._loads("libcaprl-no-such-library.so.7")
