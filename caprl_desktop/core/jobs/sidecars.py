@@ -86,7 +86,19 @@ def _moved(beside: Path, root: Path, caption_folder: Path) -> Path:
         relative = beside.relative_to(root)
     except ValueError:  # an image given by a path outside its root cannot happen; keep the name at least
         relative = Path(beside.name)
-    return caption_folder / root_folder_name(root.absolute()) / relative
+    return caption_folder / root_folder_name(_named(root)) / relative
+
+
+def _named(root: Path) -> Path:
+    """The folder ``root`` is, by a name it really has: ``..`` or ``a/b/..`` resolved (their last part would put
+    captions beside the caption folder), a link's own name kept otherwise, so a later run finds them again."""
+    absolute = root.absolute()
+    if ".." not in absolute.parts:
+        return absolute
+    try:
+        return absolute.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (Python before 3.13)
+        return Path(os.path.normpath(absolute))
 
 
 def root_folder_name(root: PurePath) -> str:
