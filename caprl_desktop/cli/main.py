@@ -96,11 +96,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """The one place a command's errors end: a sentence for what is expected, one line and the log for the rest."""
-    from caprl_desktop.core.app_log import log_path, log_unexpected, start_logging
+    from caprl_desktop.core.app_log import log_path, log_unexpected, previous_crash, start_logging
     from caprl_desktop.core.errors import CaprlError
     from caprl_desktop.core.jobs.journal import JournalBusyError
 
     start_logging("cli")
+    crash = previous_crash()
+    if crash is not None:
+        print(f"caprl-desktop: note: the previous command ended in a crash; what it left is in {crash.path} "
+              "(please include that file when you report it).", file=sys.stderr)
     try:
         result: int = args.handler(args, parser)
     except BrokenPipeError:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QFileOpenEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from caprl_desktop import __version__
-from caprl_desktop.core.app_log import log_path, start_logging
+from caprl_desktop.core.app_log import log_path, previous_crash, start_logging
 from caprl_desktop.core.integration import ICONS
 from caprl_desktop.core.integration.windows_process import set_taskbar_identity
 from caprl_desktop.ui import language as language_module
@@ -116,6 +116,9 @@ def run_gui(arguments: Sequence[str] = ()) -> int:
     instance.pathsReceived.disconnect(keep_early)
     instance.pathsReceived.connect(window.receive_paths)
     window.show()
+    crash = previous_crash()
+    if crash is not None:
+        window.offer_crash_report(crash)
     window.add_paths([Path(a) for a in arguments], start=True)  # asked for from the command line or a file manager
     if early:
         window.receive_paths(early)

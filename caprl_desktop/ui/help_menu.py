@@ -1,6 +1,7 @@
 """The Help menu: About (versions and the backend in use), the keyboard shortcuts, and "Report a problem".
 
-"Report a problem" copies what ``caprl-desktop doctor`` prints to the clipboard, ready to paste into a report.
+"Report a problem" copies what ``caprl-desktop doctor`` prints to the clipboard, ready to paste into a report
+(after a native crash, the crash's stack with it: ``report_problem(crash=...)``).
 Gathering it asks a probe process which backend llama.cpp has (a few seconds), so it runs on a pool thread;
 model checksums are left out (minutes for large files; the command line's ``doctor`` has them).
 """
@@ -32,15 +33,18 @@ class _Signals(QObject):
 
 
 class _Report(QRunnable):
-    def __init__(self, signals: _Signals) -> None:
+    def __init__(self, signals: _Signals, crash: str) -> None:
         super().__init__()
         self._signals = signals
+        self._crash = crash
 
     def run(self) -> None:
         # Imported here: the report's modules (huggingface-hub among them) would slow every start of the window.
         from caprl_desktop.core.diagnostics import report
 
         lines = [f"[{section}] {line}" for section, line in report(checksums=False)]
+        if self._crash:
+            lines += ["", "[crash] how CapRL Desktop ended last time:", self._crash.rstrip()]
         self._signals.done.emit("\n".join(lines))
 
 
@@ -63,7 +67,7 @@ class HelpMenu(QObject):
         self.shortcuts_action.triggered.connect(
             lambda: QMessageBox.information(window, self.tr("Keyboard shortcuts"), self.shortcuts_text()))
         self.report_action = QAction(self.tr("Report a problem (copy a report)"), window)
-        self.report_action.triggered.connect(self.report_problem)
+        self.report_action.triggered.connect(lambda: self.report_problem())
         for action in (self.about_action, self.shortcuts_action, self.report_action):
             menu.addAction(action)
 
@@ -89,9 +93,9 @@ class HelpMenu(QObject):
                 lines.append(f"{keys.toString(QKeySequence.SequenceFormat.NativeText)}\t{name}")
         return "\n".join(lines)
 
-    def report_problem(self) -> None:
+    def report_problem(self, crash: str = "") -> None:
         self._window.statusBar().showMessage(self.tr("Gathering a report for a problem…"), 10000)
-        self._pool.start(_Report(self._signals))
+        self._pool.start(_Report(self._signals, crash))
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from caprl_desktop.core.app_log import CrashReport
 from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.export.writers import ExportReport
@@ -45,6 +46,7 @@ from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_tex
 from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
+from caprl_desktop.ui.message_bar import MessageBar
 from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.preview import Preview
 from caprl_desktop.ui.queue_bars import QueueBars
@@ -67,6 +69,7 @@ class MainWindow(QMainWindow):
         self.model_dialog: ModelDialog | None = None
         self.export_box: ExportDialog | None = None  # the last export dialog opened
         self._shown_row: int | None = None
+        self._crash: CrashReport | None = None  # the previous window's native crash, offered as a report
         self.confirm = Confirm(self)  # asks before captions are replaced or a long run is stopped
         self._build_widgets()
         self._build_actions()
@@ -88,11 +91,14 @@ class MainWindow(QMainWindow):
         # Caption language, preset and prompt sit above the caption they shape.
         self.caption_choices = CaptionChoices(self.settings)
         self.bars = QueueBars(self.controller, self.caption_choices)
+        # Shown at start when the window's previous process ended in a native crash (``offer_crash_report``).
+        self.crash_bar = MessageBar("crashBar", self.tr("Copy report"), self.tr("Dismiss"))
         self.resume_bar, self.save_bar, self.skipped_bar = self.bars.resume_bar, self.bars.save_bar, \
             self.bars.skipped_bar
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(4, 4, 4, 4)
+        left_layout.addWidget(self.crash_bar)
         left_layout.addWidget(self.bars)
         left_layout.addWidget(self.images, 1)
         caption_side = QWidget()
@@ -184,6 +190,7 @@ class MainWindow(QMainWindow):
                 else:
                     menu.addAction(act)
         self.help = HelpMenu(self, lambda: self.controller.engine_info or self.controller.remote_info)
+        self.crash_bar.button.clicked.connect(self._copy_crash_report)
         toolbar = QToolBar(self.tr("Caption"))
         toolbar.setObjectName("captionToolbar")
         toolbar.setMovable(False)
@@ -396,6 +403,18 @@ class MainWindow(QMainWindow):
         self.model_dialog.show()
         self.model_dialog.raise_()
         self.model_dialog.activateWindow()
+
+    def offer_crash_report(self, crash: CrashReport) -> None:
+        """Say that the previous window ended in a native crash, with its report one click away."""
+        self._crash = crash
+        self.crash_bar.show_message(
+            self.tr("CapRL Desktop closed unexpectedly last time. Copy a report (what this computer runs and how "
+                    "it ended) to paste into a problem report?"),
+            self.tr("What the crash left is in {}").format(crash.path))
+
+    def _copy_crash_report(self) -> None:
+        self.crash_bar.hide()
+        self.help.report_problem(crash=self._crash.text if self._crash is not None else "")
 
     def show_settings(self) -> None:
         info = self.controller.engine_info
