@@ -42,7 +42,7 @@ from PIL import Image
 
 from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
-from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, shown_url
+from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, check_address, shown_url
 from caprl_desktop.core.engine.replies import (
     CaptionDone,
     CaptionFailed,
@@ -160,7 +160,9 @@ def make_client(server: Server, timeout: float) -> Any:
     """An OpenAI client for ``server``; the library's own retries are off (this engine retries elsewhere).
 
     HTTPS certificates are always verified: against the system's authorities, and for a server saved with a
-    ``ca_file`` against those certificates too (a private CA). Raises ``KeyStoreError`` when its key is missing."""
+    ``ca_file`` against those certificates too (a private CA). Raises ``KeyStoreError`` when its key is missing,
+    ``ServerAddressError`` for an address with credentials (saved before they were refused)."""
+    check_address(server.url)
     key = keys.api_key(server)
     # Redirects are not followed: an image goes to the address the user gave and nowhere else (a redirect to
     # another host, or from HTTPS to plain http, fails the caption with what happened).

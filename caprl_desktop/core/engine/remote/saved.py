@@ -3,18 +3,21 @@
 Kept in ``engines.json`` in the config folder: name, address, captions at a time, certificates to trust for
 its HTTPS, and where its API key is: the *name* of the environment variable that holds it, or the OS keyring
 (``keys``). The key itself is never written into the app's files (not here, not in the journal, exports or
-logs): it is read when a run starts.
+logs): it is read when a run starts. The file is the user's alone all the same (0600): it says which servers
+they use and how.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import re
 from pathlib import Path
 
 from caprl_desktop.core import paths
-from caprl_desktop.core.atomic import atomic_write_text
+from caprl_desktop.core.atomic import atomic_write_text, write_error
 from caprl_desktop.core.engine.remote import keys
 from caprl_desktop.core.engine.remote.servers import Server, ServerAddressError, parse_server
 
@@ -43,8 +46,21 @@ def _save(servers: dict[str, Server]) -> None:
     entries = [{"name": name, "url": s.url, "slots": s.slots, "api_key_env": s.api_key_env,
                 "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file, "slots_given": s.slots_given}
                for name, s in sorted(servers.items())]
-    saved_file().parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(saved_file(), json.dumps({"engines": entries}, indent=1) + "\n")
+    file = saved_file()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    _owner_only(file)
+    atomic_write_text(file, json.dumps({"engines": entries}, indent=1) + "\n")
+
+
+def _owner_only(file: Path) -> None:
+    """Make ``file`` (created empty if missing) 0600 before it is replaced: the replacement takes the mode of
+    the file it replaces before a byte is written, so the list is never readable by others, not even briefly."""
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        file.chmod(0o600)
+    except OSError as exc:
+        raise write_error(exc, file) from exc
 
 
 def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key: str | None = None,

@@ -2,8 +2,9 @@
 
 ``http://gpu-box:8000/v1#8`` is vLLM on another machine taking 8 captions at a time; without ``#N`` the
 engine finds the number itself (llama-server says it; for others it is measured from the first replies).
-What is shown of an address (in records, logs, the window) never holds credentials: a ``user:password@``
-part and the query are dropped.
+An address never carries credentials: one with a ``user:password@`` part or a query (``?api_key=…``) is
+refused, since it would be saved and shown as it is; keys go in an environment variable or the OS keyring
+(``keys``). What is shown of an address (in records, logs, the window) drops both all the same.
 """
 
 from __future__ import annotations
@@ -79,6 +80,17 @@ def plain_http_warning(server: Server) -> str | None:
             "read on the network on their way")
 
 
+def check_address(url: str) -> None:
+    """Raises ``ServerAddressError`` for an address that carries a user name, password or query: a key put
+    there would be written into the saved list in plain text (and a query breaks the API's paths)."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.query:
+        raise ServerAddressError(f"{shown_url(url)}: a server address cannot carry a user name, password or "
+                                 "query (?…), which would be kept in plain text; give the API key with "
+                                 "--api-key-env VARIABLE or --api-key-keyring (in the window: API key, from an "
+                                 "environment variable or kept in the system keyring)")
+
+
 def parse_server(text: str, api_key_env: str | None = None) -> Server:
     """``URL[#N]`` as given on the command line or in the saved list; raises ``ServerAddressError``."""
     address, hash_mark, count = text.strip().partition("#")
@@ -92,10 +104,11 @@ def parse_server(text: str, api_key_env: str | None = None) -> Server:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ServerAddressError(f"{shown_url(address) or text!r} is not a server address: give one such as "
                                  "http://127.0.0.1:8080/v1")
+    check_address(address)
     path = parts.path.rstrip("/")
     if not path.endswith("/v1"):
         path += "/v1"  # llama-server, vLLM and LM Studio all serve the API under /v1
-    return Server(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), slots, api_key_env,
+    return Server(urlunsplit((parts.scheme, parts.netloc, path, "", "")), slots, api_key_env,
                   slots_given=bool(hash_mark))
 
 
