@@ -5,10 +5,15 @@ vocabulary that took 4.4 s on a 2-core machine, on each model load.  This reader
 with ``struct`` on a buffered file, keeps scalars and short arrays, records only the length of long
 ones, and takes its type codes and block sizes from the ``gguf`` package so the format stays defined
 in one place.
+
+Every length and count in the header is checked against the bytes the file has left before anything is
+read, allocated or looped over: a 123-byte file that claims an array of 2^32 values is damaged, not a
+32 GiB read.
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +37,13 @@ _SCALAR_FORMATS: dict[gguf.GGUFValueType, str] = {
 
 # Arrays longer than this (token lists, merges, scores) are skipped; only their length is kept.
 _KEEP_ARRAY_MAX = 64
-# Sanity bounds so a corrupt length field cannot make us allocate or loop for ever.
+# A string this long is no metadata (chat templates are a few KB), even in a file large enough to hold it.
 _MAX_STRING = 64 * 1024 * 1024
-_MAX_COUNT = 1 << 32
+# The fewest bytes one entry takes, so that a count can be checked against the bytes left: a key-value pair
+# is a key's length, the key, a type and at least one byte of value; a tensor is a name's length, its
+# dimensions' count, type and offset.
+_MIN_KV_BYTES = 8 + 4 + 1
+_MIN_TENSOR_BYTES = 8 + 4 + 4 + 8
 
 
 class GGUFFormatError(ValueError):
@@ -79,15 +88,34 @@ class GGUFHeader:
         return next((t for t in self.tensors if t.name == name), None)
 
 
+_U64 = struct.Struct("<Q")
+
+
 class _Stream:
-    def __init__(self, f: BinaryIO) -> None:
+    """The header's bytes in order; it counts its position itself, so that checking each length against the
+    bytes left costs no system call (a vocabulary is 150,000 strings)."""
+
+    def __init__(self, f: BinaryIO, size: int, pos: int) -> None:
         self._f = f
+        self._size = size
+        self._pos = pos
+
+    def bound(self, n: int, each: int, what: str) -> int:
+        """``n`` entries of at least ``each`` bytes, or ``GGUFFormatError`` when the rest of the file is shorter."""
+        if n * each > self._size - self._pos:
+            raise GGUFFormatError(f"{what} than the file holds")
+        return n
 
     def read(self, n: int) -> bytes:
-        data = self._f.read(n)
+        data = self._f.read(n) if n <= self._size - self._pos else b""
         if len(data) != n:
             raise GGUFFormatError("the file ends inside its header")
+        self._pos += n
         return data
+
+    def skip(self, n: int, what: str) -> None:
+        self._f.seek(self.bound(n, 1, what), 1)
+        self._pos += n
 
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
@@ -96,22 +124,22 @@ class _Stream:
         return int(self.unpack("<I"))
 
     def u64(self) -> int:
-        return int(self.unpack("<Q"))
+        return int(_U64.unpack(self.read(8))[0])
+
+    def _string_length(self) -> int:
+        n = self.u64()
+        if n > _MAX_STRING:
+            raise GGUFFormatError("a string length in the header is implausible")
+        return self.bound(n, 1, "a string in the header is longer")
 
     def string(self) -> str:
-        n = self.u64()
-        if n > _MAX_STRING:
-            raise GGUFFormatError("a string length in the header is implausible")
-        return self.read(n).decode("utf-8", errors="replace")
+        return self.read(self._string_length()).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
-        n = self.u64()
-        if n > _MAX_STRING:
-            raise GGUFFormatError("a string length in the header is implausible")
-        self._f.seek(n, 1)
+        self.skip(self._string_length(), "a string in the header is longer")
 
     def tell(self) -> int:
-        return self._f.tell()
+        return self._pos
 
 
 def _value_type(code: int) -> gguf.GGUFValueType:
@@ -130,29 +158,39 @@ def _read_value(s: _Stream, vtype: gguf.GGUFValueType) -> object:
     return s.unpack(fmt)
 
 
-def _skip_values(s: _Stream, vtype: gguf.GGUFValueType, count: int) -> None:
+def _item_bytes(vtype: gguf.GGUFValueType) -> int:
+    """The fewest bytes one array item of ``vtype`` takes (a string: its length field)."""
+    if vtype == gguf.GGUFValueType.STRING:
+        return 8
+    if vtype == gguf.GGUFValueType.ARRAY:
+        raise GGUFFormatError("nested arrays are not part of GGUF")
+    fmt = _SCALAR_FORMATS.get(vtype)
+    if fmt is None:
+        raise GGUFFormatError(f"unexpected metadata value type {vtype}")
+    return struct.calcsize(fmt)
+
+
+def _skip_values(s: _Stream, key: str, vtype: gguf.GGUFValueType, count: int) -> None:
     if vtype == gguf.GGUFValueType.STRING:
         for _ in range(count):
             s.skip_string()
-    elif vtype == gguf.GGUFValueType.ARRAY:
-        raise GGUFFormatError("nested arrays are not part of GGUF")
     else:
-        s.read(struct.calcsize(_SCALAR_FORMATS[vtype]) * count)
+        s.skip(_item_bytes(vtype) * count, f"array {key} claims more values")
 
 
 def read_header(path: Path) -> GGUFHeader:
     """Read metadata and tensor table; raises ``GGUFFormatError`` or ``OSError``."""
-    file_size = path.stat().st_size
     with open(path, "rb", buffering=1 << 20) as f:
+        file_size = os.fstat(f.fileno()).st_size  # of the file read, not of whatever the path names later
         if f.read(4) != b"GGUF":
             raise GGUFFormatError("not a GGUF file")
-        s = _Stream(f)
+        s = _Stream(f, file_size, 4)
         version = s.u32()
         if version not in (2, 3):
             raise GGUFFormatError(f"unsupported GGUF version {version}")
         n_tensors, n_kv = s.u64(), s.u64()
-        if n_tensors > _MAX_COUNT or n_kv > _MAX_COUNT:
-            raise GGUFFormatError("the header's counts are implausible")
+        s.bound(n_kv, _MIN_KV_BYTES, f"the header claims {n_kv:,} metadata keys, more")
+        s.bound(n_tensors, _MIN_TENSOR_BYTES, f"the header claims {n_tensors:,} tensors, more")
 
         metadata: dict[str, object] = {}
         array_lengths: dict[str, int] = {}
@@ -163,14 +201,12 @@ def read_header(path: Path) -> GGUFHeader:
                 metadata[key] = _read_value(s, vtype)
                 continue
             item_type = _value_type(s.u32())
-            count = s.u64()
-            if count > _MAX_COUNT:
-                raise GGUFFormatError(f"array {key} has an implausible length")
+            count = s.bound(s.u64(), _item_bytes(item_type), f"array {key} claims more values")
             array_lengths[key] = count
             if count <= _KEEP_ARRAY_MAX:
                 metadata[key] = [_read_value(s, item_type) for _ in range(count)]
             else:
-                _skip_values(s, item_type, count)
+                _skip_values(s, key, item_type, count)
 
         tensors = []
         for _ in range(n_tensors):
