@@ -15,6 +15,14 @@ a version-1 journal gets it on opening, its earlier rows without provenance.
 Schema 3 added ``replaced_descriptions``: each human description that ``--metadata-existing replace`` replaced
 inside an image (the ``FieldSnapshot`` as JSON, bytes as base64), kept apart from the jobs so that forgetting
 or pruning a run never loses what ``caprl-desktop metadata restore`` needs; the newest row per file counts.
+
+When the file fails (``journal_rescue.py`` does the work): a damaged journal is set aside, the replaced
+descriptions SQLite can still read in it are carried over, and ``set_aside_journals`` notes whether that was all
+of them; while one set aside could not be read in full, ``replaced_description`` refuses to answer "none" for a
+file it has no row for, so a restore never removes what it could not put back. A journal deleted while open is
+written again from the open connection before the next write (the run so far, a resume after a kill works). A
+finished image whose row cannot be written (a journal busy past the wait) is kept beside the journal and
+written by the next write that gets through, by this process or another.
 """
 
 from __future__ import annotations
@@ -22,8 +30,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import glob
 import json
+import logging
 import os
+import secrets
 import socket
 import sqlite3
 from collections.abc import Generator, Iterable, Iterator
@@ -38,6 +49,7 @@ from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.jobs import journal_rescue
 from caprl_desktop.core.jobs.descriptions import snapshot_from_json, snapshot_to_json
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, ItemSkipped, JobEvent, JobFinished
@@ -85,10 +97,12 @@ CREATE TABLE IF NOT EXISTS replaced_descriptions (
     written_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS replaced_descriptions_by_path ON replaced_descriptions (path, id);
-"""
+""" + journal_rescue.SET_ASIDE_TABLE  # (added without a schema version: absent, it reads as "none set aside")
 
 
 BUSY_TIMEOUT_S = 15.0  # how long a write waits for another process's write to end
+
+_log = logging.getLogger(__name__)
 
 
 class JournalError(CaprlError):
@@ -101,6 +115,10 @@ class JournalBusyError(JournalError):
 
 class OptionsUnreadableError(JournalError):
     """A run's stored options do not fit this version's (written by another version of the app)."""
+
+
+class DescriptionUnknownError(JournalError):
+    """Whether the app replaced a file's description, and what it was, cannot be read: nothing may be removed."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +207,12 @@ class Journal:
         self.path = path or default_path()
         self.busy_timeout = BUSY_TIMEOUT_S if busy_timeout is None else busy_timeout
         self.set_aside: Path | None = None  # a damaged journal moved out of the way on opening
+        self.set_aside_note = ""  # what to tell the user about it (every face says it): "" when none
+        self._kept = self.path.with_name(f"{self.path.name}.unrecorded")  # rows waiting for a busy journal
+        self._ids: dict[int, int] = {}  # runs renumbered when the file was made anew by another process
+        self._set_aside_read = False  # journals set aside (by any version) looked at for replaced descriptions
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        damaged: Path | None = None
         try:
             self._db = self._open()
         except sqlite3.DatabaseError as exc:
@@ -199,8 +222,16 @@ class Journal:
                 raise JournalError(f"The job journal {self.path} cannot be opened: {exc}") from exc
             # Damaged (a disk error, a truncated copy): keep it for inspection, start a new one. Captions
             # themselves are in the sidecars, which a new run skips.
-            self._set_aside()
+            damaged = self._set_aside()
             self._db = self._open()
+        self._identity = _identity(self.path)
+        try:
+            if damaged is not None:
+                self.set_aside_note = self._carry_over(damaged)
+            self._record_kept_now()
+        except BaseException:
+            self._db.close()
+            raise
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
@@ -216,7 +247,10 @@ class Journal:
                 db.executescript(_SCHEMA)
                 _migrate(db)
                 db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            db.execute("SELECT count(*) FROM items").fetchone()  # reads a page: a damaged file fails here
+            # Reads the tables' first pages (an index, then each table): a damaged file fails here.
+            db.execute("SELECT count(*) FROM items").fetchone()
+            db.execute("SELECT max(rowid) FROM items").fetchone()
+            db.execute("SELECT max(id) FROM jobs").fetchone()
         except BaseException:
             db.close()
             raise
@@ -234,15 +268,129 @@ class Journal:
             return not _busy(exc)  # "file is not a database", a torn header: damaged
         return rows != [("ok",)]
 
-    def _set_aside(self) -> None:
+    def _set_aside(self) -> Path:
         """Move the damaged journal and its WAL files aside together (the WAL may hold what a reader needs)."""
         stamp = f"{datetime.datetime.now():%Y%m%d-%H%M%S}"
-        self.set_aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
-        self.path.replace(self.set_aside)
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        if aside.exists():  # one set aside in the same second is kept too
+            aside = aside.with_name(f"{aside.name}-{secrets.token_hex(2)}")
+        self.path.replace(aside)
         for suffix in ("-wal", "-shm"):
             companion = Path(f"{self.path}{suffix}")
             if companion.exists():
-                companion.replace(Path(f"{self.set_aside}{suffix}"))
+                companion.replace(Path(f"{aside}{suffix}"))
+        self.set_aside = aside
+        return aside
+
+    def _carry_over(self, damaged: Path) -> str:
+        """Carry the replaced descriptions over from ``damaged`` (just set aside); the sentence that says so."""
+        self._read_set_aside()
+        noted = {Path(path): (recovered, complete) for path, recovered, complete in self._set_aside_rows()}
+        recovered, complete = noted.get(damaged, (0, False))
+        said = (f"The job journal was damaged: it was set aside as {damaged} and a new one was started (captions "
+                "are in their sidecars; the list of earlier runs is lost).")
+        if not complete:
+            return said + (" The descriptions that `--metadata-existing replace` replaced could not all be read "
+                           "from it, so `metadata restore` leaves the app's descriptions as they are while that "
+                           "file is there.")
+        if recovered:
+            return said + f" {recovered} replaced description{' was' if recovered == 1 else 's were'} carried over."
+        return said
+
+    def _damaged_journals(self) -> list[Path]:
+        """Journals set aside beside this one, by this version or an earlier one (their WAL files aside)."""
+        found = self.path.parent.glob(f"{glob.escape(self.path.name)}.damaged-*")
+        return sorted(p for p in found if not p.name.endswith(("-wal", "-shm", "-journal")))
+
+    def _set_aside_rows(self) -> list[tuple[str, int, int]]:
+        try:
+            return self._db.execute("SELECT path, recovered, complete FROM set_aside_journals").fetchall()
+        except sqlite3.OperationalError:  # a journal made before the table: none noted in it
+            return []
+
+    def _read_set_aside(self) -> None:
+        """Carry over the replaced descriptions of every journal set aside that this one has not read yet."""
+        self._set_aside_read = True
+        noted = {Path(row[0]) for row in self._set_aside_rows()}
+        for damaged in self._damaged_journals():
+            if damaged in noted:
+                continue
+            rows, complete = journal_rescue.read_replaced(damaged)
+            with self._transaction() as db:
+                db.execute(journal_rescue.SET_ASIDE_TABLE)
+                if db.execute("SELECT 1 FROM set_aside_journals WHERE path=?", (str(damaged),)).fetchone():
+                    continue  # another process carried it over meanwhile
+                journal_rescue.add_replaced(db, rows)
+                db.execute("INSERT INTO set_aside_journals (path, noted, recovered, complete) VALUES (?, ?, ?, ?)",
+                           (str(damaged), _now(), len(rows), int(complete)))
+
+    def _follow_file(self) -> None:
+        """Before a write: if the file was deleted or replaced under this connection (a cleaner, a user), write
+        what the connection still reads (every run, the one going on included) to the path again, or add it
+        to the journal another process made there meanwhile. Otherwise a run writes on into a file nobody
+        can open, and a resume after a kill finds nothing."""
+        if _identity(self.path) == self._identity:
+            return
+        _log.warning("the job journal %s was deleted or replaced while in use; writing it again", self.path)
+        copy = self.path.with_name(f"{self.path.name}.rescued-{os.getpid()}-{secrets.token_hex(3)}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            journal_rescue.copy_open(self._db, copy)
+            self._db.close()
+            placed = False
+            if not self.path.exists():
+                # The deleted journal's own WAL files, if left, must not be read as the new file's.
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+                placed = _place(copy, self.path)
+            self._db = self._open()
+            self._identity = _identity(self.path)
+            if not placed:
+                self._merge(copy)
+            copy.unlink(missing_ok=True)
+        except (OSError, sqlite3.Error) as exc:
+            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            raise JournalError(f"The job journal {self.path} was deleted while in use and could not be written "
+                               f"again ({exc}); what was recorded is kept in {copy}.") from exc
+
+    def _merge(self, copy: Path) -> None:
+        self._db.execute("ATTACH DATABASE ? AS rescued", (str(copy),))
+        try:
+            with self._transaction(follow=False) as db:
+                moved = journal_rescue.merge_copy(db, "rescued", os.getpid())
+        finally:
+            self._db.execute("DETACH DATABASE rescued")
+        self._ids = {old: moved.get(new, new) for old, new in self._ids.items()} | moved
+
+    def _job(self, job_id: int) -> int:
+        """The run's number in the file now (another run may have taken it, see ``_follow_file``)."""
+        return self._ids.get(job_id, job_id)
+
+    def _record_kept_now(self) -> None:
+        """Write the rows kept for a busy journal, if it is free now: opening never waits on a writer."""
+        if not self._kept.is_dir():
+            return
+        self._db.execute("PRAGMA busy_timeout=0")
+        try:
+            with contextlib.suppress(JournalBusyError):
+                self.record_kept()
+        finally:
+            self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+
+    def record_kept(self) -> None:
+        """Write the rows that runs kept while the journal could not take them; waits as every write does."""
+        with self._transaction():
+            pass  # (every write transaction writes them first)
+
+    def _write_kept(self, db: sqlite3.Connection) -> list[Path]:
+        written = []
+        for path, entry in journal_rescue.kept_unrecorded(self._kept):
+            try:
+                _write_record(db, entry, only_unfinished=True)
+            except (KeyError, TypeError, ValueError):  # not this version's layout: left for a person to read
+                continue
+            written.append(path)
+        return written
 
     def _busy_error(self) -> JournalBusyError:
         return JournalBusyError(f"The job journal {self.path} is busy: another CapRL Desktop process (a run, or "
@@ -259,10 +407,14 @@ class Journal:
         self.close()
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, follow: bool = True) -> Iterator[sqlite3.Connection]:
+        kept: list[Path] = []
         try:
+            if follow:
+                self._follow_file()
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                kept = self._write_kept(self._db)
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
@@ -276,6 +428,9 @@ class Journal:
             if _busy(exc):
                 raise self._busy_error() from exc
             raise JournalError(f"The job journal {self.path} cannot be written: {exc}") from exc
+        for path in kept:  # written: a second write of one would be harmless, but it is done
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -295,7 +450,7 @@ class Journal:
             assert job_id is not None
             db.executemany(
                 "INSERT INTO items (job_id, seq, path, root, state) VALUES (?, ?, ?, ?, 'pending')",
-                ((job_id, seq, str(i.path), str(i.root)) for seq, i in enumerate(items)),
+                ((job_id, seq, _stored(str(i.path)), _stored(str(i.root))) for seq, i in enumerate(items)),
             )
         return job_id
 
@@ -304,64 +459,72 @@ class Journal:
         pid = os.getpid()
         with self._transaction() as db:
             db.execute("UPDATE jobs SET status='running', pid=?, pid_started=?, host=?, updated=? WHERE id=?",
-                       (pid, _process_started(pid), socket.gethostname(), _now(), job_id))
+                       (pid, _process_started(pid), socket.gethostname(), _now(), self._job(job_id)))
 
     def record(self, job_id: int, event: ItemFinished | ItemSkipped) -> None:
-        rec, sidecar = event.record, event.sidecar
-        state: ItemState = ("skipped" if isinstance(event, ItemSkipped) else "unsaved" if event.unsaved
-                            else "failed" if rec.error else "done")
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=?, provenance=? "
-                "WHERE job_id=? AND path=?",
-                # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
-                (state, rec.caption, rec.error, rec.seconds, rec.output_tokens,
-                 str(sidecar.absolute()) if sidecar is not None else None, _provenance_json(rec.provenance),
-                 job_id, str(event.item.path.absolute())),
-            )
-            db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), job_id))
-            description = event.description if isinstance(event, ItemFinished) else None
-            if description is not None and description.previous is not None and description.written is not None:
-                # In the same transaction as the image's record: a description replaced is never unrecorded.
-                db.execute("INSERT INTO replaced_descriptions (path, snapshot, written_at) VALUES (?, ?, ?)",
-                           (str(description.written.absolute()),
-                            json.dumps(snapshot_to_json(description.previous), ensure_ascii=False), _now()))
+        """Record a finished image, after its sidecar was written. When the journal cannot take the row (busy
+        past the wait, a full disk), the row is kept beside it for the next write, and the error says so."""
+        entry = _record_entry(self._job(job_id), event)
+        try:
+            with self._transaction() as db:
+                entry["job_id"] = self._job(job_id)  # (the transaction may have found the run renumbered)
+                _write_record(db, entry)
+        except JournalError as exc:
+            try:
+                journal_rescue.keep_unrecorded(self._kept, entry)
+            except OSError:
+                raise exc from None
+            raise type(exc)(f"{exc} {event.item.file_name}'s caption is saved; it is recorded in the journal as "
+                            f"soon as the journal can be written (kept meanwhile in {self._kept}).") from exc
 
     def replaced_description(self, path: Path) -> FieldSnapshot | None:
-        """The description the app last replaced in ``path`` (None: none recorded, or unreadable)."""
+        """The description the app last replaced in ``path``; None when it replaced none.
+
+        ``DescriptionUnknownError`` when that cannot be known: the row is in a journal set aside as damaged that
+        SQLite could not read in full (while that file is there), or in a layout this version cannot read."""
+        if not self._set_aside_read:
+            self._read_set_aside()
         row = self._db.execute("SELECT snapshot FROM replaced_descriptions WHERE path=? ORDER BY id DESC LIMIT 1",
-                               (str(path.absolute()),)).fetchone()
+                               (_stored(str(path.absolute())),)).fetchone()
         if row is None:
+            unread = [p for p, _, complete in self._set_aside_rows() if not complete and Path(p).exists()]
+            if unread:
+                raise DescriptionUnknownError(
+                    f"the description the app replaced in {path.name} may be in the damaged job journal set aside "
+                    f"as {', '.join(unread)}, which cannot be read in full; it was left as it is (once that file "
+                    "is removed, restore removes the app's description, with nothing to put back)")
             return None
         try:
             return snapshot_from_json(json.loads(row[0]))
-        except (ValueError, TypeError, AttributeError):  # another version's layout
-            return None
+        except (ValueError, TypeError, AttributeError) as exc:  # another version's layout
+            raise DescriptionUnknownError(
+                f"the description the app replaced in {path.name} was recorded by another version of CapRL "
+                "Desktop in a form this one cannot read; it was left as it is") from exc
 
     def forget_replaced(self, path: Path) -> None:
         """``path``'s replaced descriptions were put back: a second restore must not apply an older one."""
         with self._transaction() as db:
-            db.execute("DELETE FROM replaced_descriptions WHERE path=?", (str(path.absolute()),))
+            db.execute("DELETE FROM replaced_descriptions WHERE path=?", (_stored(str(path.absolute())),))
 
     def set_status(self, job_id: int, status: Literal["running", "stopped", "finished"]) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET status=?, updated=? WHERE id=?", (status, _now(), job_id))
+            db.execute("UPDATE jobs SET status=?, updated=? WHERE id=?", (status, _now(), self._job(job_id)))
 
     def stop_if_running(self, job_id: int) -> None:
         """This process is done with ``job_id``: if nothing recorded its end (it never ran), it is stopped."""
         with self._transaction() as db:
             db.execute("UPDATE jobs SET status='stopped', updated=? WHERE id=? AND status='running' AND pid=?",
-                       (_now(), job_id, os.getpid()))
+                       (_now(), self._job(job_id), os.getpid()))
 
     def forget(self, job_id: int) -> bool:
         with self._transaction() as db:
-            return db.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount > 0
+            return db.execute("DELETE FROM jobs WHERE id=?", (self._job(job_id),)).rowcount > 0
 
     # --- reading ------------------------------------------------------------------------------
 
     def jobs(self, job_id: int | None = None) -> list[JobSummary]:
         """Every recorded run, oldest first; or just ``job_id`` (reading only its items)."""
-        where, args = ("WHERE id=?", (job_id,)) if job_id is not None else ("", ())
+        where, args = ("WHERE id=?", (self._job(job_id),)) if job_id is not None else ("", ())
         rows = self._db.execute(
             f"SELECT id, created, updated, status, pid, pid_started, host, roots, options FROM jobs {where} "
             "ORDER BY id", args).fetchall()
@@ -391,13 +554,14 @@ class Journal:
     def pending(self, job_id: int) -> list[ImageItem]:
         """What is left: images to caption, and those whose caption is made but not saved (``made``)."""
         rows = self._db.execute("SELECT path, root FROM items WHERE job_id=? AND state IN ('pending', 'unsaved') "
-                                "ORDER BY seq", (job_id,))
-        return [ImageItem(Path(path), Path(root)) for path, root in rows]
+                                "ORDER BY seq", (self._job(job_id),))
+        return [ImageItem(Path(_read(path)), Path(_read(root))) for path, root in rows]
 
     def made(self, job_id: int) -> dict[Path, str]:
         """Captions made but not saved (a read-only folder, a full disk), to save when the job resumes."""
-        rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'", (job_id,))
-        return {Path(path): caption for path, caption in rows}
+        rows = self._db.execute("SELECT path, caption FROM items WHERE job_id=? AND state='unsaved'",
+                                (self._job(job_id),))
+        return {Path(_read(path)): caption for path, caption in rows}
 
     def written_captions(self, sidecars: Iterable[Path]) -> dict[Path, str]:
         """The last caption the app wrote to each of ``sidecars`` (absolute paths), where it recorded one.
@@ -411,14 +575,15 @@ class Journal:
         rows = self._db.execute("SELECT sidecar, caption FROM items WHERE state='done' AND sidecar IS NOT NULL "
                                 "ORDER BY job_id")
         for sidecar, caption in rows:
-            if sidecar in wanted:
-                found[Path(sidecar)] = caption
+            if _read(sidecar) in wanted:
+                found[Path(_read(sidecar))] = caption
         return found
 
     def set_options(self, job_id: int, options: JobOptions) -> None:
         """A resume changed the run's options (its captions go elsewhere, longer captions, another seed)."""
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET options=?, updated=? WHERE id=?", (options_to_json(options), _now(), job_id))
+            db.execute("UPDATE jobs SET options=?, updated=? WHERE id=?",
+                       (options_to_json(options), _now(), self._job(job_id)))
 
     def prune(self, keep: int) -> int:
         """Forget all but the newest ``keep`` runs, except any still running; returns how many were forgotten.
@@ -441,15 +606,73 @@ class Journal:
             else ("", "", "")
         rows = self._db.execute(
             "SELECT path, root, state, caption, error, seconds, output_tokens, provenance FROM items "
-            "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (job_id,))
+            "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (self._job(job_id),))
         records = []
-        for path, root, state, caption, error, seconds, tokens, provenance in rows:
-            item = ImageItem(Path(path), Path(root))
+        for stored_path, root, state, caption, error, seconds, tokens, provenance in rows:
+            path = _read(stored_path)
+            item = ImageItem(Path(path), Path(_read(root)))
             made = state != "skipped"  # a skipped image's caption was made by an earlier run
             records.append(CaptionRecord(
                 item.file_name, caption, language if made else "", prompt if made else "", model if made else "",
-                seconds, tokens, error, path, _provenance_from_json(provenance)))
+                seconds, tokens, _read(error), path, _provenance_from_json(provenance)))
         return records
+
+
+def _record_entry(job_id: int, event: ItemFinished | ItemSkipped) -> dict[str, Any]:
+    """A finished image's row as plain values (JSON, for keeping while the journal is busy)."""
+    rec, sidecar = event.record, event.sidecar
+    state: ItemState = ("skipped" if isinstance(event, ItemSkipped) else "unsaved" if event.unsaved
+                        else "failed" if rec.error else "done")
+    description = event.description if isinstance(event, ItemFinished) else None
+    replaced = None
+    if description is not None and description.previous is not None and description.written is not None:
+        replaced = [str(description.written.absolute()), json.dumps(snapshot_to_json(description.previous),
+                                                                    ensure_ascii=False), _now()]
+    # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
+    return {"job_id": job_id, "path": str(event.item.path.absolute()), "state": state, "caption": rec.caption,
+            "error": rec.error, "seconds": rec.seconds, "output_tokens": rec.output_tokens,
+            "sidecar": str(sidecar.absolute()) if sidecar is not None else None,
+            "provenance": _provenance_json(rec.provenance), "replaced": replaced}
+
+
+def _write_record(db: sqlite3.Connection, entry: dict[str, Any], *, only_unfinished: bool = False) -> None:
+    """Write ``entry`` (``_record_entry``); ``only_unfinished``: a kept row never undoes one written since."""
+    sidecar = entry["sidecar"]
+    db.execute(
+        "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=?, provenance=? "
+        "WHERE job_id=? AND path=?" + (" AND state IN ('pending', 'unsaved')" if only_unfinished else ""),
+        (entry["state"], entry["caption"], _stored(entry["error"]), entry["seconds"], entry["output_tokens"],
+         _stored(sidecar) if sidecar is not None else None, entry["provenance"], entry["job_id"],
+         _stored(entry["path"])),
+    )
+    db.execute("UPDATE jobs SET updated=? WHERE id=?", (_now(), entry["job_id"]))
+    if entry["replaced"] is not None:
+        # In the same transaction as the image's record: a description replaced is never unrecorded.
+        written, snapshot, written_at = entry["replaced"]
+        db.execute("INSERT INTO replaced_descriptions (path, snapshot, written_at) VALUES (?, ?, ?)",
+                   (_stored(written), snapshot, written_at))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at ``path`` now (None: none): a journal deleted or replaced under a connection differs."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _place(copy: Path, path: Path) -> bool:
+    """Put ``copy`` at ``path`` unless a file appeared there meanwhile; whether it was put there."""
+    try:
+        os.link(copy, path)  # fails where a file is: another process's new journal is never replaced
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links
+        if path.exists():
+            return False
+        copy.replace(path)
+    return True
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -461,6 +684,20 @@ def _migrate(db: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):  # another process opening it at once added it first
                 raise
+
+
+def _stored(text: str) -> str | bytes:
+    """``text`` as SQLite can hold it: a name with bytes that are not UTF-8 (``os.fsdecode``'s surrogates) goes
+    in as bytes that ``_read`` turns back into the same text; anything else as text, as before."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _read(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
 
 
 def _provenance_json(provenance: Provenance | None) -> str | None:
