@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
+from caprl_desktop.cli.journal_open import open_journal
 from caprl_desktop.cli.model_choice import choose_model
 from caprl_desktop.cli.progress import Progress
 from caprl_desktop.core.atomic import WriteError
@@ -31,7 +32,7 @@ from caprl_desktop.core.jobs.events import (
     JobFinished,
     JobPlanned,
 )
-from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.journal import Journal, JournalBusyError
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.engine:
         with _remote_engine(args.engine) as remote:
             label = _served_models(remote)
-            with Journal() as journal, start_job(journal, items, settings.job_options(label),
+            with open_journal() as journal, start_job(journal, items, settings.job_options(label),
                                                  holder=HOLDER) as session:
                 return _caption(session, remote, args, stream_to_stdout=stream_to_stdout)
     pair = _model(args)
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_USAGE
     model, mmproj = pair
     # A CaprlError from here on (a busy folder, the journal) ends in cli.main's one handler.
-    with Journal() as journal, start_job(journal, items, settings.job_options(model.name),
+    with open_journal() as journal, start_job(journal, items, settings.job_options(model.name),
                                          holder=HOLDER) as session:
         config = settings.engine_config(model, mmproj, session.options, images=len(items))
         with _local_engine(config) as engine:
@@ -109,7 +110,7 @@ def resume(job_id: int | None, args: argparse.Namespace) -> int:
     """Caption what job ``job_id`` (default: the last resumable one, on ``args.paths`` if given) left."""
     if args.csv == "-" and args.jsonl == "-":
         return _fail("only one of --csv and --jsonl can go to standard output")
-    with Journal() as journal:
+    with open_journal() as journal:
         if job_id is None:
             last = last_resumable(journal, args.paths or [])
             if last is None:
@@ -196,9 +197,6 @@ def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
 
 def _caption(session: JobSession, engine: CaptionEngine, args: argparse.Namespace, *,
              stream_to_stdout: bool) -> int:
-    if session.journal.set_aside is not None:
-        print(f"warning: the job journal was damaged and was set aside as {session.journal.set_aside}",
-              file=sys.stderr)
     exporters = [open_exporter(path, kind, csv_columns=args.csv_columns)
                  for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
     for exporter in exporters:  # a resumed run exports the whole job, each image once
@@ -263,9 +261,14 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         print(f"Interrupted. `caprl-desktop caption --resume` continues job {job_id} where it stopped.",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    except CaprlError:
+    except CaprlError as exc:
         for exporter in exporters:
-            exporter.abandon()
+            kept = exporter.abandon()
+            if kept is not None:
+                print(f"Stopped: the rows made so far are in {kept}", file=sys.stderr)
+        if isinstance(exc, JournalBusyError):  # the run stops (exit 75); what it made is kept and resumable
+            print(f"`caprl-desktop caption --resume` continues job {job_id} once the journal is free.",
+                  file=sys.stderr)
         raise
     finally:
         if progress is not None:

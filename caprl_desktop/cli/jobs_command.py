@@ -8,7 +8,7 @@ from typing import Any
 
 from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
-from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.cli.journal_open import open_journal
 
 
 def add_parser(commands: Any) -> None:
@@ -34,7 +34,7 @@ def add_parser(commands: Any) -> None:
 
 
 def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    with Journal() as journal:  # a busy or unreadable journal: cli.main's one handler says so
+    with open_journal() as journal:
         jobs = journal.jobs()
     if not jobs:
         print("No captioning runs recorded.")
@@ -54,7 +54,7 @@ def run_resume(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def run_forget(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not args.job and not args.finished:
         parser.error("name the jobs to forget, or --finished")
-    with Journal() as journal:
+    with open_journal() as journal:
         ids = set(args.job)
         if args.finished:
             ids |= {j.id for j in journal.jobs() if j.status == "finished"}

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED
+from caprl_desktop.cli.journal_open import open_journal
 from caprl_desktop.core.atomic import WriteError
-from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.journal import DescriptionUnknownError
 from caprl_desktop.core.metadata import MetadataError, read_description, read_xmp_sidecar, restore_description
 
 
@@ -55,12 +56,13 @@ def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def run_restore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = EXIT_OK
-    with Journal() as journal:  # a busy or unreadable journal: cli.main's one handler says so
+    with open_journal() as journal:
         for path in args.paths:
-            previous = journal.replaced_description(path)
             try:
+                # Refuses while what the app replaced cannot be read: never remove what cannot be put back.
+                previous = journal.replaced_description(path)
                 restore_description(path, previous)
-            except (MetadataError, WriteError) as exc:
+            except (DescriptionUnknownError, MetadataError, WriteError) as exc:
                 print(f"caprl-desktop: {path}: {exc}", file=sys.stderr)
                 result = EXIT_SOME_FAILED
                 continue
