@@ -386,8 +386,9 @@ class Journal:
         written = []
         for path, entry in journal_rescue.kept_unrecorded(self._kept):
             try:
-                _write_record(db, entry, only_unfinished=True)
-            except (KeyError, TypeError, ValueError):  # not this version's layout: left for a person to read
+                _write_entry(db, entry, kept=True)
+            # Not this version's layout: left for a person to read, never in the way of every later write.
+            except (KeyError, TypeError, ValueError, AttributeError, sqlite3.InterfaceError):
                 continue
             written.append(path)
         return written
@@ -464,18 +465,21 @@ class Journal:
     def record(self, job_id: int, event: ItemFinished | ItemSkipped) -> None:
         """Record a finished image, after its sidecar was written. When the journal cannot take the row (busy
         past the wait, a full disk), the row is kept beside it for the next write, and the error says so."""
-        entry = _record_entry(self._job(job_id), event)
+        self._write_or_keep(job_id, _record_entry(event), f"{event.item.file_name}'s caption is saved; it")
+
+    def _write_or_keep(self, job_id: int, entry: dict[str, Any], what: str) -> None:
         try:
             with self._transaction() as db:
                 entry["job_id"] = self._job(job_id)  # (the transaction may have found the run renumbered)
-                _write_record(db, entry)
+                _write_entry(db, entry)
         except JournalError as exc:
+            entry["job_id"] = self._job(job_id)
             try:
                 journal_rescue.keep_unrecorded(self._kept, entry)
             except OSError:
                 raise exc from None
-            raise type(exc)(f"{exc} {event.item.file_name}'s caption is saved; it is recorded in the journal as "
-                            f"soon as the journal can be written (kept meanwhile in {self._kept}).") from exc
+            raise type(exc)(f"{exc} {what} is recorded in the journal as soon as the journal can be written "
+                            f"(kept meanwhile in {self._kept}).") from exc
 
     def replaced_description(self, path: Path) -> FieldSnapshot | None:
         """The description the app last replaced in ``path``; None when it replaced none.
@@ -512,9 +516,14 @@ class Journal:
 
     def stop_if_running(self, job_id: int) -> None:
         """This process is done with ``job_id``: if nothing recorded its end (it never ran), it is stopped."""
-        with self._transaction() as db:
-            db.execute("UPDATE jobs SET status='stopped', updated=? WHERE id=? AND status='running' AND pid=?",
-                       (_now(), self._job(job_id), os.getpid()))
+        self.end_run(job_id, "stopped", only_if_running=True)
+
+    def end_run(self, job_id: int, status: Literal["stopped", "finished"], *, only_if_running: bool = False,
+                ) -> None:
+        """This process's run ``job_id`` ended; a journal that cannot take it now gets it with the next write
+        (until then, once this process is gone, the run reads as interrupted)."""
+        entry = {"kind": "end", "status": status, "pid": os.getpid(), "only_if_running": only_if_running}
+        self._write_or_keep(job_id, entry, "The run's end")
 
     def forget(self, job_id: int) -> bool:
         with self._transaction() as db:
@@ -618,7 +627,7 @@ class Journal:
         return records
 
 
-def _record_entry(job_id: int, event: ItemFinished | ItemSkipped) -> dict[str, Any]:
+def _record_entry(event: ItemFinished | ItemSkipped) -> dict[str, Any]:
     """A finished image's row as plain values (JSON, for keeping while the journal is busy)."""
     rec, sidecar = event.record, event.sidecar
     state: ItemState = ("skipped" if isinstance(event, ItemSkipped) else "unsaved" if event.unsaved
@@ -629,18 +638,24 @@ def _record_entry(job_id: int, event: ItemFinished | ItemSkipped) -> dict[str, A
         replaced = [str(description.written.absolute()), json.dumps(snapshot_to_json(description.previous),
                                                                     ensure_ascii=False), _now()]
     # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
-    return {"job_id": job_id, "path": str(event.item.path.absolute()), "state": state, "caption": rec.caption,
+    return {"kind": "record", "path": str(event.item.path.absolute()), "state": state, "caption": rec.caption,
             "error": rec.error, "seconds": rec.seconds, "output_tokens": rec.output_tokens,
             "sidecar": str(sidecar.absolute()) if sidecar is not None else None,
             "provenance": _provenance_json(rec.provenance), "replaced": replaced}
 
 
-def _write_record(db: sqlite3.Connection, entry: dict[str, Any], *, only_unfinished: bool = False) -> None:
-    """Write ``entry`` (``_record_entry``); ``only_unfinished``: a kept row never undoes one written since."""
+def _write_entry(db: sqlite3.Connection, entry: dict[str, Any], *, kept: bool = False) -> None:
+    """Write ``entry`` (an image's record, or a run's end); ``kept`` (written late): never undo what was
+    written since, an image recorded by a resume, a run taken up again."""
+    if entry["kind"] == "end":
+        guard = " AND status='running' AND pid=?" if kept or entry["only_if_running"] else ""
+        db.execute(f"UPDATE jobs SET status=?, updated=? WHERE id=?{guard}",
+                   (entry["status"], _now(), entry["job_id"], *((entry["pid"],) if guard else ())))
+        return
     sidecar = entry["sidecar"]
     db.execute(
         "UPDATE items SET state=?, caption=?, error=?, seconds=?, output_tokens=?, sidecar=?, provenance=? "
-        "WHERE job_id=? AND path=?" + (" AND state IN ('pending', 'unsaved')" if only_unfinished else ""),
+        "WHERE job_id=? AND path=?" + (" AND state IN ('pending', 'unsaved')" if kept else ""),
         (entry["state"], entry["caption"], _stored(entry["error"]), entry["seconds"], entry["output_tokens"],
          _stored(sidecar) if sidecar is not None else None, entry["provenance"], entry["job_id"],
          _stored(entry["path"])),
@@ -743,4 +758,4 @@ def journaled(job: Generator[JobEvent, None, None], journal: Journal, job_id: in
         with contextlib.suppress(JournalError):
             summary = journal.get(job_id) if finished else None
             done = summary is not None and summary.left == 0
-            journal.set_status(job_id, "finished" if done else "stopped")
+            journal.end_run(job_id, "finished" if done else "stopped")

@@ -6,7 +6,7 @@
 * Deleted while open (a cleaner, a user): the open connection still reads the unlinked file, so
   ``copy_open`` writes all of it to a new file; ``merge_copy`` adds it to a journal that another process made
   at the same path meanwhile.
-* Busy for longer than a write waits: the row a finished image needs is kept in a small JSON file
+* Busy for longer than a write waits: a finished image's row, or a run's end, is kept in a small JSON file
   (``keep_unrecorded``) and written into the journal by the next write that gets through (``kept_unrecorded``).
 
 Plain functions over connections and paths; ``journal.Journal`` decides when each is needed.
@@ -120,7 +120,7 @@ def merge_copy(db: sqlite3.Connection, schema: str, pid: int) -> dict[int, int]:
 
 
 def keep_unrecorded(folder: Path, entry: dict[str, Any]) -> Path:
-    """Keep ``entry`` (a finished image's row) in ``folder`` until the journal can take it; ``OSError`` if not."""
+    """Keep ``entry`` (an image's row, a run's end) in ``folder`` until the journal takes it; ``OSError`` if not."""
     folder.mkdir(parents=True, exist_ok=True)
     # Named so that they sort in the order they were made, whichever process made them.
     path = folder / f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}.json"

@@ -23,7 +23,7 @@ from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import JobEvent
 from caprl_desktop.core.jobs.folder_locks import folder_locks
-from caprl_desktop.core.jobs.journal import JobSummary, Journal, journaled
+from caprl_desktop.core.jobs.journal import JobSummary, Journal, JournalError, journaled
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.scheduler import CaptionEngine, run_job
 from caprl_desktop.core.keep_awake import keep_awake
@@ -66,7 +66,7 @@ def start_job(journal: Journal, items: list[ImageItem], options: JobOptions, *, 
             journal.prune(KEEP_JOBS)
             yield JobSession(job_id, list(items), options, {}, [], journal)
         finally:
-            journal.stop_if_running(job_id)  # the caller stopped before running it (the model did not load)
+            _stop_if_running(journal, job_id)  # the caller stopped before running it (the model did not load)
 
 
 @contextlib.contextmanager
@@ -76,6 +76,7 @@ def resume_job(journal: Journal, job_id: int, *, holder: str, only: Iterable[Pat
 
     ``only``: resume just these of its images (the window's rows); the others stay pending in the job.
     ``change``: options this resume changes (another caption folder, longer captions); they are recorded."""
+    journal.record_kept()  # what a run kept while the journal was busy: its images are not left to caption
     summary = resumable_job(journal, job_id)  # "no such job" before waiting on any lock
     with folder_locks(summary.roots, what=holder), keep_awake():
         # Read again under the locks: another process may have resumed and finished it meanwhile.
@@ -94,7 +95,14 @@ def resume_job(journal: Journal, job_id: int, *, holder: str, only: Iterable[Pat
         try:
             yield JobSession(job_id, items, options, made, journal.records(job_id), journal)
         finally:
-            journal.stop_if_running(job_id)
+            _stop_if_running(journal, job_id)
+
+
+def _stop_if_running(journal: Journal, job_id: int) -> None:
+    # Unrecorded (a busy journal), the run reads as interrupted once this process is gone: resumable all the
+    # same. The error that stopped the run, if any, is the one to tell.
+    with contextlib.suppress(JournalError):
+        journal.stop_if_running(job_id)
 
 
 def last_resumable(journal: Journal, paths: Iterable[Path] = ()) -> JobSummary | None:
