@@ -1,5 +1,8 @@
 """``caprl-desktop metadata``: show the description inside images, or put back what ``--metadata`` replaced.
 
+``show`` reads each image's description inside it, else from its XMP sidecar, named as the run that wrote it
+named it (``core/jobs/descriptions.py`` ``xmp_sidecar_of``; ``--output-dir`` as that run was given).
+
 ``restore`` undoes the app's description in each file given: the human description that a run with
 ``--metadata-existing replace`` replaced (journaled then, newest per file) goes back byte for byte; where the
 app replaced none, its own description is removed. A description edited since the app wrote it is left alone.
@@ -15,8 +18,16 @@ from typing import Any
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED
 from caprl_desktop.cli.journal_open import open_journal
 from caprl_desktop.core.atomic import WriteError
+from caprl_desktop.core.jobs.descriptions import xmp_sidecar_of
+from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.journal import DescriptionUnknownError
-from caprl_desktop.core.metadata import MetadataError, read_description, read_xmp_sidecar, restore_description
+from caprl_desktop.core.metadata import (
+    XMP_SUFFIX,
+    MetadataError,
+    read_description,
+    read_xmp_sidecar,
+    restore_description,
+)
 
 
 def add_parser(commands: Any) -> None:
@@ -26,7 +37,10 @@ def add_parser(commands: Any) -> None:
                     "what was there before.")
     sub = p.add_subparsers(dest="metadata_command", metavar="ACTION", required=True)
     show = sub.add_parser("show", help="each image's description, and whether the app wrote it")
-    show.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
+    show.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                      help="image files or folders, as given to `caption` (an .xmp sidecar too)")
+    show.add_argument("--output-dir", type=Path, metavar="DIR",
+                      help="the --output-dir the captions were written to: their XMP sidecars are there too")
     show.set_defaults(handler=run_show)
     restore = sub.add_parser("restore", help="put back the description the app replaced (or remove its own)")
     restore.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
@@ -36,22 +50,35 @@ def add_parser(commands: Any) -> None:
 def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     result = EXIT_OK
     for path in args.paths:
-        try:
-            found = read_description(path) if path.suffix.lower() != ".xmp" else None
-            where = "inside"
-            if found is None:
-                found, where = read_xmp_sidecar(path), "in its XMP sidecar"
-        except (MetadataError, OSError) as exc:
-            print(f"caprl-desktop: {path}: {exc}", file=sys.stderr)
+        if path.suffix.lower() == XMP_SUFFIX and path.is_file():  # a sidecar named itself
+            result = max(result, _show(path, None, path))
+            continue
+        items, missing = find_images([path])
+        if missing:
+            print(f"caprl-desktop: {path}: no such file or folder", file=sys.stderr)
             result = EXIT_SOME_FAILED
-            continue
-        if found is None:
-            print(f"{path}: no description")
-            continue
-        by = "written by CapRL Desktop" if found.app_written else "not written by this app"
-        print(f"{path}: {where}, {by}")
-        print(found.text)
+        for item in items:
+            # The sidecar named as the run that wrote it named it (a.png.xmp beside a.jpg's a.xmp, under --output-dir).
+            result = max(result, _show(item.path, item.path, xmp_sidecar_of(item, args.output_dir)))
     return result
+
+
+def _show(shown: Path, image: Path | None, sidecar: Path) -> int:
+    try:
+        found = read_description(image) if image is not None else None
+        where = "inside"
+        if found is None:
+            found, where = read_xmp_sidecar(sidecar), f"in its XMP sidecar {sidecar}"
+    except (MetadataError, OSError) as exc:
+        print(f"caprl-desktop: {shown}: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    if found is None:
+        print(f"{shown}: no description")
+        return EXIT_OK
+    by = "written by CapRL Desktop" if found.app_written else "not written by this app"
+    print(f"{shown}: {where}, {by}")
+    print(found.text)
+    return EXIT_OK
 
 
 def run_restore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

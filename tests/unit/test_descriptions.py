@@ -48,7 +48,7 @@ def test_a_damaged_image_falls_back_to_a_sidecar_beside_its_caption(tmp_path: Pa
     outcome = _write(ImageItem(broken, tmp_path), "embed", text_sidecar=out)
     assert outcome.written == out.with_suffix(".xmp") and "not written inside" in outcome.note  # type: ignore[attr-defined]
     assert broken.read_bytes() == b"not a jpeg at all"
-    found = read_xmp_sidecar(out)
+    found = read_xmp_sidecar(out.with_suffix(".xmp"))
     assert found is not None and found.text == "A red bicycle."
 
 

@@ -177,8 +177,8 @@ def test_a_failure_midway_leaves_the_original_and_no_temp_file(
     else:
         real = _exiv2io.open_image
 
-        def half_written(path: Path, name: str | None = None) -> object:
-            real(path, name)
+        def half_written(path: Path, name: str | None = None, *, to_write: bool = False) -> object:
+            real(path, name, to_write=to_write)
             with path.open("r+b") as f:  # as if killed while Exiv2 rewrote the copy
                 f.truncate(100)
             raise KeyboardInterrupt
@@ -207,7 +207,7 @@ def test_the_xmp_sidecar_is_read_by_exiftool(tmp_path: Path) -> None:
     Image.new("RGB", (8, 8)).save(gif)
     before = gif.read_bytes()
 
-    result = metadata.write_xmp_sidecar(gif, CAPTIONS["ja"], "ja", PROVENANCE)
+    result = metadata.write_xmp_sidecar(tmp_path / "anim.xmp", CAPTIONS["ja"], "ja", PROVENANCE)
 
     assert result.path == tmp_path / "anim.xmp"
     found = exiftool(result.path)
@@ -216,16 +216,16 @@ def test_the_xmp_sidecar_is_read_by_exiftool(tmp_path: Path) -> None:
     assert found["XMP-dc:Description-ja"] == CAPTIONS["ja"]
     assert found["XMP-caprl:Model"] == PROVENANCE["model"]
     assert gif.read_bytes() == before
-    read = metadata.read_xmp_sidecar(gif)
+    read = metadata.read_xmp_sidecar(result.path)
     assert read is not None and read.text == CAPTIONS["ja"] and read.app_written and read.exif is None
     assert _leftovers(tmp_path) == []
 
 
 def test_an_existing_sidecar_keeps_its_other_fields(tmp_path: Path) -> None:
-    photo = make_photo(tmp_path / "photo.jpg", "JPEG")
-    metadata.write_xmp_sidecar(photo, "first", "en", PROVENANCE)
-    exiftool_write(tmp_path / "photo.xmp", "-XMP-xmp:Rating=4")
-    metadata.write_xmp_sidecar(photo, "second", "en", PROVENANCE)
+    sidecar = tmp_path / "photo.xmp"
+    metadata.write_xmp_sidecar(sidecar, "first", "en", PROVENANCE)
+    exiftool_write(sidecar, "-XMP-xmp:Rating=4")
+    metadata.write_xmp_sidecar(sidecar, "second", "en", PROVENANCE)
     found = exiftool(tmp_path / "photo.xmp")
     assert found["XMP-dc:Description"] == "second" and found["XMP-xmp:Rating"] == 4
 

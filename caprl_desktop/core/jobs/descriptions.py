@@ -2,11 +2,12 @@
 
 The job's ``metadata`` option says where: ``"embed"`` writes into JPEG, PNG, WebP and TIFF files
 (``core.metadata.can_embed``) and falls back to an XMP sidecar for any other type and for a photo that cannot
-be written (a read-only file or folder, a damaged file); ``"xmp"`` always writes the sidecar; ``"off"`` writes
-nothing. The sidecar is ``<caption .txt path>`` with ``.xmp`` for ``.txt``: beside the image (``photo.xmp``, the
-name Lightroom, Bridge and Capture One read) or under the caption folder when captions go there, and
-``a.png.xmp`` where two images share a stem, as their captions do (``sidecars.py``), so no two images ever
-share one sidecar.
+be written (a read-only file or folder, a damaged file, XMP in it that Exiv2 cannot parse and would drop);
+``"xmp"`` always writes the sidecar; ``"off"`` writes nothing. ``xmp_sidecar_of`` is the one place that names
+an image's XMP sidecar, for the job that writes it and for ``caprl-desktop metadata show`` that reads it:
+``<caption .txt path>`` with ``.xmp`` for ``.txt``, beside the image (``photo.xmp``, the name Lightroom, Bridge
+and Capture One read) or under the caption folder when captions go there, and ``a.png.xmp`` where two images
+share a stem, as their captions do (``sidecars.py``), so no two images ever share one sidecar.
 
 A failure here never costs the caption: its ``.txt`` is saved first, and the outcome's ``problem`` says what
 went wrong with the description (the command line prints it; the run goes on).
@@ -15,7 +16,7 @@ went wrong with the description (the command line prints it; the run goes on).
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,10 +26,12 @@ from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.sidecars import plan_sidecars
 from caprl_desktop.core.metadata import (
+    XMP_SUFFIX,
     FieldSnapshot,
     MetadataError,
     WriteResult,
     can_embed,
+    sweep_leftovers,
     write_description,
     write_xmp_sidecar,
 )
@@ -64,14 +67,20 @@ def provenance_mapping(provenance: Provenance | None) -> dict[str, str]:
     return {key: str(value) for key, value in provenance.to_dict().items() if value is not None and value != ""}
 
 
-def xmp_base(item: ImageItem, text_sidecar: Path | None, caption_folder: Path | None) -> Path:
-    """The path whose ``.xmp`` twin is the image's XMP sidecar: where its ``.txt`` caption goes (or would go).
+def xmp_sidecar_of(item: ImageItem, caption_folder: Path | None, text_sidecar: Path | None = None) -> Path:
+    """The image's XMP sidecar: where its ``.txt`` caption goes (or would go), with ``.xmp``.
 
-    Without a ``.txt`` (``--no-sidecar``) the name is planned as the ``.txt``'s would be: one folder scan per
-    image, nothing beside a caption that takes seconds to make."""
-    if text_sidecar is not None:
-        return text_sidecar
-    return plan_sidecars([item], caption_folder).paths[item.path]
+    ``text_sidecar``: the ``.txt`` path the job planned already (``plan_sidecars``); without it (``--no-sidecar``,
+    or a reader) the name is planned as the ``.txt``'s would be: one folder scan, nothing beside a caption that
+    takes seconds to make. ``caption_folder``: ``--output-dir``, as the run that wrote it was given."""
+    base = text_sidecar if text_sidecar is not None else plan_sidecars([item], caption_folder).paths[item.path]
+    return base.with_suffix(XMP_SUFFIX)
+
+
+def clear_leftovers(items: Iterable[ImageItem], text_sidecars: Iterable[Path]) -> int:
+    """Before a run writes: remove the temporary copies a killed description write left in the images' folders
+    and where their sidecars go (``core.metadata.sweep_leftovers``: the app's own, their writers gone)."""
+    return sweep_leftovers({item.path.parent for item in items} | {path.parent for path in text_sidecars})
 
 
 def write_caption_description(item: ImageItem, text: str, language: str, provenance: Provenance | None, *,
@@ -93,10 +102,10 @@ def write_caption_description(item: ImageItem, text: str, language: str, provena
         else:
             note = f"{item.path.suffix or 'this type'} cannot hold a description inside"
     try:
-        base = xmp_base(item, text_sidecar, caption_folder)
-        if not base.parent.is_dir():  # under a caption folder with no .txt written yet
-            base.parent.mkdir(parents=True, exist_ok=True)
-        result = write_xmp_sidecar(base, text, lang, mapping, existing=existing)
+        sidecar = xmp_sidecar_of(item, caption_folder, text_sidecar)
+        if not sidecar.parent.is_dir():  # under a caption folder with no .txt written yet
+            sidecar.parent.mkdir(parents=True, exist_ok=True)
+        result = write_xmp_sidecar(sidecar, text, lang, mapping, existing=existing)
     except (WriteError, MetadataError, OSError) as exc:
         problem = f"description not written: {exc}"
         return DescriptionOutcome(item.path, note=note, problem=problem)

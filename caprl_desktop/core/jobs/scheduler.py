@@ -31,6 +31,7 @@ from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, Capti
 from caprl_desktop.core.engine.reports import image_token_side
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError
 from caprl_desktop.core.images.loading import PreparedImage
+from caprl_desktop.core.jobs.descriptions import clear_leftovers
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
@@ -81,6 +82,7 @@ def run_job(
     made = made or {}
     plan = plan_sidecars(items, options.sidecar_folder())
     sidecars = plan.paths if options.write_sidecars else {}
+    clear_leftovers(items, plan.paths.values())  # before any write: hidden copies of photos a killed run left
 
     todo: list[ImageItem] = []
     to_save: list[ImageItem] = []

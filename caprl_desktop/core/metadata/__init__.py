@@ -20,6 +20,7 @@ This package knows nothing of jobs, the journal or the window: the caller says w
 
 from __future__ import annotations
 
+from caprl_desktop.core.metadata._exiv2io import sweep_leftovers
 from caprl_desktop.core.metadata.fields import (
     CAPRL_NS_PREFIX,
     CAPRL_NS_URI,
@@ -37,12 +38,13 @@ from caprl_desktop.core.metadata.writer import (
     restore_description,
     write_description,
 )
-from caprl_desktop.core.metadata.xmp_sidecar import read_xmp_sidecar, sidecar_path, write_xmp_sidecar
+from caprl_desktop.core.metadata.xmp_sidecar import XMP_SUFFIX, read_xmp_sidecar, write_xmp_sidecar
 
 __all__ = [
     "CAPRL_NS_PREFIX",
     "CAPRL_NS_URI",
     "EMBEDDABLE_SUFFIXES",
+    "XMP_SUFFIX",
     "Description",
     "FieldSnapshot",
     "MetadataError",
@@ -53,7 +55,7 @@ __all__ = [
     "read_description",
     "read_xmp_sidecar",
     "restore_description",
-    "sidecar_path",
+    "sweep_leftovers",
     "write_description",
     "write_xmp_sidecar",
 ]

@@ -26,7 +26,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Literal
 
 from caprl_desktop.core.errors import CaprlError
@@ -50,8 +50,14 @@ Existing = Literal["keep", "replace"]
 # An XMP property name must be an XML name; provenance keys become ``caprl:<key>``.
 _PROVENANCE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 # XML 1.0 allows tab, newline and carriage return of the C0 controls, not the rest; nor U+FFFE/U+FFFF or
-# lone surrogates (which cannot be encoded as UTF-8 anyway).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# lone surrogates (which cannot be encoded as UTF-8 anyway). DEL (U+007F) is legal XML, but Exiv2's XMP toolkit
+# stores it as a space: kept, it would make the text written differ from the text hashed (measured over the
+# whole Basic Multilingual Plane and a sample beyond: these are all that the toolkit changes or drops).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+# Provenance that names a file on this computer: a shared photo carries the file's name, never where it is.
+_PATH_KEY_SUFFIX = "_path"
+_NAME_ONLY_KEYS = ("_file", "engine_model")
+_ABSOLUTE = re.compile(r"^(?:[/\\~]|[A-Za-z]:[/\\])")
 
 # Placeholders cameras write into ImageDescription: not a human description, so "keep" does not keep them.
 CAMERA_PLACEHOLDERS = frozenset({"", "OLYMPUS DIGITAL CAMERA", "SONY DSC", "DIGITAL CAMERA", "DCIM", "default"})
@@ -66,7 +72,8 @@ class UnsupportedImageError(MetadataError):
 
 
 def clean_for_xml(text: str) -> str:
-    """The text with what XML 1.0 cannot hold removed: a model can emit stray control characters.
+    """The text with what XML 1.0 cannot hold removed, and DEL, which the XMP toolkit would turn into a space:
+    a model can emit stray control characters. The one cleaning rule for every text that goes into XMP.
 
     Removed rather than replaced: a visible stand-in (U+FFFD) would end up in every viewer's caption, and the
     characters carry no meaning in a caption. Line ends become ``\\n`` (XMP stores them so either way).
@@ -83,13 +90,30 @@ def description_hash(text: str) -> str:
 
 
 def check_provenance(provenance: Mapping[str, str]) -> dict[str, str]:
-    """Provenance keys as XMP property names, values cleaned for XML; a bad key is a programming error."""
+    """Provenance keys as XMP property names, values cleaned for XML; a bad key is a programming error.
+
+    A photo travels: where its model lies on this computer (``/home/NAME/...``) stays here. ``*_path`` keys are
+    left out, and a file name given as a full path (``model_file``, ``projector_file``, a server's model id
+    ``engine_model``, which llama.cpp's server gives as the path it loaded) keeps only its name; the model's
+    file name, family, quant and sha256 identify it. Full paths stay in the journal and in the JSON Lines and
+    CSV exports, which the user makes on purpose.
+    """
     checked: dict[str, str] = {}
     for key, value in provenance.items():
         if not _PROVENANCE_KEY.fullmatch(key) or key == "DescriptionSHA256":
             raise ValueError(f"not a usable provenance key: {key!r}")
-        checked[key] = clean_for_xml(str(value))
+        if key.endswith(_PATH_KEY_SUFFIX):
+            continue
+        text = clean_for_xml(str(value))
+        checked[key] = _names_only(text) if key.endswith(_NAME_ONLY_KEYS) else text
     return checked
+
+
+def _names_only(value: str) -> str:
+    """Each of a comma-separated list of file names (a remote run's model ids) without its folder where it is
+    a full path; a hub id such as ``internlm/CapRL-Qwen3VL-2B-GGUF`` is no path and stays."""
+    parts = value.split(", ")
+    return ", ".join(PureWindowsPath(part).name if _ABSOLUTE.match(part) else part for part in parts)
 
 
 @dataclass(frozen=True)

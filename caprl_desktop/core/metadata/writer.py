@@ -80,14 +80,15 @@ def write_description(
 
     def edit(image: exiv2.Image) -> WriteResult:
         _check_type(image, path)
+        stored = _exiv2io.as_stored(clean)
         before = snapshot(image)
         own = _app_written(image, before)
         human = not own and _has_human_text(before)
         if human and existing == "keep":
-            raise _NothingToDo(WriteResult(path, clean, (), kept_existing=True))
-        written, truncated = _apply(image, clean, language, checked)
+            raise _NothingToDo(WriteResult(path, stored, (), kept_existing=True))
+        written, truncated = _apply(image, stored, language, checked)
         previous = None if own or (before.empty and before.creator_tool is None) else before
-        return WriteResult(path, clean, written, previous=previous, iptc_truncated=truncated)
+        return WriteResult(path, stored, written, previous=previous, iptc_truncated=truncated)
 
     try:
         return _exiv2io.edit_atomically(path, edit)
@@ -197,14 +198,7 @@ def _apply(
 ) -> tuple[tuple[str, ...], bool]:
     xmp_data, exif_data, iptc_data = image.xmpData(), image.exifData(), image.iptcData()
     written = [XMP_DESCRIPTION]
-    _remove(xmp_data, XMP_DESCRIPTION)
-    xmp_data[XMP_DESCRIPTION] = exiv2.LangAltValue({"x-default": text, language: text})
-    xmp_data[XMP_CREATOR_TOOL] = CREATOR_TOOL
-    for key in [d.key() for d in xmp_data if d.key().startswith(XMP_CAPRL)]:
-        _remove(xmp_data, key)
-    for key, value in provenance.items():
-        xmp_data[XMP_CAPRL + key] = value
-    xmp_data[XMP_DESCRIPTION_HASH] = description_hash(text)
+    set_xmp_description(xmp_data, text, language, provenance)
 
     if text.isascii() and (image.mimeType() in _ALWAYS_EXIF or len(exif_data)):
         exif_data[EXIF_DESCRIPTION] = exiv2.AsciiValue(text)
@@ -220,6 +214,20 @@ def _apply(
         iptc_data[IPTC_CAPTION] = encoded[:IPTC_CAPTION_MAX_BYTES].decode("utf-8", errors="ignore")
         written.append(IPTC_CAPTION)
     return tuple(written), truncated
+
+
+def set_xmp_description(xmp_data: exiv2.XmpData, text: str, language: Language,
+                        provenance: Mapping[str, str]) -> None:
+    """The XMP fields of a description, in an image or a sidecar: ``text`` as ``as_stored`` gives it (the hash
+    is of what a reader gets back), the writer, and the provenance as checked by ``check_provenance``."""
+    _remove(xmp_data, XMP_DESCRIPTION)
+    xmp_data[XMP_DESCRIPTION] = exiv2.LangAltValue({"x-default": text, language: text})
+    xmp_data[XMP_CREATOR_TOOL] = CREATOR_TOOL
+    for key in [d.key() for d in xmp_data if d.key().startswith(XMP_CAPRL)]:
+        _remove(xmp_data, key)
+    for key, value in provenance.items():
+        xmp_data[XMP_CAPRL + key] = value
+    xmp_data[XMP_DESCRIPTION_HASH] = description_hash(text)
 
 
 def _iptc_is_utf8_compatible(iptc_data: exiv2.IptcData) -> bool:
