@@ -94,6 +94,7 @@ class CaptionWorker(QObject):
     jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
     tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
     jobFailed = Signal(str)  # an unexpected error ended the job: the images not finished fail with this reason
+    journalSetAside = Signal(str)  # the journal was damaged and set aside on opening: the core's sentence
 
     def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
         super().__init__()
@@ -263,6 +264,8 @@ class CaptionWorker(QObject):
     def _open_journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal(self._journal_path)
+            if self._journal.set_aside_note:
+                self.journalSetAside.emit(self._journal.set_aside_note)
         return self._journal
 
     def unload(self) -> None:

@@ -1,5 +1,6 @@
 """The bars above the image list: a run to resume, captions that cannot be saved, images skipped for the caption
-they had. Each says what happened and offers the one action that helps; the queue controller says when."""
+they had, a damaged job journal set aside. Each says what happened and offers the one action that helps; the queue
+controller says when."""
 
 from __future__ import annotations
 
@@ -25,9 +26,12 @@ class QueueBars(QWidget):
         self.save_bar = MessageBar("saveBar", self.tr("Save in another folder…"), self.tr("Dismiss"))
         # Shown when a go skipped images for the caption they had: one click re-captions them.
         self.skipped_bar = MessageBar("skippedBar", "", self.tr("Dismiss"))
+        # Shown when a damaged job journal was set aside: where it is, and what that means (the core's words).
+        self.journal_bar = MessageBar("journalBar", "", self.tr("Dismiss"))
+        self.journal_bar.button.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for bar in (self.resume_bar, self.save_bar, self.skipped_bar):
+        for bar in (self.journal_bar, self.resume_bar, self.save_bar, self.skipped_bar):
             layout.addWidget(bar)
         self.resume_bar.button.clicked.connect(controller.resume_interrupted)
         self.save_bar.button.clicked.connect(self.saveElsewhere)
@@ -37,6 +41,7 @@ class QueueBars(QWidget):
         controller.resumeOffered.connect(self._offer_resume)
         controller.cannotSave.connect(self._cannot_save)
         controller.skippedChanged.connect(self._skipped)
+        controller.journalSetAside.connect(self.journal_bar.show_message)
 
     def language_name(self) -> str:
         """The caption language chosen now, as its own speakers write it (日本語, English)."""

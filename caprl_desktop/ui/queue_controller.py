@@ -111,6 +111,7 @@ class QueueController(QObject):
     modelMissing = Signal()  # images wait for a model: time to offer one
     cannotSave = Signal(object)  # WriteError while the queue is held for it, None once Start lets it go
     resumeOffered = Signal(object)  # list[JobSummary] that can be resumed; [] withdraws the offer
+    journalSetAside = Signal(str)  # the journal was damaged and set aside on opening: the core's sentence, where
     message = Signal(str, int)  # for the status bar, and for how many ms (0: until the next)
     dropListed = Signal(int)  # the first row a drop added, once all of it is listed (the list shows it)
     replaceAsked = Signal(object)  # ReplaceQuestion: re-captioning would replace captions; ``replace`` if yes
@@ -179,6 +180,7 @@ class QueueController(QObject):
         self.worker.jobEnded.connect(self._job_ended)
         self.worker.jobRefused.connect(self._job_refused)
         self.worker.jobFailed.connect(self._job_failed)
+        self.worker.journalSetAside.connect(self.journalSetAside)
         self.countTokensRequested.connect(self.worker.count_tokens)
         self.worker.tokensCounted.connect(self.tokensCounted)
         self.worker.jobStarted.connect(self._job_started)
@@ -609,17 +611,23 @@ class QueueController(QObject):
         """Runs that a killed window or command left with images uncaptioned: offered to resume."""
         try:
             with Journal() as journal:
+                self._said_set_aside(journal)
                 self._resumable = [j for j in journal.jobs() if j.resumable]
         except CaprlError:
             self._resumable = []
         self.resumeOffered.emit(self.resumable)
         return self.resumable
 
+    def _said_set_aside(self, journal: Journal) -> None:
+        if journal.set_aside_note:
+            self.journalSetAside.emit(journal.set_aside_note)
+
     def resume_interrupted(self) -> None:
         """Queue the images left in the runs on offer; each goes on as the same run, with its own choices."""
         added = 0
         try:
             with Journal() as journal:
+                self._said_set_aside(journal)
                 for job in self._resumable:
                     items = journal.pending(job.id)
                     made = journal.made(job.id)

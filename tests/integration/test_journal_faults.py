@@ -11,18 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from caprl_desktop.cli.exit_codes import EXIT_SOME_FAILED, EXIT_TRY_AGAIN
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.export.writers import read_csv
 from caprl_desktop.core.jobs import journal as journal_module
-from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.jobs.journal import Journal, default_path
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.metadata import read_description
+from caprl_desktop.core.models.store import ModelStore
 from tests.support.cli import REPO, fast_args, model_args
 from tests.support.exiftool import exiftool_write, make_photo
+from tests.support.gui import open_window
 from tests.support.images import save_noise
+from tests.support.jobs import options
 from tests.support.models import ModelFiles
 
 FAST = fast_args(seed=3)
@@ -164,3 +168,20 @@ def test_a_journal_deleted_mid_run_is_made_again_and_a_kill_then_resumes(
     with Journal() as reader:
         [job] = reader.jobs()
     assert job.status == "finished" and job.counts == {"done": len(images)}
+
+
+def test_the_window_says_in_its_message_bar_that_it_set_a_damaged_journal_aside(
+    qtbot: QtBot, installed: ModelStore, tmp_path: Path
+) -> None:
+    items, _ = find_images(make_folder(tmp_path / "earlier", 2))
+    with Journal() as journal:
+        journal.set_status(journal.create(items, options()), "stopped")
+    data = default_path().read_bytes()
+    default_path().write_bytes(data[: len(data) // 2])
+    win = open_window(qtbot)
+    [damaged] = [p for p in default_path().parent.glob("jobs.sqlite3.damaged-*")
+                 if not p.name.endswith(("-wal", "-shm"))]
+    bar = win.bars.journal_bar
+    assert bar.isVisible() and f"set aside as {damaged}" in bar.label.text()
+    assert not win.resume_bar.isVisible()  # the run it recorded is lost with it: nothing is offered
+    win.close()
