@@ -8,7 +8,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,9 @@ import pytest
 from caprl_desktop.cli.main import main
 from caprl_desktop.core import atomic, metadata
 from caprl_desktop.core.app_log import log_path
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.servers import parse_server
+from caprl_desktop.core.errors import EngineError
 from caprl_desktop.core.export.provenance import PROVENANCE_COLUMNS, Provenance
 from caprl_desktop.core.jobs.descriptions import write_caption_description, xmp_sidecar_of
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -237,3 +242,37 @@ def _a_finished_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", ""])
     child.wait()
     return child.pid
+
+
+# --- item 21, second half: a library's exception as a reason ------------------------------------------------------
+
+
+class _NotJson(BaseHTTPRequestHandler):
+    """A "server" whose every answer is a body that is no JSON at all (a proxy's page, a broken server)."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = b"{oops}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_an_answer_that_is_not_json_is_said_in_the_apps_words() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotJson)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        with RemoteEngine([parse_server(url + "#1")]) as engine, pytest.raises(EngineError) as refused:
+            engine.start()
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(refused.value)
+    assert "not the JSON an OpenAI-compatible server sends" in message
+    assert "JSONDecodeError" not in message and "Expecting property name" not in message

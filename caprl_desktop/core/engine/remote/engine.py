@@ -27,6 +27,7 @@ import base64
 import contextlib
 import io
 import itertools
+import json
 import logging
 import queue
 import ssl
@@ -669,4 +670,7 @@ def _describe(exc: BaseException) -> str:
         return f"cannot be reached ({type(cause).__name__ if cause else 'connection error'})"
     if isinstance(exc, EngineError):
         return str(exc)
+    if isinstance(exc, json.JSONDecodeError):  # openai passes on a body that is no JSON: a proxy's page, a bug
+        LOG.info("an answer that is not JSON: %s", exc)
+        return "its answer is not the JSON an OpenAI-compatible server sends (the details are in the log)"
     return f"{type(exc).__name__}: {exc}"
