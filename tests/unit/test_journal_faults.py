@@ -272,3 +272,25 @@ def test_a_journal_made_anew_by_another_run_meanwhile_gets_this_run_added(tmp_pa
         journal.set_status(job_id, "finished")  # the run's own number still reaches its own record
         summary = journal.get(job_id)
         assert summary is not None and summary.status == "finished" and summary.id == moved.id
+
+
+def test_a_run_added_to_a_new_journal_that_is_busy_is_added_with_a_later_write(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    mine = [ImageItem(tmp_path / "a" / f"p{i}.jpg", tmp_path / "a") for i in range(3)]
+    with Journal(path, busy_timeout=0.2) as journal:
+        job_id = journal.create(mine, options())
+        journal.record(job_id, _finished(mine[0]))
+        for file in _companions(path):
+            file.unlink()
+        with Journal(path) as other:
+            other.create([ImageItem(tmp_path / "b" / "q.jpg", tmp_path / "b")], options())
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(JournalBusyError):
+            journal.record(job_id, _finished(mine[1]))
+        holder.execute("ROLLBACK")
+        holder.close()
+        journal.record(job_id, _finished(mine[2]))
+    with Journal(path) as reader:
+        counts = {tuple(j.roots): j.counts for j in reader.jobs()}
+    assert counts == {(tmp_path / "a",): {"done": 3}, (tmp_path / "b",): {"pending": 1}}

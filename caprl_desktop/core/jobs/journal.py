@@ -211,6 +211,7 @@ class Journal:
         self._kept = self.path.with_name(f"{self.path.name}.unrecorded")  # rows waiting for a busy journal
         self._ids: dict[int, int] = {}  # runs renumbered when the file was made anew by another process
         self._set_aside_read = False  # journals set aside (by any version) looked at for replaced descriptions
+        self._unmerged: Path | None = None  # a copy of a deleted journal still to add to the one made anew
         self.path.parent.mkdir(parents=True, exist_ok=True)
         damaged: Path | None = None
         try:
@@ -329,15 +330,17 @@ class Journal:
         what the connection still reads (every run, the one going on included) to the path again, or add it
         to the journal another process made there meanwhile. Otherwise a run writes on into a file nobody
         can open, and a resume after a kill finds nothing."""
+        if self._unmerged is not None:
+            self._merge(self._unmerged)  # the journal was busy the last time
         if _identity(self.path) == self._identity:
             return
         _log.warning("the job journal %s was deleted or replaced while in use; writing it again", self.path)
         copy = self.path.with_name(f"{self.path.name}.rescued-{os.getpid()}-{secrets.token_hex(3)}")
+        placed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             journal_rescue.copy_open(self._db, copy)
             self._db.close()
-            placed = False
             if not self.path.exists():
                 # The deleted journal's own WAL files, if left, must not be read as the new file's.
                 for suffix in ("-wal", "-shm"):
@@ -345,21 +348,39 @@ class Journal:
                 placed = _place(copy, self.path)
             self._db = self._open()
             self._identity = _identity(self.path)
-            if not placed:
-                self._merge(copy)
-            copy.unlink(missing_ok=True)
-        except (OSError, sqlite3.Error) as exc:
-            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error, JournalError) as exc:
+            # Later writes go to whatever journal is at the path now (an empty stand-in if none opens).
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                self._db.close()
+            try:
+                self._db = self._open()
+                self._identity = _identity(self.path)
+            except (OSError, sqlite3.Error, JournalError):
+                self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             raise JournalError(f"The job journal {self.path} was deleted while in use and could not be written "
-                               f"again ({exc}); what was recorded is kept in {copy}.") from exc
+                               f"again ({exc}); what this run had recorded is kept in {copy}.") from exc
+        if placed:
+            copy.unlink(missing_ok=True)
+        else:
+            self._merge(copy)
 
     def _merge(self, copy: Path) -> None:
+        """Add the copy of the deleted journal to the one another process made at the path meanwhile."""
         self._db.execute("ATTACH DATABASE ? AS rescued", (str(copy),))
         try:
-            with self._transaction(follow=False) as db:
+            with self._transaction(merging=True) as db:
                 moved = journal_rescue.merge_copy(db, "rescued", os.getpid())
+        except JournalBusyError:
+            self._unmerged = copy  # tried again before the next write
+            raise
+        except (JournalError, sqlite3.Error) as exc:
+            self._unmerged = None
+            raise JournalError(f"The job journal {self.path} was made anew while in use, and what this run had "
+                               f"recorded could not be added to it ({exc}); it is kept in {copy}.") from exc
         finally:
             self._db.execute("DETACH DATABASE rescued")
+        self._unmerged = None
+        copy.unlink(missing_ok=True)
         self._ids = {old: moved.get(new, new) for old, new in self._ids.items()} | moved
 
     def _job(self, job_id: int) -> int:
@@ -386,6 +407,8 @@ class Journal:
         written = []
         for path, entry in journal_rescue.kept_unrecorded(self._kept):
             try:
+                if entry.get("pid") == os.getpid():  # this process's run may have been renumbered since
+                    entry["job_id"] = self._job(entry["job_id"])
                 _write_entry(db, entry, kept=True)
             # Not this version's layout: left for a person to read, never in the way of every later write.
             except (KeyError, TypeError, ValueError, AttributeError, sqlite3.InterfaceError):
@@ -408,14 +431,16 @@ class Journal:
         self.close()
 
     @contextlib.contextmanager
-    def _transaction(self, *, follow: bool = True) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, merging: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write; first the file is checked (``_follow_file``) and the rows kept for a busy journal are
+        written, except in the transaction that merges a deleted journal's copy (they may need its numbers)."""
         kept: list[Path] = []
         try:
-            if follow:
+            if not merging:
                 self._follow_file()
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                kept = self._write_kept(self._db)
+                kept = [] if merging else self._write_kept(self._db)
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
@@ -432,6 +457,9 @@ class Journal:
         for path in kept:  # written: a second write of one would be harmless, but it is done
             with contextlib.suppress(OSError):
                 path.unlink()
+        if kept:
+            with contextlib.suppress(OSError):  # gone when empty: opening the journal looks for it
+                self._kept.rmdir()
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -638,8 +666,8 @@ def _record_entry(event: ItemFinished | ItemSkipped) -> dict[str, Any]:
         replaced = [str(description.written.absolute()), json.dumps(snapshot_to_json(description.previous),
                                                                     ensure_ascii=False), _now()]
     # The sidecar absolute, as the image: ``written_captions`` finds it from any working folder.
-    return {"kind": "record", "path": str(event.item.path.absolute()), "state": state, "caption": rec.caption,
-            "error": rec.error, "seconds": rec.seconds, "output_tokens": rec.output_tokens,
+    return {"kind": "record", "pid": os.getpid(), "path": str(event.item.path.absolute()), "state": state,
+            "caption": rec.caption, "error": rec.error, "seconds": rec.seconds, "output_tokens": rec.output_tokens,
             "sidecar": str(sidecar.absolute()) if sidecar is not None else None,
             "provenance": _provenance_json(rec.provenance), "replaced": replaced}
 
