@@ -120,8 +120,8 @@ def open_image(path: Path, name: str | None = None, *, to_write: bool = False) -
         reason = str(exc.message).rsplit(": ", 1)[-1]
         raise MetadataError(f"the metadata of {name} could not be read: {reason}") from exc
     if to_write and heard and _xmp_unreadable(image):
-        raise MetadataError(f"the XMP metadata already in {name} is damaged (see the log); the file was left as it "
-                            "is, so that nothing in it is lost")
+        raise MetadataError(f"the XMP metadata already in {name} is damaged, so the file was left as it is; "
+                            "Exiv2's reason is in the log")
     return image
 
 
