@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from caprl_desktop.core.engine.remote import saved as saved_servers
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
 from caprl_desktop.core.images.formats import FORMAT_NAMES
-from caprl_desktop.core.jobs.discovery import find_images
+from caprl_desktop.core.jobs.discovery import UnreadFolder, find_images
 from caprl_desktop.core.jobs.events import (
     EngineRestarted,
     ItemFinished,
@@ -81,11 +81,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return _fail(str(exc))
     if args.csv == "-" and args.jsonl == "-":
         return _fail("only one of --csv and --jsonl can go to standard output")
-    items, missing = find_images(args.paths)
+    unread: list[UnreadFolder] = []
+    items, missing = find_images(args.paths, unread=unread)
     if missing:
         return _fail("not found: " + ", ".join(str(m) for m in missing))
     if not items:
         print(f"No images found ({FORMAT_NAMES}).", file=sys.stderr)
+        _say_unread(unread)
         return EXIT_OK
     stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
     if args.engine:
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             label = _served_models(remote)
             with open_journal() as journal, start_job(journal, items, settings.job_options(label),
                                                  holder=HOLDER) as session:
-                return _caption(session, remote, args, stream_to_stdout=stream_to_stdout)
+                return _caption(session, remote, args, stream_to_stdout=stream_to_stdout, unread=unread)
     pair = _model(args)
     if pair is None:
         return EXIT_USAGE
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                                          holder=HOLDER) as session:
         config = settings.engine_config(model, mmproj, session.options, images=len(items))
         with _local_engine(config) as engine:
-            return _caption(session, engine, args, stream_to_stdout=stream_to_stdout)
+            return _caption(session, engine, args, stream_to_stdout=stream_to_stdout, unread=unread)
 
 
 def resume(job_id: int | None, args: argparse.Namespace) -> int:
@@ -196,16 +198,17 @@ def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:
 
 
 def _caption(session: JobSession, engine: CaptionEngine, args: argparse.Namespace, *,
-             stream_to_stdout: bool) -> int:
+             stream_to_stdout: bool, unread: Sequence[UnreadFolder] = ()) -> int:
     exporters = [open_exporter(path, kind, csv_columns=args.csv_columns)
                  for path, kind in ((args.csv, "csv"), (args.jsonl, "jsonl")) if path]
     for exporter in exporters:  # a resumed run exports the whole job, each image once
         for record in session.earlier:
             exporter.write(record)
-    return _drive(session.run(engine), exporters, stream_to_stdout, session.job_id)
+    return _drive(session.run(engine), exporters, stream_to_stdout, session.job_id, unread)
 
 
-def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to_stdout: bool, job_id: int) -> int:
+def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to_stdout: bool, job_id: int,
+           unread: Sequence[UnreadFolder] = ()) -> int:
     progress: Progress | None = None
     finished: JobFinished | None = None
     try:
@@ -284,6 +287,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
     assert finished is not None
     if finished.cannot_save is not None:
         _explain_cannot_save(finished.cannot_save, job_id)
+        _say_unread(unread)
         return EXIT_SOME_FAILED
     parts = [f"{finished.captioned} captioned"]
     if finished.skipped:
@@ -292,7 +296,16 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         parts.append(f"{finished.failed} failed")
     if not stream_to_stdout:
         print("Done: " + ", ".join(parts) + ".", file=sys.stderr)
+    _say_unread(unread)
     return EXIT_SOME_FAILED if finished.failed else EXIT_OK
+
+
+def _say_unread(unread: Sequence[UnreadFolder]) -> None:
+    """The summary's last word: each folder that could not be read (or not wholly), whose images no count holds."""
+    if unread:
+        print(f"Could not read {len(unread)} folder{'s' if len(unread) != 1 else ''}:", file=sys.stderr)
+        for folder in unread:
+            print(f"  {folder.describe()}", file=sys.stderr)
 
 
 def description_note(event: ItemFinished) -> str:

@@ -2,7 +2,8 @@
 
 One ``DropReport`` follows one scan's images through the slice-by-slice listing: how many rows were new, how many
 were listed already, and the first new row (the list scrolls there). The sentence names the folders the images
-were found under, so a drop that found nothing says where it looked.
+were found under, so a drop that found nothing says where it looked, and the folders that could not be read
+(no permission, a path too long for the system), so that no image is left out without a word.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 
-from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.discovery import ImageItem, UnreadFolder
 
 
 @dataclass
@@ -23,6 +24,7 @@ class DropReport:
     items: list[ImageItem]  # the images found
     first_row: int | None = None  # the first new row
     new_items: list[ImageItem] = field(default_factory=list)  # the images of the new rows
+    unread: list[UnreadFolder] = field(default_factory=list)  # folders not read, or not wholly
 
     def listed(self, first_row: int, new: list[ImageItem]) -> None:
         """A slice was listed: rows from ``first_row`` on hold the ``new`` images (the others were listed)."""
@@ -75,4 +77,10 @@ def report_text(report: DropReport, captioned: int | None = None) -> str:
         missing = names(report.missing)
         parts.append(QCoreApplication.translate("DropReport", "not found: {}").format(missing) if parts
                      else QCoreApplication.translate("DropReport", "Not found: {}").format(missing))
+    if report.unread:
+        unread = names(folder.path for folder in report.unread)
+        if len(report.unread) == 1:  # the reason too: there is room for one
+            unread += f" ({report.unread[0].reason})"
+        parts.append(QCoreApplication.translate("DropReport", "could not read {}").format(unread) if parts
+                     else QCoreApplication.translate("DropReport", "Could not read {}").format(unread))
     return " · ".join(parts)

@@ -350,11 +350,12 @@ class QueueController(QObject):
 
     def _found(self, result: ScanResult, given: list[Path]) -> None:
         """List images found under ``given`` (by a scan, or by a re-caption's question)."""
-        report = DropReport(given, result.missing, result.items)
+        report = DropReport(given, result.missing, result.items, unread=list(result.unread))
         if result.denied:
             self._say_denied(list(result.denied))
         if not result.items:
-            if not result.denied:
+            # After the denied ones' own message only if other folders could not be read either: named too.
+            if not result.denied or len(result.unread) > len(result.denied):
                 self.message.emit(report_text(report), ADDED_MESSAGE_MS)
             return
         self._drops.append(report)

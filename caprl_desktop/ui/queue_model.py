@@ -26,7 +26,16 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QGuiApplication, QIcon, QImage, QImageReader, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QGuiApplication,
+    QIcon,
+    QImage,
+    QImageIOHandler,
+    QImageReader,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 
 from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.errors import CaprlError
@@ -88,7 +97,8 @@ class _ThumbnailTask(QRunnable):
 
 
 def read_thumbnail(path: Path, size: int) -> QImage:
-    """Qt's own decoders, scaled while decoding; a null image for anything they cannot read.
+    """Qt's own decoders, scaled while decoding (an image too large for Qt: the caption loader's, reduced); a
+    null image for anything they cannot read.
 
     Only regular files up to the loader's limit are opened: a named pipe would block a pool thread for ever,
     ``/dev/zero`` would never end (stat never blocks, so asking first is safe)."""
@@ -103,6 +113,8 @@ def read_thumbnail(path: Path, size: int) -> QImage:
     reader = QImageReader(str(path))
     reader.setAutoTransform(True)  # EXIF orientation: phone photos upright
     original = reader.size()
+    if _beyond_qt(reader, original):
+        return _thumbnail_through_pillow(path, size)
     if original.isValid() and (original.width() > size or original.height() > size):
         reader.setScaledSize(original.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
     image = reader.read()
@@ -111,6 +123,15 @@ def read_thumbnail(path: Path, size: int) -> QImage:
         # scale now, or tens of thousands of listed images would keep full-size pixels.
         image = image.scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
     return image
+
+
+def _beyond_qt(reader: QImageReader, original: QSize) -> bool:
+    """Qt decodes all but JPEGs at full size before it scales, and refuses (with a warning) what would pass its
+    allocation limit; the caption loader reads such an image reduced, within its own limit on decoded bytes."""
+    if not original.isValid() or reader.supportsOption(QImageIOHandler.ImageOption.ScaledSize):
+        return False
+    widest = 8  # bytes a pixel in Qt's widest format (64-bit RGBA, for 16-bit images)
+    return original.width() * original.height() * widest > QImageReader.allocationLimit() << 20
 
 
 def _centred_square(image: QImage, size: int) -> QImage:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from caprl_desktop.core.jobs.discovery import ImageItem, find_images
+from caprl_desktop.core.jobs.discovery import ImageItem, UnreadFolder, find_images
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class ScanResult:
     overwrite: bool
     start: bool = True  # caption them once listed; False: they wait for Start
     denied: tuple[Path, ...] = ()  # folders that could not be read (permissions, macOS privacy)
+    unread: tuple[UnreadFolder, ...] = ()  # every folder that could not be read, or not wholly, and why
 
 
 class _Signals(QObject):
@@ -35,8 +36,10 @@ class _ScanTask(QRunnable):
 
     def run(self) -> None:
         denied: list[Path] = []
-        items, missing = find_images(self._paths, denied=denied)
-        self._signals.found.emit(ScanResult(items, missing, self._overwrite, self._start, tuple(denied)))
+        unread: list[UnreadFolder] = []
+        items, missing = find_images(self._paths, denied=denied, unread=unread)
+        self._signals.found.emit(ScanResult(items, missing, self._overwrite, self._start, tuple(denied),
+                                            tuple(unread)))
 
 
 class Scanner(QObject):

@@ -2,19 +2,72 @@
 
 from __future__ import annotations
 
+import io
+import os
 import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
+from typing import Any
 
 import gguf
+import numpy as np
 import pytest
+from PIL import Image
 
 from caprl_desktop.core.errors import ModelFileError
-from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.sidecars import plan_sidecars
+from caprl_desktop.core.images import loading
+from caprl_desktop.core.images.loading import load_image
+from caprl_desktop.core.jobs.discovery import ImageItem, UnreadFolder, find_images
+from caprl_desktop.core.jobs.existing import existing_captions
+from caprl_desktop.core.jobs.sidecars import SidecarLink, plan_sidecars, read_sidecar
 from caprl_desktop.core.models.files import check_model_pair
 from caprl_desktop.core.models.gguf_header import GGUFFormatError, read_header
+from caprl_desktop.ui.drop_report import DropReport, report_text
 from tests.support.images import save_noise
 from tests.support.models import ModelFiles
+
+POSIX = pytest.mark.skipif(sys.platform == "win32", reason="links need a privilege on Windows; FIFOs are POSIX")
+
+
+@POSIX
+def test_a_sidecar_that_links_outside_its_folder_is_never_read(tmp_path: Path) -> None:
+    """``ln -s ../secret.txt a.txt`` put the secret's text in the export as a.jpg's caption."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the password is hunter2\n", encoding="utf-8")
+    folder = tmp_path / "photos"
+    save_noise(folder / "a.jpg")
+    save_noise(folder / "b.jpg")
+    save_noise(folder / "c.jpg")
+    (folder / "a.txt").symlink_to(Path("..") / "secret.txt")  # leads out of the folder
+    (folder / "b.txt").symlink_to(folder / "kept" / "b-caption.txt")  # leads into a folder inside: fine
+    (folder / "kept").mkdir()
+    (folder / "kept" / "b-caption.txt").write_text("a dog on a beach\n", encoding="utf-8")
+    os.mkfifo(folder / "c.txt")  # reading it would wait for a writer for ever
+
+    assert read_sidecar(folder / "a.txt") is None
+    assert read_sidecar(folder / "b.txt") == "a dog on a beach\n"
+    assert read_sidecar(folder / "c.txt") is None  # and returns at once
+    items, _ = find_images([folder])
+    found = existing_captions(items)  # what the window reads: "captioned earlier", the question before replacing
+    assert {image.name: caption.text for image, caption in found.items()} == {"b.jpg": "a dog on a beach"}
+    notes = [note for note in plan_sidecars(items).clashes if isinstance(note, SidecarLink)]
+    assert [(n.image.name, n.target) for n in notes] == [("a.jpg", secret)]
+    assert notes[0].describe() == f"a.txt is a link to {secret}, outside {folder}: it is not read as the caption of " \
+                                  "a.jpg"
+
+
+@POSIX
+def test_a_sidecar_in_the_caption_folder_that_links_out_is_not_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private\n", encoding="utf-8")
+    items, _ = find_images([save_noise(tmp_path / "photos" / "a.jpg").parent])
+    out = tmp_path / "OUT"
+    (out / "photos").mkdir(parents=True)
+    (out / "photos" / "a.txt").symlink_to(secret)
+    assert existing_captions(items, out) == {}
+    assert [n.image.name for n in plan_sidecars(items, out).clashes if isinstance(n, SidecarLink)] == ["a.jpg"]
 
 
 @pytest.mark.parametrize(("given", "named"), [("..", "p"), (".", "sub"), ("a/b/..", "a")])
@@ -74,3 +127,176 @@ def test_every_other_gguf_length_is_bounded_by_the_file_size(tmp_path: Path, fie
     bad.write_bytes((b"GGUF" + struct.pack("<IQQQ", 3, tensors, keys, key_length)).ljust(123, b"\0"))
     with pytest.raises(GGUFFormatError, match="than the file holds"):
         read_header(bad)
+
+
+def write_png(path: Path, side: int, bit_depth: int, colour_type: int, top: int, bottom: int) -> Path:
+    """A square PNG whose top half is ``top`` in every sample and bottom half ``bottom``, written a row at a time
+    (a 14000×14000 16-bit one is 400 KB on disk and 392 MB decoded; writing it must not cost that)."""
+    channels = {0: 1, 2: 3, 6: 4}[colour_type]
+    rows = [b"\0" + value.to_bytes(bit_depth // 8, "big") * (channels * side) for value in (top, bottom)]
+    packer = zlib.compressobj(9)
+    compressed = [packer.compress(rows[y >= side // 2]) for y in range(side)] + [packer.flush()]
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, bit_depth, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(compressed))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+HUGE = 14000  # 196 MP: under the 200 MP limit
+MODEL_PIXELS = 4096 * 32 * 32  # the largest image budget: 4,096 tokens of 32×32 pixels
+
+# Loads an image in a process of its own and prints what came out and the process's peak memory: the decoders'
+# memory is C memory, which tracemalloc does not see.
+CHILD = """
+import sys
+from pathlib import Path
+from caprl_desktop.core.errors import CaprlError
+
+def peak():
+    try:
+        import resource
+    except ImportError:  # Windows
+        import psutil
+        return psutil.Process().memory_info().peak_wset
+    kib_or_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib_or_bytes if sys.platform == "darwin" else kib_or_bytes * 1024
+
+path, max_pixels = Path(sys.argv[2]), int(sys.argv[3])
+try:
+    if sys.argv[1] == "thumbnail":
+        from caprl_desktop.ui.queue_model import read_thumbnail
+        image = read_thumbnail(path, max_pixels)
+        print(image.width(), image.height(), image.pixelColor(2, 2).red(), image.pixelColor(2, max_pixels - 3).red())
+    else:
+        from caprl_desktop.core.images.loading import load_image
+        loaded = load_image(path, max_pixels)
+        print(loaded.width, loaded.height, loaded.rgb[0], loaded.rgb[-1])
+except CaprlError as exc:
+    print("refused:", exc)
+print(peak())
+"""
+
+
+def load_in_child(how: str, path: Path, max_pixels: int) -> tuple[str, int]:
+    """What loading ``path`` gave (``width height top-left bottom-right``, or ``refused: why``) and the peak bytes."""
+    done = subprocess.run([sys.executable, "-c", CHILD, how, str(path), str(max_pixels)], capture_output=True,
+                          text=True, timeout=240, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert done.returncode == 0, done.stderr
+    said, peak = done.stdout.strip().splitlines()
+    return said, int(peak)
+
+
+@pytest.fixture(scope="module")
+def huge_pngs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("huge")
+    return {
+        "gray16": write_png(folder / "gray16.png", HUGE, 16, 0, 0x2000, 0xE000),
+        "rgba": write_png(folder / "rgba.png", HUGE, 8, 6, 0x20, 0xE0),
+    }
+
+
+def test_a_small_file_of_huge_16_bit_pixels_loads_reduced_in_under_1_gb(huge_pngs: dict[str, Path]) -> None:
+    """The review's 381 KB PNG took 5.4 GB: full-size float64 copies of 196 MP."""
+    path = huge_pngs["gray16"]
+    assert path.stat().st_size < 500_000
+    said, peak = load_in_child("load", path, MODEL_PIXELS)
+    assert said == "2048 2048 31 223"  # the budget's size, the tones kept: 0x2000 and 0xE000 of 65535
+    assert peak < 1_000_000_000, f"{peak / 1e6:.0f} MB"
+
+
+def test_its_thumbnail_is_made_within_the_same_limit(huge_pngs: dict[str, Path]) -> None:
+    """Qt refuses it (past its allocation limit) and gave no thumbnail; the caption loader reads it reduced."""
+    said, peak = load_in_child("thumbnail", huge_pngs["gray16"], 56)
+    assert said == "56 56 31 223"
+    assert peak < 1_000_000_000, f"{peak / 1e6:.0f} MB"
+
+
+def test_pixels_that_would_take_too_much_memory_are_refused_before_decoding(huge_pngs: dict[str, Path]) -> None:
+    """A 787 KB RGBA PNG of 196 MP took 4.7 GB; decoded it is 784 MB, past the limit on decoded bytes."""
+    for how, size in (("load", MODEL_PIXELS), ("thumbnail", 56)):
+        said, peak = load_in_child(how, huge_pngs["rgba"], size)
+        assert peak < 300_000_000, f"{how}: {peak / 1e6:.0f} MB"
+        if how == "load":
+            assert said == ("refused: rgba.png is 14000×14000 pixels (RGBA) that would take 784.0 MB of memory "
+                            "decoded; the limit is 640.0 MB")
+        else:
+            assert said.startswith("0 0 ")  # no thumbnail: the row shows none, the preview says it cannot
+
+
+def reduced_both_ways(img: Image.Image, tmp_path: Path, max_pixels: int, monkeypatch: pytest.MonkeyPatch,
+                      ) -> np.ndarray:
+    """The image loaded reduced in one strip and in many; both must give the same pixels."""
+    path = tmp_path / "x.png"
+    img.save(path)
+    loaded = []
+    for strip_bytes in (1 << 30, 4096):
+        monkeypatch.setattr(loading, "_STRIP_BYTES", strip_bytes)
+        prepared = load_image(path, max_pixels)
+        loaded.append(np.frombuffer(prepared.rgb, np.uint8).reshape(prepared.height, prepared.width, 3))
+    assert np.array_equal(loaded[0], loaded[1])
+    return loaded[0]
+
+
+def test_a_reduced_image_keeps_transparency_tones_and_orientation(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = 60 * 40  # a quarter of 120×80 at most: reduced by 2, then scaled
+    rgba = np.zeros((80, 120, 4), np.uint8)
+    rgba[:, 60:] = (0, 128, 0, 255)  # left half transparent black, right half green
+    px = reduced_both_ways(Image.fromarray(rgba, "RGBA"), tmp_path, budget, monkeypatch)
+    assert tuple(px[10, 5]) == (255, 255, 255) and tuple(px[10, -5]) == (0, 128, 0)
+
+    palette = Image.new("P", (120, 80), 0)
+    palette.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    palette.paste(1, (60, 0, 120, 80))
+    palette.info["transparency"] = 0
+    px = reduced_both_ways(palette, tmp_path, budget, monkeypatch)
+    assert tuple(px[10, 5]) == (255, 255, 255) and tuple(px[10, -5]) == (200, 30, 30)
+
+    deep = np.full((80, 120), 0x2000, np.uint16)
+    deep[40:] = 0xE000
+    px = reduced_both_ways(Image.fromarray(deep), tmp_path, budget, monkeypatch)
+    assert px[5, 5, 0] == 31 and px[-5, 5, 0] == 223
+
+    turned = Image.new("RGB", (120, 80), (255, 0, 0))
+    turned.paste((0, 0, 255), (60, 0, 120, 80))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turn 90° clockwise to show: red on top
+    path = tmp_path / "turned.png"
+    turned.save(path, exif=exif)
+    prepared = load_image(path, budget)
+    assert prepared.height > prepared.width
+    px = np.frombuffer(prepared.rgb, np.uint8).reshape(prepared.height, prepared.width, 3)
+    assert px[3, 10, 0] > 200 and px[-3, 10, 2] > 200
+
+
+def test_16_bit_and_float_images_are_never_copied_as_float64(monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[np.dtype[Any]] = []
+    real = np.array
+
+    def watching(*args: Any, **kwargs: Any) -> Any:
+        result = real(*args, **kwargs)
+        made.append(result.dtype)
+        return result
+
+    monkeypatch.setattr(np, "array", watching)
+    monkeypatch.setattr(np, "asarray", watching)
+    for img in (Image.fromarray(np.full((64, 64), 40000, np.uint16)),
+                Image.fromarray(np.linspace(-1, 1, 64 * 64, dtype=np.float32).reshape(64, 64))):
+        buf = io.BytesIO()
+        img.save(buf, "TIFF")
+        load_image(buf.getvalue(), 64 * 64, name="x.tif")
+    assert made and np.dtype(np.float64) not in made
+
+
+def test_a_drop_names_every_folder_it_could_not_read(tmp_path: Path) -> None:
+    found = [ImageItem(tmp_path / "album" / "p.jpg", tmp_path / "album")]
+    unread = [UnreadFolder(tmp_path / "album" / name, "permission denied") for name in ("a", "b", "c", "d")]
+    report = DropReport([tmp_path / "album"], [], found, unread=unread[:1])
+    report.listed(0, found)
+    assert report_text(report) == "Added 1 from album · could not read a (permission denied)"
+    nothing = DropReport([tmp_path / "album"], [], [], unread=unread)
+    assert report_text(nothing) == "No images found in album · could not read a, b and 2 more"

@@ -5,6 +5,12 @@ What it takes care of: EXIF orientation (phone photos), transparency flattened o
 and files that are not images at all.  The file is read into memory and closed at once, since Windows
 locks files that stay open.  The result is raw RGB, already scaled to the image-token budget, so
 llama.cpp never sees a path (non-ASCII paths have failed there on Windows) nor untrusted encoded bytes.
+
+Memory: a 400 KB PNG can hold 14000×14000 16-bit pixels, within the pixel limit, and each full-size
+copy of it costs hundreds of MB (it once took 5.4 GB here).  So the bytes its pixels take decoded are
+limited too, JPEGs are decoded at a reduced scale, and any other large image is decoded once and then
+reduced strip by strip to about the size the model needs before it is turned, converted or scaled:
+the full-size pixels are the only full-size copy, and they go as soon as the reduced image exists.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from pathlib import Path
 
 import numpy as np
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageMode, UnidentifiedImageError
 
 from caprl_desktop.core.errors import ImageLoadError
 from caprl_desktop.core.images.formats import DECODERS, FORMAT_NAMES
 from caprl_desktop.core.long_paths import for_os
+from caprl_desktop.core.units import human_size
 
 MAX_SOURCE_PIXELS = 200_000_000  # above a 200 MP camera, so any real photo passes
+# The decoded pixels of one image, as Pillow keeps them (RGB in 4 bytes a pixel, 16-bit gray in 2): a 151 MP
+# medium-format photo (605 MB) passes; with the rest of a load an image stays well under 1 GB of memory.
+MAX_DECODED_BYTES = 640_000_000
 MAX_FILE_BYTES = 1 << 30
 MAX_ASPECT_RATIO = 200  # Qwen2.5-VL's own limit; beyond it the image grid degenerates
 MIN_SIDE = 28  # one image token
@@ -136,11 +146,87 @@ def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
             scale = math.sqrt(max_pixels / (width * height))
             if scale < 0.5:
                 opened.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+        _check_decoded_bytes(opened, label)
         opened.load()
-        img = _upright(opened)
+        turn = _orientation(opened)
+        img = _reduced(opened, max_pixels)
+        if img is not opened:
+            opened.close()  # the full-size pixels go now
+        if turn is not None:
+            img = img.transpose(turn)
         img = _to_rgb(img)
         img = _fit(img, max_pixels)
         return PreparedImage(img.width, img.height, img.tobytes(), width, height, fmt)
+
+
+def decoded_bytes(width: int, height: int, mode: str) -> int:
+    """The memory an image's pixels take decoded, as Pillow keeps them (a pixel of several bands in 4 bytes)."""
+    described = ImageMode.getmode(mode)
+    return width * height * (4 if len(described.bands) > 1 else int(described.typestr[-1]))
+
+
+def _check_decoded_bytes(img: Image.Image, label: str) -> None:
+    width, height = img.size
+    need = decoded_bytes(width, height, img.mode)
+    if need > MAX_DECODED_BYTES:
+        raise ImageLoadError(f"{label} is {width}×{height} pixels ({img.mode}) that would take {human_size(need)} "
+                             f"of memory decoded; the limit is {human_size(MAX_DECODED_BYTES)}")
+
+
+_TURNS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(img: Image.Image) -> Image.Transpose | None:
+    """How to turn the image upright (EXIF orientation, as phones write it), read before it is reduced."""
+    try:
+        return _TURNS.get(img.getexif().get(ExifTags.Base.Orientation, 1))
+    except Exception:  # noqa: BLE001 - a corrupt EXIF block should not cost the caption
+        return None
+
+
+_STRIP_BYTES = 8 << 20  # of the full-size image, converted and reduced at a time
+
+
+def _reduced(img: Image.Image, max_pixels: int) -> Image.Image:
+    """``img`` reduced by a whole factor to no fewer than ``max_pixels`` pixels, in the mode ``_to_rgb`` takes;
+    ``img`` itself when it is not twice as wide and high as that.
+
+    Strip by strip, so that converting (16-bit to 32-bit, palette to RGBA) and Pillow's own premultiplying
+    of alpha never make a second full-size copy."""
+    width, height = img.size
+    factor = math.isqrt(width * height // max_pixels) if max_pixels > 0 else 1
+    if factor < 2:
+        return img
+    mode = _working_mode(img)
+    out = Image.new(mode, (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = max(1, _STRIP_BYTES // (width * 4 * factor)) * factor
+    for top in range(0, height, rows):
+        strip = img.crop((0, top, width, min(top + rows, height)))
+        if strip.mode != mode:
+            strip = strip.convert(mode)
+        out.paste(strip.reduce(factor), (0, top // factor))
+    return out
+
+
+def _working_mode(img: Image.Image) -> str:
+    """A mode Pillow can average pixels in that keeps what ``_to_rgb`` needs: the tones of 16-bit and float
+    images, and transparency (flattened onto white later)."""
+    mode = img.mode
+    if mode == "F":
+        return "F"
+    if mode.startswith("I"):
+        return "I"
+    if "A" in mode or "a" in mode or "transparency" in img.info:
+        return "RGBA"
+    return "L" if mode in ("1", "L") else "RGB"
 
 
 def _check_shape(width: int, height: int, label: str) -> None:
@@ -157,14 +243,6 @@ def _check_shape(width: int, height: int, label: str) -> None:
         )
 
 
-def _upright(img: Image.Image) -> Image.Image:
-    try:
-        rotated = ImageOps.exif_transpose(img)
-    except Exception:  # noqa: BLE001 - a corrupt EXIF block should not cost the caption
-        return img
-    return rotated if rotated is not None else img
-
-
 def _to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode.startswith("I") or mode == "F":
@@ -179,15 +257,22 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def _to_8bit_gray(img: Image.Image) -> Image.Image:
-    """16-bit and float grayscale: Pillow's convert("L") clips these to mostly white, so scale instead."""
-    arr = np.asarray(img, dtype=np.float64)
+    """16-bit and float grayscale: Pillow's convert("L") clips these to mostly white, so scale instead (in
+    32-bit floats, in place: the image is reduced to about the model's size already)."""
+    arr = np.array(img, dtype=np.float32)  # a copy of its own: np.asarray of a float image is read-only
     if img.mode == "F":
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
-        arr = (arr - lo) / (hi - lo) * 255 if hi > lo else np.zeros_like(arr)
+        if hi > lo:
+            arr -= lo
+            arr *= 255 / (hi - lo)
+        else:
+            arr = np.zeros_like(arr)
     else:
         peak = float(arr.max(initial=0))
-        arr = arr / (65535 if peak <= 65535 else peak) * 255 if peak > 255 else arr
-    return Image.fromarray(np.nan_to_num(arr).clip(0, 255).astype(np.uint8), mode="L")
+        if peak > 255:
+            arr *= 255 / (65535 if peak <= 65535 else peak)
+    np.nan_to_num(arr, copy=False)
+    return Image.fromarray(arr.clip(0, 255, out=arr).astype(np.uint8), mode="L")
 
 
 def _fit(img: Image.Image, max_pixels: int) -> Image.Image:

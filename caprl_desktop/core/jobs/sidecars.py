@@ -5,6 +5,11 @@ in natural order keeps ``a.txt``; each other one gets its full name plus ``.txt`
 the clash is reported so the user knows.  The choice depends only on the folder's image names, so a
 later run picks the same files again.  Stems are compared case-insensitively, as Windows and macOS do.
 
+A sidecar that is a symbolic link leading outside its own folder (``a.txt -> ../../secret.txt``, in a
+downloaded dataset say) is never read as a caption, so that the file it leads to is neither shown,
+exported nor taken for the image's caption; the plan names it (``core/atomic.py`` decides what a write to
+it does). A sidecar that is no regular file (a named pipe) is not read either.
+
 When the images' folders cannot be written to (a read-only disk, a share, a locked card), captions go to
 a caption folder instead: ``<caption folder>/<name of the folder given>/<same relative path>.txt``, so
 two folders given at once keep apart and a later run finds its captions again.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,9 +44,25 @@ class SidecarClash:
 
 
 @dataclass(frozen=True)
+class SidecarLink:
+    """An image's sidecar is a symbolic link to a file outside the sidecar's folder: it is not read."""
+
+    image: Path
+    sidecar: Path
+    target: Path
+
+    def describe(self) -> str:
+        return (f"{self.sidecar.name} is a link to {self.target}, outside {self.sidecar.parent}: it is not read as "
+                f"the caption of {self.image.name}")
+
+
+SidecarNote = SidecarClash | SidecarLink
+
+
+@dataclass(frozen=True)
 class SidecarPlan:
     paths: dict[Path, Path]
-    clashes: tuple[SidecarClash, ...]
+    clashes: tuple[SidecarNote, ...]  # said before a run: name clashes, then sidecars that are links leading out
 
 
 def _folder_images(folder: Path) -> list[str]:
@@ -78,7 +100,9 @@ def plan_sidecars(items: Iterable[ImageItem], caption_folder: Path | None = None
             beside = folder / assigned[image.name]
             paths[image] = beside if caption_folder is None else _moved(beside, roots[image], caption_folder)
     clashes.sort(key=lambda c: (str(c.folder), natural_key(c.images[0])))
-    return SidecarPlan(paths, tuple(clashes))
+    links = [SidecarLink(image, sidecar, target) for image, sidecar in paths.items()
+             if (target := leads_outside(sidecar)) is not None]
+    return SidecarPlan(paths, (*clashes, *links))
 
 
 def _moved(beside: Path, root: Path, caption_folder: Path) -> Path:
@@ -113,12 +137,44 @@ def root_folder_name(root: PurePath) -> str:
     return drive or "root"
 
 
-def read_sidecar(path: Path) -> str | None:
-    """The caption in a sidecar, or None when there is none (an empty file counts as none)."""
+MAX_SIDECAR_BYTES = 16 << 20  # a caption is a few KB; a larger .txt is some other file, not read whole
+
+
+def leads_outside(path: Path) -> Path | None:
+    """Where ``path`` leads when it is a symbolic link (or a chain of them) to somewhere outside the folder it is
+    in; None when it is no link, leads inside, or leads nowhere that can be named (a loop)."""
     try:
-        text = for_os(path).read_text(encoding="utf-8-sig", errors="replace")
+        if not for_os(path).is_symlink():
+            return None
+        target = for_os(path).resolve()
+        folder = for_os(path.parent).resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a link loop (Python before 3.13); reading it fails anyway
+        return None
+    return None if target.is_relative_to(folder) else target
+
+
+def read_sidecar(path: Path) -> str | None:
+    """The caption in a sidecar, or None when there is none (an empty file counts as none), or when it is not
+    one to read: a link leading outside its folder (``leads_outside``), or no regular file (a named pipe would
+    block the read for ever)."""
+    if leads_outside(path) is not None:
+        return None
+    try:
+        fd = os.open(for_os(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_SIDECAR_BYTES + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SIDECAR_BYTES:
+        return None
+    text = data.decode("utf-8-sig", errors="replace")
     return text if text.strip() else None
 
 
