@@ -53,7 +53,7 @@ def test_a_sidecar_that_links_outside_its_folder_is_never_read(tmp_path: Path) -
     found = existing_captions(items)  # what the window reads: "captioned earlier", the question before replacing
     assert {image.name: caption.text for image, caption in found.items()} == {"b.jpg": "a dog on a beach"}
     notes = [note for note in plan_sidecars(items).clashes if isinstance(note, SidecarLink)]
-    assert [(n.image.name, n.target) for n in notes] == [("a.jpg", secret)]
+    assert [(n.images, n.target) for n in notes] == [(("a.jpg",), secret)]
     assert notes[0].describe() == f"a.txt is a link to {secret}, outside {folder}: it is not read as the caption of " \
                                   "a.jpg"
 
@@ -67,7 +67,7 @@ def test_a_sidecar_in_the_caption_folder_that_links_out_is_not_read(tmp_path: Pa
     (out / "photos").mkdir(parents=True)
     (out / "photos" / "a.txt").symlink_to(secret)
     assert existing_captions(items, out) == {}
-    assert [n.image.name for n in plan_sidecars(items, out).clashes if isinstance(n, SidecarLink)] == ["a.jpg"]
+    assert [n.images for n in plan_sidecars(items, out).clashes if isinstance(n, SidecarLink)] == [("a.jpg",)]
 
 
 @pytest.mark.parametrize(("given", "named"), [("..", "p"), (".", "sub"), ("a/b/..", "a")])

@@ -13,14 +13,14 @@ from caprl_desktop.core.engine.reports import CaptionStats
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
 from caprl_desktop.core.jobs.discovery import ImageItem
-from caprl_desktop.core.jobs.sidecars import SidecarNote
+from caprl_desktop.core.jobs.sidecars import SidecarClash
 
 
 @dataclass(frozen=True)
 class JobPlanned:
     total: int
     to_caption: int
-    clashes: tuple[SidecarNote, ...]  # name clashes, and sidecars that are links leading out of their folder
+    clashes: tuple[SidecarClash, ...]
 
 
 @dataclass(frozen=True)

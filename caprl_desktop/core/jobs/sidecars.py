@@ -44,25 +44,20 @@ class SidecarClash:
 
 
 @dataclass(frozen=True)
-class SidecarLink:
-    """An image's sidecar is a symbolic link to a file outside the sidecar's folder: it is not read."""
+class SidecarLink(SidecarClash):
+    """An image's sidecar name is taken by a symbolic link to a file outside the sidecar's folder: not read."""
 
-    image: Path
-    sidecar: Path
     target: Path
 
     def describe(self) -> str:
-        return (f"{self.sidecar.name} is a link to {self.target}, outside {self.sidecar.parent}: it is not read as "
-                f"the caption of {self.image.name}")
-
-
-SidecarNote = SidecarClash | SidecarLink
+        return (f"{self.sidecars[0]} is a link to {self.target}, outside {self.folder}: it is not read as the caption "
+                f"of {self.images[0]}")
 
 
 @dataclass(frozen=True)
 class SidecarPlan:
     paths: dict[Path, Path]
-    clashes: tuple[SidecarNote, ...]  # said before a run: name clashes, then sidecars that are links leading out
+    clashes: tuple[SidecarClash, ...]  # said before a run: name clashes, then sidecars that are links leading out
 
 
 def _folder_images(folder: Path) -> list[str]:
@@ -100,7 +95,7 @@ def plan_sidecars(items: Iterable[ImageItem], caption_folder: Path | None = None
             beside = folder / assigned[image.name]
             paths[image] = beside if caption_folder is None else _moved(beside, roots[image], caption_folder)
     clashes.sort(key=lambda c: (str(c.folder), natural_key(c.images[0])))
-    links = [SidecarLink(image, sidecar, target) for image, sidecar in paths.items()
+    links = [SidecarLink(sidecar.parent, (image.name,), (sidecar.name,), target) for image, sidecar in paths.items()
              if (target := leads_outside(sidecar)) is not None]
     return SidecarPlan(paths, (*clashes, *links))
 
