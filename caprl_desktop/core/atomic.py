@@ -7,6 +7,11 @@ file untouched and no stray temporary behind.
 A new file gets the permissions any file the user makes gets (the umask decides, as with ``open()``), not
 the owner-only mode of ``tempfile.mkstemp``: captions are read by training jobs in containers, by other
 accounts and over shares. A file replaced keeps its mode, and its owner where the OS allows.
+
+A target that is a link is written through to the file it leads to, as an editor does (the link stays a link),
+but only when that file is in the link's own folder or below: a caption's ``a.txt`` placed as a link to
+``~/.bashrc`` is refused with a sentence, not followed. A target that is not a file (a folder, a named pipe,
+a device) is refused, never replaced by a file.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import os
 import secrets
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -62,9 +68,59 @@ def explain_os_error(exc: OSError, path: Path) -> str:
     return f"{path.name} could not be written: {exc.strerror or exc}"
 
 
+@dataclass(frozen=True)
+class WriteTarget:
+    """Where a write to a path lands: ``path`` is the file itself, or the one its link leads to; ``mode`` is what
+    is there now (``os.stat``'s, following links), None when nothing is."""
+
+    path: Path
+    mode: int | None
+
+    @property
+    def kind(self) -> str | None:
+        """What is there when it is not a file ("a folder", "a named pipe", ...); None for a file or nothing."""
+        if self.mode is None or stat.S_ISREG(self.mode):
+            return None
+        if stat.S_ISDIR(self.mode):
+            return "a folder"
+        if stat.S_ISFIFO(self.mode):
+            return "a named pipe"
+        if stat.S_ISCHR(self.mode):
+            return "a device"
+        if stat.S_ISBLK(self.mode):
+            return "a disk device"
+        return "a socket" if stat.S_ISSOCK(self.mode) else "not a regular file"
+
+    @property
+    def stream(self) -> bool:
+        """A named pipe or a character device (``/dev/null``, a terminal, ``/dev/stdout``): it can be written to in
+        place, and replacing it would break it."""
+        return self.mode is not None and (stat.S_ISFIFO(self.mode) or stat.S_ISCHR(self.mode))
+
+
+def write_target(path: Path, *, inside: Path | None = None) -> WriteTarget:
+    """Where a write to ``path`` lands. A link is written through to the file it leads to; with ``inside``, only
+    when that file is in the folder ``inside`` or below (``WriteError`` otherwise: a hostile folder's link must not
+    make the app write elsewhere)."""
+    try:
+        linked = path.is_symlink()
+        real = Path(os.path.realpath(path)) if linked else path
+        if linked and inside is not None and not real.is_relative_to(os.path.realpath(inside)):
+            raise WriteError(f"{path.name} could not be written: it is a link to {real}, outside its folder, and "
+                             "nothing is written through such a link", "other", path.parent)
+        # The kind from the path as given: the kernel follows /dev/stdout's links to a pipe that realpath cannot.
+        mode: int | None = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # nothing there yet, or a link to a file not made yet: the write makes it
+    except OSError as exc:
+        raise write_error(exc, path) from exc
+    return WriteTarget(real, mode)
+
+
 def _temp_prefix(name: str) -> str:
-    # Hidden, and short enough that a sidecar of a name near the 255-byte limit still gets a temp file.
-    return "." + name.encode()[:40].decode(errors="ignore") + "."
+    # Hidden, and short enough that a sidecar of a name near the 255-byte limit still gets a temp file; a byte of
+    # the name that is not UTF-8 (``os.fsdecode``'s surrogate) is left out of it.
+    return "." + name.encode(errors="ignore")[:40].decode(errors="ignore") + "."
 
 
 def _open_temp(folder: Path, prefix: str) -> tuple[int, Path]:
@@ -146,6 +202,11 @@ def _clear_read_only(target: Path) -> None:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp: Path | None = None
     shown, path = path, for_os(path)  # the \\?\ form past MAX_PATH on Windows; messages name the path given
+    target = write_target(path, inside=path.parent)
+    if target.kind is not None:
+        raise WriteError(f"{shown.name} could not be written: it is {target.kind}, not a file, and was left as it is",
+                         "other", shown.parent)
+    path = target.path
     try:
         fd, tmp = _open_temp(path.parent, _temp_prefix(path.name))
         with os.fdopen(fd, "wb") as f:
@@ -165,7 +226,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str, *, encoding: str = "utf-8") -> None:
-    atomic_write_bytes(path, text.encode(encoding))
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:  # a lone surrogate (a server's JSON can carry one): this file's problem
+        raise WriteError(f"{path.name} was not written: its text holds {text[exc.start:exc.end]!a}, which "
+                         f"{encoding} cannot hold", "other", path.parent) from exc
+    atomic_write_bytes(path, data)
 
 
 def probe_writable(folder: Path) -> WriteError | None:

@@ -8,6 +8,14 @@ ImageFolder convention (relative to the folder given, forward slashes).
 Each exporter counts what it wrote and what it left out with the reason (``ExportReport``), so a caller
 reports the rows that are in the file, not the rows it handed over.
 
+Hostile content and targets: a CSV cell that a spreadsheet would take as a formula (it starts with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return: a photo of a sign reading ``=HYPERLINK(...)``) gets a leading ``'``, as
+OWASP advises; JSON Lines keeps every text as it is. A name with bytes that are not UTF-8 (``os.fsdecode``'s
+surrogates) goes into JSON as its ``\\udcXX`` escape and into CSV as those bytes, so both read back to the
+same name. A target that is a link is written through to its file (the link stays); a named pipe or a device
+(``/dev/null``, ``/dev/stdout``) is written to in place; anything else that is not a file is refused. A
+terminal, given the export directly, is shown the text with its control characters made visible.
+
 A record carries its caption's ``Provenance`` (model and checksums, device, prompt, sampling, the seed used,
 timings). JSON Lines always holds it, nested under ``"provenance"``; CSV holds it with the "full" column set
 (``COLUMNS + PROVENANCE_COLUMNS``, flat), and today's columns by default.
@@ -21,14 +29,16 @@ import enum
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import IO, TypeVar
 
-from caprl_desktop.core.atomic import WriteError, explain_os_error
+from caprl_desktop.core.atomic import WriteError, explain_os_error, write_target
 from caprl_desktop.core.export.provenance import PROVENANCE_COLUMNS, Provenance
+from caprl_desktop.core.visible_text import visible
 
 T = TypeVar("T")
 
@@ -123,13 +133,22 @@ def _stdout_for_export() -> IO[str]:
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is None:  # a stream without bytes underneath (a test's StringIO): as it is
         return sys.stdout
-    return io.TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="surrogateescape", newline="", write_through=True)
 
 
 def _release_stdout(stream: IO[str]) -> None:
     """Let go of the wrapper without closing standard output underneath it."""
     if stream is not sys.stdout and isinstance(stream, io.TextIOWrapper):
         stream.detach()
+
+
+def _open_partial(path: Path, encoding: str) -> IO[str]:
+    """A new ``.partial`` file. Whatever had that name goes first (a killed run's rows, which this export holds
+    again; a link left there to make the export write elsewhere), and a link made meanwhile is not followed."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    return open(os.open(path, flags, 0o666), "w", encoding=encoding, errors="surrogateescape", newline="")
 
 
 class _Exporter:
@@ -141,16 +160,35 @@ class _Exporter:
         self.written = 0
         self.with_errors = 0
         self.left_out: list[LeftOut] = []
-        self._partial = target.with_name(target.name + ".partial") if target is not None else None
+        self._partial: Path | None = None  # None: written in place (standard output, a pipe, a device)
+        self._final: Path | None = None  # what the partial file replaces at the end: the target, or its link's file
+        self._terminal = False
         self._file: IO[str]
         try:
-            if self._partial is not None:
-                self._file = open(self._partial, "w", encoding=self.encoding, newline="")  # noqa: SIM115
-            else:
-                self._file = _stdout_for_export()
+            self._file = self._open(target)
         except OSError as exc:
             raise WriteError(explain_os_error(exc, target or Path("-"))) from exc
         self._guard(self._begin)
+
+    def _open(self, target: Path | None) -> IO[str]:
+        if target is None:
+            self._terminal = sys.stdout.isatty()
+            return _stdout_for_export()
+        where = write_target(target)
+        if where.stream:
+            file = open(target, "w", encoding=self.encoding, errors="surrogateescape", newline="")  # noqa: SIM115
+            self._terminal = file.isatty()
+            return file
+        if where.kind is not None:
+            raise WriteError(f"{target} is {where.kind}, not a file; give the export a file name", "other",
+                             target.parent)
+        self._final = where.path
+        self._partial = where.path.with_name(where.path.name + ".partial")
+        return _open_partial(self._partial, self.encoding)
+
+    def _emit(self, text: str) -> None:
+        """Write ``text``; a terminal is shown it with its control characters made visible."""
+        self._file.write(visible(text) if self._terminal else text)
 
     def _guard(self, action: Callable[[], T]) -> T:
         try:
@@ -182,25 +220,32 @@ class _Exporter:
 
     def close(self) -> Path | None:
         """Give the file its real name; returns it (None for standard output)."""
-        if self._partial is None or self.target is None:
+        if self.target is None:
             self._file.flush()
             _release_stdout(self._file)
             return None
         try:
+            if self._partial is None or self._final is None:  # a pipe or a device, written in place
+                self._file.close()
+                return self.target
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
-            self._partial.replace(self.target)
+            self._partial.replace(self._final)
         except OSError as exc:
             raise WriteError(explain_os_error(exc, self.target)) from exc
         return self.target
 
     def abandon(self) -> Path | None:
-        """Keep what was written under the ``.partial`` name (after a failure); returns that path."""
+        """Keep what was written under the ``.partial`` name (after a failure); returns that path (None when it was
+        written in place)."""
         if self._partial is None:
             with contextlib.suppress(OSError, ValueError):
                 self._file.flush()
-                _release_stdout(self._file)
+                if self.target is None:
+                    _release_stdout(self._file)
+                else:
+                    self._file.close()
             return None
         with contextlib.suppress(OSError):
             self._file.close()
@@ -218,13 +263,35 @@ class CsvExporter(_Exporter):
         super().__init__(target)
 
     def _begin(self) -> None:
-        self._writer = csv.writer(self._file, lineterminator="\r\n")
-        self._writer.writerow(self.columns)
+        self._row(self.columns)
+
+    def _row(self, cells: Iterable[object]) -> None:
+        line = io.StringIO()
+        # \r\n as Excel writes; a terminal is shown plain new lines (it would see the \r as a control character).
+        csv.writer(line, lineterminator="\n" if self._terminal else "\r\n").writerow(cells)
+        self._emit(line.getvalue())
 
     def _write(self, record: CaptionRecord) -> LeftOutReason | None:
         row = flat_row(record)
-        self._writer.writerow(["" if row.get(c) is None else row[c] for c in self.columns])
+        self._row(["" if row.get(c) is None else spreadsheet_cell(row[c]) for c in self.columns])
         return None
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what makes Excel, LibreOffice or Sheets read a formula
+_TEXT_MARK = "'"
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (OWASP's advice on CSV injection): a
+    text starting with = + - @, a tab or a carriage return gets a leading apostrophe. So does one that starts with
+    an apostrophe already, so that ``read_csv`` takes exactly one off and reads back the text as it was."""
+    if isinstance(value, str) and value.startswith((*_FORMULA_STARTS, _TEXT_MARK)):
+        return _TEXT_MARK + value
+    return value
+
+
+def _cell_text(cell: str) -> str:
+    return cell.removeprefix(_TEXT_MARK)
 
 
 def flat_row(record: CaptionRecord) -> dict[str, object]:
@@ -234,9 +301,20 @@ def flat_row(record: CaptionRecord) -> dict[str, object]:
     return {**row, **(provenance or {})}
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(data: object) -> str:
+    """One JSON Lines row: UTF-8 text as it is, and the bytes of a name that are not UTF-8 (``os.fsdecode``'s
+    lone surrogates, which no UTF-8 file can hold) as their ``\\udcXX`` escapes, which ``json.loads`` reads back
+    to the same name."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
 class JsonlExporter(_Exporter):
     def _write(self, record: CaptionRecord) -> LeftOutReason | None:
-        self._file.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+        self._emit(json_line(asdict(record)))
         return None
 
 
@@ -255,7 +333,7 @@ class MetadataExporter(_Exporter):
         if reason is not None:
             return reason
         name = Path(record.path).resolve().relative_to(self._folder).as_posix()
-        self._file.write(json.dumps({"file_name": name, "text": record.caption}, ensure_ascii=False) + "\n")
+        self._emit(json_line({"file_name": name, "text": record.caption}))
         return None
 
 
@@ -282,25 +360,28 @@ def write_records(target: Path, kind: str, records: Iterable[CaptionRecord], *,
         for record in records:
             exporter.write(record)
     except WriteError:
-        _discard(exporter, target)
+        _discard(exporter)
         raise
     if not exporter.written:
-        _discard(exporter, target)
+        _discard(exporter)
         return exporter.report(None)
     written = exporter.close()
     assert written is not None
     return exporter.report(written)
 
 
-def _discard(exporter: _Exporter, target: Path) -> None:
-    exporter.abandon()
-    with contextlib.suppress(OSError):
-        target.with_name(target.name + ".partial").unlink()
+def _discard(exporter: _Exporter) -> None:
+    partial = exporter.abandon()
+    if partial is not None:
+        with contextlib.suppress(OSError):
+            partial.unlink()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
+    """A CSV export read back as it was made: each cell without the apostrophe ``spreadsheet_cell`` added, a name's
+    bytes that are not UTF-8 as ``os.fsdecode`` gives them."""
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        return [{key: _cell_text(cell) for key, cell in row.items()} for row in csv.DictReader(f)]
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:
