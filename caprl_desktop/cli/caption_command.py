@@ -169,7 +169,10 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     for _, warning in unwarned:
         print(f"warning: {warning} (said once for each server)", file=sys.stderr)
     consent.remember(server for server, _ in unwarned)
-    with remote_engine.RemoteEngine(servers) as remote:
+    def slow(line: str) -> None:  # "server gpu-box is slow (no reply for 40 s)"
+        print(f"warning: {line}", file=sys.stderr)
+
+    with remote_engine.RemoteEngine(servers, notice=slow) as remote:
         info = remote.start()
         at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
         print(f"Engine: {info.line} · {at_a_time}", file=sys.stderr)

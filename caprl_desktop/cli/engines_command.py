@@ -30,6 +30,9 @@ def add_parser(commands: Any) -> None:
                           "that is not a terminal)")
     add.add_argument("--ca-file", metavar="PEM", help="certificates to trust for its HTTPS besides the system's "
                                                       "(a private certificate authority)")
+    add.add_argument("--reply-timeout", type=float, metavar="SECONDS",
+                     help="how long a caption waits for the server's reply (its first words, or the next) before it "
+                          "is tried again; by default this follows the server's measured pace and the image's size")
     add.set_defaults(handler=run_add)
     ls = sub.add_parser("list", help="the saved servers, and whether each answers now")
     ls.set_defaults(handler=run_list)
@@ -49,7 +52,8 @@ def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         key = _read_key() if args.api_key_keyring else None
         if key is not None and not key:
             raise CaprlError("no API key was given")
-        server = saved.add(args.name, args.url, args.api_key_env, keyring_key=key, ca_file=args.ca_file)
+        server = saved.add(args.name, args.url, args.api_key_env, keyring_key=key, ca_file=args.ca_file,
+                           reply_timeout_s=args.reply_timeout)
     except CaprlError as exc:
         print(f"caprl-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

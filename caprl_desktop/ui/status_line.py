@@ -112,14 +112,16 @@ class StatusLine(QObject):
         self.model_label.setText(label)
 
     def show_servers(self, stats: list[ServerStats]) -> None:
-        """Each server's share so far: "gpu-box: 12 done · 4.1 img/min · laptop: 3 done · 1.0 img/min"; the
-        tooltip adds tokens/s, captions in flight and how many it takes at a time (and whether that is still
-        being measured)."""
+        """Each server's share so far: "gpu-box: 12 done · 4.1 img/min · laptop: 3 done · 1.0 img/min" (or
+        "gpu-box is slow (no reply for 40 s)" while its captions wait for it); the tooltip adds tokens/s,
+        captions in flight and how many it takes at a time (and whether that is still being measured)."""
         parts = []
         tips = []
         for s in stats:
             name = s.label
-            if s.in_rotation:
+            if s.in_rotation and s.slow:
+                parts.append(self.tr("{} is slow (no reply for {} s)").format(name, round(s.silent_s)))
+            elif s.in_rotation:
                 parts.append(self.tr("{}: {} done · {:.1f} img/min").format(name, s.made, s.images_per_minute))
             else:
                 parts.append(self.tr("{} left out").format(name))

@@ -1617,6 +1617,10 @@
         <translation>サーバーが提供しているモデル</translation>
     </message>
     <message>
+        <source>{} is slow (no reply for {} s)</source>
+        <translation>{} の応答が遅れています（{} 秒応答なし）</translation>
+    </message>
+    <message>
         <source>{} left out</source>
         <translation>{} 除外中</translation>
     </message>

@@ -7,18 +7,24 @@ language's system and user prompts, the sampling settings and seed.
 
 Several servers share a folder: each takes up to its ``slots`` captions at a time, and a caption goes to the
 server with the most room. A server given without ``#N`` has that number found: llama-server says it
-(``/props``); for the others it starts at ``MEASURE_START`` and doubles while captions sent side by side
-start as fast as one alone, until captions wait in the server's queue (their first piece comes a caption's
-time late) or the server says it is busy (429): then it keeps the most it saw streaming at once (``_learn``).
+(``/props``); for the others it is measured from their replies (``capacity``).
 
-A server that fails (refused, an HTTP error, 429, a time-out, a stream cut short) hands its caption to
+A server is never trusted with more than a caption needs: the stream is read up to ``max_tokens`` pieces and
+``MAX_CHARS_PER_TOKEN`` characters a token (then it ends as "length"), its bytes up to what such a caption can
+take, and a caption may wait for a reply and take in all only as long as the server's pace allows
+(``capacity.Deadlines``); a server whose captions go without a reply for half that is said to be slow.
+
+A server that fails (refused, an HTTP error, no reply in time, a stream cut short) hands its caption to
 another after a short back-off; a caption that had streamed text first says ``CaptionRestarted``, so the text
-shown starts again and nothing is captioned twice. After ``MAX_FAILURES`` in a row a server leaves the rotation
-and is asked every ``PROBE_S`` seconds whether it answers again. Only when no server has answered for
-``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends resumable.
+shown starts again and nothing is captioned twice. A 429, or a stream cut short while the server holds other
+captions, says it takes fewer: neither counts against the server or the caption. After ``MAX_FAILURES`` in a
+row a server leaves the rotation and is asked every ``PROBE_S`` seconds whether it answers again. Only when no
+server has answered for ``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends
+resumable.
 
 Threads: one per caption in flight (it reads the stream; closing the stream cancels the caption on the server)
-and one that probes servers out of rotation. They hand their replies to ``next_reply`` through one queue.
+and one that probes servers out of rotation. They hand their replies to ``next_reply`` through one queue; the
+thread waiting there also holds the captions in flight to their deadlines.
 """
 
 from __future__ import annotations
@@ -30,18 +36,21 @@ import itertools
 import json
 import logging
 import queue
+import socket
 import ssl
+import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
 from PIL import Image
 
 from caprl_desktop.core.engine.remote import keys
+from caprl_desktop.core.engine.remote.capacity import MEASURE_START, Capacity, Deadlines
 from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
 from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, check_address, shown_url
 from caprl_desktop.core.engine.replies import (
@@ -68,11 +77,11 @@ GIVE_UP_S = 60.0  # with no server answering for this long, the captions waiting
 TRIES_PER_SERVER, MIN_TRIES = 2, 5
 PROBE_TIMEOUT_S = 10.0  # /v1/models must answer within this, or the server counts as not answering
 CONNECT_TIMEOUT_S = 10.0
-MEASURE_START = 2  # captions at a time a server starts with while its number is measured
-MEASURE_CEILING = 64  # the most measuring reaches (vLLM takes more: give it with #N)
-QUEUED_TO_SETTLE = 2  # captions seen waiting in a server's queue before its number is settled
-MIN_QUEUE_WAIT_S = 0.05  # a wait shorter than this is a busy machine's hiccup, whatever the captions' length
-READ_TIMEOUT_S = 300.0  # between two pieces of a stream: a large image's encode on a busy CPU server
+READ_TIMEOUT_S = 300.0  # a client's own limit between two reads; each caption's request sets its deadline
+WATCH_S = 0.5  # how often the captions in flight are held to their deadlines
+MAX_CHARS_PER_TOKEN = 64  # longer than any token's text: a caption past max_tokens of these is cut there
+# What a caption's stream may send in all: every event repeats ids, the model's name and the like.
+STREAM_BYTES_PER_TOKEN, STREAM_BYTES_BASE = 2048, 1 << 20
 
 
 @dataclass
@@ -93,6 +102,8 @@ class ServerStats:
     failures_in_row: int = 0
     in_rotation: bool = True
     reason: str = ""
+    silent_s: float = 0.0  # the longest one of its captions in flight has waited for a reply, now
+    slow: bool = False  # one has waited more than half of what it may
 
     def busy_seconds(self) -> float:
         """Wall time it has had work: captions side by side count once, so speeds are the server's own."""
@@ -125,12 +136,9 @@ class _Server:
     spec: Server
     client: Any  # openai.OpenAI
     stats: ServerStats
+    capacity: Capacity
     out_since: float | None = None  # when it left the rotation
-    fastest_first_s: float | None = None  # the quickest first piece seen: a caption that did not queue
-    shortest_caption_s: float | None = None  # the quickest whole caption: about what a queued one waits
-    queued_seen: int = 0  # captions seen waiting in its queue while measuring
-    streaming: int = 0  # captions whose text is coming now (first piece in, not ended): they hold its places
-    most_streaming: int = 0  # the most seen at once: what it takes at a time, once it was ever full
+    said_slow: bool = False  # that it is slow was said, and it has not replied since
 
 
 @dataclass
@@ -144,10 +152,28 @@ class _Request:
     seed: int
     attempts: int = 0
     cancel: threading.Event = field(default_factory=threading.Event)
-    stream: Any = None  # the open stream of the current attempt, closed to cancel
     ended: bool = False  # its final reply was sent (or it was abandoned); guarded by the engine's lock
-    started_with: int = 1  # captions in flight on its server when its current attempt started, itself included
-    streaming: bool = False  # its current attempt's text is coming (counted in its server's ``streaming``)
+    attempt: _Attempt | None = None  # the try going on now
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """One try of a caption on one server: its place there, and its deadlines (``time.monotonic``)."""
+
+    key: int  # its flight in the server's ``capacity``
+    request: _Request
+    server: _Server
+    started: float
+    reply_s: float  # the longest it may wait for a piece
+    total_s: float  # the longest it may take in all
+    last_reply: float = 0.0  # when it started, then when its last piece came
+    stream: Any = None  # its open stream, closed to cancel it (or when its time is up)
+    expired: str = ""  # why its time is up ("no reply for 40 s"), set by the watch
+    released: bool = False  # its place on the server is given back
 
 
 def image_data_url(image: PreparedImage) -> str:
@@ -187,26 +213,33 @@ class RemoteEngine:
     """Spreads captions over OpenAI-compatible servers; the engine interface of ``EngineClient``.
 
     Every request ends with exactly one ``CaptionDone`` or ``CaptionFailed`` (unless abandoned): ``_end`` sends it
-    under the lock and marks the request ended, and whatever its thread finds later is dropped."""
+    under the lock and marks the request ended, and whatever its thread finds later is dropped.
+    ``notice``: told (from the thread waiting for replies) when a server becomes slow, for the user."""
 
     def __init__(self, servers: Sequence[Server], *, give_up_s: float = GIVE_UP_S, backoff_s: float = BACKOFF_S,
                  probe_s: float = PROBE_S, read_timeout_s: float = READ_TIMEOUT_S,
+                 deadlines: Deadlines | None = None, notice: Callable[[str], None] | None = None,
                  client_factory: Callable[[Server, float], Any] = make_client) -> None:
         if not servers:
             raise EngineError("no caption server was given")
         self._specs = list(servers)
         self._give_up_s, self._backoff_s, self._probe_s = give_up_s, backoff_s, probe_s
         self._read_timeout_s = read_timeout_s
+        self._deadlines = deadlines or Deadlines()
+        self._notice = notice
         self._client_factory = client_factory
         self._servers: list[_Server] = []
         self._lock = threading.Lock()
         self._replies: queue.Queue[CaptionReply] = queue.Queue()
         self._waiting: deque[_Request] = deque()  # submitted, no server free yet
         self._requests: dict[int, _Request] = {}  # submitted, not yet read to their end by ``next_reply``
+        self._attempts: set[_Attempt] = set()  # tries going on, for the watch
         self._ids = itertools.count(1)
+        self._keys = itertools.count(1)
         self._seeds = itertools.count(int(time.time()) % 2**31)
         self._closed = threading.Event()
         self._prober: threading.Thread | None = None
+        self._watched = 0.0  # (monotonic) when the tries were last held to their deadlines
         self.info: RemoteInfo | None = None
 
     # --- the engine interface ---------------------------------------------------------------------
@@ -221,10 +254,13 @@ class RemoteEngine:
             model, reason = served_model(client)
             said = None if spec.slots_given or reason else server_slots(client, spec.url)
             slots = spec.slots if spec.slots_given else said or MEASURE_START
-            stats = ServerStats(spec.shown, model, spec.label, slots, measuring=not spec.slots_given and not said,
+            measuring = not spec.slots_given and not said
+            stats = ServerStats(spec.shown, model, spec.label, slots, measuring=measuring,
                                 slots_from="given" if spec.slots_given else "server" if said else "measured",
                                 in_rotation=not reason, reason=reason)
-            server = _Server(spec, client, stats, out_since=time.monotonic() if reason else None)
+            deadlines = replace(self._deadlines, reply_s=spec.reply_timeout_s or self._deadlines.reply_s)
+            capacity = Capacity(spec.shown, slots, measuring=measuring, fixed=spec.slots_given, deadlines=deadlines)
+            server = _Server(spec, client, stats, capacity, out_since=time.monotonic() if reason else None)
             self._servers.append(server)
             found.append(ServerInfo(spec.shown, model, slots, not reason, reason, label=spec.label))
         if not any(s.answering for s in found):
@@ -239,12 +275,27 @@ class RemoteEngine:
     def parallel(self) -> int:
         """Captions the servers in rotation take at once."""
         with self._lock:
-            slots = sum(s.stats.slots for s in self._servers if s.stats.in_rotation)
+            slots = sum(s.capacity.slots for s in self._servers if s.stats.in_rotation)
         return max(1, slots)
 
     def server_stats(self) -> list[ServerStats]:
+        now = time.monotonic()
         with self._lock:
-            return [ServerStats(**vars(s.stats)) for s in self._servers]
+            silent, slow = self._silences(now)
+            return [replace(s.stats, slots=s.capacity.slots, measuring=s.capacity.measuring,
+                            silent_s=silent.get(id(s), 0.0), slow=id(s) in slow) for s in self._servers]
+
+    def _silences(self, now: float) -> tuple[dict[int, float], set[int]]:
+        """(under the lock) By id of a server: the longest one of its tries has waited for a reply; and the
+        servers one of whose tries has waited more than half what it may (slow)."""
+        silent: dict[int, float] = {}
+        slow: set[int] = set()
+        for attempt in self._attempts:
+            waited = now - attempt.last_reply
+            silent[id(attempt.server)] = max(silent.get(id(attempt.server), 0.0), waited)
+            if waited > attempt.reply_s / 2:
+                slow.add(id(attempt.server))
+        return silent, slow
 
     def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
         if self.info is None or self._closed.is_set():
@@ -259,13 +310,15 @@ class RemoteEngine:
         return rid
 
     def next_reply(self) -> CaptionReply:
-        """The next reply to a caption in flight; waits for it."""
+        """The next reply to a caption in flight; waits for it (holding the captions to their deadlines)."""
         while True:
             with self._lock:
                 if not self._requests:
                     raise EngineError("no caption is in flight")
+            if time.monotonic() - self._watched >= WATCH_S:
+                self._watch()
             try:
-                reply = self._replies.get(timeout=1.0)
+                reply = self._replies.get(timeout=WATCH_S)
             except queue.Empty:
                 self._fail_waiting_if_no_server()
                 continue
@@ -290,7 +343,7 @@ class RemoteEngine:
                         self._waiting.remove(request)
                     stopped.append(request)
         for request in stopped:
-            _close_stream(request)
+            _close_stream(request.attempt)
 
     def cancel(self) -> None:
         """End every caption now as cancelled (Stop); their streams are closed, which stops them on the servers.
@@ -301,7 +354,7 @@ class RemoteEngine:
         for request in requests:
             request.cancel.set()
             self._end(request, CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
-            _close_stream(request)
+            _close_stream(request.attempt)
 
     def close(self) -> None:
         self._closed.set()
@@ -312,7 +365,7 @@ class RemoteEngine:
         for request in requests:
             request.ended = True
             request.cancel.set()
-            _close_stream(request)
+            _close_stream(request.attempt)
         for server in self._servers:
             close = getattr(server.client, "close", None)
             if close is not None:
@@ -336,133 +389,159 @@ class RemoteEngine:
 
     def _dispatch(self) -> None:
         """Start waiting captions on servers with room, the emptiest first."""
-        starts: list[tuple[_Request, _Server]] = []
+        starts: list[_Attempt] = []
+        now = time.monotonic()
         with self._lock:
             while self._waiting:
                 server = self._choose()
                 if server is None:
                     break
                 request = self._waiting.popleft()
+                key = next(self._keys)
+                server.capacity.start(key, request.pixels)
                 server.stats.take()
                 request.attempts += 1
-                request.started_with = server.stats.in_flight
-                starts.append((request, server))
-        for request, server in starts:
+                attempt = _Attempt(key, request, server, now, server.capacity.reply_allowance(request.pixels),
+                                   server.capacity.total_allowance(request.pixels, request.params.max_tokens),
+                                   last_reply=now)
+                request.attempt = attempt
+                self._attempts.add(attempt)
+                starts.append(attempt)
+        for attempt in starts:
             try:
-                threading.Thread(target=self._run, args=(request, server), name=f"caprl-remote-{request.rid}",
+                threading.Thread(target=self._run, args=(attempt,), name=f"caprl-remote-{attempt.request.rid}",
                                  daemon=True).start()
             except RuntimeError as exc:  # no thread could be started (a system limit): this caption fails
                 with self._lock:
-                    server.stats.give_back()
-                self._end(request, CaptionFailed(request.rid, EngineError(f"could not start a request: {exc}")))
+                    self._release(attempt)
+                self._end(attempt.request,
+                          CaptionFailed(attempt.request.rid, EngineError(f"could not start a request: {exc}")))
 
     def _choose(self) -> _Server | None:
-        free = [s for s in self._servers if s.stats.in_rotation and s.stats.in_flight < s.stats.slots]
+        free = [s for s in self._servers if s.stats.in_rotation and s.capacity.has_room()]
         if not free:
             return None
-        return min(free, key=lambda s: (s.stats.in_flight / s.stats.slots, s.stats.failures_in_row))
+        return min(free, key=lambda s: (s.capacity.in_flight / s.capacity.slots, s.stats.failures_in_row))
 
-    def _run(self, request: _Request, server: _Server) -> None:
-        try:
-            self._attempt(request, server)
-        finally:
-            if request.streaming:
-                with self._lock:
-                    request.streaming = False
-                    server.streaming -= 1
+    def _release(self, attempt: _Attempt, *, turned_away: bool = False) -> bool:
+        """Give the try's place on its server back (once; under the lock). ``turned_away``: the server answered
+        busy or cut the stream short; True when that says it takes fewer (``Capacity.turned_away``)."""
+        if attempt.released:
+            return False
+        attempt.released = True
+        self._attempts.discard(attempt)
+        attempt.server.stats.give_back()
+        if turned_away:
+            return attempt.server.capacity.turned_away(attempt.key)
+        attempt.server.capacity.ended(attempt.key)
+        return False
 
-    def _attempt(self, request: _Request, server: _Server) -> None:
+    def _run(self, attempt: _Attempt) -> None:
+        request, server = attempt.request, attempt.server
         started = time.perf_counter()
         first: float | None = None
         pieces: list[str] = []
-        tokens = 0
+        tokens = chars = 0
         finish: str | None = None
-        usage: Any = None
+        usage: dict[str, Any] = {}
+        opened = False
+        max_tokens = request.params.max_tokens
         try:
-            request.stream = None
             if request.cancel.is_set():
                 raise _Stopped
             stream = server.client.chat.completions.create(
                 model=server.stats.model, messages=_messages(request), stream=True,
-                stream_options={"include_usage": True}, max_tokens=request.params.max_tokens,
+                stream_options={"include_usage": True}, max_tokens=max_tokens,
                 temperature=request.params.temperature, top_p=request.params.top_p, seed=request.seed,
                 extra_body={"repeat_penalty": request.params.repeat_penalty},
+                # Its first byte may take as long as a reply may (the watch cannot close a stream not yet open).
+                timeout=_timeout(attempt.reply_s + WATCH_S),
             )
-            request.stream = stream
+            attempt.stream, opened = stream, True
             if request.cancel.is_set():  # stopped while the request was being made
                 raise _Stopped
+            limit = STREAM_BYTES_BASE + STREAM_BYTES_PER_TOKEN * max_tokens
             with stream:
-                for chunk in stream:
+                for text, said_finish, said_usage in stream_pieces(stream.response, limit):
                     if request.cancel.is_set():
                         raise _Stopped
-                    if getattr(chunk, "usage", None) is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices or ():
-                        text = getattr(choice.delta, "content", None) or ""
-                        if text:
-                            if first is None:
-                                first = time.perf_counter()
-                                self._streams(request, server)
-                            tokens += 1
-                            pieces.append(text)
-                            if not request.ended:
-                                self._replies.put(CaptionText(request.rid, text))
-                        finish = choice.finish_reason or finish
+                    usage = said_usage or usage
+                    if text and (finish is not None or tokens >= max_tokens):
+                        finish = finish or "length"  # a server going on past the end, or past max_tokens
+                        break
+                    if text:
+                        text = text[:MAX_CHARS_PER_TOKEN * max_tokens - chars]
+                        if first is None:
+                            first = time.perf_counter()
+                        self._replied(attempt, first=tokens == 0)
+                        tokens, chars = tokens + 1, chars + len(text)
+                        pieces.append(text)
+                        if not request.ended:
+                            self._replies.put(CaptionText(request.rid, text))
+                        if chars >= MAX_CHARS_PER_TOKEN * max_tokens:
+                            finish = "length"  # more text than max_tokens can make
+                            break
+                    finish = said_finish or finish
+                    if finish is not None and usage:
+                        break  # all is said (some servers leave the stream open after it)
             if finish is None:
-                raise EngineError("the stream ended before the caption did")
+                raise StreamCut("the stream ended before the caption did")
         except _Stopped:
-            self._release(server)
+            with self._lock:
+                self._release(attempt)
             return
         except Exception as exc:  # noqa: BLE001 - any failure of a server sends the caption elsewhere
-            if request.cancel.is_set():  # the stream was closed to stop it: not the server's fault
-                self._release(server)
+            if request.cancel.is_set() and not attempt.expired:  # closed to stop it: not the server's fault
+                with self._lock:
+                    self._release(attempt)
             elif finish is not None:  # the connection dropped after the caption was complete: it stands
-                self._done(request, server, pieces, tokens, finish, usage, started, first)
+                self._done(attempt, pieces, tokens, finish, usage, started, first)
             else:
-                self._failed(request, server, exc, restarted=bool(pieces))
+                self._failed(attempt, exc, restarted=bool(pieces), opened=opened)
             self._dispatch()
             return
-        self._done(request, server, pieces, tokens, finish, usage, started, first)
+        self._done(attempt, pieces, tokens, finish, usage, started, first)
         self._dispatch()
 
-    def _streams(self, request: _Request, server: _Server) -> None:
-        """The caption's first piece came: it holds one of the server's places until it ends."""
+    def _replied(self, attempt: _Attempt, *, first: bool) -> None:
+        """A piece came: the try's wait for a reply starts again; the first holds one of the server's places."""
         with self._lock:
-            request.streaming = True
-            server.streaming += 1
-            server.most_streaming = max(server.most_streaming, server.streaming)
+            attempt.last_reply = time.monotonic()
+            if first:
+                attempt.server.capacity.first_piece(attempt.key)
 
-    def _release(self, server: _Server) -> None:
-        with self._lock:
-            server.stats.give_back()
-
-    def _done(self, request: _Request, server: _Server, pieces: list[str], tokens: int, finish: str, usage: Any,
+    def _done(self, attempt: _Attempt, pieces: list[str], tokens: int, finish: str, usage: dict[str, Any],
               started: float, first: float | None) -> None:
+        request, server = attempt.request, attempt.server
         ended = time.perf_counter()
-        output_tokens = getattr(usage, "completion_tokens", None) or tokens
-        output = _output("".join(pieces), request, finish, output_tokens, (first or ended) - started,
-                         ended - (first or ended), getattr(usage, "prompt_tokens", None), server=server)
+        output_tokens = usage.get("completion_tokens") or tokens
+        first_s, decode_s = (first or ended) - started, ended - (first or ended)
+        output = _output("".join(pieces), request, finish, output_tokens, first_s, decode_s,
+                         usage.get("prompt_tokens"), server=server)
         with self._lock:
-            server.stats.give_back()
+            if not attempt.released:
+                attempt.released = True
+                self._attempts.discard(attempt)
+                server.stats.give_back()
+                server.capacity.finished(attempt.key, first_s, decode_s, tokens)
             server.stats.failures_in_row = 0
             server.stats.made += 1
             server.stats.output_tokens += output_tokens
-            self._learn(server, request.started_with, (first or ended) - started, ended - (first or ended))
         self._end(request, CaptionDone(request.rid, output))
 
-    def _failed(self, request: _Request, server: _Server, exc: BaseException, *, restarted: bool) -> None:
-        reason = _describe(exc)
+    def _failed(self, attempt: _Attempt, exc: BaseException, *, restarted: bool, opened: bool) -> None:
+        request, server = attempt.request, attempt.server
+        reason = attempt.expired or _describe(exc)
         LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
-        refused = _refused_request(exc)
+        refused = not attempt.expired and _refused_request(exc)
+        # Busy (429), or a stream cut short: while the server holds other captions, it takes fewer than it was
+        # given. Neither its failure nor the caption's: the caption waits for the next free place.
+        cut = opened and isinstance(exc, StreamCut | openai.APIConnectionError) \
+            and not isinstance(exc, openai.APITimeoutError)
+        busy = isinstance(exc, openai.APIStatusError) and exc.status_code == 429
         with self._lock:
-            server.stats.give_back()
-            # A server whose number was not given, busy (429) while making others: it takes no more than those.
-            # Said at any time, not only while measuring (a burst can settle one too high); not its failure, and
-            # not the caption's: it waits for the next free place.
-            full = not server.spec.slots_given and isinstance(exc, openai.APIStatusError) \
-                and exc.status_code == 429 and server.stats.in_flight > 0
+            full = self._release(attempt, turned_away=not attempt.expired and (busy or cut))
             if full:
-                self._settle(server, server.stats.in_flight)
                 request.attempts -= 1
             elif not refused:  # the server's fault, not this caption's
                 server.stats.failures_in_row += 1
@@ -492,38 +571,33 @@ class RemoteEngine:
         except RuntimeError:
             self._requeue(request)
 
-    def _learn(self, server: _Server, started_with: int, first_s: float, decode_s: float) -> None:
-        """Measuring a server's captions at a time (under the lock), from a caption it finished.
-
-        One that started beside others and waited for its first piece most of a caption longer than the
-        quickest did was queued by the server: it waited for another caption to end. The second such caption
-        settles the number at the most captions seen streaming at once (the server was full, so that is its
-        number; which of a burst of requests gets queued depends on which reached it last, so the count the
-        queued one started with says little). One that started with the server as full as allowed, and did
-        not wait, doubles the number."""
-        if not server.stats.measuring:
-            return
-        fastest = server.fastest_first_s = min(server.fastest_first_s or first_s, first_s)
-        shortest = server.shortest_caption_s = min(server.shortest_caption_s or first_s + decode_s,
-                                                   first_s + decode_s)
-        # Measured against a whole caption, not the first piece: on a CPU server the image's encoding is most
-        # of a caption, so a queued caption's first piece comes only about twice as late as the quickest.
-        if started_with > 1 and first_s - fastest > max(0.75 * shortest, MIN_QUEUE_WAIT_S):
-            server.queued_seen += 1
-            if server.queued_seen >= QUEUED_TO_SETTLE:
-                self._settle(server, server.most_streaming)
-        elif started_with >= server.stats.slots:
-            server.stats.slots = min(MEASURE_CEILING, server.stats.slots * 2)
-            if server.stats.slots == MEASURE_CEILING:
-                server.stats.measuring = False
-
-    def _settle(self, server: _Server, slots: int) -> None:
-        slots = max(1, min(server.stats.slots, slots))
-        if slots == server.stats.slots and not server.stats.measuring:
-            return
-        server.stats.slots, server.stats.measuring = slots, False
-        LOG.warning("%s takes %d caption%s at a time (measured)", server.stats.shown, server.stats.slots,
-                    "s" if server.stats.slots != 1 else "")
+    def _watch(self) -> None:
+        """Hold the tries to their deadlines: one whose time is up has its stream closed (its thread then fails
+        it, so it is tried again); a server whose captions wait for a reply more than half their time is said
+        to be slow, once, until none waits that long."""
+        now = self._watched = time.monotonic()
+        late: list[_Attempt] = []
+        said: list[str] = []
+        with self._lock:
+            for attempt in self._attempts:
+                waited = now - attempt.last_reply
+                if not attempt.expired and waited > attempt.reply_s:
+                    attempt.expired = f"no reply for {waited:.0f} s"
+                elif not attempt.expired and now - attempt.started > attempt.total_s:
+                    attempt.expired = f"not done after {now - attempt.started:.0f} s"
+                if attempt.expired:
+                    late.append(attempt)
+            silent, slow = self._silences(now)
+            for server in self._servers:
+                if id(server) in slow and not server.said_slow:
+                    said.append(f"server {server.stats.label} is slow (no reply for {silent[id(server)]:.0f} s)")
+                server.said_slow = id(server) in slow
+        for attempt in late:
+            _close_stream(attempt)
+        for line in said:
+            LOG.warning("%s", line)
+            if self._notice is not None:
+                self._notice(line)
 
     def _requeue(self, request: _Request) -> None:
         with self._lock:
@@ -568,12 +642,100 @@ class _Stopped(Exception):
     """The caption was cancelled or abandoned: its thread gives the slot back and sends nothing."""
 
 
-def _close_stream(request: _Request) -> None:
-    """Closing the connection stops the caption on the server; the reading thread may be closing it already."""
-    stream = request.stream
-    if stream is not None:
-        with contextlib.suppress(Exception):
-            stream.close()
+class StreamCut(EngineError):
+    """The stream ended (``data: [DONE]``, or the body's end) before a finish reason came."""
+
+
+class ReplyTooLarge(EngineError):
+    """A caption's stream sent more bytes than a caption of its ``max_tokens`` can take."""
+
+
+def _close_stream(attempt: _Attempt | None) -> None:
+    """Closing the connection stops the caption on the server; the reading thread may be closing it already.
+    The socket is shut down first: a thread blocked reading it wakes at once (closing alone may not wake it)."""
+    stream = attempt.stream if attempt is not None else None
+    if stream is None:
+        return
+    with contextlib.suppress(Exception):
+        network = stream.response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if sock is not None:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # (the plain socket's: TLS state is the reader's)
+    with contextlib.suppress(Exception):
+        stream.close()
+
+
+def _timeout(seconds: float) -> Any:
+    return openai.Timeout(seconds, connect=CONNECT_TIMEOUT_S)
+
+
+def stream_pieces(response: Any, byte_limit: int) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+    """(text, finish reason, usage) of each choice of a streamed chat completion, read from its raw response.
+
+    The events are read here rather than by the SDK so that a server can send no more than ``byte_limit``
+    bytes in all (``ReplyTooLarge``), however it sends them: one endless event is as bounded as endless small
+    ones. Comments (keep-alives) are skipped; ``data: [DONE]`` or the body's end ends it; an ``error`` the
+    server sends is raised as ``EngineError``; a connection that fails is openai's connection error."""
+    pending = bytearray()
+    data: list[bytes] = []
+    received = 0
+    for block in _body(response):
+        received += len(block)
+        if received > byte_limit:
+            raise ReplyTooLarge(f"it sent more than {byte_limit // 2**20} MB for one caption")
+        searched = len(pending)
+        pending += block
+        while (end := pending.find(b"\n", searched)) >= 0:
+            line = bytes(pending[:end]).rstrip(b"\r")
+            del pending[:end + 1]
+            searched = 0
+            if line:
+                name, _, value = line.partition(b":")
+                if name == b"data":
+                    data.append(value.removeprefix(b" "))
+                continue
+            payload, data = b"\n".join(data), []
+            if not payload:
+                continue
+            if payload.startswith(b"[DONE]"):
+                return
+            yield from _choices(payload)
+
+
+def _choices(payload: bytes) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
+    try:
+        chunk = json.loads(payload)
+    except ValueError as exc:
+        raise EngineError("it sent something that is not a streamed chat completion") from exc
+    if not isinstance(chunk, dict):
+        return
+    if chunk.get("error"):
+        error = chunk["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        raise EngineError(f"it reported an error: {str(message)[:300]}")
+    usage = chunk.get("usage")
+    if not isinstance(usage, dict):
+        usage = {}
+    choices = [c for c in chunk.get("choices") or () if isinstance(c, dict)]
+    if not choices and usage:
+        yield "", None, usage
+    for choice in choices:
+        delta = choice.get("delta")
+        text = delta.get("content") if isinstance(delta, dict) else None
+        finish = choice.get("finish_reason")
+        yield (text if isinstance(text, str) else ""), (finish if isinstance(finish, str) else None), usage
+
+
+def _body(response: Any) -> Iterator[bytes]:
+    """The response's bytes; a failing connection is openai's error for it, as the SDK's own reading gives."""
+    # openai 3 builds on httpx2, earlier releases on httpx: the response's own package has the errors.
+    transport = sys.modules[type(response).__module__.partition(".")[0]]
+    try:
+        yield from response.iter_bytes()
+    except transport.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.request) from exc
+    except transport.RequestError as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
 
 
 def _refused_request(exc: BaseException) -> bool:

@@ -23,6 +23,7 @@ from caprl_desktop.core.engine.remote.servers import Server, ServerAddressError,
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+MAX_REPLY_TIMEOUT_S = 3600.0
 
 
 def saved_file() -> Path:
@@ -36,15 +37,21 @@ def load() -> dict[str, Server]:
         entries = data["engines"]
         return {e["name"]: Server(e["url"], int(e["slots"]), e.get("api_key_env"), name=e["name"],
                                   api_key_keyring=bool(e.get("api_key_keyring")), ca_file=e.get("ca_file"),
-                                  slots_given=bool(e.get("slots_given", True)))
+                                  slots_given=bool(e.get("slots_given", True)),
+                                  reply_timeout_s=_seconds(e.get("reply_timeout_s")))
                 for e in entries}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
 
 
+def _seconds(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def _save(servers: dict[str, Server]) -> None:
     entries = [{"name": name, "url": s.url, "slots": s.slots, "api_key_env": s.api_key_env,
-                "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file, "slots_given": s.slots_given}
+                "api_key_keyring": s.api_key_keyring, "ca_file": s.ca_file, "slots_given": s.slots_given,
+                "reply_timeout_s": s.reply_timeout_s}
                for name, s in sorted(servers.items())]
     file = saved_file()
     file.parent.mkdir(parents=True, exist_ok=True)
@@ -64,9 +71,10 @@ def _owner_only(file: Path) -> None:
 
 
 def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key: str | None = None,
-        ca_file: str | Path | None = None) -> Server:
-    """Save (or replace) a server; raises ``ServerAddressError`` for a bad name, address, variable name or
-    certificate file, ``keys.KeyStoreError`` when ``keyring_key`` cannot be kept in the OS keyring."""
+        ca_file: str | Path | None = None, reply_timeout_s: float | None = None) -> Server:
+    """Save (or replace) a server; raises ``ServerAddressError`` for a bad name, address, variable name,
+    certificate file or time-out, ``keys.KeyStoreError`` when ``keyring_key`` cannot be kept in the OS keyring.
+    ``reply_timeout_s``: how long a caption waits for its reply there (None: it follows the server's pace)."""
     if not _NAME.match(name) or "://" in name:
         raise ServerAddressError(f"{name!r} cannot name a server: use letters, digits, '.', '_' or '-'")
     if api_key_env is not None and not _ENV.match(api_key_env):
@@ -81,9 +89,11 @@ def add(name: str, address: str, api_key_env: str | None = None, *, keyring_key:
         if not ca_path.is_file():
             raise ServerAddressError(f"{ca_path} is not a file of certificates (PEM)")
         ca = str(ca_path)
+    if reply_timeout_s is not None and not 0 < reply_timeout_s <= MAX_REPLY_TIMEOUT_S:
+        raise ServerAddressError(f"a reply time-out is more than 0 and at most {MAX_REPLY_TIMEOUT_S:.0f} seconds")
     parsed = parse_server(address, api_key_env)
     server = Server(parsed.url, parsed.slots, api_key_env, name=name, api_key_keyring=keyring_key is not None,
-                    ca_file=ca, slots_given=parsed.slots_given)
+                    ca_file=ca, slots_given=parsed.slots_given, reply_timeout_s=reply_timeout_s)
     if keyring_key is not None:
         keys.store(name, keyring_key)
     servers = load()

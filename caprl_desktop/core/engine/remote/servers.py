@@ -32,6 +32,7 @@ class Server:
     api_key_keyring: bool = False  # its key is in the OS keyring, under ``name`` (see ``keys``)
     ca_file: str | None = None  # certificates to trust for its HTTPS besides the system's (a private CA)
     slots_given: bool = True  # False: no #N was given, and the engine finds ``slots`` out
+    reply_timeout_s: float | None = None  # the longest a caption waits for its reply; None: from its pace
 
     @property
     def shown(self) -> str:
