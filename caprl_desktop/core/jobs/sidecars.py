@@ -132,9 +132,6 @@ def root_folder_name(root: PurePath) -> str:
     return drive or "root"
 
 
-MAX_SIDECAR_BYTES = 16 << 20  # a caption is a few KB; a larger .txt is some other file, not read whole
-
-
 def leads_outside(path: Path) -> Path | None:
     """Where ``path`` leads when it is a symbolic link (or a chain of them) to somewhere outside the folder it is
     in; None when it is no link, leads inside, or leads nowhere that can be named (a loop)."""
@@ -162,13 +159,11 @@ def read_sidecar(path: Path) -> str | None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_SIDECAR_BYTES + 1)
+            data = f.read()
     except OSError:
         return None
     finally:
         os.close(fd)
-    if len(data) > MAX_SIDECAR_BYTES:
-        return None
     text = data.decode("utf-8-sig", errors="replace")
     return text if text.strip() else None
 
