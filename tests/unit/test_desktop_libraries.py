@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from caprl_desktop.cli.main import main
@@ -42,7 +44,7 @@ def test_the_report_lists_every_missing_library_once_per_package() -> None:
 
 
 
-@pytest.mark.skipif(desktop_libraries.sys.platform != "linux", reason="sonames are Linux's")
+@pytest.mark.skipif(sys.platform != "linux", reason="sonames are Linux's")
 def test_the_loader_check_tells_a_library_that_loads_from_one_that_does_not() -> None:
     """The real check, without asking whether this machine has Qt's libraries: the C library always loads."""
     assert desktop_libraries._loads("libc.so.6")
