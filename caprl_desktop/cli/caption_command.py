@@ -36,6 +36,7 @@ from caprl_desktop.core.jobs.journal import Journal, JournalBusyError
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job, resume_job, start_job
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.visible_text import visible
 
 HOLDER = "caprl-desktop caption"
 
@@ -66,7 +67,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"caprl-desktop: error: {message}", file=sys.stderr)
+    print(f"caprl-desktop: error: {visible(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -142,9 +143,9 @@ def resume(job_id: int | None, args: argparse.Namespace) -> int:
 
 def _say_resuming(journal: Journal, session: JobSession, job_id: int) -> None:
     summary = journal.get(job_id)
-    print(f"Resuming {summary.describe() if summary else f'job {job_id}'}", file=sys.stderr)
+    print(f"Resuming {visible(summary.describe()) if summary else f'job {job_id}'}", file=sys.stderr)
     if session.options.caption_folder:
-        print(f"Captions go under {session.options.caption_folder}", file=sys.stderr)
+        print(f"Captions go under {visible(session.options.caption_folder)}", file=sys.stderr)
 
 
 @contextlib.contextmanager
@@ -152,8 +153,8 @@ def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
     with EngineClient(config) as engine:
         info = engine.start()
         side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
-        print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
-              f"{side_by_side}", file=sys.stderr)
+        print(visible(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"
+                      f"{side_by_side}"), file=sys.stderr)
         yield engine
 
 
@@ -167,15 +168,15 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     servers = [saved_servers.resolve(address) for address in addresses]
     unwarned = consent.unwarned(servers)
     for _, warning in unwarned:
-        print(f"warning: {warning} (said once for each server)", file=sys.stderr)
+        print(f"warning: {visible(warning)} (said once for each server)", file=sys.stderr)
     consent.remember(server for server, _ in unwarned)
     def slow(line: str) -> None:  # "server gpu-box is slow (no reply for 40 s)"
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {visible(line)}", file=sys.stderr)
 
     with remote_engine.RemoteEngine(servers, notice=slow) as remote:
         info = remote.start()
         at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
-        print(f"Engine: {info.line} · {at_a_time}", file=sys.stderr)
+        print(f"Engine: {visible(info.line)} · {at_a_time}", file=sys.stderr)
         try:
             yield remote
         finally:
@@ -183,9 +184,9 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
                 state = "" if stats.in_rotation else f", left out: {stats.reason}"
                 how = {"given": "", "server": " (said by it)"}.get(
                     stats.slots_from, " (still being measured)" if stats.measuring else " (measured)")
-                print(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, {stats.slots} at a time"
-                      f"{how}, {stats.images_per_minute:.1f} images/min, {stats.tokens_per_second:.1f} tokens/s{state}",
-                      file=sys.stderr)
+                print(visible(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, {stats.slots} "
+                              f"at a time{how}, {stats.images_per_minute:.1f} images/min, "
+                              f"{stats.tokens_per_second:.1f} tokens/s{state}"), file=sys.stderr)
 
 
 def _served_models(remote: RemoteEngine) -> str:
@@ -218,7 +219,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         for event in job:
             if isinstance(event, JobPlanned):
                 for clash in event.clashes:
-                    print(f"note: {clash.describe()}", file=sys.stderr)
+                    print(f"note: {visible(clash.describe())}", file=sys.stderr)
                 if event.total > event.to_caption:
                     print(f"{event.total - event.to_caption} of {event.total} images already have captions "
                           f"(use --overwrite to redo them).", file=sys.stderr)
@@ -231,14 +232,14 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
                     progress.started(event.item.file_name)
             elif isinstance(event, ItemText):
                 if stream_to_stdout:
-                    sys.stdout.write(event.text)
+                    sys.stdout.write(visible(event.text))
                     sys.stdout.flush()
                 elif progress is not None:
                     progress.token()
             elif isinstance(event, ItemFinished):
                 for exporter in exporters:
                     exporter.write(event.record)
-                note = description_note(event)
+                note = visible(description_note(event))
                 if note:
                     if progress is not None:
                         progress.message(note)
@@ -249,7 +250,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
                 elif progress is not None:
                     progress.finished(event)
             elif isinstance(event, EngineRestarted):
-                message = f"the engine crashed and was restarted ({event.reason})"
+                message = f"the engine crashed and was restarted ({visible(event.reason)})"
                 if progress is not None:
                     progress.message(message)
                 else:
@@ -262,7 +263,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         for exporter in exporters:
             kept = exporter.abandon()
             if kept is not None:
-                print(f"Interrupted: the rows made so far are in {kept}", file=sys.stderr)
+                print(f"Interrupted: the rows made so far are in {visible(kept)}", file=sys.stderr)
         job.close()  # records the job as stopped, so that it can be resumed
         print(f"Interrupted. `caprl-desktop caption --resume` continues job {job_id} where it stopped.",
               file=sys.stderr)
@@ -271,7 +272,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         for exporter in exporters:
             kept = exporter.abandon()
             if kept is not None:
-                print(f"Stopped: the rows made so far are in {kept}", file=sys.stderr)
+                print(f"Stopped: the rows made so far are in {visible(kept)}", file=sys.stderr)
         if isinstance(exc, JournalBusyError):  # the run stops (exit 75); what it made is kept and resumable
             print(f"`caprl-desktop caption --resume` continues job {job_id} once the journal is free.",
                   file=sys.stderr)
@@ -286,7 +287,7 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         except CaprlError as exc:
             return _fail(str(exc))
         if written is not None:
-            print(f"Wrote {written}", file=sys.stderr)
+            print(f"Wrote {visible(written)}", file=sys.stderr)
     assert finished is not None
     if finished.cannot_save is not None:
         _explain_cannot_save(finished.cannot_save, job_id)
@@ -308,7 +309,7 @@ def _say_unread(unread: Sequence[UnreadFolder]) -> None:
     if unread:
         print(f"Could not read {len(unread)} folder{'s' if len(unread) != 1 else ''}:", file=sys.stderr)
         for folder in unread:
-            print(f"  {folder.describe()}", file=sys.stderr)
+            print(f"  {visible(folder.describe())}", file=sys.stderr)
 
 
 def description_note(event: ItemFinished) -> str:
@@ -330,7 +331,7 @@ def description_note(event: ItemFinished) -> str:
 
 
 def _explain_cannot_save(problem: WriteError, job_id: int) -> None:
-    print(f"Stopped: captions cannot be saved: {problem}.", file=sys.stderr)
+    print(f"Stopped: captions cannot be saved: {visible(problem)}.", file=sys.stderr)
     print(f"Nothing made is lost: job {job_id} keeps every caption made, and resuming saves them first.",
           file=sys.stderr)
     if problem.problem == "full":
@@ -341,7 +342,7 @@ def _explain_cannot_save(problem: WriteError, job_id: int) -> None:
 
 def _report_single(event: ItemFinished) -> None:
     if event.record.error:
-        print(f"\ncaprl-desktop: {event.item.file_name}: {event.record.error}", file=sys.stderr)
+        print(visible(f"\ncaprl-desktop: {event.item.file_name}: {event.record.error}"), file=sys.stderr)
         return
     sys.stdout.write("\n")
     sys.stdout.flush()

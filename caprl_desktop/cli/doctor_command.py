@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -25,5 +26,5 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if name != section:
             print(f"{'' if section is None else chr(10)}[{name}]", flush=True)
             section = name
-        print(f"  {line}", flush=True)
+        print(f"  {visible(line)}", flush=True)
     return EXIT_OK

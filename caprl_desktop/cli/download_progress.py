@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from caprl_desktop.core.models.downloads import DownloadProgress
 from caprl_desktop.core.units import human_size
+from caprl_desktop.core.visible_text import visible
 
 
 class DownloadBar:
@@ -26,12 +27,13 @@ class DownloadBar:
             self._key = key
             self._last_tenth = -1
             if self._tty:
-                desc = event.filename if event.phase == "downloading" else f"checking {event.filename}"
+                name = visible(event.filename)
+                desc = name if event.phase == "downloading" else f"checking {name}"
                 self._bar = tqdm(total=event.total, initial=event.done, unit="B", unit_scale=True,
                                  unit_divisor=1000, desc=desc, file=self._stream, leave=True, dynamic_ncols=True)
             elif event.phase == "downloading":
                 resumed = f", continuing from {human_size(event.resumed_from)}" if event.resumed_from else ""
-                print(f"Downloading {event.filename} ({human_size(event.total)}{resumed})", file=self._stream)
+                print(f"Downloading {visible(event.filename)} ({human_size(event.total)}{resumed})", file=self._stream)
         if self._bar is not None:
             self._bar.update(event.done - self._bar.n)
             return

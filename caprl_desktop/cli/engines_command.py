@@ -11,6 +11,7 @@ from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.engine.remote import saved
 from caprl_desktop.core.engine.remote.servers import plain_http_warning
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -55,12 +56,12 @@ def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         server = saved.add(args.name, args.url, args.api_key_env, keyring_key=key, ca_file=args.ca_file,
                            reply_timeout_s=args.reply_timeout)
     except CaprlError as exc:
-        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        print(f"caprl-desktop: error: {visible(exc)}", file=sys.stderr)
         return EXIT_USAGE
     where = f", {server.key_source}" if server.key_source else ""
-    print(f"Saved {args.name}: {server.shown}, captions {server.at_a_time}{where}", file=sys.stderr)
+    print(visible(f"Saved {args.name}: {server.shown}, captions {server.at_a_time}{where}"), file=sys.stderr)
     if warning := plain_http_warning(server):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -73,13 +74,13 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     for name, server in servers.items():
         key = f", {server.key_source}" if server.key_source else ""
-        print(f"{name}  {server.shown}  {server.at_a_time}{key}  {answer_line(server)}")
+        print(visible(f"{name}  {server.shown}  {server.at_a_time}{key}  {answer_line(server)}"))
     return EXIT_OK
 
 
 def run_remove(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not saved.remove(args.name):
-        print(f"caprl-desktop: error: no saved server is called {args.name!r}", file=sys.stderr)
+        print(f"caprl-desktop: error: no saved server is called {visible(repr(args.name))}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"Removed {args.name}.", file=sys.stderr)
+    print(f"Removed {visible(args.name)}.", file=sys.stderr)
     return EXIT_OK

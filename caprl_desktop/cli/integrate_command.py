@@ -9,6 +9,7 @@ from typing import Any
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.integration import current_plan, install, status, uninstall
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -28,18 +29,18 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             install(plan)
             print("Installed:", file=sys.stderr)
             for note in plan.notes:
-                print(f"  {note}", file=sys.stderr)
+                print(f"  {visible(note)}", file=sys.stderr)
         elif args.action == "uninstall":
             uninstall(plan)
             print("Removed.", file=sys.stderr)
         else:
-            print(status(plan))
+            print(visible(status(plan)))
     except CaprlError as exc:
-        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        print(f"caprl-desktop: error: {visible(exc)}", file=sys.stderr)
         return EXIT_USAGE
     if args.show:
         for entry in plan.files:
-            print(entry.path)
+            print(visible(entry.path))
         for value in plan.registry:
-            print(f"HKCU\\{value.key} [{value.name or '(default)'}] = {value.value}")
+            print(visible(f"HKCU\\{value.key} [{value.name or '(default)'}] = {value.value}"))
     return EXIT_OK

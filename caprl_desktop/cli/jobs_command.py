@@ -9,6 +9,7 @@ from typing import Any
 from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.cli.journal_open import open_journal
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +42,7 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     for job in jobs:
         mark = "  <- `caprl-desktop jobs resume` continues it" if job.resumable else ""
-        print(job.describe() + mark)
+        print(visible(job.describe()) + mark)
     return EXIT_OK
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 
 from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.visible_text import visible
 
 
 def open_journal() -> Journal:
     journal = Journal()
     if journal.set_aside_note:
-        print(f"warning: {journal.set_aside_note}", file=sys.stderr)
+        print(f"warning: {visible(journal.set_aside_note)}", file=sys.stderr)
     return journal

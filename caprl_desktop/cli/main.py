@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from caprl_desktop import __version__
 from caprl_desktop.cli.exit_codes import (
@@ -23,6 +24,15 @@ from caprl_desktop.cli.exit_codes import (
 COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "engines", "integrate", "doctor", "gui")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose error messages quote arguments (a file name from a shell glob) made visible."""
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        from caprl_desktop.core.visible_text import visible
+
+        super().exit(status, visible(message) if message else message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Imported here, not at the top: the window starts through main() too and needs none of the
     # commands' dependencies (huggingface-hub alone took a third of a second to import).
@@ -37,12 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
         replay_command,
     )
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="caprl-desktop",
         description="Caption images offline with CapRL (CapRL-3B, CapRL 2.0 2B and 4B), in Japanese or English.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # The sub-commands' own parsers quote what they reject with repr(), which shows control characters already.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser)
     caption_command.add_parser(commands)
     models_command.add_parser(commands)
     jobs_command.add_parser(commands)
@@ -99,6 +110,7 @@ def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     from caprl_desktop.core.app_log import log_path, log_unexpected, previous_crash, start_logging
     from caprl_desktop.core.errors import CaprlError
     from caprl_desktop.core.jobs.journal import JournalBusyError
+    from caprl_desktop.core.visible_text import visible
 
     start_logging("cli")
     crash = previous_crash()
@@ -116,11 +128,11 @@ def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except CaprlError as exc:
-        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        print(f"caprl-desktop: error: {visible(exc)}", file=sys.stderr)
         return EXIT_TRY_AGAIN if isinstance(exc, JournalBusyError) else EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - anything else is a bug: logged whole, said in one line
         log_unexpected(type(exc), exc, exc.__traceback__, where=f"caprl-desktop {args.command}")
-        print(f"caprl-desktop: unexpected error ({type(exc).__name__}: {exc}). The details are in "
+        print(f"caprl-desktop: unexpected error ({type(exc).__name__}: {visible(exc)}). The details are in "
               f"{log_path('cli')}; please include that file when you report it.", file=sys.stderr)
         return EXIT_INTERNAL
     return result

@@ -28,6 +28,7 @@ from caprl_desktop.core.metadata import (
     read_xmp_sidecar,
     restore_description,
 )
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -55,7 +56,7 @@ def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             continue
         items, missing = find_images([path])
         if missing:
-            print(f"caprl-desktop: {path}: no such file or folder", file=sys.stderr)
+            print(visible(f"caprl-desktop: {path}: no such file or folder"), file=sys.stderr)
             result = EXIT_SOME_FAILED
         for item in items:
             # The sidecar named as the run that wrote it named it (a.png.xmp beside a.jpg's a.xmp, under --output-dir).
@@ -70,14 +71,14 @@ def _show(shown: Path, image: Path | None, sidecar: Path) -> int:
         if found is None:
             found, where = read_xmp_sidecar(sidecar), f"in its XMP sidecar {sidecar}"
     except (MetadataError, OSError) as exc:
-        print(f"caprl-desktop: {shown}: {exc}", file=sys.stderr)
+        print(visible(f"caprl-desktop: {shown}: {exc}"), file=sys.stderr)
         return EXIT_SOME_FAILED
     if found is None:
-        print(f"{shown}: no description")
+        print(f"{visible(shown)}: no description")
         return EXIT_OK
     by = "written by CapRL Desktop" if found.app_written else "not written by this app"
-    print(f"{shown}: {where}, {by}")
-    print(found.text)
+    print(visible(f"{shown}: {where}, {by}"))
+    print(visible(found.text))
     return EXIT_OK
 
 
@@ -90,11 +91,11 @@ def run_restore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
                 previous = journal.replaced_description(path)
                 restore_description(path, previous)
             except (DescriptionUnknownError, MetadataError, WriteError) as exc:
-                print(f"caprl-desktop: {path}: {exc}", file=sys.stderr)
+                print(visible(f"caprl-desktop: {path}: {exc}"), file=sys.stderr)
                 result = EXIT_SOME_FAILED
                 continue
             if previous is not None:
                 journal.forget_replaced(path)
-            print(f"{path}: " + ("the earlier description is back" if previous is not None
+            print(f"{visible(path)}: " + ("the earlier description is back" if previous is not None
                                  else "the app's description was removed (it had replaced none)"))
     return result

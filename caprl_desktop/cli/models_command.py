@@ -21,6 +21,7 @@ from caprl_desktop.core.models.offer import ModelOffer, model_offer
 from caprl_desktop.core.models.projector_search import find_projector, model_base_names
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,7 +78,7 @@ def _family_arg(p: argparse.ArgumentParser, *, listing: bool = False) -> None:
 
 
 def _fail(message: str) -> int:
-    print(f"caprl-desktop: error: {message}", file=sys.stderr)
+    print(f"caprl-desktop: error: {visible(message)}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -97,13 +98,13 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print("No models installed. `caprl-desktop models list --remote` shows what can be downloaded; "
               "`caprl-desktop models download` gets the recommended one.")
         return EXIT_OK
-    print(f"Installed in {store.root}:")
+    print(f"Installed in {visible(store.root)}:")
     for row in rows:
         m = row.model
         mark = "*" if row.default else " "
         pair = f" + {row.projector.filename}" if row.projector else " (no projector)"
         where = "" if m.source == "hub" else f"  [{store.path_of(m).parent}]"
-        print(f" {mark} {m.label:<12} {m.filename}{pair}  {row.size}{where}")
+        print(visible(f" {mark} {m.label:<12} {m.filename}{pair}  {row.size}{where}"))
     print("* = default, used by `caprl-desktop caption` when no --model is given")
     return EXIT_OK
 
@@ -129,7 +130,7 @@ def _print_offer(offer: ModelOffer, installed: set[str]) -> None:
     family = catalog.family
     print(f"== {family.label} (--family {family.short}): {family.description}. {family.card}")
     if catalog.note:
-        print(catalog.note, file=sys.stderr)
+        print(visible(catalog.note), file=sys.stderr)
     memory = human_size(budget.available) if budget.available is not None else "unknown"
     print(f"{family.label} quants (fit judged against {budget.where}: {memory} available)")
     every_row = quant_rows(offer, installed)
@@ -141,12 +142,12 @@ def _print_offer(offer: ModelOffer, installed: set[str]) -> None:
         print(f"\n{'imatrix' if imatrix else 'static'} ({repo}):")
         for row in rows:
             flags = [flag for flag, on in (("recommended", row.recommended), ("installed", row.installed)) if on]
-            print(f"  {row.advice.file.label:<12} {row.size:>9}   needs ~{row.memory:>9}   "
-                  f"{row.advice.verdict:<8} {', '.join(flags)}".rstrip())
+            print(visible(f"  {row.advice.file.label:<12} {row.size:>9}   needs ~{row.memory:>9}   "
+                          f"{row.advice.verdict:<8} {', '.join(flags)}".rstrip()))
     print(f"\nvision projectors ({catalog.family.static_repo}), one is downloaded with the first model:")
     for p in catalog.projectors:
         mark = "  installed" if f"{p.repo}/{p.filename}" in installed else ""
-        print(f"  {p.quant:<12} {human_size(p.size):>9}{mark}")
+        print(visible(f"  {p.quant:<12} {human_size(p.size):>9}{mark}"))
     if not catalog.projectors:
         print(f"  none: {family.static_repo} lists no vision projector (mmproj), so its models cannot caption "
               "images")
@@ -167,7 +168,7 @@ def run_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         return _fail(str(exc))
     fit = next((a for a in offer.advice if a.file == plan.model), None)
     if fit is not None and fit.verdict == "too big":
-        print(f"warning: {plan.model.label} needs about {human_size(fit.needed)}, more than the "
+        print(f"warning: {visible(plan.model.label)} needs about {human_size(fit.needed)}, more than the "
               f"{human_size(offer.budget.available or 0)} of {offer.budget.where} available; it will be slow "
               "or fail to load.", file=sys.stderr)
     return download_plan(plan, offer.catalog, store, make_default=False if args.no_default else None,
@@ -177,7 +178,7 @@ def run_download(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 def download_plan(plan: InstallPlan, catalog: Catalog, store: ModelStore, *, make_default: bool | None,
                   ask: bool) -> int:
     if plan.downloads:
-        print(f"To download: {plan.describe()} into {store.root}", file=sys.stderr)
+        print(visible(f"To download: {plan.describe()} into {store.root}"), file=sys.stderr)
         if ask and sys.stdin.isatty() and not _confirm("Download now? [Y/n] "):
             print("Nothing downloaded.", file=sys.stderr)
             return EXIT_OK
@@ -193,14 +194,14 @@ def download_plan(plan: InstallPlan, catalog: Catalog, store: ModelStore, *, mak
         return EXIT_INTERRUPTED
     except DownloadCancelled as exc:
         bar.close()
-        print(str(exc), file=sys.stderr)
+        print(visible(exc), file=sys.stderr)
         return EXIT_INTERRUPTED
     except CaprlError as exc:
         bar.close()
         return _fail(str(exc))
     bar.close()
     default = " (default)" if store.default_id() == model.id else ""
-    print(f"Installed {model.label}{default}: {store.path_of(model)}", file=sys.stderr)
+    print(visible(f"Installed {model.label}{default}: {store.path_of(model)}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -223,7 +224,7 @@ def run_use(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         store.set_default(model)
     except CaprlError as exc:
         return _fail(str(exc))
-    print(f"Default model: {model.label} ({model.filename})")
+    print(visible(f"Default model: {model.label} ({model.filename})"))
     return EXIT_OK
 
 
@@ -235,23 +236,23 @@ def run_remove(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     except CaprlError as exc:
         return _fail(str(exc))
     for line in lines:
-        print(line)
+        print(visible(line))
     default = store.default_id()
-    print(f"Default model now: {default}" if default else "No model installed now.")
+    print(f"Default model now: {visible(default)}" if default else "No model installed now.")
     return EXIT_OK
 
 
 def run_path(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     store = ModelStore()
     if args.quant is None:
-        print(store.root)
+        print(visible(store.root))
         return EXIT_OK
     try:
         pair = store.pair_for(store.find_model(args.quant))
     except CaprlError as exc:
         return _fail(str(exc))
-    print(pair.model_path)
-    print(pair.mmproj_path)
+    print(visible(pair.model_path))
+    print(visible(pair.mmproj_path))
     return EXIT_OK
 
 
@@ -266,7 +267,7 @@ def run_add(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except CaprlError as exc:
         return _fail(str(exc))
     default = " It is the default model." if store.default_id() == model.id else ""
-    print(f"Added {model.filename} with {mmproj.name}.{default}")
+    print(visible(f"Added {model.filename} with {mmproj.name}.{default}"))
     return EXIT_OK
 
 

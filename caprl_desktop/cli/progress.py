@@ -9,6 +9,7 @@ from typing import NoReturn, TextIO
 from tqdm import tqdm
 
 from caprl_desktop.core.jobs.events import ItemFinished
+from caprl_desktop.core.visible_text import visible
 
 
 class Progress:
@@ -25,7 +26,7 @@ class Progress:
             self._bar = tqdm(total=total, unit="img", file=self.stream, dynamic_ncols=True, smoothing=0.1)
 
     def started(self, name: str) -> None:
-        self._name, self._tokens = name, 0
+        self._name, self._tokens = visible(name), 0
         self._postfix(force=True)
 
     def token(self) -> None:
@@ -46,7 +47,7 @@ class Progress:
             self._postfix(force=True)  # the throttled count may lag behind a fast caption
             self._bar.update(1)
             if event.record.error:
-                self._bar.write(f"failed: {event.item.file_name}: {event.record.error}", file=self.stream)
+                self._bar.write(visible(f"failed: {event.item.file_name}: {event.record.error}"), file=self.stream)
             return
         stats = event.stats
         if event.record.error:
@@ -56,9 +57,10 @@ class Progress:
                       f"({stats.tokens_per_second:.1f} tok/s)")
         else:
             detail = "done"
-        print(f"[{self._done}/{self.total}] {event.item.file_name}: {detail}", file=self.stream, flush=True)
+        print(visible(f"[{self._done}/{self.total}] {event.item.file_name}: {detail}"), file=self.stream, flush=True)
 
     def message(self, text: str) -> None:
+        text = visible(text)
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
         else:

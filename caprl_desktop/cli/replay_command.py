@@ -13,6 +13,7 @@ from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.export.writers import CaptionRecord, read_jsonl, record_from_json
 from caprl_desktop.core.jobs.replay import Outcome, replay
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.visible_text import visible
 
 
 def add_parser(commands: Any) -> None:
@@ -44,7 +45,7 @@ def _start(config: EngineConfig) -> EngineClient:
     except BaseException:
         engine.close()
         raise
-    print(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}",
+    print(visible(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"),
           file=sys.stderr)
     return engine
 
@@ -53,13 +54,13 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         records = _read(args.records)
     except ValueError as exc:
-        print(f"caprl-desktop: error: {exc}", file=sys.stderr)
+        print(f"caprl-desktop: error: {visible(exc)}", file=sys.stderr)
         return EXIT_USAGE
     counts = dict.fromkeys(Outcome, 0)
     for result in replay(records, _start, threads=args.threads, gpu_layers=args.gpu_layers):
         counts[result.outcome] += 1
         detail = f": {result.detail}" if result.detail else ""
-        print(f"{result.outcome.value}  {result.record.file_name}{detail}")
+        print(visible(f"{result.outcome.value}  {result.record.file_name}{detail}"))
     print(f"{counts[Outcome.IDENTICAL]} identical, {counts[Outcome.DIFFERENT]} different, "
           f"{counts[Outcome.NOT_REPLAYED]} not replayed")
     all_same = bool(records) and counts[Outcome.IDENTICAL] == len(records)
