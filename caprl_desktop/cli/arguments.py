@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from caprl_desktop.core.export.writers import CSV_COLUMN_SETS
-from caprl_desktop.core.jobs.descriptions import EXISTING_CHOICES, METADATA_MODES
-from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.options import EXISTING_CHOICES, METADATA_MODES, JobOptions
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import PRESETS, default_language, parse_language
 from caprl_desktop.core.settings import CaptionSettings

@@ -12,8 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from caprl_desktop.core.jobs.descriptions import EXISTING_CHOICES, METADATA_MODES
-from caprl_desktop.core.jobs.options import JobOptions
+from caprl_desktop.core.jobs.options import ExistingChoice, JobOptions, MetadataMode, check_metadata_choices
 from caprl_desktop.core.params import (
     DEFAULT_IMAGE_BUDGET,
     IMAGE_BUDGET_PRESETS,
@@ -48,8 +47,8 @@ class CaptionSettings:
     overwrite: bool = False  # caption images that already have a caption
     write_sidecars: bool = True
     caption_folder: str = ""  # captions under this folder instead of beside the images; "" for beside
-    metadata: str = "off"  # also as the image's description: "embed" (inside, else XMP sidecar), "xmp", "off"
-    metadata_existing: str = "keep"  # a description someone else wrote: "keep" or "replace"
+    metadata: MetadataMode = "off"  # "embed": inside the image, else in an XMP sidecar; "xmp"; "off"
+    metadata_existing: ExistingChoice = "keep"
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
@@ -58,11 +57,7 @@ class CaptionSettings:
             raise ValueError(f"unknown detail {self.detail!r}: use one of {', '.join(IMAGE_BUDGET_PRESETS)}")
         if self.parallel is not None and self.parallel < 1:
             raise ValueError("captions at a time must be at least 1")
-        if self.metadata not in METADATA_MODES:
-            raise ValueError(f"unknown metadata choice {self.metadata!r}: use one of {', '.join(METADATA_MODES)}")
-        if self.metadata_existing not in EXISTING_CHOICES:
-            raise ValueError(f"unknown choice for existing descriptions {self.metadata_existing!r}: use one of "
-                             f"{', '.join(EXISTING_CHOICES)}")
+        check_metadata_choices(self.metadata, self.metadata_existing)
         self.image_budget()
         self.generation()
 

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QByteArray, QSettings
 
 from caprl_desktop.core import paths
-from caprl_desktop.core.jobs.descriptions import EXISTING_CHOICES, METADATA_MODES
+from caprl_desktop.core.jobs.options import EXISTING_CHOICES, METADATA_MODES, ExistingChoice, MetadataMode
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import LANGUAGES, PRESETS, Language, PresetName, default_language
 from caprl_desktop.core.settings import CaptionSettings
@@ -133,8 +133,8 @@ class AppSettings:
                                                 store=lambda value: "true" if value else "false")
     last_export_folder: _Setting[str] = _Setting("window/last_export_folder", str, str)  # "": the images' own
     caption_folder: _Setting[str] = _Setting("caption/caption_folder", str, str)  # "": beside the images
-    metadata: _Setting[str] = _Setting("caption/metadata", lambda: "off", _one_of(METADATA_MODES))
-    metadata_existing: _Setting[str] = _Setting("caption/metadata_existing", lambda: "keep",
+    metadata: _Setting[MetadataMode] = _Setting("caption/metadata", lambda: "off", _one_of(METADATA_MODES))
+    metadata_existing: _Setting[ExistingChoice] = _Setting("caption/metadata_existing", lambda: "keep",
                                                 _one_of(EXISTING_CHOICES))
 
     def __init__(self) -> None:

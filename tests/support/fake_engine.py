@@ -16,8 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionText
-from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
+from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError, EngineError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.params import GenerationParams
@@ -54,6 +55,7 @@ class FakeEngine:
     parallel: int = 1
     scripts: Mapping[str, Script] = field(default_factory=dict)
     start_error: CaprlError | None = None  # start() raises this (a model that no longer loads)
+    info: EngineInfo | RemoteInfo | None = None  # what it says it loaded: records get provenance when set
 
     running: bool = True
     starts: int = 0  # calls of start(): restarts, since it starts out running

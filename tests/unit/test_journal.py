@@ -16,7 +16,14 @@ from caprl_desktop.cli.exit_codes import EXIT_TRY_AGAIN
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.jobs import journal as journal_module
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.journal import Journal, JournalBusyError, default_path, options_from_json, options_to_json
+from caprl_desktop.core.jobs.journal import (
+    Journal,
+    JournalBusyError,
+    OptionsUnreadableError,
+    default_path,
+    options_from_json,
+    options_to_json,
+)
 from caprl_desktop.core.jobs.session import NothingToResumeError, resumable_job
 from tests.support.images import save_noise
 from tests.support.jobs import options
@@ -130,6 +137,15 @@ def test_options_round_trip_with_their_version_and_old_records_still_read() -> N
     version_1["version"] = 1
     read = options_from_json(json.dumps(version_1))
     assert (read.metadata, read.metadata_existing) == ("off", "keep") and read == original
+
+
+@pytest.mark.parametrize("field, word", [("metadata", "inside"), ("metadata_existing", "merge")])
+def test_options_with_a_choice_this_version_does_not_know_are_unreadable(field: str, word: str) -> None:
+    """A description mode another version wrote is not quietly read as "off" (or "keep") and run that way."""
+    stored = json.loads(options_to_json(options()))
+    stored.update({field: word, "app": "9.9"})
+    with pytest.raises(OptionsUnreadableError, match=r"version 9\.9"):
+        options_from_json(json.dumps(stored))
 
 
 def test_commands_that_must_write_to_a_busy_journal_exit_75_and_say_so(

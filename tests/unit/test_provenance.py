@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,13 +38,6 @@ from tests.support.jobs import options
 CPU = BackendInfo(gpu_offload=False, devices=(), system_info="")
 GPU = BackendInfo(gpu_offload=True, devices=(DeviceInfo("CUDA", "CUDA0", "NVIDIA GeForce RTX 4070", "gpu", 12 << 30,
                                                       10 << 30),), system_info="")
-
-
-@dataclass
-class ReportingEngine(FakeEngine):
-    """A scripted engine that reports what it loaded, as ``EngineClient.info`` does."""
-
-    info: EngineInfo | None = None
 
 
 def engine_info(model: Path, mmproj: Path, backend: BackendInfo = CPU, gpu_layers: int = 0) -> EngineInfo:
@@ -88,7 +80,7 @@ def caption_folder(tmp_path: Path, engine: FakeEngine, seed: int | None = 5) -> 
 def test_each_record_carries_the_job_and_its_caption(tmp_path: Path, pair: tuple[Path, Path],
                                                      hashed: list[Path]) -> None:
     model, mmproj = pair
-    engine = ReportingEngine(info=engine_info(model, mmproj))
+    engine = FakeEngine(info=engine_info(model, mmproj))
     finished = caption_folder(tmp_path, engine)
     assert len(finished) == 2
     for event in finished:
@@ -172,7 +164,7 @@ def test_exports_hold_the_provenance(tmp_path: Path) -> None:
 
 def test_the_journal_keeps_each_caption_provenance_for_exports_of_the_whole_run(
         tmp_path: Path, pair: tuple[Path, Path]) -> None:
-    engine = ReportingEngine(info=engine_info(*pair))
+    engine = FakeEngine(info=engine_info(*pair))
     engine.images(tmp_path / "pics", ["a.png", "b.png"])
     items, _ = find_images([tmp_path / "pics"])
     with Journal() as journal:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.models.files import ModelPairInfo
 from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE, ImageBudget
 
@@ -54,11 +56,16 @@ class CaptionOutput:
     prompt_text: str  # the rendered chat template, marker included
 
 
-def image_token_side(engine: object) -> int:
-    """How many pixels a side one image token of the engine's loaded model covers (from its ``info``, as
-    ``EngineClient`` keeps it); an engine that has none (a test's stand-in) is taken for CapRL-3B."""
-    info = getattr(engine, "info", None)
+class Loaded(Protocol):
+    """An engine that says what it loaded: ``EngineClient``, or a ``RemoteEngine`` what its servers serve."""
+
+    @property
+    def info(self) -> EngineInfo | RemoteInfo | None: ...  # None before it started (and a test's stand-in)
+
+
+def image_token_side(info: EngineInfo | RemoteInfo | None) -> int:
+    """How many pixels a side one image token of the loaded model covers (a remote engine guesses it from the
+    served model's name); nothing loaded yet is taken for CapRL-3B."""
     if isinstance(info, EngineInfo):
         return info.model.image_token_side
-    side = getattr(info, "image_token_side", None)  # a remote engine's guess from the served model's name
-    return side if isinstance(side, int) else QWEN25VL_TOKEN_SIDE
+    return info.image_token_side if info is not None else QWEN25VL_TOKEN_SIDE

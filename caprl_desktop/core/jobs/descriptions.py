@@ -19,11 +19,12 @@ import base64
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.options import ExistingChoice, MetadataMode
 from caprl_desktop.core.jobs.sidecars import plan_sidecars
 from caprl_desktop.core.metadata import (
     XMP_SUFFIX,
@@ -35,11 +36,6 @@ from caprl_desktop.core.metadata import (
     write_description,
     write_xmp_sidecar,
 )
-
-MetadataMode = Literal["off", "embed", "xmp"]
-ExistingChoice = Literal["keep", "replace"]
-METADATA_MODES: tuple[MetadataMode, ...] = ("off", "embed", "xmp")
-EXISTING_CHOICES: tuple[ExistingChoice, ...] = ("keep", "replace")
 
 
 @dataclass(frozen=True)

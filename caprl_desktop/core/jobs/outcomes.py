@@ -19,10 +19,10 @@ from pathlib import Path
 
 from caprl_desktop.core.atomic import WriteError, probe_writable
 from caprl_desktop.core.engine.remote.info import RemoteInfo
-from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo
+from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo, Loaded
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
-from caprl_desktop.core.jobs.descriptions import MetadataMode, write_caption_description
+from caprl_desktop.core.jobs.descriptions import write_caption_description
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.options import JobOptions
@@ -35,9 +35,9 @@ EMPTY_CAPTION = "the model returned an empty caption"
 class Outcomes:
     """Saves and records each image's end, and counts them for the job's ``JobFinished``."""
 
-    def __init__(self, options: JobOptions, sidecars: Mapping[Path, Path], engine: object = None) -> None:
-        """``engine``: its ``info`` (an ``EngineInfo``, as ``EngineClient`` keeps) gives the records' provenance;
-        an engine without one (a test's stand-in) gives records without."""
+    def __init__(self, options: JobOptions, sidecars: Mapping[Path, Path], engine: Loaded | None = None) -> None:
+        """``engine``: what it says it loaded gives the records' provenance; while it says nothing (a test's
+        stand-in) the records have none."""
         self.options = options
         self.sidecars = sidecars
         self.engine = engine
@@ -85,16 +85,16 @@ class Outcomes:
         record = self._record(item, text, stats, "")
         # After the .txt is saved, so that a description that cannot be written never costs the caption.
         description = write_caption_description(
-            item, text, record.language, record.provenance, mode=_mode(self.options.metadata),
-            existing="replace" if self.options.metadata_existing == "replace" else "keep",
+            item, text, record.language, record.provenance, mode=self.options.metadata,
+            existing=self.options.metadata_existing,
             text_sidecar=sidecar, caption_folder=self.options.sidecar_folder())
         return ItemFinished(index, item, record, stats, sidecar, others_running=others_running,
                             description=description)
 
     def job_provenance(self) -> Provenance | None:
         """The job's provenance for the engine as loaded now; made once per load (the checksums are cached)."""
-        info = getattr(self.engine, "info", None)
-        if not isinstance(info, EngineInfo | RemoteInfo):
+        info = self.engine.info if self.engine is not None else None
+        if info is None:
             return None
         if self._provenance is None or self._provenance[0] is not info:
             try:
@@ -120,10 +120,6 @@ class Outcomes:
             path=str(item.path),
             provenance=provenance,
         )
-
-
-def _mode(value: str) -> MetadataMode:
-    return "embed" if value == "embed" else "xmp" if value == "xmp" else "off"
 
 
 def existing_record(item: ImageItem, caption: str) -> CaptionRecord:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionText
-from caprl_desktop.core.engine.reports import image_token_side
+from caprl_desktop.core.engine.reports import EngineInfo, image_token_side
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import CaptionRecord
@@ -47,6 +47,9 @@ class ReplayEngine(Protocol):
                 ) -> Iterator[CaptionText | CaptionDone]: ...
 
     def close(self) -> None: ...
+
+    @property
+    def info(self) -> EngineInfo | None: ...
 
 
 def why_not(record: CaptionRecord) -> str:
@@ -111,7 +114,7 @@ def replay(records: Iterable[CaptionRecord], start_engine: Callable[[EngineConfi
 def _again(engine: ReplayEngine, record: CaptionRecord, p: Provenance) -> ReplayResult:
     try:
         budget = ImageBudget(p.image_max_tokens, p.image_min_tokens)
-        image = load_image(Path(record.path), budget.max_pixels(image_token_side(engine)))
+        image = load_image(Path(record.path), budget.max_pixels(image_token_side(engine.info)))
         prompt = PromptSpec(system=p.system_prompt, user=record.prompt, language=record.language,  # type: ignore[arg-type]
                             preset=p.preset)
         params = GenerationParams(max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,

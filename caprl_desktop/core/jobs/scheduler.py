@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
-from caprl_desktop.core.engine.reports import image_token_side
+from caprl_desktop.core.engine.reports import Loaded, image_token_side
 from caprl_desktop.core.errors import CaprlError, EngineCrashedError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.jobs.descriptions import clear_leftovers
@@ -51,8 +51,9 @@ from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
 
 
-class CaptionEngine(Protocol):
-    """What a job needs of the engine (``EngineClient`` in the app)."""
+class CaptionEngine(Loaded, Protocol):
+    """What a job needs of the engine (``EngineClient`` in the app); its ``info`` sizes the images for its model
+    and gives the records their provenance."""
 
     def start(self) -> object: ...  # what was loaded; a job only needs the engine up again
 
@@ -113,7 +114,7 @@ def run_job(
 
     cancelled = False
     if outcomes.cannot_save is None:
-        max_pixels = options.image_budget.max_pixels(image_token_side(engine))
+        max_pixels = options.image_budget.max_pixels(image_token_side(engine.info))
         with ReadAhead([item.path for item in todo], max_pixels) as images:
             scheduler = _Scheduler(todo, len(to_save), options, engine, outcomes, images, hold or (lambda: False))
             yield from scheduler.run()
