@@ -267,6 +267,14 @@
         <source>Not found: {}</source>
         <translation>見つかりません: {}</translation>
     </message>
+    <message>
+        <source>could not read {}</source>
+        <translation>読めなかったフォルダ: {}</translation>
+    </message>
+    <message>
+        <source>Could not read {}</source>
+        <translation>読めなかったフォルダ: {}</translation>
+    </message>
 </context>
 <context>
     <name>EmptyState</name>
@@ -651,6 +659,14 @@
         <translation>フォルダ</translation>
     </message>
     <message>
+        <source>Copy report</source>
+        <translation>レポートをコピー</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>閉じる</translation>
+    </message>
+    <message>
         <source>Paste image</source>
         <translation>画像を貼り付け</translation>
     </message>
@@ -749,6 +765,14 @@
     <message>
         <source>Open folder</source>
         <translation>フォルダを開く</translation>
+    </message>
+    <message>
+        <source>CapRL Desktop closed unexpectedly last time. Copy a report (what this computer runs and how it ended) to paste into a problem report?</source>
+        <translation>前回、CapRL Desktop は予期せず終了しました。問題の報告に貼り付けるレポート（このコンピューターの構成と終了の状況）をコピーしますか?</translation>
+    </message>
+    <message>
+        <source>What the crash left is in {}</source>
+        <translation>クラッシュの記録は {} にあります</translation>
     </message>
     <message>
         <source>No caption was made for this image.</source>
