@@ -20,6 +20,7 @@ from caprl_desktop.core.images.loading import load_image
 from caprl_desktop.core.models.files import check_model_pair
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import build_prompt
+from caprl_desktop.core.visible_text import visible
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles, engine_config
 
@@ -102,9 +103,9 @@ def test_greedy_captions_of_caprl_2_match_llama_cpp_pythons_own_multimodal_chat(
     reference = json.loads(done.stdout.strip().splitlines()[-1])
     for mine, theirs in zip(ours, reference, strict=True):
         # Where the model emits bytes that are not UTF-8, the app shows U+FFFD and the handler drops them; the
-        # handler also returns one token more than max_tokens.
-        visible = mine.replace("\ufffd", "")
-        assert visible and theirs.startswith(visible), (mine, theirs)
+        # handler also returns one token more than max_tokens. The app prints control characters as escapes.
+        shown = mine.replace("\ufffd", "")
+        assert shown and visible(theirs).startswith(shown), (mine, theirs)
     assert len(set(ours)) == len(ours)  # the image reaches the model: each photo gets its own caption
 
 
