@@ -17,17 +17,12 @@ from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED
 from caprl_desktop.cli.journal_open import open_journal
+from caprl_desktop.core import metadata  # (its Exiv2 part loads when a command first reads or writes)
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.jobs.descriptions import xmp_sidecar_of
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.journal import DescriptionUnknownError
-from caprl_desktop.core.metadata import (
-    XMP_SUFFIX,
-    MetadataError,
-    read_description,
-    read_xmp_sidecar,
-    restore_description,
-)
+from caprl_desktop.core.metadata.fields import XMP_SUFFIX, MetadataError
 from caprl_desktop.core.visible_text import visible
 
 
@@ -66,10 +61,10 @@ def run_show(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _show(shown: Path, image: Path | None, sidecar: Path) -> int:
     try:
-        found = read_description(image) if image is not None else None
+        found = metadata.read_description(image) if image is not None else None
         where = "inside"
         if found is None:
-            found, where = read_xmp_sidecar(sidecar), f"in its XMP sidecar {sidecar}"
+            found, where = metadata.read_xmp_sidecar(sidecar), f"in its XMP sidecar {sidecar}"
     except (MetadataError, OSError) as exc:
         print(visible(f"caprl-desktop: {shown}: {exc}"), file=sys.stderr)
         return EXIT_SOME_FAILED
@@ -89,7 +84,7 @@ def run_restore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
             try:
                 # Refuses while what the app replaced cannot be read: never remove what cannot be put back.
                 previous = journal.replaced_description(path)
-                restore_description(path, previous)
+                metadata.restore_description(path, previous)
             except (DescriptionUnknownError, MetadataError, WriteError) as exc:
                 print(visible(f"caprl-desktop: {path}: {exc}"), file=sys.stderr)
                 result = EXIT_SOME_FAILED

@@ -8,7 +8,6 @@ from PySide6.QtCore import QCoreApplication
 
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
-from caprl_desktop.core.metadata import read_description
 from caprl_desktop.core.metadata.fields import Description
 
 
@@ -30,6 +29,8 @@ def describe_outcome(outcome: DescriptionOutcome | None) -> str:
 
 def describe_file(path: Path) -> str:
     """Whether ``path`` holds a description, and whose (run on a pool thread: it reads the file)."""
+    from caprl_desktop.core.metadata import read_description  # (Exiv2: here, not at the window's start)
+
     try:
         found: Description | None = read_description(path)
     except (CaprlError, OSError):

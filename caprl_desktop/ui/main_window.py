@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import (
@@ -47,7 +48,6 @@ from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
 from caprl_desktop.ui.message_bar import MessageBar
-from caprl_desktop.ui.model_dialog import ModelDialog
 from caprl_desktop.ui.preview import Preview
 from caprl_desktop.ui.queue_bars import QueueBars
 from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueController
@@ -56,6 +56,9 @@ from caprl_desktop.ui.reveal import reveal
 from caprl_desktop.ui.settings import AppSettings
 from caprl_desktop.ui.settings_dialog import SettingsDialog
 from caprl_desktop.ui.status_line import StatusLine
+
+if TYPE_CHECKING:
+    from caprl_desktop.ui.model_dialog import ModelDialog
 
 
 class MainWindow(QMainWindow):
@@ -66,7 +69,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.controller = QueueController(self.settings, store or ModelStore(), self)
         self.queue = self.controller.queue  # what the list shows
-        self.model_dialog: ModelDialog | None = None
+        self.model_dialog: ModelDialog | None = None  # made when first shown: the hub's client loads with it
         self.export_box: ExportDialog | None = None  # the last export dialog opened
         self._shown_row: int | None = None
         self._crash: CrashReport | None = None  # the previous window's native crash, offered as a report
@@ -397,6 +400,8 @@ class MainWindow(QMainWindow):
     def show_models(self) -> None:
         """The model dialog (made once; a download in it goes on while it is closed)."""
         if self.model_dialog is None:
+            from caprl_desktop.ui.model_dialog import ModelDialog
+
             self.model_dialog = ModelDialog(self.controller.store, self)
             self.model_dialog.release_files = self.controller.release_model_files
             self.model_dialog.modelsChanged.connect(self.controller.models_changed)

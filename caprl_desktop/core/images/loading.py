@@ -23,7 +23,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pillow_heif
 from PIL import ExifTags, Image, ImageMode, UnidentifiedImageError
 
@@ -259,6 +258,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def _to_8bit_gray(img: Image.Image) -> Image.Image:
     """16-bit and float grayscale: Pillow's convert("L") clips these to mostly white, so scale instead (in
     32-bit floats, in place: the image is reduced to about the model's size already)."""
+    import numpy as np  # (here: only 16-bit and float images need it, and the window's start must not pay for it)
+
     arr = np.array(img, dtype=np.float32)  # a copy of its own: np.asarray of a float image is read-only
     if img.mode == "F":
         lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))

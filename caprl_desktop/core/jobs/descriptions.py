@@ -26,16 +26,7 @@ from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.options import ExistingChoice, MetadataMode
 from caprl_desktop.core.jobs.sidecars import plan_sidecars
-from caprl_desktop.core.metadata import (
-    XMP_SUFFIX,
-    FieldSnapshot,
-    MetadataError,
-    WriteResult,
-    can_embed,
-    sweep_leftovers,
-    write_description,
-    write_xmp_sidecar,
-)
+from caprl_desktop.core.metadata.fields import XMP_SUFFIX, FieldSnapshot, MetadataError, WriteResult, can_embed
 
 
 @dataclass(frozen=True)
@@ -76,6 +67,8 @@ def xmp_sidecar_of(item: ImageItem, caption_folder: Path | None, text_sidecar: P
 def clear_leftovers(items: Iterable[ImageItem], text_sidecars: Iterable[Path]) -> int:
     """Before a run writes: remove the temporary copies a killed description write left in the images' folders
     and where their sidecars go (``core.metadata.sweep_leftovers``: the app's own, their writers gone)."""
+    from caprl_desktop.core.metadata import sweep_leftovers  # (Exiv2: when first needed)
+
     return sweep_leftovers({item.path.parent for item in items} | {path.parent for path in text_sidecars})
 
 
@@ -86,6 +79,8 @@ def write_caption_description(item: ImageItem, text: str, language: str, provena
     problem: the outcome says it."""
     if mode == "off":
         return None
+    from caprl_desktop.core.metadata import write_description, write_xmp_sidecar  # (Exiv2: when first needed)
+
     lang: Any = language if language in ("ja", "en") else "en"
     mapping = provenance_mapping(provenance)
     note = ""

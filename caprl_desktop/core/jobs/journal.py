@@ -42,8 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import psutil
-
 from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
@@ -54,7 +52,7 @@ from caprl_desktop.core.jobs.descriptions import snapshot_from_json, snapshot_to
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, ItemSkipped, JobEvent, JobFinished
 from caprl_desktop.core.jobs.options import JobOptions
-from caprl_desktop.core.metadata import FieldSnapshot
+from caprl_desktop.core.metadata.fields import FieldSnapshot
 from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import PromptSpec
 
@@ -158,6 +156,8 @@ def _now() -> str:
 
 
 def _process_started(pid: int) -> float | None:
+    import psutil  # (when a run starts or a running one is checked, not when the window starts)
+
     try:
         return psutil.Process(pid).create_time()
     except (psutil.Error, OSError):

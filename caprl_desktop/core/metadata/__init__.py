@@ -20,25 +20,39 @@ This package knows nothing of jobs, the journal or the window: the caller says w
 
 from __future__ import annotations
 
-from caprl_desktop.core.metadata._exiv2io import sweep_leftovers
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from caprl_desktop.core.metadata.fields import (
     CAPRL_NS_PREFIX,
     CAPRL_NS_URI,
+    EMBEDDABLE_SUFFIXES,
+    XMP_SUFFIX,
     Description,
     FieldSnapshot,
     MetadataError,
     UnsupportedImageError,
     WriteResult,
+    can_embed,
     clean_for_xml,
 )
-from caprl_desktop.core.metadata.writer import (
-    EMBEDDABLE_SUFFIXES,
-    can_embed,
-    read_description,
-    restore_description,
-    write_description,
-)
-from caprl_desktop.core.metadata.xmp_sidecar import XMP_SUFFIX, read_xmp_sidecar, write_xmp_sidecar
+
+if TYPE_CHECKING:
+    from caprl_desktop.core.metadata._exiv2io import sweep_leftovers
+    from caprl_desktop.core.metadata.writer import read_description, restore_description, write_description
+    from caprl_desktop.core.metadata.xmp_sidecar import read_xmp_sidecar, write_xmp_sidecar
+
+# What needs Exiv2 is imported when first used: the window starts without it (an import of 30–80 ms), and most
+# runs write no descriptions.
+_NEEDS_EXIV2 = {"sweep_leftovers": "_exiv2io", "read_description": "writer", "restore_description": "writer",
+                "write_description": "writer", "read_xmp_sidecar": "xmp_sidecar", "write_xmp_sidecar": "xmp_sidecar"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _NEEDS_EXIV2.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 __all__ = [
     "CAPRL_NS_PREFIX",

@@ -31,6 +31,15 @@ from typing import Literal
 
 from caprl_desktop.core.errors import CaprlError
 
+EMBEDDABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff"})
+XMP_SUFFIX = ".xmp"
+
+
+def can_embed(path: Path) -> bool:
+    """Whether a file of this name can take a caption inside (else: an XMP sidecar, if the caller wants)."""
+    return path.suffix.lower() in EMBEDDABLE_SUFFIXES
+
+
 CAPRL_NS_URI = "https://caprl-desktop.invalid/ns/1.0/"
 CAPRL_NS_PREFIX = "caprl"
 

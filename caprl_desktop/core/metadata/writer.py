@@ -32,21 +32,16 @@ from caprl_desktop.core.metadata.fields import (
     MetadataError,
     UnsupportedImageError,
     WriteResult,
+    can_embed,
     check_provenance,
     clean_for_xml,
     description_hash,
     is_placeholder,
 )
 
-EMBEDDABLE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff"})
 _EMBEDDABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/tiff"})
 _ALWAYS_EXIF = frozenset({"image/jpeg", "image/tiff"})  # a TIFF has IFD0 anyway; JPEG's APP1 is its home
 CREATOR_TOOL = f"CapRL Desktop {__version__}"
-
-
-def can_embed(path: Path) -> bool:
-    """Whether a file of this name can take a caption inside (else: an XMP sidecar, if the caller wants)."""
-    return path.suffix.lower() in EMBEDDABLE_SUFFIXES
 
 
 class _NothingToDo(Exception):

@@ -24,6 +24,7 @@ import exiv2  # type: ignore[import-untyped]  # python-exiv2 ships no type hints
 from caprl_desktop.core.metadata import _exiv2io
 from caprl_desktop.core.metadata.fields import (
     XMP_DESCRIPTION,
+    XMP_SUFFIX,
     Description,
     Existing,
     FieldSnapshot,
@@ -33,8 +34,6 @@ from caprl_desktop.core.metadata.fields import (
     clean_for_xml,
 )
 from caprl_desktop.core.metadata.writer import describe, set_xmp_description, snapshot
-
-XMP_SUFFIX = ".xmp"
 
 
 def write_xmp_sidecar(

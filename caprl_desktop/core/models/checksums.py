@@ -16,7 +16,6 @@ from typing import Any
 from caprl_desktop.core import paths
 from caprl_desktop.core.atomic import atomic_write_text
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.models import downloads
 from caprl_desktop.core.models.store import InstalledFile, ModelStore
 
 CACHE_NAME = "checksums.json"
@@ -39,6 +38,8 @@ def file_sha256(path: Path, store: ModelStore | None = None) -> str:
     if isinstance(entry, dict) and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns \
             and isinstance(entry.get("sha256"), str):
         return str(entry["sha256"])
+    from caprl_desktop.core.models import downloads  # (the hub's client with it: not at the window's start)
+
     digest = downloads.sha256_of(resolved)
     cache[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
     # Two processes writing at once may lose one entry: it is then hashed again next time, nothing worse.

@@ -4,7 +4,7 @@
 vocabulary that took 4.4 s on a 2-core machine, on each model load.  This reader walks the same layout
 with ``struct`` on a buffered file, keeps scalars and short arrays, records only the length of long
 ones, and takes its type codes and block sizes from the ``gguf`` package so the format stays defined
-in one place.
+in one place (imported when a header is first read: with numpy and yaml it costs the window's start 0.3 s).
 
 Every length and count in the header is checked against the bytes the file has left before anything is
 read, allocated or looped over: a 123-byte file that claims an array of 2^32 values is damaged, not a
@@ -13,27 +13,24 @@ read, allocated or looped over: a 123-byte file that claims an array of 2^32 val
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import gguf
+if TYPE_CHECKING:
+    import gguf
 
-_SCALAR_FORMATS: dict[gguf.GGUFValueType, str] = {
-    gguf.GGUFValueType.UINT8: "<B",
-    gguf.GGUFValueType.INT8: "<b",
-    gguf.GGUFValueType.UINT16: "<H",
-    gguf.GGUFValueType.INT16: "<h",
-    gguf.GGUFValueType.UINT32: "<I",
-    gguf.GGUFValueType.INT32: "<i",
-    gguf.GGUFValueType.FLOAT32: "<f",
-    gguf.GGUFValueType.BOOL: "<?",
-    gguf.GGUFValueType.UINT64: "<Q",
-    gguf.GGUFValueType.INT64: "<q",
-    gguf.GGUFValueType.FLOAT64: "<d",
-}
+
+@functools.cache
+def _scalar_formats() -> dict[gguf.GGUFValueType, str]:
+    import gguf
+
+    t = gguf.GGUFValueType
+    return {t.UINT8: "<B", t.INT8: "<b", t.UINT16: "<H", t.INT16: "<h", t.UINT32: "<I", t.INT32: "<i",
+            t.FLOAT32: "<f", t.BOOL: "<?", t.UINT64: "<Q", t.INT64: "<q", t.FLOAT64: "<d"}
 
 # Arrays longer than this (token lists, merges, scores) are skipped; only their length is kept.
 _KEEP_ARRAY_MAX = 64
@@ -143,6 +140,8 @@ class _Stream:
 
 
 def _value_type(code: int) -> gguf.GGUFValueType:
+    import gguf
+
     try:
         return gguf.GGUFValueType(code)
     except ValueError:
@@ -150,9 +149,11 @@ def _value_type(code: int) -> gguf.GGUFValueType:
 
 
 def _read_value(s: _Stream, vtype: gguf.GGUFValueType) -> object:
+    import gguf
+
     if vtype == gguf.GGUFValueType.STRING:
         return s.string()
-    fmt = _SCALAR_FORMATS.get(vtype)
+    fmt = _scalar_formats().get(vtype)
     if fmt is None:
         raise GGUFFormatError(f"unexpected metadata value type {vtype}")
     return s.unpack(fmt)
@@ -160,17 +161,21 @@ def _read_value(s: _Stream, vtype: gguf.GGUFValueType) -> object:
 
 def _item_bytes(vtype: gguf.GGUFValueType) -> int:
     """The fewest bytes one array item of ``vtype`` takes (a string: its length field)."""
+    import gguf
+
     if vtype == gguf.GGUFValueType.STRING:
         return 8
     if vtype == gguf.GGUFValueType.ARRAY:
         raise GGUFFormatError("nested arrays are not part of GGUF")
-    fmt = _SCALAR_FORMATS.get(vtype)
+    fmt = _scalar_formats().get(vtype)
     if fmt is None:
         raise GGUFFormatError(f"unexpected metadata value type {vtype}")
     return struct.calcsize(fmt)
 
 
 def _skip_values(s: _Stream, key: str, vtype: gguf.GGUFValueType, count: int) -> None:
+    import gguf
+
     if vtype == gguf.GGUFValueType.STRING:
         for _ in range(count):
             s.skip_string()
@@ -180,6 +185,8 @@ def _skip_values(s: _Stream, key: str, vtype: gguf.GGUFValueType, count: int) ->
 
 def read_header(path: Path) -> GGUFHeader:
     """Read metadata and tensor table; raises ``GGUFFormatError`` or ``OSError``."""
+    import gguf
+
     with open(path, "rb", buffering=1 << 20) as f:
         file_size = os.fstat(f.fileno()).st_size  # of the file read, not of whatever the path names later
         if f.read(4) != b"GGUF":
@@ -229,6 +236,8 @@ def read_header(path: Path) -> GGUFHeader:
 
 
 def _tensor_bytes(name: str, shape: tuple[int, ...], type_id: int) -> int:
+    import gguf
+
     try:
         block_size, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(type_id)]
     except (ValueError, KeyError):

@@ -10,14 +10,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from caprl_desktop.core.models.catalog import family
 from caprl_desktop.core.models.checksums import installed_entry
-from caprl_desktop.core.models.files import ModelPairInfo
-from caprl_desktop.core.models.fit import FitAdvice
-from caprl_desktop.core.models.offer import ModelOffer
 from caprl_desktop.core.models.store import InstalledFile, ModelStore
 from caprl_desktop.core.units import human_size
+
+if TYPE_CHECKING:  # (the hub's client comes with offers: the window names its model long before it lists any)
+    from caprl_desktop.core.models.files import ModelPairInfo
+    from caprl_desktop.core.models.fit import FitAdvice
+    from caprl_desktop.core.models.offer import ModelOffer
 
 
 @dataclass(frozen=True)
