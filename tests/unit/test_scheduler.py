@@ -641,3 +641,18 @@ def test_images_after_the_engine_is_given_up_on_are_never_read(tmp_path: Path, r
     assert errors[2:] == ["not captioned: the engine crashed on 2 images in a row"] * 10
     # The two that crashed, and at most the one read ahead of them; not the ten given up on.
     assert read[:2] == ["p0.png", "p1.png"] and len(read) <= 3
+
+
+def test_an_image_whose_caption_file_links_out_of_its_folder_fails_before_it_is_captioned(tmp_path: Path) -> None:
+    """Nothing is written through such a link (``core/atomic.py``), so captioning the image would be time lost."""
+    engine, items, folder = setup(tmp_path, ("a.png", "b.png"))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not a caption\n", encoding="utf-8")
+    (folder / "a.txt").symlink_to(Path("..") / "secret.txt")
+    events = run(items, engine, options(overwrite=True))
+    assert engine.submitted == ["b.png"]
+    failed = finished(events)["a.png"]
+    assert not failed.ok and "a.txt is a link to" in failed.record.error and "outside its folder" in failed.record.error
+    assert finished(events)["b.png"].ok and sorted(starts(events)) == [0, 1]
+    assert summary(events).failed == 1 and summary(events).captioned == 1
+    assert secret.read_text(encoding="utf-8") == "not a caption\n" and (folder / "a.txt").is_symlink()

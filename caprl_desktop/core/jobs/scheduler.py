@@ -46,7 +46,7 @@ from caprl_desktop.core.jobs.events import (
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.outcomes import Outcomes, existing_record, first_unwritable
 from caprl_desktop.core.jobs.readahead import ReadAhead
-from caprl_desktop.core.jobs.sidecars import plan_sidecars, read_sidecar
+from caprl_desktop.core.jobs.sidecars import leads_outside, plan_sidecars, read_sidecar
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
 
@@ -88,7 +88,12 @@ def run_job(
     todo: list[ImageItem] = []
     to_save: list[ImageItem] = []
     skipped: list[ItemSkipped] = []
+    linked: list[tuple[ImageItem, Path]] = []  # sidecar names taken by a link out of their folder (the plan says so)
     for item in items:
+        target = leads_outside(sidecars[item.path]) if item.path in sidecars else None
+        if target is not None:  # nothing is read or written through it, so a caption made would be lost
+            linked.append((item, target))
+            continue
         if item.path in made:
             to_save.append(item)
             continue
@@ -111,12 +116,17 @@ def run_job(
             break
         yield ItemStarted(index, item)
         yield outcomes.made_before(index, item, made[item.path])
+    for index, (item, target) in enumerate(linked, start=len(to_save)):
+        yield ItemStarted(index, item)
+        yield outcomes.failure(index, item, f"not captioned: its caption file {sidecars[item.path].name} is a link to "
+                                            f"{target}, outside its folder, and nothing is written through such a link")
 
     cancelled = False
     if outcomes.cannot_save is None:
         max_pixels = options.image_budget.max_pixels(image_token_side(engine.info))
         with ReadAhead([item.path for item in todo], max_pixels) as images:
-            scheduler = _Scheduler(todo, len(to_save), options, engine, outcomes, images, hold or (lambda: False))
+            scheduler = _Scheduler(todo, len(to_save) + len(linked), options, engine, outcomes, images,
+                                   hold or (lambda: False))
             yield from scheduler.run()
             cancelled = scheduler.cancelled
     yield JobFinished(captioned=outcomes.captioned, failed=outcomes.failed, skipped=len(skipped), cancelled=cancelled,
