@@ -7,7 +7,7 @@ import contextlib
 import sys
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from caprl_desktop.cli import arguments
 from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
@@ -18,6 +18,7 @@ from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.remote import consent
 from caprl_desktop.core.engine.remote import saved as saved_servers
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import open_exporter
 from caprl_desktop.core.images.formats import FORMAT_NAMES
@@ -39,9 +40,6 @@ from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.visible_text import visible
 
 HOLDER = "caprl-desktop caption"
-
-if TYPE_CHECKING:
-    from caprl_desktop.core.engine.remote.engine import RemoteEngine
 
 
 def add_parser(commands: Any) -> None:
@@ -162,9 +160,6 @@ def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
 def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     """The servers given with --engine, started; a server images would reach unencrypted over a network is
     named first, the first time it is used (``consent``)."""
-    # Here, not at the top: the OpenAI client takes 0.3 s to import, and every command builds this parser.
-    from caprl_desktop.core.engine.remote import engine as remote_engine
-
     servers = [saved_servers.resolve(address) for address in addresses]
     unwarned = consent.unwarned(servers)
     for _, warning in unwarned:
@@ -173,7 +168,7 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
     def slow(line: str) -> None:  # "server gpu-box is slow (no reply for 40 s)"
         print(f"warning: {visible(line)}", file=sys.stderr)
 
-    with remote_engine.RemoteEngine(servers, notice=slow) as remote:
+    with RemoteEngine(servers, notice=slow) as remote:
         info = remote.start()
         at_a_time = f"{info.parallel} captions at a time" if info.parallel > 1 else "one caption at a time"
         print(f"Engine: {visible(info.line)} · {at_a_time}", file=sys.stderr)

@@ -10,6 +10,7 @@ from typing import Any
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.engine.remote import saved
 from caprl_desktop.core.engine.remote.servers import plain_http_warning
+from caprl_desktop.core.engine.remote.wire import answer_line
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.visible_text import visible
 
@@ -70,8 +71,6 @@ def run_list(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not servers:
         print("No servers saved. `caprl-desktop engines add NAME URL` saves one.")
         return EXIT_OK
-    from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client: only when it is asked
-
     for name, server in servers.items():
         key = f", {server.key_source}" if server.key_source else ""
         print(visible(f"{name}  {server.shown}  {server.at_a_time}{key}  {answer_line(server)}"))

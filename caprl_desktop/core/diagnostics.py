@@ -22,6 +22,7 @@ from caprl_desktop.core.desktop_libraries import explain_missing, missing_xcb_li
 from caprl_desktop.core.engine.backend import describe_backend
 from caprl_desktop.core.engine.client import probe_backend_or_reason
 from caprl_desktop.core.engine.remote import saved as saved_servers
+from caprl_desktop.core.engine.remote.wire import answer_line
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.downloads import sha256_of
 from caprl_desktop.core.models.store import ModelStore
@@ -103,8 +104,6 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     saved = saved_servers.load()
     if not saved:
         yield "servers", "none saved (`caprl-desktop engines add NAME URL`)"
-    if saved:
-        from caprl_desktop.core.engine.remote.engine import answer_line  # the OpenAI client, only when needed
     for name, server in saved.items():
         key = f", {server.key_source}" + (" (not set)" if server.api_key_env and not os.environ.get(
             server.api_key_env) else "") if server.key_source else ""

@@ -15,12 +15,13 @@ import dataclasses
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.remote import consent, saved
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.core.errors import CaprlError, EngineError
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -34,9 +35,6 @@ from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
 from caprl_desktop.ui.errors import describe
-
-if TYPE_CHECKING:
-    from caprl_desktop.core.engine.remote.engine import RemoteEngine, ServerStats
 
 HOLDER = "CapRL Desktop window"
 
@@ -149,9 +147,6 @@ class CaptionWorker(QObject):
             raise EngineError(unwarned[0][1] + ". Choose it again in Settings → Engine to agree to that.")
         self.unload()
         self.engineStarting.emit()
-        # Here, not at the top: the OpenAI client takes 0.3 s to import, and most windows never need it.
-        from caprl_desktop.core.engine.remote.engine import RemoteEngine
-
         remote = RemoteEngine(servers)
         try:
             info = remote.start()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from caprl_desktop.core.engine.remote import consent, saved
 from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.engine.remote.wire import ask_server
 from caprl_desktop.ui.disk_captions import DiskReader
 from caprl_desktop.ui.server_dialog import ServerDialog
 from caprl_desktop.ui.settings import AppSettings
@@ -154,8 +155,6 @@ class EnginePage(QWidget):
 
         def ask() -> dict[str, tuple[str, str]]:
             from concurrent.futures import ThreadPoolExecutor
-
-            from caprl_desktop.core.engine.remote.engine import ask_server  # the OpenAI client, only now
 
             if not servers:
                 return {}

@@ -3,18 +3,13 @@ captioning speed, and the queue's progress."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
-from caprl_desktop.core.engine.remote.info import RemoteInfo
+from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerStats
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.ui.formatting import duration_text
 from caprl_desktop.ui.queue_controller import Progress
-
-if TYPE_CHECKING:
-    from caprl_desktop.core.engine.remote.engine import ServerStats
 
 
 class StatusLine(QObject):

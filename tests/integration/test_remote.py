@@ -24,7 +24,8 @@ from PIL import Image
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.engine.remote.engine import RemoteEngine, ServerStats
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import ServerAddressError, parse_server, shown_url
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
 from caprl_desktop.core.errors import EngineError

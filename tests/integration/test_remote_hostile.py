@@ -19,7 +19,8 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.engine.remote.capacity import Deadlines
-from caprl_desktop.core.engine.remote.engine import RemoteEngine, ServerStats
+from caprl_desktop.core.engine.remote.engine import RemoteEngine
+from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import parse_server, shown_url
 from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionText
 from caprl_desktop.core.images.loading import PreparedImage, load_image

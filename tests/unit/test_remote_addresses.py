@@ -10,8 +10,8 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core.engine.remote import saved
-from caprl_desktop.core.engine.remote.engine import ask_server, make_client
 from caprl_desktop.core.engine.remote.servers import Server, ServerAddressError, parse_server, shown_url
+from caprl_desktop.core.engine.remote.wire import ask_server, make_client
 
 WITH_CREDENTIALS = ["http://me:s3cret@gpu-box:8000/v1", "http://gpu-box:8000/v1?api_key=s3cret",
                     "https://token-s3cret@gpu-box/v1#8", "http://me:s3cret@gpu-box:8000/v1?api_key=s3cret"]

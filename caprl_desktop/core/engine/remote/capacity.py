@@ -53,12 +53,17 @@ class Deadlines:
 
 @dataclass
 class _Flight:
-    """A caption on the server, from its request to its end."""
+    """A caption on the server, from its request to its end (times on the caller's clock)."""
 
     started_with: int  # captions on the server when it started, itself included
     pixels: int
+    started: float
+    reply_s: float  # the longest it may wait for a piece
+    total_s: float  # the longest it may take in all
+    last_reply: float  # when it started, then when its last piece came
     streaming: bool = False  # its first piece came and it has not ended
     peak: int = 0  # the most captions seen streaming at once on the server while this one streamed
+    overdue: str = ""  # why its time is up ("no reply for 40 s")
 
 
 @dataclass
@@ -83,6 +88,7 @@ class Capacity:
     _shortest_caption_s: float | None = None  # the quickest whole caption: about what a queued one waits
     _queued_seen: int = 0  # captions seen waiting in its queue while measuring
     _pace: deque[_Pace] = field(default_factory=lambda: deque(maxlen=PACE_KEPT))
+    _said_slow: bool = False  # ``newly_slow`` said so, and a caption has waited that long ever since
 
     # --- captions at a time ------------------------------------------------------------------
 
@@ -97,20 +103,28 @@ class Capacity:
     def has_room(self) -> bool:
         return self.in_flight < self.slots
 
-    def start(self, key: int, pixels: int = 0) -> None:
-        self._flights[key] = _Flight(self.in_flight + 1, pixels)
+    def start(self, key: int, pixels: int = 0, max_tokens: int = 0, now: float = 0.0) -> float:
+        """A caption of ``pixels`` and up to ``max_tokens`` is sent ``now``; gives how long it may wait for a
+        reply (its request's own time-out: a stream not yet open cannot be closed when its time is up)."""
+        reply_s = self.reply_allowance(pixels)
+        self._flights[key] = _Flight(self.in_flight + 1, pixels, now, reply_s,
+                                     self.total_allowance(pixels, max_tokens), last_reply=now)
+        return reply_s
 
-    def first_piece(self, key: int) -> None:
-        """The caption's text is coming: it holds one of the server's places until it ends."""
+    def replied(self, key: int, now: float = 0.0) -> None:
+        """A piece of the caption came; the first says it holds one of the server's places until it ends."""
         flight = self._flights.get(key)
-        if flight is None or flight.streaming:
+        if flight is None:
+            return
+        flight.last_reply = now
+        if flight.streaming:
             return
         flight.streaming = True
-        now = self.streaming
-        self.most_streaming = max(self.most_streaming, now)
+        streaming = self.streaming
+        self.most_streaming = max(self.most_streaming, streaming)
         for other in self._flights.values():
             if other.streaming:
-                other.peak = max(other.peak, now)
+                other.peak = max(other.peak, streaming)
 
     def finished(self, key: int, first_s: float, decode_s: float, tokens: int) -> None:
         """The caption was made: its times feed the pace and, while measuring, the number.
@@ -164,6 +178,32 @@ class Capacity:
         LOG.warning("%s takes %d caption%s at a time (measured)", self.name, slots, "s" if slots != 1 else "")
 
     # --- deadlines ----------------------------------------------------------------------------
+
+    def overdue(self, now: float) -> dict[int, str]:
+        """The captions whose time is up, each with why: no piece for longer than it may wait, or longer in all
+        than it may take. Once overdue, always (until it ends): its stream may open only later."""
+        for flight in self._flights.values():
+            waited, took = now - flight.last_reply, now - flight.started
+            if not flight.overdue and waited > flight.reply_s:
+                flight.overdue = f"no reply for {waited:.0f} s"
+            elif not flight.overdue and took > flight.total_s:
+                flight.overdue = f"not done after {took:.0f} s"
+        return {key: f.overdue for key, f in self._flights.items() if f.overdue}
+
+    def waiting(self, now: float) -> tuple[float, bool]:
+        """The longest one of its captions has waited for a reply, and whether one has waited more than half
+        of what it may (the server is slow)."""
+        waits = [(now - f.last_reply, now - f.last_reply > f.reply_s / 2) for f in self._flights.values()]
+        return max((w for w, _ in waits), default=0.0), any(slow for _, slow in waits)
+
+    def newly_slow(self, now: float) -> float | None:
+        """How long a caption has waited, when the server has just become slow (to say so once, until none of
+        its captions waits that long); None otherwise."""
+        waited, slow = self.waiting(now)
+        news = slow and not self._said_slow
+        self._said_slow = slow
+        return waited if news else None
+
 
     def reply_allowance(self, pixels: int) -> float:
         """How long a caption of ``pixels`` may wait for a piece (the first, or the next) before its try ends."""

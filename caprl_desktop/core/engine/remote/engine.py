@@ -1,67 +1,41 @@
 """Captions made by OpenAI-compatible servers (vLLM, llama.cpp's llama-server, LM Studio), one or several at once.
 
 ``RemoteEngine`` is the engine the scheduler already drives (``submit`` / ``next_reply`` / ``abandon``), so jobs,
-the journal, resume, sidecars and exports need no second path. Each caption is one streamed chat completion:
-the image as the app prepared it (scaled to the detail budget, PNG so nothing is lost on the way), the
-language's system and user prompts, the sampling settings and seed.
-
-Several servers share a folder: each takes up to its ``slots`` captions at a time, and a caption goes to the
-server with the most room. A server given without ``#N`` has that number found: llama-server says it
-(``/props``); for the others it is measured from their replies (``capacity``).
-
-A server is never trusted with more than a caption needs: the stream is read up to ``max_tokens`` pieces and
-``MAX_CHARS_PER_TOKEN`` characters a token (then it ends as "length"), its bytes up to what such a caption can
-take, and a caption may wait for a reply and take in all only as long as the server's pace allows
-(``capacity.Deadlines``); a server whose captions go without a reply for half that is said to be slow.
+the journal, resume, sidecars and exports need no second path. Each caption is one streamed chat completion
+(``wire``). Several servers share a folder: each takes up to its number of captions at a time (given, said or
+measured: ``capacity``, which also sets each caption's deadlines from the server's pace), and a caption goes to
+the server with the most room. A try whose time is up has its stream closed; a server whose captions wait for a
+reply half that long is said to be slow (``notice``, ``server_stats``).
 
 A server that fails (refused, an HTTP error, no reply in time, a stream cut short) hands its caption to
 another after a short back-off; a caption that had streamed text first says ``CaptionRestarted``, so the text
 shown starts again and nothing is captioned twice. A 429, or a stream cut short while the server holds other
 captions, says it takes fewer: neither counts against the server or the caption. After ``MAX_FAILURES`` in a
 row a server leaves the rotation and is asked every ``PROBE_S`` seconds whether it answers again. Only when no
-server has answered for ``GIVE_UP_S`` do the captions waiting fail, with the reason: the job then ends
-resumable.
+server has answered for ``GIVE_UP_S`` do the captions waiting fail, with the reason: the job ends resumable.
 
-Threads: one per caption in flight (it reads the stream; closing the stream cancels the caption on the server)
-and one that probes servers out of rotation. They hand their replies to ``next_reply`` through one queue; the
-thread waiting there also holds the captions in flight to their deadlines.
+Threads: one per caption in flight (it reads the stream; closing it cancels the caption on the server) and one
+that probes servers out of rotation; the thread waiting in ``next_reply`` holds the tries to their deadlines.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import io
 import itertools
-import json
 import logging
 import queue
-import socket
-import ssl
-import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import openai
-from PIL import Image
-
-from caprl_desktop.core.engine.remote import keys
+from caprl_desktop.core.engine.remote import wire
 from caprl_desktop.core.engine.remote.capacity import MEASURE_START, Capacity, Deadlines
-from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo
-from caprl_desktop.core.engine.remote.servers import MAX_SLOTS, Server, check_address, shown_url
-from caprl_desktop.core.engine.replies import (
-    CaptionDone,
-    CaptionFailed,
-    CaptionReply,
-    CaptionRestarted,
-    CaptionText,
-)
-from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats
-from caprl_desktop.core.errors import CaprlError, EngineError
+from caprl_desktop.core.engine.remote.info import RemoteInfo, ServerInfo, ServerStats
+from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
+from caprl_desktop.core.errors import EngineError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
@@ -75,60 +49,7 @@ GIVE_UP_S = 60.0  # with no server answering for this long, the captions waiting
 # A caption that failed this often (2 per server, at least 5: enough for one server to leave the rotation and
 # come back) fails for good: a server that answers /v1/models but fails every caption cannot hold a job.
 TRIES_PER_SERVER, MIN_TRIES = 2, 5
-PROBE_TIMEOUT_S = 10.0  # /v1/models must answer within this, or the server counts as not answering
-CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 300.0  # a client's own limit between two reads; each caption's request sets its deadline
 WATCH_S = 0.5  # how often the captions in flight are held to their deadlines
-MAX_CHARS_PER_TOKEN = 64  # longer than any token's text: a caption past max_tokens of these is cut there
-# What a caption's stream may send in all: every event repeats ids, the model's name and the like.
-STREAM_BYTES_PER_TOKEN, STREAM_BYTES_BASE = 2048, 1 << 20
-
-
-@dataclass
-class ServerStats:
-    """How a server has done in this engine's life: for the status bar and the records."""
-
-    shown: str
-    model: str
-    label: str = ""  # its saved name, else its address
-    slots: int = 1  # captions it takes at a time: as given, as it said, or as measured so far
-    measuring: bool = False  # ``slots`` is still being measured from its replies
-    slots_from: str = "given"  # where ``slots`` comes from: "given" (#N), "server" (it said), "measured"
-    in_flight: int = 0
-    made: int = 0
-    output_tokens: int = 0
-    active_s: float = 0.0  # wall time with at least one caption in flight, up to ``active_since``
-    active_since: float | None = None  # (monotonic) captions are in flight since then
-    failures_in_row: int = 0
-    in_rotation: bool = True
-    reason: str = ""
-    silent_s: float = 0.0  # the longest one of its captions in flight has waited for a reply, now
-    slow: bool = False  # one has waited more than half of what it may
-
-    def busy_seconds(self) -> float:
-        """Wall time it has had work: captions side by side count once, so speeds are the server's own."""
-        return self.active_s + (time.monotonic() - self.active_since if self.active_since is not None else 0.0)
-
-    @property
-    def tokens_per_second(self) -> float:
-        busy = self.busy_seconds()
-        return self.output_tokens / busy if busy > 0 else 0.0
-
-    @property
-    def images_per_minute(self) -> float:
-        busy = self.busy_seconds()
-        return self.made * 60 / busy if busy > 0 else 0.0
-
-    def take(self) -> None:
-        if self.in_flight == 0:
-            self.active_since = time.monotonic()
-        self.in_flight += 1
-
-    def give_back(self) -> None:
-        self.in_flight -= 1
-        if self.in_flight == 0 and self.active_since is not None:
-            self.active_s += time.monotonic() - self.active_since
-            self.active_since = None
 
 
 @dataclass
@@ -138,7 +59,6 @@ class _Server:
     stats: ServerStats
     capacity: Capacity
     out_since: float | None = None  # when it left the rotation
-    said_slow: bool = False  # that it is slow was said, and it has not replied since
 
 
 @dataclass
@@ -155,58 +75,17 @@ class _Request:
     ended: bool = False  # its final reply was sent (or it was abandoned); guarded by the engine's lock
     attempt: _Attempt | None = None  # the try going on now
 
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
-
 
 @dataclass(eq=False)
 class _Attempt:
-    """One try of a caption on one server: its place there, and its deadlines (``time.monotonic``)."""
+    """One try of a caption on one server (``key``: its flight in the server's ``capacity``)."""
 
-    key: int  # its flight in the server's ``capacity``
+    key: int
     request: _Request
     server: _Server
-    started: float
-    reply_s: float  # the longest it may wait for a piece
-    total_s: float  # the longest it may take in all
-    last_reply: float = 0.0  # when it started, then when its last piece came
+    reply_s: float  # the longest it may wait for a byte
     stream: Any = None  # its open stream, closed to cancel it (or when its time is up)
-    expired: str = ""  # why its time is up ("no reply for 40 s"), set by the watch
     released: bool = False  # its place on the server is given back
-
-
-def image_data_url(image: PreparedImage) -> str:
-    """The prepared image as a PNG data URL: lossless, so a server sees exactly what a local engine would."""
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (image.width, image.height), image.rgb).save(buffer, "PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def make_client(server: Server, timeout: float) -> Any:
-    """An OpenAI client for ``server``; the library's own retries are off (this engine retries elsewhere).
-
-    HTTPS certificates are always verified: against the system's authorities, and for a server saved with a
-    ``ca_file`` against those certificates too (a private CA). Raises ``KeyStoreError`` when its key is missing,
-    ``ServerAddressError`` for an address with credentials (saved before they were refused)."""
-    check_address(server.url)
-    key = keys.api_key(server)
-    # Redirects are not followed: an image goes to the address the user gave and nowhere else (a redirect to
-    # another host, or from HTTPS to plain http, fails the caption with what happened).
-    options: dict[str, Any] = {"follow_redirects": False}
-    if server.ca_file:
-        context = ssl.create_default_context()
-        try:
-            context.load_verify_locations(cafile=server.ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise EngineError(f"the certificates for {server.label} cannot be read from {server.ca_file}: "
-                              f"{exc}") from exc
-        options["verify"] = context
-    # openai 3 builds on httpx2, earlier releases on httpx: each offers a client with the SDK's defaults.
-    factory = getattr(openai, "DefaultHttpx2Client", None) or openai.DefaultHttpxClient
-    http_client = factory(**options)
-    return openai.OpenAI(base_url=server.url, api_key=key or "none", max_retries=0, http_client=http_client,
-                         timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_S))
 
 
 class RemoteEngine:
@@ -217,28 +96,24 @@ class RemoteEngine:
     ``notice``: told (from the thread waiting for replies) when a server becomes slow, for the user."""
 
     def __init__(self, servers: Sequence[Server], *, give_up_s: float = GIVE_UP_S, backoff_s: float = BACKOFF_S,
-                 probe_s: float = PROBE_S, read_timeout_s: float = READ_TIMEOUT_S,
-                 deadlines: Deadlines | None = None, notice: Callable[[str], None] | None = None,
-                 client_factory: Callable[[Server, float], Any] = make_client) -> None:
+                 probe_s: float = PROBE_S, deadlines: Deadlines | None = None,
+                 notice: Callable[[str], None] | None = None,
+                 client_factory: Callable[[Server, float], Any] = wire.make_client) -> None:
         if not servers:
             raise EngineError("no caption server was given")
         self._specs = list(servers)
         self._give_up_s, self._backoff_s, self._probe_s = give_up_s, backoff_s, probe_s
-        self._read_timeout_s = read_timeout_s
         self._deadlines = deadlines or Deadlines()
-        self._notice = notice
-        self._client_factory = client_factory
+        self._notice, self._client_factory = notice, client_factory
         self._servers: list[_Server] = []
         self._lock = threading.Lock()
         self._replies: queue.Queue[CaptionReply] = queue.Queue()
         self._waiting: deque[_Request] = deque()  # submitted, no server free yet
         self._requests: dict[int, _Request] = {}  # submitted, not yet read to their end by ``next_reply``
-        self._attempts: set[_Attempt] = set()  # tries going on, for the watch
-        self._ids = itertools.count(1)
-        self._keys = itertools.count(1)
+        self._attempts: dict[int, _Attempt] = {}  # tries going on, by key
+        self._ids, self._keys = itertools.count(1), itertools.count(1)
         self._seeds = itertools.count(int(time.time()) % 2**31)
         self._closed = threading.Event()
-        self._prober: threading.Thread | None = None
         self._watched = 0.0  # (monotonic) when the tries were last held to their deadlines
         self.info: RemoteInfo | None = None
 
@@ -250,9 +125,9 @@ class RemoteEngine:
             return self.info
         found: list[ServerInfo] = []
         for spec in self._specs:
-            client = self._client_factory(spec, self._read_timeout_s)
-            model, reason = served_model(client)
-            said = None if spec.slots_given or reason else server_slots(client, spec.url)
+            client = self._client_factory(spec, wire.PROBE_TIMEOUT_S)  # (each caption sets its own)
+            model, reason = wire.served_model(client)
+            said = None if spec.slots_given or reason else wire.server_slots(client, spec.url)
             slots = spec.slots if spec.slots_given else said or MEASURE_START
             measuring = not spec.slots_given and not said
             stats = ServerStats(spec.shown, model, spec.label, slots, measuring=measuring,
@@ -260,15 +135,13 @@ class RemoteEngine:
                                 in_rotation=not reason, reason=reason)
             deadlines = replace(self._deadlines, reply_s=spec.reply_timeout_s or self._deadlines.reply_s)
             capacity = Capacity(spec.shown, slots, measuring=measuring, fixed=spec.slots_given, deadlines=deadlines)
-            server = _Server(spec, client, stats, capacity, out_since=time.monotonic() if reason else None)
-            self._servers.append(server)
+            self._servers.append(_Server(spec, client, stats, capacity, time.monotonic() if reason else None))
             found.append(ServerInfo(spec.shown, model, slots, not reason, reason, label=spec.label))
         if not any(s.answering for s in found):
             reasons = "; ".join(f"{s.shown}: {s.reason}" for s in found)
             raise EngineError(f"no caption server answers ({reasons})")
         self.info = RemoteInfo(tuple(found), sum(s.slots for s in found if s.answering))
-        self._prober = threading.Thread(target=self._probe_loop, name="caprl-remote-probe", daemon=True)
-        self._prober.start()
+        threading.Thread(target=self._probe_loop, name="caprl-remote-probe", daemon=True).start()
         return self.info
 
     @property
@@ -281,28 +154,15 @@ class RemoteEngine:
     def server_stats(self) -> list[ServerStats]:
         now = time.monotonic()
         with self._lock:
-            silent, slow = self._silences(now)
-            return [replace(s.stats, slots=s.capacity.slots, measuring=s.capacity.measuring,
-                            silent_s=silent.get(id(s), 0.0), slow=id(s) in slow) for s in self._servers]
-
-    def _silences(self, now: float) -> tuple[dict[int, float], set[int]]:
-        """(under the lock) By id of a server: the longest one of its tries has waited for a reply; and the
-        servers one of whose tries has waited more than half what it may (slow)."""
-        silent: dict[int, float] = {}
-        slow: set[int] = set()
-        for attempt in self._attempts:
-            waited = now - attempt.last_reply
-            silent[id(attempt.server)] = max(silent.get(id(attempt.server), 0.0), waited)
-            if waited > attempt.reply_s / 2:
-                slow.add(id(attempt.server))
-        return silent, slow
+            return [replace(s.stats, slots=s.capacity.slots, measuring=s.capacity.measuring, silent_s=waited,
+                            slow=slow) for s in self._servers for waited, slow in [s.capacity.waiting(now)]]
 
     def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
         if self.info is None or self._closed.is_set():
             raise EngineError("the remote engine is not running")
         rid = next(self._ids)
         seed = params.seed if params.seed is not None else next(self._seeds)
-        request = _Request(rid, image_data_url(image), image.width, image.height, prompt, params, seed)
+        request = _Request(rid, wire.image_data_url(image), image.width, image.height, prompt, params, seed)
         with self._lock:
             self._requests[rid] = request
             self._waiting.append(request)
@@ -332,18 +192,12 @@ class RemoteEngine:
 
     def abandon(self, request_ids: Iterable[int]) -> None:
         """Stop these captions; their replies are dropped (a running one gives its slot back when its read ends)."""
-        stopped: list[_Request] = []
         with self._lock:
-            for rid in request_ids:
-                request = self._requests.pop(rid, None)
-                if request is not None:
-                    request.ended = True
-                    request.cancel.set()
-                    if request in self._waiting:
-                        self._waiting.remove(request)
-                    stopped.append(request)
-        for request in stopped:
-            _close_stream(request.attempt)
+            stopped = [r for r in (self._requests.pop(rid, None) for rid in request_ids) if r is not None]
+            for request in stopped:
+                request.ended = True
+            self._waiting = deque(r for r in self._waiting if r not in stopped)
+        self._stop(stopped)
 
     def cancel(self) -> None:
         """End every caption now as cancelled (Stop); their streams are closed, which stops them on the servers.
@@ -353,8 +207,10 @@ class RemoteEngine:
             self._waiting.clear()
         for request in requests:
             request.cancel.set()
-            self._end(request, CaptionDone(request.rid, _output("", request, "cancelled", 0, 0.0, 0.0, None)))
-            _close_stream(request.attempt)
+            cancelled = wire.caption_output(wire.Reading(finish="cancelled"), request.width, request.height,
+                                            request.seed)
+            self._end(request, CaptionDone(request.rid, cancelled))
+        self._stop(requests)
 
     def close(self) -> None:
         self._closed.set()
@@ -362,14 +218,11 @@ class RemoteEngine:
             requests = list(self._requests.values())
             self._requests.clear()
             self._waiting.clear()
-        for request in requests:
-            request.ended = True
-            request.cancel.set()
-            _close_stream(request.attempt)
+            for request in requests:
+                request.ended = True
+        self._stop(requests)
         for server in self._servers:
-            close = getattr(server.client, "close", None)
-            if close is not None:
-                close()
+            getattr(server.client, "close", lambda: None)()
 
     def __enter__(self) -> RemoteEngine:
         return self
@@ -378,6 +231,14 @@ class RemoteEngine:
         self.close()
 
     # --- spreading ------------------------------------------------------------------------------
+
+    def _stop(self, requests: Iterable[_Request]) -> None:
+        """Cancel these requests and close their streams (which stops them on the servers)."""
+        for request in requests:
+            request.cancel.set()
+            attempt = request.attempt
+            if attempt is not None and attempt.stream is not None:
+                wire.close_stream(attempt.stream)
 
     def _end(self, request: _Request, reply: CaptionDone | CaptionFailed) -> None:
         """Send ``request``'s one final reply, unless it has one already (or was abandoned)."""
@@ -390,23 +251,16 @@ class RemoteEngine:
     def _dispatch(self) -> None:
         """Start waiting captions on servers with room, the emptiest first."""
         starts: list[_Attempt] = []
-        now = time.monotonic()
         with self._lock:
-            while self._waiting:
-                server = self._choose()
-                if server is None:
-                    break
+            while self._waiting and (server := self._choose()) is not None:
                 request = self._waiting.popleft()
                 key = next(self._keys)
-                server.capacity.start(key, request.pixels)
+                reply_s = server.capacity.start(key, request.width * request.height, request.params.max_tokens,
+                                                time.monotonic())
                 server.stats.take()
                 request.attempts += 1
-                attempt = _Attempt(key, request, server, now, server.capacity.reply_allowance(request.pixels),
-                                   server.capacity.total_allowance(request.pixels, request.params.max_tokens),
-                                   last_reply=now)
-                request.attempt = attempt
-                self._attempts.add(attempt)
-                starts.append(attempt)
+                request.attempt = self._attempts[key] = _Attempt(key, request, server, reply_s)
+                starts.append(request.attempt)
         for attempt in starts:
             try:
                 threading.Thread(target=self._run, args=(attempt,), name=f"caprl-remote-{attempt.request.rid}",
@@ -419,128 +273,92 @@ class RemoteEngine:
 
     def _choose(self) -> _Server | None:
         free = [s for s in self._servers if s.stats.in_rotation and s.capacity.has_room()]
-        if not free:
-            return None
-        return min(free, key=lambda s: (s.capacity.in_flight / s.capacity.slots, s.stats.failures_in_row))
+        return min(free, key=lambda s: (s.capacity.in_flight / s.capacity.slots, s.stats.failures_in_row),
+                   default=None)
 
-    def _release(self, attempt: _Attempt, *, turned_away: bool = False) -> bool:
-        """Give the try's place on its server back (once; under the lock). ``turned_away``: the server answered
-        busy or cut the stream short; True when that says it takes fewer (``Capacity.turned_away``)."""
+    def _release(self, attempt: _Attempt, *, turned_away: bool = False,
+                 made: tuple[float, float, int] | None = None) -> bool:
+        """Give the try's place on its server back (once; under the lock). ``made``: it finished (first piece
+        and decode seconds, tokens); ``turned_away``: the server answered busy or cut the stream short, and the
+        result says whether that means it takes fewer (``Capacity.turned_away``)."""
         if attempt.released:
             return False
         attempt.released = True
-        self._attempts.discard(attempt)
+        self._attempts.pop(attempt.key, None)
         attempt.server.stats.give_back()
+        capacity = attempt.server.capacity
         if turned_away:
-            return attempt.server.capacity.turned_away(attempt.key)
-        attempt.server.capacity.ended(attempt.key)
+            return capacity.turned_away(attempt.key)
+        if made is not None:
+            capacity.finished(attempt.key, *made)
+        else:
+            capacity.ended(attempt.key)
         return False
 
     def _run(self, attempt: _Attempt) -> None:
         request, server = attempt.request, attempt.server
-        started = time.perf_counter()
-        first: float | None = None
-        pieces: list[str] = []
-        tokens = chars = 0
-        finish: str | None = None
-        usage: dict[str, Any] = {}
-        opened = False
-        max_tokens = request.params.max_tokens
+        started, first = time.perf_counter(), list[float]()
+        caption = wire.Reading()
+
+        def piece(text: str) -> None:
+            if request.cancel.is_set():
+                raise _Stopped
+            if not first:
+                first.append(time.perf_counter())
+            with self._lock:
+                server.capacity.replied(attempt.key, time.monotonic())
+            if not request.ended:
+                self._replies.put(CaptionText(request.rid, text))
+
         try:
             if request.cancel.is_set():
                 raise _Stopped
-            stream = server.client.chat.completions.create(
-                model=server.stats.model, messages=_messages(request), stream=True,
-                stream_options={"include_usage": True}, max_tokens=max_tokens,
-                temperature=request.params.temperature, top_p=request.params.top_p, seed=request.seed,
-                extra_body={"repeat_penalty": request.params.repeat_penalty},
-                # Its first byte may take as long as a reply may (the watch cannot close a stream not yet open).
-                timeout=_timeout(attempt.reply_s + WATCH_S),
-            )
-            attempt.stream, opened = stream, True
+            attempt.stream = wire.open_stream(server.client, server.stats.model, request.image_url, request.prompt,
+                                              request.params, request.seed, attempt.reply_s + WATCH_S)
             if request.cancel.is_set():  # stopped while the request was being made
                 raise _Stopped
-            limit = STREAM_BYTES_BASE + STREAM_BYTES_PER_TOKEN * max_tokens
-            with stream:
-                for text, said_finish, said_usage in stream_pieces(stream.response, limit):
-                    if request.cancel.is_set():
-                        raise _Stopped
-                    usage = said_usage or usage
-                    if text and (finish is not None or tokens >= max_tokens):
-                        finish = finish or "length"  # a server going on past the end, or past max_tokens
-                        break
-                    if text:
-                        text = text[:MAX_CHARS_PER_TOKEN * max_tokens - chars]
-                        if first is None:
-                            first = time.perf_counter()
-                        self._replied(attempt, first=tokens == 0)
-                        tokens, chars = tokens + 1, chars + len(text)
-                        pieces.append(text)
-                        if not request.ended:
-                            self._replies.put(CaptionText(request.rid, text))
-                        if chars >= MAX_CHARS_PER_TOKEN * max_tokens:
-                            finish = "length"  # more text than max_tokens can make
-                            break
-                    finish = said_finish or finish
-                    if finish is not None and usage:
-                        break  # all is said (some servers leave the stream open after it)
-            if finish is None:
-                raise StreamCut("the stream ended before the caption did")
+            wire.read_caption(attempt.stream, request.params.max_tokens, caption, piece)
         except _Stopped:
             with self._lock:
                 self._release(attempt)
             return
         except Exception as exc:  # noqa: BLE001 - any failure of a server sends the caption elsewhere
-            if request.cancel.is_set() and not attempt.expired:  # closed to stop it: not the server's fault
-                with self._lock:
+            with self._lock:
+                overdue = server.capacity.overdue(time.monotonic()).get(attempt.key, "")
+                stopped = request.cancel.is_set() and not overdue  # closed to stop it: not the server's fault
+                if stopped:
                     self._release(attempt)
-            elif finish is not None:  # the connection dropped after the caption was complete: it stands
-                self._done(attempt, pieces, tokens, finish, usage, started, first)
-            else:
-                self._failed(attempt, exc, restarted=bool(pieces), opened=opened)
-            self._dispatch()
-            return
-        self._done(attempt, pieces, tokens, finish, usage, started, first)
+            if not stopped and caption.finish is None:  # (one that drops after the caption's end: it stands)
+                self._failed(attempt, exc, overdue, restarted=bool(caption.pieces))
+            if stopped or caption.finish is None:
+                self._dispatch()
+                return
+        self._done(attempt, caption, started, first[0] if first else None)
         self._dispatch()
 
-    def _replied(self, attempt: _Attempt, *, first: bool) -> None:
-        """A piece came: the try's wait for a reply starts again; the first holds one of the server's places."""
-        with self._lock:
-            attempt.last_reply = time.monotonic()
-            if first:
-                attempt.server.capacity.first_piece(attempt.key)
-
-    def _done(self, attempt: _Attempt, pieces: list[str], tokens: int, finish: str, usage: dict[str, Any],
-              started: float, first: float | None) -> None:
+    def _done(self, attempt: _Attempt, caption: wire.Reading, started: float, first: float | None) -> None:
         request, server = attempt.request, attempt.server
         ended = time.perf_counter()
-        output_tokens = usage.get("completion_tokens") or tokens
         first_s, decode_s = (first or ended) - started, ended - (first or ended)
-        output = _output("".join(pieces), request, finish, output_tokens, first_s, decode_s,
-                         usage.get("prompt_tokens"), server=server)
+        output = wire.caption_output(caption, request.width, request.height, request.seed, first_s=first_s,
+                                     decode_s=decode_s, engine=server.stats.shown, model=server.stats.model)
         with self._lock:
-            if not attempt.released:
-                attempt.released = True
-                self._attempts.discard(attempt)
-                server.stats.give_back()
-                server.capacity.finished(attempt.key, first_s, decode_s, tokens)
+            self._release(attempt, made=(first_s, decode_s, len(caption.pieces)))
             server.stats.failures_in_row = 0
             server.stats.made += 1
-            server.stats.output_tokens += output_tokens
+            server.stats.output_tokens += output.stats.output_tokens
         self._end(request, CaptionDone(request.rid, output))
 
-    def _failed(self, attempt: _Attempt, exc: BaseException, *, restarted: bool, opened: bool) -> None:
+    def _failed(self, attempt: _Attempt, exc: BaseException, overdue: str, *, restarted: bool) -> None:
         request, server = attempt.request, attempt.server
-        reason = attempt.expired or _describe(exc)
+        reason = overdue or wire.describe(exc)
         LOG.warning("%s failed on caption %d: %s", server.stats.shown, request.rid, reason)
-        refused = not attempt.expired and _refused_request(exc)
+        refused = not overdue and wire.refused(exc)
         # Busy (429), or a stream cut short: while the server holds other captions, it takes fewer than it was
         # given. Neither its failure nor the caption's: the caption waits for the next free place.
-        cut = opened and isinstance(exc, StreamCut | openai.APIConnectionError) \
-            and not isinstance(exc, openai.APITimeoutError)
-        busy = isinstance(exc, openai.APIStatusError) and exc.status_code == 429
+        turned_away = not overdue and (wire.busy(exc) or (attempt.stream is not None and wire.cut_short(exc)))
         with self._lock:
-            full = self._release(attempt, turned_away=not attempt.expired and (busy or cut))
+            full = self._release(attempt, turned_away=turned_away)
             if full:
                 request.attempts -= 1
             elif not refused:  # the server's fault, not this caption's
@@ -563,8 +381,7 @@ class RemoteEngine:
         if restarted:
             self._replies.put(CaptionRestarted(request.rid, f"{server.stats.shown}: {reason}"))
         # A short back-off, longer for a caption that keeps failing, then it waits for any server with room.
-        delay = self._backoff_s * 2 ** min(request.attempts - 1, 5)
-        timer = threading.Timer(delay, self._requeue, args=(request,))
+        timer = threading.Timer(self._backoff_s * 2 ** min(request.attempts - 1, 5), self._requeue, args=(request,))
         timer.daemon = True
         try:
             timer.start()
@@ -573,27 +390,18 @@ class RemoteEngine:
 
     def _watch(self) -> None:
         """Hold the tries to their deadlines: one whose time is up has its stream closed (its thread then fails
-        it, so it is tried again); a server whose captions wait for a reply more than half their time is said
-        to be slow, once, until none waits that long."""
+        it; one not yet open ends at its request's own time-out); a server just become slow is said to be."""
         now = self._watched = time.monotonic()
-        late: list[_Attempt] = []
         said: list[str] = []
         with self._lock:
-            for attempt in self._attempts:
-                waited = now - attempt.last_reply
-                if not attempt.expired and waited > attempt.reply_s:
-                    attempt.expired = f"no reply for {waited:.0f} s"
-                elif not attempt.expired and now - attempt.started > attempt.total_s:
-                    attempt.expired = f"not done after {now - attempt.started:.0f} s"
-                if attempt.expired:
-                    late.append(attempt)
-            silent, slow = self._silences(now)
+            late = [self._attempts[key] for s in self._servers for key in s.capacity.overdue(now)
+                    if key in self._attempts]
             for server in self._servers:
-                if id(server) in slow and not server.said_slow:
-                    said.append(f"server {server.stats.label} is slow (no reply for {silent[id(server)]:.0f} s)")
-                server.said_slow = id(server) in slow
+                if (waited := server.capacity.newly_slow(now)) is not None:
+                    said.append(f"server {server.stats.label} is slow (no reply for {waited:.0f} s)")
         for attempt in late:
-            _close_stream(attempt)
+            if attempt.stream is not None:
+                wire.close_stream(attempt.stream)
         for line in said:
             LOG.warning("%s", line)
             if self._notice is not None:
@@ -608,13 +416,12 @@ class RemoteEngine:
 
     def _fail_waiting_if_no_server(self) -> None:
         """When every server has been out of the rotation for ``give_up_s``, the captions waiting fail (the job
-        stays resumable). Measured from the last server to leave, so an earlier outage never counts."""
+        stays resumable)."""
         with self._lock:
             if any(s.stats.in_rotation for s in self._servers) or not self._waiting:
                 return
-            last_out = max((s.out_since or 0.0) for s in self._servers)
-            if time.monotonic() - last_out < self._give_up_s:
-                return
+            if time.monotonic() - max(s.out_since or 0.0 for s in self._servers) < self._give_up_s:
+                return  # (since the last server left: an earlier outage never counts)
             waiting = list(self._waiting)
             self._waiting.clear()
             reasons = "; ".join(f"{s.stats.shown}: {s.stats.reason}" for s in self._servers)
@@ -627,7 +434,7 @@ class RemoteEngine:
             with self._lock:
                 out = [s for s in self._servers if not s.stats.in_rotation]
             for server in out:
-                model, reason = served_model(server.client)
+                model, reason = wire.served_model(server.client)
                 if reason:
                     continue
                 with self._lock:
@@ -640,199 +447,3 @@ class RemoteEngine:
 
 class _Stopped(Exception):
     """The caption was cancelled or abandoned: its thread gives the slot back and sends nothing."""
-
-
-class StreamCut(EngineError):
-    """The stream ended (``data: [DONE]``, or the body's end) before a finish reason came."""
-
-
-class ReplyTooLarge(EngineError):
-    """A caption's stream sent more bytes than a caption of its ``max_tokens`` can take."""
-
-
-def _close_stream(attempt: _Attempt | None) -> None:
-    """Closing the connection stops the caption on the server; the reading thread may be closing it already.
-    The socket is shut down first: a thread blocked reading it wakes at once (closing alone may not wake it)."""
-    stream = attempt.stream if attempt is not None else None
-    if stream is None:
-        return
-    with contextlib.suppress(Exception):
-        network = stream.response.extensions.get("network_stream")
-        sock = network.get_extra_info("socket") if network is not None else None
-        if sock is not None:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # (the plain socket's: TLS state is the reader's)
-    with contextlib.suppress(Exception):
-        stream.close()
-
-
-def _timeout(seconds: float) -> Any:
-    return openai.Timeout(seconds, connect=CONNECT_TIMEOUT_S)
-
-
-def stream_pieces(response: Any, byte_limit: int) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
-    """(text, finish reason, usage) of each choice of a streamed chat completion, read from its raw response.
-
-    The events are read here rather than by the SDK so that a server can send no more than ``byte_limit``
-    bytes in all (``ReplyTooLarge``), however it sends them: one endless event is as bounded as endless small
-    ones. Comments (keep-alives) are skipped; ``data: [DONE]`` or the body's end ends it; an ``error`` the
-    server sends is raised as ``EngineError``; a connection that fails is openai's connection error."""
-    pending = bytearray()
-    data: list[bytes] = []
-    received = 0
-    for block in _body(response):
-        received += len(block)
-        if received > byte_limit:
-            raise ReplyTooLarge(f"it sent more than {byte_limit // 2**20} MB for one caption")
-        searched = len(pending)
-        pending += block
-        while (end := pending.find(b"\n", searched)) >= 0:
-            line = bytes(pending[:end]).rstrip(b"\r")
-            del pending[:end + 1]
-            searched = 0
-            if line:
-                name, _, value = line.partition(b":")
-                if name == b"data":
-                    data.append(value.removeprefix(b" "))
-                continue
-            payload, data = b"\n".join(data), []
-            if not payload:
-                continue
-            if payload.startswith(b"[DONE]"):
-                return
-            yield from _choices(payload)
-
-
-def _choices(payload: bytes) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
-    try:
-        chunk = json.loads(payload)
-    except ValueError as exc:
-        raise EngineError("it sent something that is not a streamed chat completion") from exc
-    if not isinstance(chunk, dict):
-        return
-    if chunk.get("error"):
-        error = chunk["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise EngineError(f"it reported an error: {str(message)[:300]}")
-    usage = chunk.get("usage")
-    if not isinstance(usage, dict):
-        usage = {}
-    choices = [c for c in chunk.get("choices") or () if isinstance(c, dict)]
-    if not choices and usage:
-        yield "", None, usage
-    for choice in choices:
-        delta = choice.get("delta")
-        text = delta.get("content") if isinstance(delta, dict) else None
-        finish = choice.get("finish_reason")
-        yield (text if isinstance(text, str) else ""), (finish if isinstance(finish, str) else None), usage
-
-
-def _body(response: Any) -> Iterator[bytes]:
-    """The response's bytes; a failing connection is openai's error for it, as the SDK's own reading gives."""
-    # openai 3 builds on httpx2, earlier releases on httpx: the response's own package has the errors.
-    transport = sys.modules[type(response).__module__.partition(".")[0]]
-    try:
-        yield from response.iter_bytes()
-    except transport.TimeoutException as exc:
-        raise openai.APITimeoutError(request=response.request) from exc
-    except transport.RequestError as exc:
-        raise openai.APIConnectionError(request=response.request) from exc
-
-
-def _refused_request(exc: BaseException) -> bool:
-    """An HTTP 4xx that is about this request (too large an image, a bad parameter), not the server being busy
-    or down: trying it elsewhere would fail the same way."""
-    if isinstance(exc, openai.APIStatusError) and 300 <= exc.status_code < 400:
-        return True  # a redirect, not followed: the same everywhere, and not a failure of the server
-    return isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500 \
-        and exc.status_code not in (408, 409, 429)
-
-
-def served_model(client: Any) -> tuple[str, str]:
-    """(model id, "") when the server answers /v1/models, else ("", why not). A short time-out: a server that
-    accepts connections and hangs must not hold up the others' probes."""
-    try:
-        quick = client.with_options(timeout=PROBE_TIMEOUT_S) if hasattr(client, "with_options") else client
-        models = quick.models.list()
-        ids = [m.id for m in models.data]
-    except Exception as exc:  # noqa: BLE001 - whatever it is, the server does not answer
-        return "", _describe(exc)
-    return (ids[0] if ids else ""), ""
-
-
-def server_slots(client: Any, url: str) -> int | None:
-    """How many captions llama.cpp's llama-server takes at once (``total_slots`` of its ``/props``, at the
-    root of its address); None from a server that does not say (vLLM, LM Studio, llama-cpp-python's)."""
-    root = url.rstrip("/").removesuffix("/v1")
-    try:
-        quick = client.with_options(timeout=PROBE_TIMEOUT_S) if hasattr(client, "with_options") else client
-        props = quick.get(root + "/props", cast_to=object)
-        slots = props.get("total_slots") if isinstance(props, dict) else None
-    except Exception:  # noqa: BLE001 - not llama-server: measured instead
-        return None
-    return slots if isinstance(slots, int) and 1 <= slots <= MAX_SLOTS else None
-
-
-def ask_server(server: Server) -> tuple[str, str]:
-    """Whether a server answers now: (model id, "") or ("", why not)."""
-    try:
-        client = make_client(server, PROBE_TIMEOUT_S)
-    except CaprlError as exc:  # its key or certificates cannot be read
-        return "", f"cannot be asked: {exc}"
-    with contextlib.closing(client):  # (its connections: the client given to it is not closed by itself)
-        return served_model(client)
-
-
-def answer_line(server: Server) -> str:
-    """Whether a server answers now, for a listing: "answers, serving MODEL" or "does not answer: WHY"."""
-    model, reason = ask_server(server)
-    return f"answers, serving {model or 'no model'}" if not reason else f"does not answer: {reason}"
-
-
-def _messages(request: _Request) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    if request.prompt.system:
-        messages.append({"role": "system", "content": request.prompt.system})
-    messages.append({"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": request.image_url}},
-        {"type": "text", "text": request.prompt.user},
-    ]})
-    return messages
-
-
-def _output(text: str, request: _Request, finish: str, output_tokens: int, first_s: float, decode_s: float,
-            prompt_tokens: int | None, *, server: _Server | None = None) -> CaptionOutput:
-    """What a caption made (``server``: the one that made it, named in the records; None for one cancelled)."""
-    stats = CaptionStats(
-        image_tokens=0,  # the server does not say; its prompt tokens include them
-        image_width=request.width, image_height=request.height, prompt_tokens=prompt_tokens or 0,
-        image_encode_ms=0.0, prompt_ms=first_s * 1000, output_tokens=output_tokens, decode_ms=decode_s * 1000,
-        total_seconds=first_s + decode_s, finish_reason=finish, seed=request.seed,
-        engine=server.stats.shown if server else "", engine_model=server.stats.model if server else "")
-    return CaptionOutput(text, stats, prompt_text="")
-
-
-def _describe(exc: BaseException) -> str:
-    """A failure in the user's words: what the server said, or why it could not be reached."""
-    if isinstance(exc, openai.APIStatusError):
-        if exc.status_code == 429:
-            return "busy (HTTP 429, too many requests)"
-        if 300 <= exc.status_code < 400:
-            where = exc.response.headers.get("location", "")
-            to = f" to {shown_url(where)}" if where else ""
-            return (f"redirected elsewhere{to} (HTTP {exc.status_code}), which the app does not follow: images go "
-                    "only to the address given; give the one it redirects to if that is meant")
-        return f"HTTP {exc.status_code}"
-    if isinstance(exc, openai.APITimeoutError):
-        return "did not answer in time"
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        if "CERTIFICATE_VERIFY_FAILED" in str(cause):
-            return ("its HTTPS certificate is not one this computer trusts (a private certificate authority's "
-                    "certificates can be given: `engines add … --ca-file`)")
-        return f"cannot be reached ({type(cause).__name__ if cause else 'connection error'})"
-    if isinstance(exc, EngineError):
-        return str(exc)
-    if isinstance(exc, json.JSONDecodeError):  # openai passes on a body that is no JSON: a proxy's page, a bug
-        LOG.info("an answer that is not JSON: %s", exc)
-        return "its answer is not the JSON an OpenAI-compatible server sends (the details are in the log)"
-    return f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,9 @@
-"""What a remote engine reports where a local one reports what it loaded (plain data, for jobs and the window)."""
+"""What a remote engine reports where a local one reports what it loaded, and how each server is doing (plain
+data, for jobs, the records and the window)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from caprl_desktop.core.params import QWEN25VL_TOKEN_SIDE
@@ -47,3 +49,50 @@ class RemoteInfo:
         parts = [f"{s.shown} ({s.model or 'no model'})" if s.answering else f"{s.shown} (not answering)"
                  for s in self.servers]
         return f"{len(self.servers)} server{'s' if len(self.servers) != 1 else ''}: " + ", ".join(parts)
+
+
+@dataclass
+class ServerStats:
+    """How a server has done in this engine's life: for the status bar and the records."""
+
+    shown: str
+    model: str
+    label: str = ""  # its saved name, else its address
+    slots: int = 1  # captions it takes at a time: as given, as it said, or as measured so far
+    measuring: bool = False  # ``slots`` is still being measured from its replies
+    slots_from: str = "given"  # where ``slots`` comes from: "given" (#N), "server" (it said), "measured"
+    in_flight: int = 0
+    made: int = 0
+    output_tokens: int = 0
+    active_s: float = 0.0  # wall time with at least one caption in flight, up to ``active_since``
+    active_since: float | None = None  # (monotonic) captions are in flight since then
+    failures_in_row: int = 0
+    in_rotation: bool = True
+    reason: str = ""
+    silent_s: float = 0.0  # the longest one of its captions in flight has waited for a reply, now
+    slow: bool = False  # one has waited more than half of what it may
+
+    def busy_seconds(self) -> float:
+        """Wall time it has had work: captions side by side count once, so speeds are the server's own."""
+        return self.active_s + (time.monotonic() - self.active_since if self.active_since is not None else 0.0)
+
+    @property
+    def tokens_per_second(self) -> float:
+        busy = self.busy_seconds()
+        return self.output_tokens / busy if busy > 0 else 0.0
+
+    @property
+    def images_per_minute(self) -> float:
+        busy = self.busy_seconds()
+        return self.made * 60 / busy if busy > 0 else 0.0
+
+    def take(self) -> None:
+        if self.in_flight == 0:
+            self.active_since = time.monotonic()
+        self.in_flight += 1
+
+    def give_back(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.active_since is not None:
+            self.active_s += time.monotonic() - self.active_since
+            self.active_since = None
