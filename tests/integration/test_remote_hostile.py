@@ -1,5 +1,6 @@
-"""Caption servers that are hostile or broken: a stream that never ends, a huge reply, keep-alives and no words,
-silence, and a server that cuts one stream short when the next request comes (llama-cpp-python's own server).
+"""Caption servers that are hostile or broken: an address carrying a password, a stream that never ends, a huge
+reply, keep-alives and no words, silence, and a server that cuts one stream short when the next request comes
+(llama-cpp-python's own server).
 
 The stand-in (``tests/support/servers.py``) plays each on 127.0.0.1; the last test runs two real
 ``llama_cpp.server`` processes and kills one mid-folder. Each test has a time limit of its own: what these
@@ -16,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from caprl_desktop.cli.main import main
+from caprl_desktop.core.engine.remote import saved
 from caprl_desktop.core.engine.remote.capacity import Deadlines
 from caprl_desktop.core.engine.remote.engine import RemoteEngine
 from caprl_desktop.core.engine.remote.info import ServerStats
@@ -26,6 +29,7 @@ from caprl_desktop.core.engine.replies import CaptionDone, CaptionFailed, Captio
 from caprl_desktop.core.images.loading import PreparedImage, load_image
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import build_prompt
+from tests.support.gui import answer
 from tests.support.images import save_noise
 from tests.support.models import TEST_BUDGET, ModelFiles
 from tests.support.servers import LlamaServer, StandInServer
@@ -57,6 +61,23 @@ def hung_up(server: StandInServer, count: int = 1) -> bool:
     while server.script.left < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return server.script.left >= count
+
+
+# --- item 12: credentials in an address (the rest: tests/unit/test_remote_addresses.py) ------------
+
+
+def test_the_window_refuses_one_with_the_same_sentence_and_saves_nothing(qtbot: QtBot) -> None:
+    from caprl_desktop.ui.server_dialog import ServerDialog
+
+    dialog = ServerDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.name, "box")  # type: ignore[no-untyped-call]
+    qtbot.keyClicks(dialog.address, "http://me:s3cret@gpu-box:8000/v1")  # type: ignore[no-untyped-call]
+    refused = answer(qtbot, "OK")
+    dialog.accept()
+    assert refused and "--api-key-env" in refused[0] and "s3cret" not in refused[0]
+    assert dialog.isVisible() and dialog.server is None and not saved.saved_file().exists()
 
 
 # --- item 13: a stream that never ends -----------------------------------------------------------
@@ -185,7 +206,7 @@ def test_the_command_line_says_a_server_is_slow_and_a_saved_reply_time_out_holds
     assert "reply time-out" in capsys.readouterr().err
 
 
-def test_the_window_says_which_server_is_slow(qtbot: object) -> None:
+def test_the_window_says_which_server_is_slow(qtbot: QtBot) -> None:
     from PySide6.QtWidgets import QStatusBar
 
     from caprl_desktop.ui.status_line import StatusLine
