@@ -43,6 +43,7 @@ class CaptionStats:
     seed: int
     engine: str = ""  # the server that made it (its address without credentials); "" for this computer
     engine_model: str = ""  # the model id that server gave
+    tokens_after_cancel: int = 0  # a cancelled caption: tokens made after the engine read the cancel (none, by design)
 
     @property
     def tokens_per_second(self) -> float:

@@ -76,6 +76,7 @@ class Sequence:
         self.pending: int | None = None  # sampled, shown, not yet decoded into the context
         self.finish: str | None = None  # stop, length, context, cancelled once done
         self.cancel_requested = False
+        self.produced_at_cancel: int | None = None  # tokens made when the cancel arrived
 
     @property
     def done(self) -> bool:
@@ -83,6 +84,8 @@ class Sequence:
 
     def cancel(self) -> None:
         """Stop at the next ``step``; the text so far is kept in the output."""
+        if not self.cancel_requested:
+            self.produced_at_cancel = self.produced
         self.cancel_requested = True
 
 
@@ -390,6 +393,8 @@ class LlamaCaptioner:
             total_seconds=now - sequence.started,
             finish_reason=sequence.finish,
             seed=sequence.seed,
+            tokens_after_cancel=sequence.produced - (sequence.produced_at_cancel if sequence.produced_at_cancel
+                                                     is not None else sequence.produced),
         )
         text = "".join(sequence.parts).strip()
         return CaptionOutput(text=text, stats=stats, prompt_text=sequence.prompt_text)
