@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from caprl_desktop.core import atomic
 from caprl_desktop.core.atomic import WriteError, atomic_write_text, probe_writable
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX permission bits")
@@ -79,13 +78,16 @@ def test_the_probe_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_temporary_names_never_collide_with_an_existing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    names = iter(["aaaa", "aaaa", "bbbb"])
+    """A file already named as the temporary copy would be (another program's, a copy a kill left) is neither
+    written into nor replaced: the next name is taken."""
+    names = iter(["aaaa", "bbbb"])
     monkeypatch.setattr(secrets, "token_hex", lambda n: next(names))
-    fd, first = atomic._open_temp(tmp_path, ".x.")
-    os.close(fd)
-    fd, second = atomic._open_temp(tmp_path, ".x.")  # "aaaa" is taken: the next name is used
-    os.close(fd)
-    assert (first.name, second.name) == (".x.aaaa.tmp", ".x.bbbb.tmp")
+    taken = tmp_path / ".x.txt.aaaa.tmp"
+    taken.write_text("someone else's\n", encoding="utf-8")
+    atomic_write_text(tmp_path / "x.txt", "caption\n")
+    assert (tmp_path / "x.txt").read_text(encoding="utf-8") == "caption\n"
+    assert taken.read_text(encoding="utf-8") == "someone else's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".x.txt.aaaa.tmp", "x.txt"]  # .bbbb was renamed
 
 
 def sharing_violation() -> PermissionError:

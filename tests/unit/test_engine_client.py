@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -10,25 +10,25 @@ from pathlib import Path
 import pytest
 
 from caprl_desktop.core.engine.client import EngineClient
-from caprl_desktop.core.engine.protocol import Piece
+from caprl_desktop.core.engine.replies import CaptionText
 from caprl_desktop.core.errors import EngineCrashedError
-from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.images.loading import PreparedImage
+from caprl_desktop.core.params import EngineConfig, GenerationParams
+from caprl_desktop.core.prompts import build_prompt
 from tests.support import peers
 
 
 @pytest.fixture
 def client_with_peer(tmp_path: Path) -> Iterator[Callable[..., EngineClient]]:
+    """A started client whose engine process is a stand-in (no llama.cpp), with a caption sent to it."""
     clients: list[EngineClient] = []
 
-    def attach(target: Callable[..., None], *args: object) -> EngineClient:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        process = ctx.Process(target=target, args=(child, *args), daemon=True)
-        process.start()
-        child.close()
-        client = EngineClient(EngineConfig("model.gguf", "mmproj.gguf"), log_dir=tmp_path)
-        client._process, client._conn = process, parent  # a stand-in engine, no llama.cpp
+    def attach(main: Callable[..., None], **kwargs: float) -> EngineClient:
+        client = EngineClient(EngineConfig("model.gguf", "mmproj.gguf"), log_dir=tmp_path,
+                              process_main=functools.partial(main, **kwargs))
         clients.append(client)
+        client.start()
+        client.submit(PreparedImage(2, 2, bytes(12), 2, 2, "PNG"), build_prompt("en"), GenerationParams())
         return client
 
     yield attach
@@ -50,18 +50,18 @@ def counting_polls(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
 
 def test_a_late_reply_is_waited_for_without_polling(client_with_peer: Callable[..., EngineClient],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    client = client_with_peer(peers.reply_after, 1.0)
+    client = client_with_peer(peers.reply_after, seconds=1.0)
     polls = counting_polls(monkeypatch)
-    reply = client._receive()
-    assert isinstance(reply, Piece) and reply.text == "late"
+    reply = client.next_reply()
+    assert isinstance(reply, CaptionText) and reply.text == "late"
     assert polls == []  # woken by the reply itself, not by a timer every 0.2 s
 
 
 def test_a_death_without_a_reply_is_a_crash_with_its_exit_code(
     client_with_peer: Callable[..., EngineClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client = client_with_peer(peers.die_after, 0.5)
+    client = client_with_peer(peers.die_after, seconds=0.5)
     polls = counting_polls(monkeypatch)
     with pytest.raises(EngineCrashedError, match="exit code 3"):
-        client._receive()
+        client.next_reply()
     assert len(polls) <= 1  # one look for a last reply after the death, no timer

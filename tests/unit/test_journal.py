@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import subprocess
@@ -113,8 +114,9 @@ def test_options_written_by_another_version_make_that_job_unresumable_not_a_cras
     job_id = a_stopped_job(tmp_path)
     stored = json.loads(options_to_json(options()))
     stored.update({"app": "9.9", "renamed_field": 1})
+    with contextlib.closing(sqlite3.connect(default_path())) as db, db:  # as another version wrote it
+        db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job_id))
     with Journal() as journal:
-        journal._db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job_id))
         summary = journal.get(job_id)
         assert summary is not None and summary.options is None and not summary.resumable
         assert summary.unreadable == "written by CapRL Desktop version 9.9"

@@ -12,6 +12,7 @@ When the process dies (llama.cpp aborted, or it was killed) the caption in fligh
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import itertools
 import multiprocessing
@@ -20,7 +21,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -65,8 +66,12 @@ def describe_exit(exitcode: int | None) -> str:
 class EngineClient:
     """One engine process at a time; not thread-safe except ``cancel()``, which any thread may call."""
 
-    def __init__(self, config: EngineConfig, *, log_dir: Path | None = None) -> None:
+    def __init__(self, config: EngineConfig, *, log_dir: Path | None = None,
+                 process_main: Callable[[Connection, str], None] | None = None) -> None:
+        """``process_main``: what the engine process runs, given its end of the pipe and its log's path (a
+        module-level function, since the process is spawned); llama.cpp's worker unless a test stands in."""
         self.config = config
+        self._process_main = process_main or functools.partial(_in_engine_process, "run_worker")
         self._log_dir = log_dir or paths.log_dir()
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
@@ -97,8 +102,8 @@ class EngineClient:
         self._remove_old_logs()
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe(duplex=True)
-        process = ctx.Process(target=_in_engine_process, args=("run_worker", child, str(self.log_path)),
-                              name="caprl-engine", daemon=True)
+        process = ctx.Process(target=self._process_main, args=(child, str(self.log_path)), name="caprl-engine",
+                              daemon=True)
         process.start()
         child.close()
         self._process, self._conn = process, parent
