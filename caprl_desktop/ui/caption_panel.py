@@ -93,6 +93,11 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.details)
         self.show_entry(None, "", streaming=False)
 
+    @property
+    def save_pending(self) -> bool:
+        """An edit waits for its delay to be saved."""
+        return self._save_timer.isActive()
+
     def flush(self) -> None:
         """Save an edit still waiting for its delay (closing the window, switching images)."""
         if self._save_timer.isActive():

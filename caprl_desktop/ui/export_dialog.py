@@ -129,6 +129,7 @@ def preview_text(report: ExportReport) -> str:
 
 class ExportDialog(QDialog):
     exported = Signal(object)  # ExportReport, once the file is written
+    refreshed = Signal()  # the preview says what Export would write now (it follows typing after a pause)
 
     def __init__(self, queue: QueueModel, selected_rows: list[int], settings: AppSettings,
                  parent: QWidget | None = None) -> None:
@@ -317,6 +318,7 @@ class ExportDialog(QDialog):
                 text += " · " + self.tr("replaces the {} there").format(target.name)
         self.preview.setText(text)
         self.export_button.setEnabled(ok)
+        self.refreshed.emit()
 
     def export(self) -> None:
         """Write the file; on success close and hand on the report, else say why and stay open."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, QPoint, Qt
-from PySide6.QtWidgets import QRadioButton
+from PySide6.QtWidgets import QApplication, QRadioButton
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.export.writers import read_csv, read_jsonl
@@ -52,10 +52,9 @@ def choose(qtbot: QtBot, dialog: ExportDialog, kind: str) -> None:
 
 def type_location(qtbot: QtBot, dialog: ExportDialog, text: str) -> None:
     dialog.location.selectAll()
-    qtbot.keyClick(dialog.location, Qt.Key.Key_Delete)  # type: ignore[no-untyped-call]
-    qtbot.keyClicks(dialog.location, text)  # type: ignore[no-untyped-call]
-    qtbot.waitUntil(lambda: dialog.preview.text() != "Choose where the file goes.", timeout=5000)
-    qtbot.wait(400)  # the preview follows typing after a pause
+    with qtbot.waitSignal(dialog.refreshed, timeout=5000):  # the preview follows typing after a pause
+        qtbot.keyClick(dialog.location, Qt.Key.Key_Delete)  # type: ignore[no-untyped-call]
+        qtbot.keyClicks(dialog.location, text)  # type: ignore[no-untyped-call]
 
 
 def click_export(qtbot: QtBot, window: MainWindow, dialog: ExportDialog) -> str:
@@ -201,7 +200,8 @@ def test_folders_panel_opens_at_pictures_with_places_and_keeps_its_width(
     # It cannot be made narrower than names need; and a layout saved 60 px wide (as windows before this kept
     # one) comes back no narrower either.
     win.resizeDocks([win.folders_dock], [60], Qt.Orientation.Horizontal)
-    qtbot.wait(50)
+    QApplication.sendPostedEvents()  # the layout requests the resize posted, handled now (not after a guessed time)
+    QApplication.processEvents()
     assert win.folders_dock.width() >= MIN_WIDTH
     pane.setMinimumWidth(0)
     win.resizeDocks([win.folders_dock], [60], Qt.Orientation.Horizontal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -57,14 +58,30 @@ def states(window: MainWindow) -> dict[str, State]:
     return {e.item.file_name: e.state for e in window.queue.entries}
 
 
-def on_next_dialog(kind: type[QDialog], act: Callable[[QDialog], None], *, within_s: float = 30.0) -> list[QDialog]:
+T = TypeVar("T")
+
+
+class Seen(list[T]):
+    """What a look at the next dialog found; ``stop()`` ends the look at once (a test that expects no dialog
+    stops it as soon as the dialog would have been shown, rather than waiting out the deadline)."""
+
+    stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+def on_next_dialog(kind: type[QDialog], act: Callable[[QDialog], None], *, within_s: float = 30.0,
+                   stop_with: Seen[str] | None = None) -> Seen[QDialog]:
     """Call ``act`` on the next modal dialog of ``kind`` the window opens (``exec`` blocks the test until it is
     answered, so the answer is given from the event loop). Returns a list that holds the dialog once acted on;
-    it stays empty when none opened within ``within_s``."""
-    seen: list[QDialog] = []
+    it stays empty when none opened within ``within_s`` or before ``stop()`` (of it, or of ``stop_with``)."""
+    seen: Seen[QDialog] = Seen()
     deadline = time.monotonic() + within_s
 
     def look() -> None:
+        if seen.stopped or (stop_with is not None and stop_with.stopped):
+            return
         dialog = QApplication.activeModalWidget()
         if not isinstance(dialog, kind) or not dialog.isVisible():
             # Looking stops at the deadline: a look still going later could answer the next test's dialog.
@@ -82,12 +99,12 @@ def on_next_dialog(kind: type[QDialog], act: Callable[[QDialog], None], *, withi
     return seen
 
 
-def answer(qtbot: QtBot, button: str, *, within_s: float = 30.0) -> list[str]:
+def answer(qtbot: QtBot, button: str, *, within_s: float = 30.0) -> Seen[str]:
     """Click ``button`` (by its text) in the next message box the window opens, as a user would.
 
     Returns a list that holds the box's text and informative text once it was answered; it stays empty
-    when no box opened within ``within_s`` (so a test can say that none was asked)."""
-    seen: list[str] = []
+    when no box opened within ``within_s`` or before ``stop()`` (so a test can say that none was asked)."""
+    seen: Seen[str] = Seen()
 
     def click(box: QDialog) -> None:
         assert isinstance(box, QMessageBox)
@@ -95,5 +112,5 @@ def answer(qtbot: QtBot, button: str, *, within_s: float = 30.0) -> list[str]:
         seen.extend([box.text(), box.informativeText()])
         qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
 
-    on_next_dialog(QMessageBox, click, within_s=within_s)
+    on_next_dialog(QMessageBox, click, within_s=within_s, stop_with=seen)
     return seen
