@@ -214,7 +214,10 @@ def test_stop_before_the_first_piece_ends_the_caption_at_once(
     with RemoteEngine([parse_server(first.url + "#1")]) as engine:
         engine.start()
         engine.submit(photo(tmp_path), PROMPT, GenerationParams(max_tokens=8, seed=1))
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while not first.script.requests:  # the server has the image and is "encoding" it: nothing comes back
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
         stopped = time.monotonic()
         engine.cancel()
         [reply] = until_done(engine, 1)

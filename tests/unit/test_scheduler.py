@@ -10,7 +10,9 @@ import errno
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import pytest
 
@@ -38,6 +40,8 @@ from tests.support.fake_engine import FakeEngine, Script
 from tests.support.faults import fail_writes
 from tests.support.jobs import options
 
+P = ParamSpec("P")
+T = TypeVar("T")
 FIVE = ("a.png", "b.png", "c.png", "d.png", "e.png")
 POISON = Script(crashes=99)
 
@@ -598,15 +602,29 @@ def read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return names
 
 
-def test_images_are_read_ahead_on_a_thread_as_many_as_the_engine_takes(tmp_path: Path, read: list[str]) -> None:
+def test_images_are_read_ahead_on_a_thread_as_many_as_the_engine_takes(
+    tmp_path: Path, read: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    class Recording(ThreadPoolExecutor):
+        """The read-ahead's one thread, noting each read asked of it as it is asked."""
+
+        def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+            path = args[0]
+            assert isinstance(path, Path)
+            asked.append(path.name)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(readahead, "ThreadPoolExecutor", Recording)
     engine, items, _ = setup(tmp_path, [f"p{i}.png" for i in range(8)], parallel=3)
     job = run_job(items, options(), engine)
     assert isinstance(next(job), JobPlanned) and read == []
     assert next(job) == ItemStarted(0, items[0])
-    # While the job waits at this yield, the thread reads the first image and the three after it, no more.
-    wait_until(lambda: len(read) >= 4)
-    time.sleep(0.05)  # time enough to read one too many, were it asked for
-    assert read == ["p0.png", "p1.png", "p2.png", "p3.png"]
+    # Asked before the image is started: the first image and the three after it, no more.
+    assert asked == ["p0.png", "p1.png", "p2.png", "p3.png"]
+    wait_until(lambda: len(read) == 4)  # read on the thread while the job waits at this yield
+    assert read == asked
     events = list(job)
     assert summary(events).captioned == 8
     assert read == [f"p{i}.png" for i in range(8)]  # each once
