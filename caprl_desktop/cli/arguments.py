@@ -9,12 +9,11 @@ default. ``settings_from_args`` turns them into the same ``CaptionSettings`` the
 from __future__ import annotations
 
 import argparse
-import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 from caprl_desktop.core.export.writers import CSV_COLUMN_SETS
-from caprl_desktop.core.jobs.options import EXISTING_CHOICES, METADATA_MODES, JobOptions
+from caprl_desktop.core.jobs.opening import ResumeChanges
+from caprl_desktop.core.jobs.options import EXISTING_CHOICES, METADATA_MODES
 from caprl_desktop.core.params import DEFAULT_IMAGE_BUDGET, IMAGE_BUDGET_PRESETS, GenerationParams
 from caprl_desktop.core.prompts import PRESETS, default_language, parse_language
 from caprl_desktop.core.settings import CaptionSettings
@@ -142,20 +141,10 @@ def engine_settings_from_args(args: argparse.Namespace) -> CaptionSettings:
     return CaptionSettings(gpu_layers=args.gpu_layers, threads=args.threads, parallel=args.parallel)
 
 
-def resume_changes(args: argparse.Namespace, *, model_label: str | None = None,
-                   ) -> Callable[[JobOptions], JobOptions]:
-    """What this resume changes in the run's options: the sampling options given, ``--output-dir``, the
-    ``--metadata`` choices given, and the model that makes its captions from now on (records name it)."""
-    sampling = _given(args, SAMPLING_FIELDS)
-    metadata = _given(args, ("metadata", "metadata_existing"))
-    folder: Path | None = getattr(args, "output_dir", None)
-
-    def change(options: JobOptions) -> JobOptions:
-        params = dataclasses.replace(options.params, **sampling)  # type: ignore[arg-type]
-        changed = dataclasses.replace(options, params=params, model_label=model_label or options.model_label,
-                                      **metadata)  # type: ignore[arg-type]
-        if folder is not None:
-            changed = dataclasses.replace(changed, caption_folder=str(folder.absolute()))
-        return changed
-
-    return change
+def resume_changes(args: argparse.Namespace) -> ResumeChanges:
+    """What this resume changes in the run's options: the sampling options given, ``--output-dir`` and the
+    ``--metadata`` choices given (the model that makes its captions from now on is ``open_run``'s to add)."""
+    return ResumeChanges(
+        max_tokens=args.max_tokens, temperature=args.temperature, top_p=args.top_p,
+        repeat_penalty=args.repeat_penalty, seed=args.seed, caption_folder=getattr(args, "output_dir", None),
+        metadata=getattr(args, "metadata", None), metadata_existing=getattr(args, "metadata_existing", None))

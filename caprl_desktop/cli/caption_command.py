@@ -34,8 +34,9 @@ from caprl_desktop.core.jobs.events import (
     JobPlanned,
 )
 from caprl_desktop.core.jobs.journal import Journal, JournalBusyError
+from caprl_desktop.core.jobs.opening import EngineStart, NewRun, OnServers, OnThisComputer, Resume, open_run
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
-from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job, resume_job, start_job
+from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.visible_text import visible
 
@@ -90,21 +91,17 @@ def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     stream_to_stdout = len(items) == 1 and not args.csv and not args.jsonl
     if args.engine:
-        with _remote_engine(args.engine) as remote:
-            label = _served_models(remote)
-            with open_journal() as journal, start_job(journal, items, settings.job_options(label),
-                                                 holder=HOLDER) as session:
-                return _caption(session, remote, args, stream_to_stdout=stream_to_stdout, unread=unread)
-    pair = _model(args)
-    if pair is None:
-        return EXIT_USAGE
-    model, mmproj = pair
+        start: EngineStart = OnServers(lambda: _remote_engine(args.engine))
+    else:
+        pair = _model(args)
+        if pair is None:
+            return EXIT_USAGE
+        model, mmproj = pair
+        start = OnThisComputer(model, lambda options: _local_engine(
+            settings.engine_config(model, mmproj, options, images=len(items))))
     # A CaprlError from here on (a busy folder, the journal) ends in cli.main's one handler.
-    with open_journal() as journal, start_job(journal, items, settings.job_options(model.name),
-                                         holder=HOLDER) as session:
-        config = settings.engine_config(model, mmproj, session.options, images=len(items))
-        with _local_engine(config) as engine:
-            return _caption(session, engine, args, stream_to_stdout=stream_to_stdout, unread=unread)
+    with open_journal() as journal, open_run(journal, NewRun(items, settings), start, holder=HOLDER) as opened:
+        return _caption(opened.session, opened.engine, args, stream_to_stdout=stream_to_stdout, unread=unread)
 
 
 def resume(job_id: int | None, args: argparse.Namespace) -> int:
@@ -122,21 +119,19 @@ def resume(job_id: int | None, args: argparse.Namespace) -> int:
         else:
             resumable_job(journal, job_id)  # "no such job" before a model is chosen (which may download)
         if args.engine:
-            with _remote_engine(args.engine) as remote:
-                change = arguments.resume_changes(args, model_label=_served_models(remote))
-                with resume_job(journal, job_id, holder=HOLDER, change=change) as session:
-                    _say_resuming(journal, session, job_id)
-                    return _caption(session, remote, args, stream_to_stdout=False)
-        pair = _model(args)
-        if pair is None:
-            return EXIT_USAGE
-        model, mmproj = pair
-        change = arguments.resume_changes(args, model_label=model.name)
-        with resume_job(journal, job_id, holder=HOLDER, change=change) as session:
-            _say_resuming(journal, session, job_id)
-            config = arguments.engine_settings_from_args(args).engine_config(model, mmproj, session.options)
-            with _local_engine(config) as engine:
-                return _caption(session, engine, args, stream_to_stdout=False)
+            start: EngineStart = OnServers(lambda: _remote_engine(args.engine))
+        else:
+            pair = _model(args)
+            if pair is None:
+                return EXIT_USAGE
+            model, mmproj = pair
+            engine_settings = arguments.engine_settings_from_args(args)
+            start = OnThisComputer(model, lambda options: _local_engine(
+                engine_settings.engine_config(model, mmproj, options)))
+        resumed = job_id
+        with open_run(journal, Resume(job_id, arguments.resume_changes(args)), start, holder=HOLDER,
+                      opened=lambda session: _say_resuming(journal, session, resumed)) as opened:
+            return _caption(opened.session, opened.engine, args, stream_to_stdout=False)
 
 
 def _say_resuming(journal: Journal, session: JobSession, job_id: int) -> None:
@@ -182,10 +177,6 @@ def _remote_engine(addresses: list[str]) -> Iterator[RemoteEngine]:
                 print(visible(f"{stats.shown}: {stats.made} caption{'s' if stats.made != 1 else ''}, {stats.slots} "
                               f"at a time{how}, {stats.images_per_minute:.1f} images/min, "
                               f"{stats.tokens_per_second:.1f} tokens/s{state}"), file=sys.stderr)
-
-
-def _served_models(remote: RemoteEngine) -> str:
-    return remote.info.model_label if remote.info else "server"
 
 
 def _model(args: argparse.Namespace) -> tuple[Path, Path] | None:

@@ -1,26 +1,26 @@
 """The window's side of the engine: a QObject on its own thread that runs caption jobs and emits their events.
 
 The engine itself is a separate process (``EngineClient``), or the caption servers the user chose
-(``RemoteEngine``, reached over HTTP); this thread only waits for their replies and forwards the core's plain
-job events as Qt signals, so the GUI thread never blocks. Each run is a ``RunRequest`` with
-its own ``RunControl``, set from the GUI thread: stop ends the run (``cancel_captions()`` stops the captions
-in flight within a token), pause starts no more and lets those in flight finish. Every slot ends its job,
-whatever is raised: the window is never left waiting.
+(``RemoteEngine``, reached over HTTP), both made by the ``EngineFactory`` it is given (``ui/engines.py``); this
+thread only waits for their replies and forwards the core's plain job events as Qt signals, so the GUI thread
+never blocks; which starts first, the engine or the run, is ``core/jobs/opening.py``'s to say. Each run is a
+``RunRequest`` with its own ``RunControl``, set from the GUI thread: stop ends the run (``cancel_captions()``
+stops the captions in flight within a token), pause starts no more and lets those in flight finish. Every
+slot ends its job, whatever is raised: the window is never left waiting.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.remote import consent, saved
-from caprl_desktop.core.engine.remote.engine import RemoteEngine
 from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.core.errors import CaprlError, EngineError
@@ -28,15 +28,26 @@ from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError
 from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.opening import (
+    EngineStart,
+    NewRun,
+    OnServers,
+    OnThisComputer,
+    Resume,
+    ResumeChanges,
+    open_run,
+)
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
-from caprl_desktop.core.jobs.session import JobSession, NothingToResumeError, resumable_job, resume_job, start_job
+from caprl_desktop.core.jobs.session import JobSession
 from caprl_desktop.core.models.listing import model_name
 from caprl_desktop.core.params import EngineConfig
 from caprl_desktop.core.settings import CaptionSettings
+from caprl_desktop.ui.engines import EngineFactory, LocalEngine, RealEngines, ServerEngine
 from caprl_desktop.ui.errors import describe
 
 HOLDER = "CapRL Desktop window"
+E = TypeVar("E")
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,21 @@ class RunRequest:
     caption_folder: str | None = None  # a resumed run's captions go here now (its own folder could not be written)
     control: RunControl = field(default_factory=RunControl)
 
+    def to_open(self) -> NewRun | Resume:
+        """What ``open_run`` is asked: a recorded run goes on as it was started (its language, prompt, detail),
+        captions going to a folder chosen since its own failed; images of a run that cannot be resumed any
+        more (forgotten, or running elsewhere) start a new run with the current choices."""
+        new = NewRun(self.items, self.settings, self.overwrite)
+        if self.job_id is None:
+            return new
+        folder = Path(self.caption_folder) if self.caption_folder else None
+        return Resume(self.job_id, ResumeChanges(caption_folder=folder), only=tuple(i.path for i in self.items),
+                      otherwise=new)
+
+
+class _EngineFailed(Exception):
+    """The engine could not start; ``engineFailed`` has said why, and the run ends without failing its images."""
+
 
 class CaptionWorker(QObject):
     engineStarting = Signal()
@@ -93,14 +119,15 @@ class CaptionWorker(QObject):
     tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
     jobFailed = Signal(str)  # an unexpected error ended the job: the images not finished fail with this reason
     journalSetAside = Signal(str)  # the journal was damaged and set aside on opening: the core's sentence
+    released = Signal()  # ``release`` has ended the engine: its model files are free
 
-    def __init__(self, log_dir: Path | None = None, journal_path: Path | None = None) -> None:
+    def __init__(self, engines: EngineFactory | None = None, journal_path: Path | None = None) -> None:
         super().__init__()
-        self._log_dir = log_dir
+        self._engines = engines or RealEngines()
         self._journal_path = journal_path
         self._journal: Journal | None = None
-        self._engine: EngineClient | None = None
-        self._remote: RemoteEngine | None = None  # the servers in use instead, when the user chose servers
+        self._engine: LocalEngine | None = None
+        self._remote: ServerEngine | None = None  # the servers in use instead, when the user chose servers
         self._servers: tuple[Server, ...] = ()  # what ``_remote`` was started with
 
     # --- any thread ---------------------------------------------------------------------------
@@ -124,19 +151,19 @@ class CaptionWorker(QObject):
     # --- worker thread ------------------------------------------------------------------------
     # Called through queued signals, so they run on this object's thread.
 
-    def _ensure_engine(self, config: EngineConfig) -> EngineClient:
+    def _ensure_engine(self, config: EngineConfig) -> LocalEngine:
         engine = self._engine
         if engine is not None and engine.running and engine.config == config:
             return engine
         self.close_servers()
         self.engineStarting.emit()
         if engine is None:
-            engine = self._engine = EngineClient(config, log_dir=self._log_dir)
+            engine = self._engine = self._engines.local(config)
         info = engine.start(config)
         self.engineReady.emit(info, model_name(info.model))  # the name reads the store: here, off the GUI thread
         return engine
 
-    def _ensure_servers(self, choice: ServerChoice) -> RemoteEngine:
+    def _ensure_servers(self, choice: ServerChoice) -> ServerEngine:
         """The chosen saved servers, asked which model they serve. A server that would get images unencrypted
         over a network is refused until the user has had its warning (the Settings page asks)."""
         servers = tuple(saved.resolve(name) for name in choice.names)
@@ -147,14 +174,14 @@ class CaptionWorker(QObject):
             raise EngineError(unwarned[0][1] + ". Choose it again in Settings → Engine to agree to that.")
         self.unload()
         self.engineStarting.emit()
-        remote = RemoteEngine(servers)
+        remote = self._engines.servers(servers)
         try:
-            info = remote.start()
+            remote.start()
         except BaseException:
             remote.close()
             raise
         self._remote, self._servers = remote, servers
-        self.engineReady.emit(info, ", ".join(server.label for server in servers))
+        self.engineReady.emit(remote.info, ", ".join(server.label for server in servers))
         return remote
 
     def close_servers(self) -> None:
@@ -193,55 +220,40 @@ class CaptionWorker(QObject):
             if request.control.stop.is_set():
                 return  # cancelled while it waited its turn
             journal = self._open_journal()
-            if isinstance(request.engine, ServerChoice):
-                finished = self._run_on_servers(journal, request, request.engine)
-                return
-            local = request.engine
-            with self._session(journal, request, local.model_path.name) as session:
-                self.jobStarted.emit(session.job_id, [i.path for i in session.items])
-                config = request.settings.engine_config(local.model_path, local.mmproj_path, session.options)
-                try:
-                    engine = self._ensure_engine(config)
-                except CaprlError as exc:
-                    self.engineFailed.emit(str(exc))
-                    return
-                finished = self._drive(session, engine, request.control)
+            with open_run(journal, request.to_open(), self._engine_start(request), holder=HOLDER,
+                          opened=lambda session: self.jobStarted.emit(session.job_id,
+                                                                      [i.path for i in session.items])) as opened:
+                finished = self._drive(opened.session, opened.engine, request.control)
+        except _EngineFailed:
+            pass
         except FolderBusyError as exc:
             self.jobRefused.emit(request.items, str(exc))
-        except CaprlError as exc:  # the journal (a full data disk, busy), a run that cannot be resumed
+        except CaprlError as exc:  # the journal (a full data disk, busy)
             self.jobFailed.emit(str(exc))
         except Exception as exc:  # noqa: BLE001 - an OSError nobody foresaw (a full data disk) ends the job too
             self.jobFailed.emit(describe(exc, "a caption job"))
         finally:
             self.jobEnded.emit(finished)
 
-    def _run_on_servers(self, journal: Journal, request: RunRequest, choice: ServerChoice) -> JobFinished | None:
-        """The servers first (the records name the models they serve), then the run."""
+    def _engine_start(self, request: RunRequest) -> EngineStart:
+        """The engine the run asks for, kept by this worker between runs; one that cannot start says so through
+        ``engineFailed`` and ends the run (``_EngineFailed``)."""
+        choice = request.engine
+        if isinstance(choice, ServerChoice):
+            return OnServers(lambda: contextlib.nullcontext(self._or_failed(lambda: self._ensure_servers(choice))))
+
+        def local(options: JobOptions) -> contextlib.AbstractContextManager[CaptionEngine]:
+            config = request.settings.engine_config(choice.model_path, choice.mmproj_path, options)
+            return contextlib.nullcontext(self._or_failed(lambda: self._ensure_engine(config)))
+
+        return OnThisComputer(choice.model_path, local)
+
+    def _or_failed(self, start: Callable[[], E]) -> E:
         try:
-            remote = self._ensure_servers(choice)
+            return start()
         except CaprlError as exc:
             self.engineFailed.emit(str(exc))
-            return None
-        label = remote.info.model_label if remote.info else "server"
-        with self._session(journal, request, label) as session:
-            self.jobStarted.emit(session.job_id, [i.path for i in session.items])
-            return self._drive(session, remote, request.control)
-
-    def _session(self, journal: Journal, request: RunRequest,
-                 model_label: str) -> contextlib.AbstractContextManager[JobSession]:
-        if request.job_id is not None and _resumable(journal, request.job_id):
-            def change(options: JobOptions) -> JobOptions:
-                # The run keeps its own choices; captions go to a folder chosen since its own failed, and the
-                # records name the model that makes them now.
-                folder = request.caption_folder
-                moved = {"caption_folder": str(Path(folder).absolute())} if folder else {}
-                return dataclasses.replace(options, model_label=model_label, **moved)  # type: ignore[arg-type]
-
-            return resume_job(journal, request.job_id, holder=HOLDER, only=[i.path for i in request.items],
-                              change=change)
-        # A new run; also for images of a run that cannot be resumed any more (forgotten, or running elsewhere).
-        options = request.settings.job_options(model_label, overwrite=request.overwrite)
-        return start_job(journal, request.items, options, holder=HOLDER)
+            raise _EngineFailed from exc
 
     def _drive(self, session: JobSession, engine: CaptionEngine, control: RunControl) -> JobFinished | None:
         job = session.run(engine, hold=control.pause.is_set)
@@ -264,12 +276,17 @@ class CaptionWorker(QObject):
         return self._journal
 
     def unload(self) -> None:
-        """Free the model's memory (idle, or its files removed), or let the servers go; the next job loads it
-        (or asks them) again."""
+        """Free the model's memory (idle), or let the servers go; the next job loads it (or asks them) again."""
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
         self.close_servers()
+
+    def release(self) -> None:
+        """End the engine before its model files are deleted or forgotten (Windows cannot delete a memory-mapped
+        file); ``released`` says when it has."""
+        self.unload()
+        self.released.emit()
 
     def shutdown(self) -> None:
         self.unload()
@@ -279,11 +296,3 @@ class CaptionWorker(QObject):
         thread = QThread.currentThread()
         thread.quit()
 
-
-
-def _resumable(journal: Journal, job_id: int) -> bool:
-    try:
-        resumable_job(journal, job_id)
-    except NothingToResumeError:
-        return False
-    return True

@@ -43,6 +43,7 @@ from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
 from caprl_desktop.ui.confirm import CANCEL_ASKS_ABOVE, Confirm
 from caprl_desktop.ui.disk_captions import ReplaceQuestion
+from caprl_desktop.ui.engines import EngineFactory
 from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_text
 from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
@@ -62,12 +63,14 @@ if TYPE_CHECKING:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: AppSettings | None = None, store: ModelStore | None = None) -> None:
+    def __init__(self, settings: AppSettings | None = None, store: ModelStore | None = None, *,
+                 engines: EngineFactory | None = None) -> None:
+        """``engines``: what makes the engines (tests pass stand-ins; the app: llama.cpp and servers)."""
         super().__init__()
         self.settings = settings or AppSettings()
         self.setWindowTitle("CapRL Desktop")
         self.setAcceptDrops(True)
-        self.controller = QueueController(self.settings, store or ModelStore(), self)
+        self.controller = QueueController(self.settings, store or ModelStore(), self, engines=engines)
         self.queue = self.controller.queue  # what the list shows
         self.model_dialog: ModelDialog | None = None  # made when first shown: the hub's client loads with it
         self.export_box: ExportDialog | None = None  # the last export dialog opened
@@ -79,7 +82,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore()
         self._update_buttons()
-        self.controller.prepare_engine()
+        self.controller.engine.prepare()
         self.controller.offer_resume()
 
     # --- construction -------------------------------------------------------------------------
@@ -227,12 +230,13 @@ class MainWindow(QMainWindow):
         queue.rowsListed.connect(self.images.select_first)
         queue.dropListed.connect(self._show_added)
         queue.scanningChanged.connect(self._scanning)
-        queue.engineStarting.connect(status.show_loading)
-        queue.engineReady.connect(self._engine_ready)
-        queue.engineFailed.connect(self._engine_failed)
-        queue.engineUnloaded.connect(status.show_unloaded)
-        queue.serversMeasured.connect(status.show_servers)
-        queue.modelAvailable.connect(status.show_model_available)
+        engine = queue.engine
+        engine.engineStarting.connect(status.show_loading)
+        engine.engineReady.connect(self._engine_ready)
+        engine.engineFailed.connect(self._engine_failed)
+        engine.engineUnloaded.connect(status.show_unloaded)
+        engine.serversMeasured.connect(status.show_servers)
+        engine.modelAvailable.connect(status.show_model_available)
         queue.modelMissing.connect(self.show_models)
         queue.message.connect(self.statusBar().showMessage)
         queue.replaceAsked.connect(self._confirm_replace)
@@ -403,8 +407,8 @@ class MainWindow(QMainWindow):
             from caprl_desktop.ui.model_dialog import ModelDialog
 
             self.model_dialog = ModelDialog(self.controller.store, self)
-            self.model_dialog.release_files = self.controller.release_model_files
-            self.model_dialog.modelsChanged.connect(self.controller.models_changed)
+            self.model_dialog.release_files = self.controller.engine.release
+            self.model_dialog.modelsChanged.connect(self.controller.engine.models_changed)
         self.model_dialog.show()
         self.model_dialog.raise_()
         self.model_dialog.activateWindow()
@@ -426,9 +430,9 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self, gpu=info.backend.gpu_offload if info is not None else None)
         accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
         if dialog.engine_page.edited:  # (saved at once, even when the dialog is cancelled)
-            self.controller.servers_edited()
+            self.controller.engine.servers_edited()
         if accepted or dialog.engine_page.edited:
-            self.controller.settings_changed()
+            self.controller.engine.settings_changed()
 
     def choose_caption_folder(self) -> None:
         chosen = QFileDialog.getExistingDirectory(self, self.tr("Save captions in"),
@@ -451,10 +455,11 @@ class MainWindow(QMainWindow):
 
     def _show_row(self, row: int) -> None:
         entry = self.queue.entry(row)
+        looks = self.controller.looks
         if entry.state == State.IDLE:
-            self.controller.look_now(row)  # a caption already on disk: an edit must start from it
+            looks.look_now(row)  # a caption already on disk: an edit must start from it (read off this thread)
         if not entry.description and entry.state in (State.IDLE, State.DONE) and self.settings.metadata != "off":
-            self.controller.look_for_description(row)  # whether the image itself holds one (read off this thread)
+            looks.look_for_description(row)  # whether the image itself holds one (read off this thread)
         # A failed image shows its reason apart from the caption and cannot be edited, so the reason never
         # reaches a sidecar; one whose caption was made but not saved shows that caption.
         failed = entry.state == State.FAILED and not entry.unsaved
@@ -467,7 +472,8 @@ class MainWindow(QMainWindow):
         self.panel.caption_folder = Path(folder) if folder else None
         self.panel.show_entry(entry.path, "" if failed else entry.caption, streaming=entry.state == State.CAPTIONING,
                               sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root,
-                              error=entry.error if entry.state == State.FAILED else "", editable=not failed,
+                              error=entry.error if entry.state == State.FAILED else "",
+                              editable=not failed and not looks.reading(entry.path),  # (shown again once read)
                               hint=hint, provenance=entry.record.provenance if entry.record is not None else None,
                               description=entry.description)
         self.preview.show_image(entry.path)

@@ -78,8 +78,9 @@ class ModelDialog(QDialog):
         self._installed_ids: set[str] = set()
         self.hub_problem: HubProblem | None = None  # why the hub cannot be used now; None while it can
         self.local_dialog: LocalModelDialog | None = None
-        # Before a model is removed: ends an engine that has its files open (the window sets it); says why not.
-        self.release_files: Callable[[set[Path]], str | None] = lambda paths: None
+        # Before a model is removed: ends an engine that has its files open (the window sets it), then tells
+        # the callback None, or why that cannot be done now. It may answer later: the engine ends on its thread.
+        self.release_files: Callable[[set[Path], Callable[[str | None], None]], None] = lambda paths, then: then(None)
         self.setWindowTitle(self.tr("Models — CapRL Desktop"))
         self.resize(760, 640)
         self._build()
@@ -304,7 +305,12 @@ class ModelDialog(QDialog):
             self.remove_model(model)
 
     def remove_model(self, model: InstalledFile) -> None:
-        busy = self.release_files({self.store.path_of(model)})
+        """Remove ``model`` once no engine has its files open (at once, or when the engine has ended)."""
+        self.remove_button.setEnabled(False)  # (until it is done: one removal at a time)
+        self.release_files({self.store.path_of(model)}, lambda busy: self._remove_released(model, busy))
+
+    def _remove_released(self, model: InstalledFile, busy: str | None) -> None:
+        self._update_buttons()
         if busy is not None:
             QMessageBox.information(self, self.tr("Remove model"), busy)
             return

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import json
 import os
 import random
 import signal
@@ -26,8 +25,7 @@ from caprl_desktop.cli.main import main as cli_main
 from caprl_desktop.core.export.writers import read_csv, read_jsonl
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import ItemStarted, ItemText
-from caprl_desktop.core.jobs.folder_locks import folder_locks
-from caprl_desktop.core.jobs.journal import Journal, options_to_json
+from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import GenerationParams, ImageBudget
@@ -346,7 +344,7 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     assert not dialog.file_manager.isChecked()
     dialog.file_manager.setChecked(True)  # the file-manager entries, as `integrate install` writes them
     dialog.accept()
-    window.controller.settings_changed()
+    window.controller.engine.settings_changed()
     service_menu = Path(os.environ["XDG_DATA_HOME"]) / "kio" / "servicemenus" / "caprl-desktop-caption.desktop"
     assert service_menu.is_file()
 
@@ -355,7 +353,7 @@ def test_settings_dialog_applies_to_the_next_job_and_persists(qtbot: QtBot, wind
     options = window.settings.choices.job_options("tiny")
     assert options.params.temperature == 0.0 and options.params.seed == 42 and options.params.max_tokens == 40
     assert options.overwrite
-    assert not window.controller.idle_timer.isActive()  # "Never"
+    assert not window.controller.engine.idle_timer.isActive()  # "Never"
     qtbot.waitUntil(lambda: window.controller.engine_info is not None and window.controller.engine_info.threads == 1,
                     timeout=CAPTION_TIMEOUT_MS)  # reloaded with the new set-up
     assert window.controller.engine_info is not None and window.controller.engine_info.parallel == 2
@@ -383,8 +381,8 @@ def test_idle_model_is_unloaded_and_loads_again_for_the_next_image(
     qtbot: QtBot, window: MainWindow, tmp_path: Path
 ) -> None:
     pid = window.controller.engine_pid
-    assert pid is not None and window.controller.idle_timer.isActive()  # armed as soon as the model loaded
-    window.controller.idle_timer.start(50)  # instead of the 15 minutes
+    assert pid is not None and window.controller.engine.idle_timer.isActive()  # armed as soon as the model loaded
+    window.controller.engine.idle_timer.start(50)  # instead of the 15 minutes
     qtbot.waitUntil(lambda: window.controller.engine_pid is None, timeout=CAPTION_TIMEOUT_MS)
     assert window.controller.engine_info is None and "unloaded" in window.status_line.model_label.text()
     qtbot.waitUntil(lambda: not _alive(pid), timeout=CAPTION_TIMEOUT_MS)  # its memory is really freed
@@ -505,22 +503,6 @@ def test_window_killed_mid_queue_offers_to_resume_and_finishes(
     qtbot.addWidget(again)
     assert again.resume_bar.isHidden()
     again.close()
-
-
-def test_a_folder_another_run_holds_is_refused_with_the_reason(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
-) -> None:
-    folder = tmp_path / "held"
-    save_noise(folder / "a.jpg", seed=60)
-    with folder_locks([folder], what="caprl-desktop caption"):
-        drop(window, [folder])
-        wait_all_finished(qtbot, window, 1)
-    [entry] = window.queue.entries
-    assert entry.state == State.FAILED and "is being captioned by process" in entry.error
-    assert not (folder / "a.txt").exists()
-    window.controller.caption_rows([0])  # once the other run is done, trying again works
-    qtbot.waitUntil(lambda: window.queue.entries[0].state == State.DONE, timeout=CAPTION_TIMEOUT_MS)
-    assert (folder / "a.txt").exists()
 
 
 def test_read_only_folder_offers_another_folder_and_saves_the_caption_made_there(
@@ -649,55 +631,6 @@ def test_a_window_run_is_listed_by_jobs_list(
     assert run.status == "finished" and sum(run.counts.values()) == 2
     assert f"job {run.id} (finished" in out and str(folder) in out
     assert "jobs resume" not in out  # nothing left to resume
-
-
-def test_a_cancelled_window_run_started_again_is_the_same_job(
-    qtbot: QtBot, window: MainWindow, tmp_path: Path
-) -> None:
-    window.settings.max_tokens = 2000
-    images = [save_noise(tmp_path / f"again{i}.jpg", seed=100 + i) for i in range(3)]
-    texts: list[int] = []
-
-    def on_event(event: object) -> None:
-        if isinstance(event, ItemText):
-            texts.append(1)
-            if len(texts) == 3:
-                window.controller.cancel()
-
-    window.controller.eventHandled.connect(on_event)
-    drop(window, images)
-    qtbot.waitUntil(lambda: len(texts) >= 3 and not window.controller.running, timeout=CAPTION_TIMEOUT_MS)
-    window.controller.eventHandled.disconnect(on_event)
-    with Journal() as journal:
-        [stopped] = journal.jobs()
-    assert stopped.status == "stopped" and stopped.left > 0
-    window.settings.max_tokens = 24
-    with qtbot.waitSignal(window.controller.runRequested, timeout=10_000) as blocker:
-        window.controller.start()
-    assert blocker.args[0].job_id == stopped.id  # the run goes on, not a new one
-    wait_all_finished(qtbot, window, 3)
-    with Journal() as journal:
-        [run] = journal.jobs()
-    assert run.id == stopped.id and run.status == "finished" and sum(run.counts.values()) == 3
-    assert run.left == 0
-
-
-def test_a_run_written_by_another_version_does_not_stop_the_window_from_starting(
-    qtbot: QtBot, installed: ModelStore, tmp_path: Path
-) -> None:
-    items, _ = find_images([save_noise(tmp_path / "other" / f"o{i}.jpg", seed=i) for i in range(2)])
-    with Journal() as journal:
-        job = journal.create(items, JobOptions(prompt=build_prompt("en"), params=GenerationParams(),
-                                               image_budget=ImageBudget(max_tokens=64), model_label="tiny"))
-        journal.set_status(job, "stopped")
-        stored = json.loads(options_to_json(journal.get(job).options))  # type: ignore[union-attr, arg-type]
-        stored.update({"app": "2.0", "a_field_from_the_future": True})
-        journal._db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job))
-    win = MainWindow()  # reads the journal for the resume offer at start
-    qtbot.addWidget(win)
-    win.show()
-    assert win.controller.resumable == [] and not win.resume_bar.isVisible()
-    win.close()
 
 
 def test_the_window_names_the_caprl_2_model_it_captions_with(qtbot: QtBot, hub: HubStandIn, tmp_path: Path) -> None:

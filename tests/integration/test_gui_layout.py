@@ -209,8 +209,9 @@ def test_the_panel_says_whose_description_an_image_holds(qtbot: QtBot, window: M
         qtbot.waitUntil(lambda text=text: window.panel.description.text() == text, timeout=10_000)  # type: ignore[misc]
 
 
-def test_removing_the_loaded_model_ends_its_engine_first(window: MainWindow) -> None:
-    """Windows cannot delete a memory-mapped model file: the engine that has it open is ended before removal."""
+def test_removing_the_loaded_model_ends_its_engine_first(qtbot: QtBot, window: MainWindow) -> None:
+    """Windows cannot delete a memory-mapped model file: the engine that has it open is ended before removal
+    (on the worker's thread: the window goes on meanwhile, and the files go once it has ended)."""
     def loaded() -> bool:
         return window.controller.engine_info is not None
 
@@ -221,6 +222,6 @@ def test_removing_the_loaded_model_ends_its_engine_first(window: MainWindow) -> 
     assert dialog is not None
     [model] = [m for m in window.controller.store.files() if m.role == "model"]
     dialog.remove_model(model)
+    qtbot.waitUntil(lambda: model.id not in {m.id for m in window.controller.store.files()}, timeout=30_000)
     assert not loaded() and window.controller.engine_pid is None
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    assert model.id not in {m.id for m in window.controller.store.files()}

@@ -113,7 +113,7 @@ def test_the_window_captions_through_a_saved_server_with_streaming_text(
     dialog.engine_page.this_computer.setChecked(True)
     dialog.accept()
     assert window.settings.engine_servers == ()
-    window.controller.settings_changed()
+    window.controller.engine.settings_changed()
     qtbot.waitUntil(lambda: window.controller.engine_info is not None, timeout=CAPTION_TIMEOUT_MS)
     assert window.controller.remote_info is None
     assert not window.status_line.model_label.text().startswith("Servers")
@@ -257,7 +257,7 @@ def test_choosing_this_computer_without_a_model_lets_the_servers_go(
     dialog.engine_page.this_computer.setChecked(True)
     dialog.accept()
     dialog.deleteLater()
-    window.controller.settings_changed()
+    window.controller.engine.settings_changed()
     assert window.controller.remote_info is None
     qtbot.waitUntil(lambda: window.status_line.get_model_button.isVisible(), timeout=CAPTION_TIMEOUT_MS)
     assert window.status_line.model_label.text() == "No model installed"

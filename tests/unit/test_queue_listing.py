@@ -14,7 +14,8 @@ from pytestqt.qtbot import QtBot
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.discovery import ImageItem, find_images
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.ui.queue_controller import LIST_SLICE, QueueController
+from caprl_desktop.ui.drop_intake import LIST_SLICE
+from caprl_desktop.ui.queue_controller import QueueController
 from caprl_desktop.ui.queue_model import ImageLoader, QueueModel, State
 from caprl_desktop.ui.settings import AppSettings
 
@@ -97,11 +98,11 @@ def test_a_drop_larger_than_a_slice_is_listed_whole_before_it_would_start(
         (folder / f"i{i:05d}.png").write_bytes(b"")  # found by name; nothing opens them here
     events: list[str] = []
     available: list[bool] = []
-    modelless.modelAvailable.connect(available.append)
+    modelless.engine.modelAvailable.connect(available.append)
     modelless.rowsListed.connect(lambda added: events.append(f"listed {added}"))
     modelless.modelMissing.connect(lambda: events.append("needs a model"))
     modelless.runRequested.connect(lambda request: events.append("run"))
-    modelless.prepare_engine()
+    modelless.engine.prepare()
     assert available == [False]
 
     with qtbot.waitSignal(modelless.modelMissing, timeout=30_000):

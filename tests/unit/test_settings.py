@@ -110,7 +110,7 @@ def test_jobs_resume_offers_every_option_that_makes_sense_for_a_resume() -> None
 def test_resume_changes_only_what_is_given() -> None:
     run = CaptionSettings(temperature=0.7, seed=3, max_tokens=100).job_options("m")
     args = build_parser().parse_args(["jobs", "resume", "4", "--max-tokens", "500"])
-    changed = arguments.resume_changes(args)(run)
+    changed = arguments.resume_changes(args).apply(run)
     assert changed.params.max_tokens == 500
     assert (changed.params.temperature, changed.params.seed) == (0.7, 3)
     assert changed.prompt == run.prompt and changed.caption_folder == run.caption_folder

@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.ui.queue_controller import seconds_left
+from caprl_desktop.ui.go_progress import seconds_left
 from caprl_desktop.ui.queue_model import THUMB_SIZE, ImageLoader, QueueModel, State
 from tests.support.images import save_noise
 
