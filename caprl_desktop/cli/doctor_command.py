@@ -1,4 +1,4 @@
-"""``caprl-desktop doctor``: print what a bug report needs (versions, backend, GPU, memory, models, paths)."""
+"""``caprl-desktop doctor``: print what a bug report needs (versions, GPU, backend, memory, models, paths)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from caprl_desktop.core.visible_text import visible
 def add_parser(commands: Any) -> None:
     p: argparse.ArgumentParser = commands.add_parser(
         "doctor", help="print what a bug report needs",
-        description="Versions, the llama.cpp backend and devices, memory, the installed models with their "
-                    "sha256, and the app's folders. Paste the output into a bug report.")
+        description="Versions, memory, the GPU found (through its driver, without any GPU library of the app's "
+                    "own) and the llama.cpp runtime variant it would use with the reason, the llama.cpp backend "
+                    "and devices, the installed models with their sha256, and the app's folders. Paste the "
+                    "output into a bug report.")
     p.add_argument("--no-checksums", action="store_true", help="skip hashing the model files (faster)")
     p.set_defaults(handler=run)
 

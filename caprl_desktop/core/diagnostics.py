@@ -1,7 +1,7 @@
-"""What a bug report needs, gathered in one place: versions, backend, devices, memory, models, paths.
+"""What a bug report needs, gathered in one place: versions, GPU, backend, devices, memory, models, paths.
 
-Read-only and offline.  The llama.cpp facts come from the engine's probe process, so a broken GPU
-driver shows up as a line in the report, not as a crash of the command asking.
+Read-only and offline.  The llama.cpp facts come from the engine's probe process and the GPU search runs in
+one of its own, so a broken GPU driver shows up as a line in the report, not as a crash of the command asking.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -24,6 +22,9 @@ from caprl_desktop.core.engine.client import probe_backend_or_reason
 from caprl_desktop.core.engine.remote import saved as saved_servers
 from caprl_desktop.core.engine.remote.wire import answer_line
 from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.gpu.detect import detect_isolated
+from caprl_desktop.core.gpu.found import GpuSearch
+from caprl_desktop.core.gpu.variant import choose_variant
 from caprl_desktop.core.models.downloads import sha256_of
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.units import human_size
@@ -38,16 +39,13 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _nvidia_smi() -> list[str]:
-    tool = shutil.which("nvidia-smi")
-    if tool is None:
-        return []
-    try:
-        out = subprocess.run([tool, "--query-gpu=name,driver_version,memory.total,memory.used",
-                              "--format=csv,noheader"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return [f"nvidia-smi failed: {exc}"]
-    return [f"nvidia-smi: {line.strip()}" for line in out.stdout.splitlines() if line.strip()]
+def gpu_lines(search: GpuSearch) -> Iterator[str]:
+    """The [gpu] section: each GPU found, what each place looked said, and the runtime variant with its reason."""
+    for gpu in search.gpus:
+        yield gpu.describe()
+    yield from search.notes
+    choice = choose_variant(search)
+    yield f"runtime variant {choice.variant}: {choice.reason}"
 
 
 def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
@@ -69,8 +67,9 @@ def report(*, checksums: bool = True) -> Iterator[tuple[str, str]]:
     yield "machine", f"CPU: {platform.processor() or platform.machine()}, {psutil.cpu_count(logical=False)} cores " \
                      f"({psutil.cpu_count()} threads)"
     yield "machine", f"RAM: {human_size(memory.total)} total, {human_size(memory.available)} available"
-    for line in _nvidia_smi():
-        yield "machine", line
+    # In a process of its own: a GPU driver that crashes while it is asked ends that process, not this one.
+    for line in gpu_lines(detect_isolated()):
+        yield "gpu", line
 
     backend = probe_backend_or_reason()
     if isinstance(backend, str):

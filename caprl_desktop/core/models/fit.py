@@ -14,6 +14,7 @@ from typing import Literal
 import psutil
 
 from caprl_desktop.core.engine.backend import BackendInfo, DeviceInfo
+from caprl_desktop.core.gpu.variant import VariantChoice
 from caprl_desktop.core.models.catalog import Catalog, ModelFamily, RemoteFile
 
 Verdict = Literal["fits", "tight", "too big", "unknown"]
@@ -56,6 +57,40 @@ def memory_budget(backend: BackendInfo | None) -> MemoryBudget:
                 return MemoryBudget(f"{where}, shared with the system: RAM available now", ram, gpu=True)
             return MemoryBudget(where, available, gpu=True)
     return MemoryBudget("RAM", _available_ram(), gpu=False)
+
+
+# The ggml backend each runtime variant offloads to, named as a probe of the built-in engine names it.
+_RUNTIME_BACKENDS = {"cuda-13": "CUDA", "cuda-12": "CUDA", "vulkan": "Vulkan", "metal": "Metal"}
+
+
+def runtime_backend(choice: VariantChoice) -> BackendInfo | None:
+    """Where a llama.cpp runtime of ``choice`` (core/gpu/variant.py) would run, in the form the fit reads a probe
+    of the built-in engine: its GPU as found by core/gpu, or None for the cpu variant.
+
+    Use it wherever the engine in use is a runtime rather than the built-in engine (whose own probe says where it
+    runs): ``model_offer(backend=runtime_backend(choice), probe=False)`` for the model dialog's and ``models list
+    --remote``'s "fits this computer", and ``runtime_memory_budget`` for sizing GPU layers and captions at a time.
+    """
+    if choice.gpu is None or choice.variant not in _RUNTIME_BACKENDS:
+        return None
+    gpu = choice.gpu
+    device = DeviceInfo(backend=_RUNTIME_BACKENDS[choice.variant], name=gpu.name, description=gpu.name,
+                        kind="igpu" if gpu.shares_system_memory else "gpu", memory_total=gpu.memory_total,
+                        memory_free=gpu.memory_free or 0)
+    return BackendInfo(gpu_offload=True, devices=(device,), system_info="")
+
+
+def runtime_memory_budget(choice: VariantChoice) -> MemoryBudget:
+    """What a model run by a runtime of ``choice`` may use: the GPU's free memory as its driver reported it (the
+    card's total where the driver does not say, as Vulkan without VK_EXT_memory_budget), capped by the RAM
+    available now for GPUs that share it (Apple silicon, integrated ones); free RAM for the cpu variant.
+
+    For the runtime's ``-ngl``: on a GPU that does not share the system's memory (``budget.gpu`` and not
+    ``choice.gpu.shares_system_memory``), ``budget.available`` is the ``free_bytes`` that
+    ``engine/_llama/parallel.gpu_layers_that_fit`` sizes the layers with, as the built-in engine does; for ``-np``,
+    ``budget.available`` less the weights is ``choose_sequences``' ``free_bytes``.
+    """
+    return memory_budget(runtime_backend(choice))
 
 
 def needed_bytes(family: ModelFamily, model_size: int, mmproj_size: int, n_ctx: int) -> int:

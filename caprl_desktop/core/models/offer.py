@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from caprl_desktop.core.engine.backend import BackendInfo
+from caprl_desktop.core.gpu.variant import VariantChoice
 from caprl_desktop.core.models import catalog as catalog_module
 from caprl_desktop.core.models.catalog import Catalog
-from caprl_desktop.core.models.fit import FitAdvice, MemoryBudget, advise, memory_budget, recommend
+from caprl_desktop.core.models.fit import FitAdvice, MemoryBudget, advise, memory_budget, recommend, runtime_backend
 from caprl_desktop.core.models.hub import HubClient, fetch_catalog
 from caprl_desktop.core.params import EngineConfig
 
@@ -44,3 +45,10 @@ def model_offer(family_key: str = catalog_module.DEFAULT_FAMILY, *, hub: HubClie
     advice = advise(catalog, budget, projector, DEFAULT_N_CTX)
     best = recommend(catalog, advice, budget)
     return ModelOffer(catalog, budget, advice, best.label if best else None)
+
+
+def runtime_model_offer(choice: VariantChoice, family_key: str = catalog_module.DEFAULT_FAMILY, *,
+                        hub: HubClient | None = None) -> ModelOffer:
+    """``model_offer`` when the engine in use is a llama.cpp runtime of ``choice``: each quant is fitted to the GPU
+    that runtime runs on, as core/gpu found it, with no probe of the built-in engine. Slow (a hub request)."""
+    return model_offer(family_key, hub=hub, backend=runtime_backend(choice), probe=False)
