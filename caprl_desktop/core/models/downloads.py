@@ -1,12 +1,15 @@
-"""Downloading one model file: resumable, cancellable, checked against the hub's sha256, installed atomically.
+"""Downloading one file: resumable, cancellable, checked against its publisher's sha256, installed atomically.
 
 The bytes go to ``NAME.part`` beside the destination, with ``NAME.part.json`` saying which file (sha256
 and size) they belong to. A dropped or stalled connection is retried with an HTTP Range request from the
 last byte written; a cancel, a crash or a killed process leaves the ``.part`` for the next attempt, which
 continues the same way instead of starting over. (huggingface-hub's own ``hf_hub_download`` cannot: since
-1.18 it downloads to a per-process temporary name and deletes it on failure.) Requests go through
-huggingface-hub's session, headers and error classes. Only a file whose sha256 matches is renamed to its
-final name, so nothing half-downloaded is ever loaded.
+1.18 it downloads to a per-process temporary name and deletes it on failure.) Only a file whose sha256
+matches is renamed to its final name, so nothing half-downloaded is ever loaded.
+
+That machinery (``download_verified``) takes any ``HttpSource``: models come from the hub (``download_file``,
+through huggingface-hub's session, headers and error classes), llama.cpp runtimes from a release server
+(``core/runtimes``) over plain HTTP.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Protocol
 
 import filelock
 import httpx2
@@ -67,6 +71,46 @@ class ChecksumMismatchError(DownloadError):
 
 class NotEnoughSpaceError(DownloadError):
     pass
+
+
+class TransferError(DownloadError):
+    """An ``HttpSource``'s request failed, said in the user's words; ``retry``: worth asking again from the last
+    byte written (a dropped connection, a time-out, a busy server), else it fails the download at once."""
+
+    def __init__(self, message: str, problem: HubProblem | None = None, *, retry: bool = False) -> None:
+        super().__init__(message, problem)
+        self.retry = retry
+
+
+class HttpResponse(Protocol):
+    """What the download reads of a streamed response (httpx2's)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    def iter_bytes(self) -> Iterator[bytes]: ...
+
+
+class HttpSource(Protocol):
+    """A file to download as its publisher lists it, and how to ask for its bytes."""
+
+    @property
+    def name(self) -> str: ...  # for progress and messages
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    def record(self) -> dict[str, Any]:
+        """What ``NAME.part.json`` keeps besides sha256 and size: where the bytes came from."""
+        ...
+
+    def open(self, start: int) -> AbstractContextManager[HttpResponse]:
+        """A GET of the file from byte ``start`` (a Range request when not 0), its status already checked; a
+        failure, then or while its body is read, raises ``TransferError``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -178,7 +222,7 @@ def discard_partial(dest: Path) -> None:
             p.unlink()
 
 
-def partial_bytes(dest: Path, remote: RemoteFile) -> int:
+def partial_bytes(dest: Path, remote: RemoteFile | HttpSource) -> int:
     """Bytes of ``remote`` already downloaded towards ``dest`` by an earlier attempt (0 if none or stale)."""
     state = _read_state(dest)
     part = part_path(dest)
@@ -204,6 +248,64 @@ def download_file(
     if offline_mode():
         raise DownloadError(f"Cannot download {remote.filename}: offline mode is on (HF_HUB_OFFLINE).",
                             HubProblem.OFFLINE_MODE)
+    source = _HubSource(hub, remote, remote.sha256, revision)
+    return download_verified(source, dest, on_progress=on_progress, cancel=cancel,
+                             busy=f"{remote.filename} is already being downloaded by another CapRL Desktop window "
+                                  "or command.",
+                             damaged=f"{remote.filename} arrived damaged: its sha256 does not match the hub's, so it "
+                                     "was deleted. Download it again; if this keeps happening, the connection or a "
+                                     "proxy is altering the data.")
+
+
+@dataclass(frozen=True)
+class _HubSource:
+    """A model file on the hub, asked for through huggingface-hub's session and headers."""
+
+    hub: HubClient
+    remote: RemoteFile
+    sha256: str
+    revision: str | None
+
+    @property
+    def name(self) -> str:
+        return self.remote.filename
+
+    @property
+    def size(self) -> int:
+        return self.remote.size
+
+    def record(self) -> dict[str, Any]:
+        return {"repo": self.remote.repo, "filename": self.remote.filename, "revision": self.revision}
+
+    @contextlib.contextmanager
+    def open(self, start: int) -> Iterator[HttpResponse]:
+        headers = self.hub.headers()
+        if start:
+            headers["Range"] = f"bytes={start}-"
+        url = self.hub.file_url(self.remote.repo, self.remote.filename, self.revision)
+        try:
+            with hub_errors(f"download {self.remote.filename}", self.remote.repo, self.remote.filename), \
+                    get_session().stream("GET", url, headers=headers, timeout=_TIMEOUT) as response:
+                hf_raise_for_status(response)
+                yield response
+        except HubUnreachableError as exc:
+            raise TransferError(str(exc), exc.problem, retry=True) from exc
+        except HubError as exc:
+            raise TransferError(str(exc), exc.problem) from exc
+
+
+def download_verified(
+    source: HttpSource,
+    dest: Path,
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    busy: str | None = None,
+    damaged: str | None = None,
+) -> Path:
+    """Download ``source`` to ``dest`` (see the module docstring); returns ``dest`` once it is complete and its
+    sha256 matches. ``busy`` and ``damaged`` say in the caller's words that another process holds the file and
+    that the bytes arrived with another sha256 (the ``.part`` is then deleted)."""
     # Lock files are left in place: deleting one another process may be waiting on lets two lock at once.
     locks = dest.parent / ".locks"
     try:
@@ -214,61 +316,57 @@ def download_file(
     try:
         lock.acquire()
     except filelock.Timeout:
-        raise DownloadError(f"{remote.filename} is already being downloaded by another CapRL Desktop window "
-                            "or command.") from None
+        raise DownloadError(busy or f"{source.name} is already being downloaded by another CapRL Desktop window "
+                                    "or command.") from None
     try:
-        return _download_locked(hub, remote, dest, revision, on_progress, cancel)
+        return _download_locked(source, dest, on_progress, cancel,
+                                damaged or f"{source.name} arrived damaged: its sha256 does not match the one "
+                                           "published, so it was deleted. Download it again.")
     finally:
         lock.release()
 
 
 def _download_locked(
-    hub: HubClient,
-    remote: RemoteFile,
+    source: HttpSource,
     dest: Path,
-    revision: str | None,
     on_progress: ProgressCallback | None,
     cancel: threading.Event | None,
+    damaged: str,
 ) -> Path:
     part = part_path(dest)
-    resume = partial_bytes(dest, remote)
+    resume = partial_bytes(dest, source)
     if resume == 0:
         discard_partial(dest)
-    check_space(dest.parent, remote.size - resume)
-    atomic_write_text(_state_path(dest), json.dumps(
-        {"repo": remote.repo, "filename": remote.filename, "revision": revision,
-         "sha256": remote.sha256, "size": remote.size}))
+    check_space(dest.parent, source.size - resume)
+    atomic_write_text(_state_path(dest), json.dumps({**source.record(), "sha256": source.sha256,
+                                                     "size": source.size}))
 
-    meter = _Meter(remote.filename, remote.size, resume, on_progress, cancel)
+    meter = _Meter(source.name, source.size, resume, on_progress, cancel)
     meter.set(resume, force=True)
-    if resume < remote.size:
-        url = hub.file_url(remote.repo, remote.filename, revision)
+    if resume < source.size:
         try:
             with open(part, "r+b" if part.exists() else "wb") as f:
                 f.truncate(resume)  # drop anything past what the state file vouches for
                 f.seek(resume)
-                _fetch(hub, url, remote, f, meter)
+                _fetch(source, f, meter)
                 meter.set(f.tell(), force=True)
                 f.flush()
                 os.fsync(f.fileno())
         except DownloadCancelled:
-            raise DownloadCancelled(f"Download of {remote.filename} cancelled; {human_size(meter.done)} of "
-                                    f"{human_size(remote.size)} are kept and the next download continues from "
+            raise DownloadCancelled(f"Download of {source.name} cancelled; {human_size(meter.done)} of "
+                                    f"{human_size(source.size)} are kept and the next download continues from "
                                     "there.") from None
-        except HubError as exc:
-            raise DownloadError(f"{exc} {_kept(meter.done, remote.size)}", exc.problem) from exc
+        except TransferError as exc:
+            raise DownloadError(f"{exc} {_kept(meter.done, source.size)}", exc.problem) from exc
         except OSError as exc:
-            raise DownloadError(f"{explain_os_error(exc, part)}. {_kept(meter.done, remote.size)}") from exc
+            raise DownloadError(f"{explain_os_error(exc, part)}. {_kept(meter.done, source.size)}") from exc
 
     meter.set(0, phase="verifying", force=True)
     actual = sha256_of(part, meter)
-    meter.set(remote.size, force=True)
-    if actual != remote.sha256:
+    meter.set(source.size, force=True)
+    if actual != source.sha256:
         discard_partial(dest)
-        raise ChecksumMismatchError(
-            f"{remote.filename} arrived damaged: its sha256 does not match the hub's, so it was deleted. "
-            "Download it again; if this keeps happening, the connection or a proxy is altering the data."
-        )
+        raise ChecksumMismatchError(damaged)
     try:
         part.replace(dest)
     except OSError as exc:
@@ -278,35 +376,32 @@ def _download_locked(
     return dest
 
 
-def _fetch(hub: HubClient, url: str, remote: RemoteFile, f: BinaryIO, meter: _Meter) -> None:
-    """Stream the rest of ``remote`` into ``f`` from its current end, resuming after dropped connections.
+def _fetch(source: HttpSource, f: BinaryIO, meter: _Meter) -> None:
+    """Stream the rest of ``source`` into ``f`` from its current end, resuming after dropped connections.
 
     huggingface-hub's ``http_get`` would do the retrying, but it writes in 10 MiB chunks: progress and
     cancel would move in 10 MiB steps (ten seconds apart on a slow line) and a drop or a killed app would
     lose up to 10 MiB. Here every piece is written as it arrives, counted, and is a cancel point.
     """
     failures = 0
-    while (done := f.tell()) < remote.size:
-        headers = hub.headers()
-        if done:
-            headers["Range"] = f"bytes={done}-"
+    while (done := f.tell()) < source.size:
         try:
-            with hub_errors(f"download {remote.filename}", remote.repo, remote.filename), \
-                    get_session().stream("GET", url, headers=headers, timeout=_TIMEOUT) as response:
-                hf_raise_for_status(response)
+            with source.open(done) as response:
                 if done and response.status_code != 206:
                     f.seek(0)  # the server ignored the Range header and sends the whole file
                     f.truncate()
                     meter.resumed_from = 0
                 for chunk in response.iter_bytes():  # as they arrive: a drop loses nothing written
                     meter.check_cancel()
-                    if f.tell() + len(chunk) > remote.size:
-                        raise DownloadError(f"The hub sent more data for {remote.filename} than its listed size; "
+                    if f.tell() + len(chunk) > source.size:
+                        raise DownloadError(f"The server sent more data for {source.name} than its listed size; "
                                             "the download was stopped.")
                     f.write(chunk)
                     meter.set(f.tell())
                     failures = 0
-        except HubUnreachableError:
+        except TransferError as exc:
+            if not exc.retry:
+                raise
             failures += 1
             if failures > _RETRIES:
                 raise
