@@ -1,11 +1,13 @@
 """The window's queue without its widgets: what is listed, what runs next, how far it has got.
 
-``QueueController`` owns the image list (``QueueModel``), the ``CaptionWorker`` on its own thread, the choice of
-the next run, Start/Pause/Cancel, the offer to resume runs left unfinished, holding the queue when captions
-cannot be saved, and the captions already on disk. Dropped paths come in through ``DropIntake``, the go's
-count and pace are ``GoProgress``, and the engine's state (loaded, idle, released) is ``EngineState``. It tells
-the window what happened through signals and never touches a widget, so the window is layout and wiring, and
-tests drive the queue through this public API, on the engines an ``EngineFactory`` makes (``ui/engines.py``).
+``QueueController`` owns the image list (``QueueModel``) and the ``CaptionWorker`` on its own thread, and decides
+what runs next: Start/Pause/Cancel, re-captioning, the runs on offer to resume, holding the queue when captions
+cannot be saved. Its parts: dropped paths come in through ``DropIntake``, the go's count and pace are
+``GoProgress``, the engine's state (loaded, idle, released) is ``EngineState``, a run's events land on rows
+through ``RunRows``, captions already on disk are ``DiskLooks``, and ``ResumeOffer`` and ``SaveHold`` keep
+what their names say. It tells the window what happened through signals and never touches a widget, so the
+window is layout and wiring, and tests drive the queue through this public API, on the engines an
+``EngineFactory`` makes (``ui/engines.py``).
 
 A drop is listed whole before a job starts, so one drop is one run.
 """
