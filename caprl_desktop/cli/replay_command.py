@@ -10,6 +10,7 @@ from typing import Any
 
 from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE
 from caprl_desktop.core.engine.client import EngineClient
+from caprl_desktop.core.engine.starting import start_or_close
 from caprl_desktop.core.export.writers import CaptionRecord, read_jsonl, record_from_json
 from caprl_desktop.core.jobs.replay import Outcome, replay
 from caprl_desktop.core.params import EngineConfig
@@ -40,11 +41,7 @@ def _read(path: Path) -> list[CaptionRecord]:
 
 def _start(config: EngineConfig) -> EngineClient:
     engine = EngineClient(config)
-    try:
-        info = engine.start()
-    except BaseException:
-        engine.close()
-        raise
+    info = start_or_close(engine)
     print(visible(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"),
           file=sys.stderr)
     return engine

@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from caprl_desktop.core.engine.remote import consent, saved
 from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
+from caprl_desktop.core.engine.starting import start_or_close
 from caprl_desktop.core.errors import CaprlError, EngineError
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
@@ -175,11 +176,7 @@ class CaptionWorker(QObject):
         self.unload()
         self.engineStarting.emit()
         remote = self._engines.servers(servers)
-        try:
-            remote.start()
-        except BaseException:
-            remote.close()
-            raise
+        start_or_close(remote)
         self._remote, self._servers = remote, servers
         self.engineReady.emit(remote.info, ", ".join(server.label for server in servers))
         return remote

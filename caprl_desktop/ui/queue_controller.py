@@ -205,19 +205,19 @@ class QueueController(QObject):
 
     # --- adding images ------------------------------------------------------------------------
 
-    def add_paths(self, paths_: list[Path], *, overwrite: bool = False, start: bool | None = None) -> None:
+    def add_paths(self, given: list[Path], *, overwrite: bool = False, start: bool | None = None) -> None:
         """List images and folders (folders are scanned on a pool thread) and, with ``start``, caption them.
 
         ``start`` None follows the setting "Start captioning as soon as images are added" (off: they wait for
         Start, so the caption language and preset can be chosen first); a go under way takes them in.
         Paths are made absolute here, once: rows are found by path, and a path as typed on the command line
         (``caprl-desktop photos``) would not match the same image named by a drop or by the journal."""
-        if paths_:
+        if given:
             if start is None:
                 start = self.settings.start_when_added or (self._running and not self._stopped)
             if start:
                 self._set_stopped(False)
-            self.intake.scan([Path(p).absolute() for p in paths_], overwrite=overwrite, start=start)
+            self.intake.scan([Path(p).absolute() for p in given], overwrite=overwrite, start=start)
 
     def _scanning(self, busy: bool) -> None:
         self.scanningChanged.emit(busy)
@@ -384,9 +384,9 @@ class QueueController(QObject):
         self.save_hold.elsewhere(folder)
         self.start()
 
-    def _job_started(self, job_id: int, paths_: list[Path]) -> None:
+    def _job_started(self, job_id: int, images: list[Path]) -> None:
         self._current_job = job_id
-        self.rows.job_started(job_id, paths_)
+        self.rows.job_started(job_id, images)
 
     def _job_event(self, event: object) -> None:
         self.rows.show(event)

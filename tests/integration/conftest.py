@@ -8,13 +8,13 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 from pytestqt.qtbot import QtBot
 
-from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui import language
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.settings import AppSettings
 from tests.support.gui import open_window
 from tests.support.models import ModelFiles
+from tests.support.models import installed as install
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +28,7 @@ def english_data_texts() -> Iterator[None]:
 
 @pytest.fixture
 def installed(models: ModelFiles) -> ModelStore:
-    store = ModelStore()
-    add_local(store, models.model, models.mmproj)
+    store = install(models)
     settings = AppSettings()
     settings.max_tokens = 24
     settings.detail = "fast"

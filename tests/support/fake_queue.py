@@ -12,21 +12,13 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.queue_controller import QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
 from tests.support.fake_engines import FakeEngines
-from tests.support.models import ModelFiles
 
 WAIT_MS = 10_000  # the fake answers at once: this only bounds a test that went wrong
-
-
-def installed(models: ModelFiles) -> ModelStore:
-    store = ModelStore()
-    add_local(store, models.model, models.mmproj)
-    return store
 
 
 @contextmanager

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from caprl_desktop.core.models.install import add_local
+from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig, ImageBudget
 
 # Small budgets keep each caption well under a second on two CPU cores.
@@ -36,3 +38,10 @@ def engine_config(models: ModelFiles, **overrides: object) -> EngineConfig:
     }
     values.update(overrides)
     return EngineConfig(**values)  # type: ignore[arg-type]
+
+
+def installed(models: ModelFiles) -> ModelStore:
+    """The app's model store (under the test's home) with the pair installed as the default, as the window finds it."""
+    store = ModelStore()
+    add_local(store, models.model, models.mmproj)
+    return store

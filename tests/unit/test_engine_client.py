@@ -11,7 +11,8 @@ import pytest
 
 from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.replies import CaptionText
-from caprl_desktop.core.errors import EngineCrashedError
+from caprl_desktop.core.engine.starting import start_or_close
+from caprl_desktop.core.errors import EngineCrashedError, EngineError
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.params import EngineConfig, GenerationParams
 from caprl_desktop.core.prompts import build_prompt
@@ -65,3 +66,25 @@ def test_a_death_without_a_reply_is_a_crash_with_its_exit_code(
     with pytest.raises(EngineCrashedError, match="exit code 3"):
         client.next_reply()
     assert len(polls) <= 1  # one look for a last reply after the death, no timer
+
+
+class _Engine:
+    def __init__(self, fails: bool) -> None:
+        self.fails, self.closed = fails, False
+
+    def start(self) -> str:
+        if self.fails:
+            raise EngineError("the model did not load")
+        return "loaded"
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_engine_whose_start_fails_is_closed_before_the_error_goes_on() -> None:
+    failing = _Engine(fails=True)
+    with pytest.raises(EngineError, match="did not load"):
+        start_or_close(failing)
+    assert failing.closed
+    working = _Engine(fails=False)
+    assert start_or_close(working) == "loaded" and not working.closed

@@ -21,8 +21,8 @@ from caprl_desktop.ui.queue_controller import QueueController
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings import AppSettings
 from tests.support.fake_engines import FakeEngines
-from tests.support.fake_queue import WAIT_MS, fake_queue, installed, loaded, row_of, states, wait_finished
-from tests.support.models import ModelFiles
+from tests.support.fake_queue import WAIT_MS, fake_queue, loaded, row_of, states, wait_finished
+from tests.support.models import ModelFiles, installed
 
 
 def listed(qtbot: QtBot, queue: QueueController, paths: list[Path]) -> None:

@@ -15,8 +15,8 @@ from caprl_desktop.core.models.install import add_local
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.ui.queue_model import State
 from tests.support.fake_engines import FakeEngines
-from tests.support.fake_queue import WAIT_MS, fake_queue, installed, loaded, wait_finished
-from tests.support.models import ModelFiles
+from tests.support.fake_queue import WAIT_MS, fake_queue, loaded, wait_finished
+from tests.support.models import ModelFiles, installed
 
 
 def test_the_model_loads_while_images_are_picked_and_is_named(qtbot: QtBot, models: ModelFiles) -> None:

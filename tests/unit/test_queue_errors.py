@@ -4,8 +4,10 @@ reported on the GUI thread, and a run another version recorded does not stop the
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -17,12 +19,12 @@ from caprl_desktop.core import paths
 from caprl_desktop.core.app_log import start_logging
 from caprl_desktop.core.jobs import folder_locks
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.journal import Journal, options_to_json
+from caprl_desktop.core.jobs.journal import Journal, default_path, options_to_json
 from caprl_desktop.ui.errors import ErrorReporter
 from tests.support.fake_engines import FakeEngines
-from tests.support.fake_queue import fake_queue, installed, loaded, wait_finished
+from tests.support.fake_queue import fake_queue, loaded, wait_finished
 from tests.support.jobs import options
-from tests.support.models import ModelFiles
+from tests.support.models import ModelFiles, installed
 
 
 def test_an_unexpected_error_in_the_worker_ends_the_run_with_the_reason_on_its_images(
@@ -83,7 +85,8 @@ def test_a_run_written_by_another_version_is_not_offered_and_the_queue_starts(
         assert summary is not None and summary.options is not None
         stored = json.loads(options_to_json(summary.options))
         stored.update({"app": "2.0", "a_field_from_the_future": True})
-        journal._db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job))
+    with contextlib.closing(sqlite3.connect(default_path())) as db, db:  # as another version wrote it
+        db.execute("UPDATE jobs SET options=? WHERE id=?", (json.dumps(stored), job))
     with fake_queue(engines, installed(models)) as queue:
         assert queue.offer_resume() == [] and queue.resumable == []
         loaded(qtbot, queue)

@@ -16,10 +16,10 @@ from caprl_desktop.core.jobs.journal import Journal
 from caprl_desktop.core.prompts import build_prompt
 from caprl_desktop.ui.queue_model import State
 from tests.support.fake_engines import FakeEngines
-from tests.support.fake_queue import WAIT_MS, fake_queue, installed, loaded, states, wait_finished
+from tests.support.fake_queue import WAIT_MS, fake_queue, loaded, states, wait_finished
 from tests.support.faults import fail_writes
 from tests.support.jobs import options
-from tests.support.models import ModelFiles
+from tests.support.models import ModelFiles, installed
 
 
 def test_a_run_left_unfinished_is_offered_and_goes_on_as_the_same_run_with_its_own_choices(

@@ -16,8 +16,8 @@ from caprl_desktop.ui.go_progress import Progress
 from caprl_desktop.ui.queue_model import State
 from tests.support.fake_engine import FakeEngine, Script
 from tests.support.fake_engines import FakeEngines
-from tests.support.fake_queue import WAIT_MS, fake_queue, installed, loaded, row_of, states, wait_finished
-from tests.support.models import ModelFiles
+from tests.support.fake_queue import WAIT_MS, fake_queue, loaded, row_of, states, wait_finished
+from tests.support.models import ModelFiles, installed
 
 
 def test_a_drop_is_captioned_into_sidecars_as_one_run_with_the_windows_choices(
