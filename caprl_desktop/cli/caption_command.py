@@ -38,6 +38,7 @@ from caprl_desktop.core.jobs.opening import EngineStart, NewRun, OnServers, OnTh
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.jobs.session import JobSession, last_resumable, resumable_job
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.runtimes.choice import ChosenEngine, open_engine
 from caprl_desktop.core.visible_text import visible
 
 HOLDER = "caprl-desktop caption"
@@ -142,8 +143,9 @@ def _say_resuming(journal: Journal, session: JobSession, job_id: int) -> None:
 
 
 @contextlib.contextmanager
-def _local_engine(config: EngineConfig) -> Iterator[EngineClient]:
-    with EngineClient(config) as engine:
+def _local_engine(config: EngineConfig) -> Iterator[EngineClient | ChosenEngine]:
+    """The engine on this computer: the built-in one, or the runtime chosen with `runtime use`."""
+    with open_engine(config, notice=lambda line: print(f"warning: {visible(line)}", file=sys.stderr)) as engine:
         info = engine.start()
         side_by_side = f" · {info.parallel} captions at a time" if info.parallel > 1 else ""
         print(visible(f"Model: {info.model.model_path.name} + {info.model.mmproj_path.name} · {info.backend_line}"

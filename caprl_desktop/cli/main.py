@@ -21,7 +21,8 @@ from caprl_desktop.cli.exit_codes import (
 
 # Kept here so that `caprl-desktop PATH` can open the window without building the parser (a test checks it
 # against the parser).
-COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "engines", "integrate", "doctor", "gui")
+COMMANDS = ("caption", "models", "jobs", "metadata", "replay", "engines", "runtime", "integrate", "doctor",
+            "gui")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         metadata_command,
         models_command,
         replay_command,
+        runtime_command,
     )
 
     parser = _Parser(
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     metadata_command.add_parser(commands)
     replay_command.add_parser(commands)
     engines_command.add_parser(commands)
+    runtime_command.add_parser(commands)
     integrate_command.add_parser(commands)
     doctor_command.add_parser(commands)
     gui = commands.add_parser("gui", help="open the window (also what `caprl-desktop` alone does)")
