@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx2
 import psutil
 import pytest
 
@@ -136,6 +137,24 @@ def test_a_folder_captioned_through_the_runtime_equals_the_built_in_engine(
     assert len(set(made.values())) == 3
 
 
+def test_the_server_listens_on_this_computer_only_and_answers_only_its_key(
+    runtime: InstalledRuntime, qwen3vl_models: ModelFiles, tmp_path: Path
+) -> None:
+    with RuntimeEngine(runtime, engine_config(qwen3vl_models, parallel=1), log_dir=tmp_path) as engine:
+        engine.start()
+        server = engine.server
+        assert server is not None and server.pid is not None
+        pid = server.pid
+        models_url = f"http://127.0.0.1:{server.port}/v1/models"
+        assert httpx2.get(models_url).status_code == 401
+        assert httpx2.get(models_url, headers={"Authorization": f"Bearer {server.key}"}).status_code == 200
+        process = psutil.Process(pid)
+        assert server.key not in " ".join(process.cmdline())  # (another user could read a command line)
+        listening = [c.laddr for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
+        assert listening and {address.ip for address in listening} == {"127.0.0.1"}
+    assert not psutil.pid_exists(pid)  # ended (and reaped) with the engine
+
+
 def test_the_server_killed_mid_run_is_restarted_and_its_image_retried(
     runtime: InstalledRuntime, qwen3vl_models: ModelFiles, tmp_path: Path
 ) -> None:
@@ -171,7 +190,7 @@ def test_the_server_killed_mid_run_is_restarted_and_its_image_retried(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
 def test_the_app_killed_mid_run_leaves_no_server_running(
-    runtime: InstalledRuntime, qwen3vl_models: ModelFiles, tmp_path: Path
+    runtime: InstalledRuntime, qwen3vl_models: ModelFiles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store.use(runtime.name)
     folder = tmp_path / "many"
@@ -195,6 +214,13 @@ def test_the_app_killed_mid_run_leaves_no_server_running(
     for process in alive:
         process.kill()
     assert not alive, "llama-server outlived the app killed with SIGKILL"
+    # The run resumes through the runtime and captions what the killed one left, each image once.
+    done_before = {p.name for p in folder.glob("*.txt")}
+    assert main(["caption", "--resume", "--max-tokens", "8", *model_args(qwen3vl_models)]) == 0
+    err = capsys.readouterr().err
+    assert "Resuming" in err and f"· {LABEL} on CPU ·" in err
+    assert sorted(p.name for p in folder.glob("*.txt")) == [f"m{i}.txt" for i in range(6)]
+    assert f"Done: {6 - len(done_before)} captioned." in err
 
 
 def broken_build(tag: str) -> bytes:
