@@ -20,6 +20,7 @@ import pytest
 
 from caprl_desktop.cli.main import main
 from caprl_desktop.core import paths
+from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.export.writers import read_jsonl
 from caprl_desktop.core.jobs.discovery import find_images
 from caprl_desktop.core.jobs.events import EngineRestarted, ItemFinished, ItemStarted, ItemText, JobFinished
@@ -29,9 +30,11 @@ from caprl_desktop.core.params import GenerationParams, ImageBudget
 from caprl_desktop.core.prompts import build_prompt
 from caprl_desktop.core.runtimes import store
 from caprl_desktop.core.runtimes.catalog import RELEASES_ENV, TAG, Platform, asset_names, fetch_release, this_platform
+from caprl_desktop.core.runtimes.choice import local_engine
 from caprl_desktop.core.runtimes.engine import RuntimeEngine
 from caprl_desktop.core.runtimes.install import install
 from caprl_desktop.core.runtimes.store import InstalledRuntime
+from caprl_desktop.ui.engines import LocalEngine
 from tests.support.cli import REPO
 from tests.support.images import save_noise
 from tests.support.llama_server_build import BuildUnavailable, build_server
@@ -82,6 +85,10 @@ def servers_of(pid: int) -> list[psutil.Process]:
     except psutil.NoSuchProcess:
         return []
     return [c for c in children if c.name() == "llama-server" and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def running(engine: LocalEngine) -> bool:
+    return engine.running
 
 
 def model_args(models: ModelFiles) -> list[str]:
@@ -153,6 +160,28 @@ def test_the_server_listens_on_this_computer_only_and_answers_only_its_key(
         listening = [c.laddr for c in process.net_connections("tcp") if c.status == psutil.CONN_LISTEN]
         assert listening and {address.ip for address in listening} == {"127.0.0.1"}
     assert not psutil.pid_exists(pid)  # ended (and reaped) with the engine
+
+
+def test_the_runtime_engine_is_what_the_window_keeps_and_counts_tokens_as_the_built_in_one(
+    runtime: InstalledRuntime, qwen3vl_models: ModelFiles, tmp_path: Path
+) -> None:
+    store.use(runtime.name)
+    config = engine_config(qwen3vl_models, parallel=1)
+    kept: LocalEngine = local_engine(config, log_dir=tmp_path)  # (what ui/engines.RealEngines.local returns)
+    text = "A red bicycle leans on a wall. 赤い自転車。"
+    with EngineClient(config, log_dir=tmp_path) as builtin:
+        builtin.start()
+        expected = builtin.count_tokens(text)
+    try:
+        assert not running(kept)
+        kept.start()
+        first = kept.pid
+        assert running(kept) and first is not None and kept.count_tokens(text) == expected
+        kept.start(engine_config(qwen3vl_models, parallel=2))  # the window reloads with other settings
+        assert kept.parallel == 2 and kept.pid != first and not psutil.pid_exists(first)
+    finally:
+        kept.close()
+    assert not running(kept)
 
 
 def test_the_server_killed_mid_run_is_restarted_and_its_image_retried(

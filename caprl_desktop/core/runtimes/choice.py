@@ -1,7 +1,8 @@
 """The engine a run on this computer uses: the built-in one, or the runtime chosen with ``runtime use``.
 
-``open_engine(config)`` is what the faces call where they made an ``EngineClient`` before: with no runtime
-chosen it is exactly that; with one it is a ``ChosenEngine`` whose ``start`` starts the runtime's server. A
+``local_engine(config)`` (``open_engine`` for a ``with`` block) is what the faces call where they made an
+``EngineClient`` before: with no runtime chosen it is exactly that; with one it is a ``ChosenEngine`` whose
+``start`` starts the runtime's server. A
 runtime that cannot start before it has ever captioned gives its place back to the one in use before it (the
 built-in engine or another runtime: ``store.roll_back``), which captions instead, and ``notice`` says so; its
 first caption makes it the one kept (``store.captioned``).
@@ -61,7 +62,19 @@ class ChosenEngine:
     def parallel(self) -> int:
         return self._engine.parallel
 
-    def start(self) -> EngineInfo:
+    @property
+    def running(self) -> bool:
+        return self._engine.running
+
+    @property
+    def pid(self) -> int | None:
+        return self._engine.pid
+
+    def start(self, config: EngineConfig | None = None) -> EngineInfo:
+        """Start the engine (again, with ``config`` if given), rolling back as the module says."""
+        if config is not None:
+            self.config = config
+            self._engine.config = config
         while True:
             engine = self._engine
             try:
@@ -82,6 +95,9 @@ class ChosenEngine:
                 if self._notice is not None:
                     self._notice(f"{engine.runtime.label} could not start ({exc}); went back to {instead}, which "
                                  "was in use before it")
+
+    def count_tokens(self, text: str) -> int:
+        return self._engine.count_tokens(text)
 
     def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
         return self._engine.submit(image, prompt, params)
@@ -105,14 +121,23 @@ class ChosenEngine:
         self.close()
 
 
+def local_engine(config: EngineConfig, *, log_dir: Path | None = None,
+                 notice: Callable[[str], None] | None = None) -> EngineClient | ChosenEngine:
+    """The engine on this computer as chosen now, not yet started: the built-in one, or the chosen runtime's.
+    Both have what the window keeps between runs (``config``, ``running``, ``pid``, ``start(config)``,
+    ``count_tokens``, ``cancel``, ``close``)."""
+    runtime = store.chosen()
+    if runtime is None:
+        return EngineClient(config, log_dir=log_dir)
+    return ChosenEngine(runtime, config, log_dir=log_dir, notice=notice)
+
+
 @contextlib.contextmanager
 def open_engine(config: EngineConfig, *, log_dir: Path | None = None,
                 notice: Callable[[str], None] | None = None) -> Iterator[EngineClient | ChosenEngine]:
-    """The engine for a run on this computer, not yet started (``start`` it), closed when the block ends."""
-    runtime = store.chosen()
-    if runtime is None:
-        with EngineClient(config, log_dir=log_dir) as builtin:
-            yield builtin
-        return
-    with ChosenEngine(runtime, config, log_dir=log_dir, notice=notice) as chosen:
-        yield chosen
+    """``local_engine`` for a ``with`` block (the command line's runs): closed when the block ends."""
+    engine = local_engine(config, log_dir=log_dir, notice=notice)
+    try:
+        yield engine
+    finally:
+        engine.close()

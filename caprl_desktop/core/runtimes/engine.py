@@ -111,11 +111,22 @@ class RuntimeEngine:
     def parallel(self) -> int:
         return self._server.launch.slots if self._server is not None else 1
 
+    @property
+    def running(self) -> bool:
+        return self.info is not None and self._server is not None and self._server.alive() and not self._died.is_set()
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process (what the window watches and a test kills)."""
+        return self._server.pid if self._server is not None else None
+
     # --- life cycle ---------------------------------------------------------------------------------
 
-    def start(self) -> EngineInfo:
-        """Start (or start again) the server and the remote engine on it; raises a ``CaprlError``
-        (``RuntimeStartError`` when the server does not come up)."""
+    def start(self, config: EngineConfig | None = None) -> EngineInfo:
+        """Start (or start again, with ``config`` if given) the server and the remote engine on it; raises a
+        ``CaprlError`` (``RuntimeStartError`` when the server does not come up)."""
+        if config is not None:
+            self.config = config
         self._stop()
         self._closing = False
         started = time.perf_counter()
@@ -259,6 +270,24 @@ class RuntimeEngine:
             del self._mine[t]
         if self._remote is not None:
             self._remote.abandon(theirs)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` to the served model (an edited caption: no special tokens), asked of the server."""
+        import httpx2
+
+        server = self._server
+        if server is None or not self.running:
+            raise EngineError("the runtime's server is not running")
+        try:
+            answer = httpx2.post(f"http://127.0.0.1:{server.port}/tokenize", timeout=30.0,
+                                 headers={"Authorization": f"Bearer {server.key}"},
+                                 json={"content": text, "add_special": False, "parse_special": False})
+            tokens = answer.json().get("tokens") if answer.status_code == 200 else None
+        except (httpx2.HTTPError, ValueError, AttributeError) as exc:
+            raise EngineError(f"the runtime's server could not count the tokens: {exc}") from exc
+        if not isinstance(tokens, list):
+            raise EngineError(f"the runtime's server could not count the tokens (HTTP {answer.status_code})")
+        return len(tokens)
 
     def cancel(self) -> None:
         """Stop every caption in flight (Stop); safe from any thread."""
