@@ -43,8 +43,11 @@ def test_the_server_gets_the_runs_model_slots_context_and_image_budget(models: M
 
 def test_the_key_is_in_the_servers_environment_not_its_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CAPRL_RUNTIME_KEY_1_1", "another-runs-key")
+    monkeypatch.setenv("LLAMA_ARG_N_GPU_LAYERS", "0")  # a user's setting for another llama-server
+    monkeypatch.setenv(KEY_ENV, "a user's key for another llama-server")
     env = child_environment("the-key")
-    assert env[KEY_ENV] == "the-key" and "CAPRL_RUNTIME_KEY_1_1" not in env
+    assert env[KEY_ENV] == "the-key"
+    assert "CAPRL_RUNTIME_KEY_1_1" not in env and "LLAMA_ARG_N_GPU_LAYERS" not in env
     launch = Launch(Path("m.gguf"), Path("p.gguf"), slots=1, ctx_per_slot=512, gpu_layers=None, threads=1,
                     image_max_tokens=64)
     assert not any("the-key" in arg for arg in command(runtime("cpu"), launch, 1))

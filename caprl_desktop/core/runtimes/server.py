@@ -93,8 +93,10 @@ def free_port() -> int:
 
 
 def child_environment(key: str) -> dict[str, str]:
-    """The app's environment for the server, with its key and none of the app's other secrets' names."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAPRL_RUNTIME_KEY")}
+    """The app's environment for the server, with its key. Without the other runtime keys the app holds, and
+    without llama.cpp's own ``LLAMA_ARG_*`` settings a user may have for another llama-server: this one is
+    set up by the app alone (one left to such a variable, ``-ngl`` on a GPU build, would follow it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAPRL_RUNTIME_KEY", "LLAMA_ARG_"))}
     env[KEY_ENV] = key
     return env
 
