@@ -36,6 +36,12 @@ def add_prompt_options(p: argparse.ArgumentParser) -> None:
                    help="detailed description, one-sentence caption, or text transcription (default: detailed)")
     p.add_argument("--prompt", help="your own prompt instead of the preset")
     p.add_argument("--system-prompt", help="replace the system prompt chosen for the language")
+    guards = p.add_argument_group("caption guards")
+    guards.add_argument("--no-guards", action="store_true",
+                        help="keep every caption as the model writes it: by default one that repeats itself or comes "
+                             "in the other language is stopped at once and tried once more, then kept marked")
+    guards.add_argument("--strip-openings", action="store_true",
+                        help='drop stock openings such as "This image shows" or 「この画像は」 from the captions')
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -132,6 +138,8 @@ def settings_from_args(args: argparse.Namespace) -> CaptionSettings:
         caption_folder=str(args.output_dir) if args.output_dir else "",
         metadata=args.metadata or "off",
         metadata_existing=args.metadata_existing or "keep",
+        guards=not args.no_guards,
+        strip_openings=args.strip_openings,
         **_given(args, SAMPLING_FIELDS),  # type: ignore[arg-type]
     )
 

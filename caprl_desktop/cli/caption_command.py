@@ -287,7 +287,8 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
     if finished.failed:
         parts.append(f"{finished.failed} failed")
     if not stream_to_stdout:
-        print("Done: " + ", ".join(parts) + ".", file=sys.stderr)
+        marked = f" Marked: {finished.marks_summary}" if finished.marks_summary else ""  # what the guards marked
+        print("Done: " + ", ".join(parts) + "." + marked, file=sys.stderr)
     _say_unread(unread)
     return EXIT_SOME_FAILED if finished.failed else EXIT_OK
 

@@ -49,6 +49,8 @@ class CaptionSettings:
     caption_folder: str = ""  # captions under this folder instead of beside the images; "" for beside
     metadata: MetadataMode = "off"  # "embed": inside the image, else in an XMP sidecar; "xmp"; "off"
     metadata_existing: ExistingChoice = "keep"
+    guards: bool = True  # stop a caption that loops or comes in the other language, and try it once more
+    strip_openings: bool = False  # drop "This image shows …" and the like
 
     def __post_init__(self) -> None:
         if self.preset is not None and self.preset not in PRESETS:
@@ -89,6 +91,8 @@ class CaptionSettings:
             caption_folder=str(Path(self.caption_folder).absolute()) if self.caption_folder else "",
             metadata=self.metadata,
             metadata_existing=self.metadata_existing,
+            guards=self.guards,
+            strip_openings=self.strip_openings,
         )
 
     def engine_config(self, model_path: Path, mmproj_path: Path, run: JobOptions | None = None, *,

@@ -4,7 +4,9 @@
 be tested exactly.  ``images()`` writes small solid PNGs, each of a colour of its own, which is how the
 engine knows which image it was sent.  Replies are deterministic: the captions decoding take turns, one
 reply each, in the order they were submitted; at most ``parallel`` decode at once and the rest wait, as in
-the real engine.  Everything asked of it is recorded (``log``, ``submitted``, ``abandoned``, ``starts``).
+the real engine.  Everything asked of it is recorded (``log``, ``submitted``, ``abandoned``, ``stopped``,
+``starts``, and each request's ``params`` and ``prompts``); ``streamed`` counts the pieces each image's tries
+streamed, so a test sees how soon a caption was stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Script:
     """What the engine does with one image (by file name); an image without a script is captioned plainly."""
 
     pieces: tuple[str, ...] | None = None  # the caption as streamed; None: ("<name>", " caption")
+    retry_pieces: tuple[str, ...] | None = None  # what its later tries stream (None: ``pieces`` again)
     crashes: int = 0  # the engine crashes this many times while this image decodes, then captions it
     crash_after: int = 1  # pieces streamed before each of those crashes (no more than it has)
     dead_at_submit: int = 0  # the engine is found dead this many times when this image is sent
@@ -65,6 +68,9 @@ class FakeEngine:
     abandoned: list[str] = field(default_factory=list)
     in_flight_at_submit: list[int] = field(default_factory=list)  # captions in flight, the new one included
     prompts: list[PromptSpec] = field(default_factory=list)
+    params: list[GenerationParams] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)  # images whose caption was ended by ``stop_caption``
+    streamed: dict[str, list[int]] = field(default_factory=dict)  # pieces each try of an image streamed, by name
 
     _names: dict[bytes, str] = field(default_factory=dict)
     _in_flight: dict[int, _Request] = field(default_factory=dict)
@@ -130,13 +136,17 @@ class FakeEngine:
             raise self._crash("found dead at submit")
         rid = self._next_id
         self._next_id += 1
-        pieces = script.pieces if script.pieces is not None else (name, " caption")
+        tries = self.streamed.setdefault(name, [])
+        pieces = script.retry_pieces if tries and script.retry_pieces is not None else script.pieces
+        pieces = pieces if pieces is not None else (name, " caption")
+        tries.append(0)
         self._in_flight[rid] = _Request(name, script, pieces, image, params)
         self._turns.append(rid)
         self.log.append(f"submit {name}")
         self.submitted.append(name)
         self.in_flight_at_submit.append(len(self._in_flight))
         self.prompts.append(prompt)
+        self.params.append(params)
         return rid
 
     def next_reply(self) -> CaptionReply:
@@ -154,6 +164,7 @@ class FakeEngine:
             raise self._crash(f"decoding {request.name}")
         if request.streamed < len(request.pieces):
             request.streamed += 1
+            self.streamed[request.name][-1] += 1
             return CaptionText(rid, request.pieces[request.streamed - 1])
         if request.script.error is not None:
             del self._in_flight[rid]
@@ -169,6 +180,14 @@ class FakeEngine:
                 self._turns.remove(rid)
                 self.log.append(f"abandon {request.name}")
                 self.abandoned.append(request.name)
+
+    def stop_caption(self, request_id: int) -> None:
+        """As the engine does: that caption ends as cancelled at its next turn, the others go on."""
+        request = self._in_flight.get(request_id)
+        if request is not None and not request.cancelled:
+            request.cancelled = True
+            self.log.append(f"stop {request.name}")
+            self.stopped.append(request.name)
 
     # --- inside -------------------------------------------------------------------------------
 

@@ -160,6 +160,10 @@ class FakeLocal:
         with self.engines.lock:
             self.engines.fake.abandon(request_ids)
 
+    def stop_caption(self, request_id: int) -> None:
+        with self.engines.lock:
+            self.engines.fake.stop_caption(request_id)
+
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
@@ -205,6 +209,10 @@ class FakeServers:
     def abandon(self, request_ids: Iterable[int]) -> None:
         with self.engines.lock:
             self.engines.fake.abandon(request_ids)
+
+    def stop_caption(self, request_id: int) -> None:
+        with self.engines.lock:
+            self.engines.fake.stop_caption(request_id)
 
     def cancel(self) -> None:
         self.engines._cancel()

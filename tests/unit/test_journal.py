@@ -131,7 +131,7 @@ def test_options_written_by_another_version_make_that_job_unresumable_not_a_cras
 def test_options_round_trip_with_their_version_and_old_records_still_read() -> None:
     original = options(overwrite=True, write_sidecars=False)
     text = options_to_json(original)
-    assert json.loads(text)["version"] == 2 and options_from_json(text) == original
+    assert json.loads(text)["version"] == 3 and options_from_json(text) == original
     unversioned = {k: v for k, v in json.loads(text).items() if k not in ("version", "app")}  # before versions
     assert options_from_json(json.dumps(unversioned)) == original
     # Version 1 had no metadata choices: such a run reads as one that writes no descriptions.

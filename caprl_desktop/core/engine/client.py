@@ -2,7 +2,8 @@
 
 For captions side by side, ``submit()`` up to ``parallel`` of them and read ``next_reply()``: what they
 produce comes back as the plain values of ``replies`` (text as it streams, then done or failed), never as
-the pipe's messages; ``abandon()`` cancels some and reads up to their ends so the pipe stays in step.
+the pipe's messages; ``abandon()`` cancels some and reads up to their ends so the pipe stays in step, and
+``stop_caption()`` ends one, whose end then comes among the replies.
 ``caption()`` is the same for one image, as a generator of ``CaptionText`` ending with the ``CaptionDone``:
 every ``yield`` is a point where the caller may stop, and closing it early cancels the caption in the engine.
 When the process dies (llama.cpp aborted, or it was killed) the caption in flight raises
@@ -216,6 +217,17 @@ class EngineClient:
                 self._send(Cancel(rid))
             while left & self._in_flight:
                 self.next_reply()
+
+    def stop_caption(self, request_id: int) -> None:
+        """End one caption within a token: it ends with its own ``CaptionDone`` (finish reason "cancelled") among
+        the replies ``next_reply`` reads, and the others go on. (``abandon`` reads up to its end and drops every
+        reply on the way, the other captions' pieces too.)"""
+        with self._in_flight_lock:
+            if request_id not in self._in_flight:
+                return
+        if self._conn is not None:
+            with contextlib.suppress(OSError, ValueError, CaprlError):  # a dead engine is seen by the next read
+                self._send(Cancel(request_id))
 
     def cancel(self) -> None:
         """Stop every caption in flight within a token; safe from any thread."""

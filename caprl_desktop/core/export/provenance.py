@@ -5,7 +5,8 @@ One ``Provenance`` is filled per job (``core/jobs/provenance.py`` ``job_provenan
 the job's options) and completed per caption with its stats (``with_caption``). Its fields are flat, so the
 full CSV column set is ``COLUMNS + PROVENANCE_COLUMNS`` and the JSON Lines export nests them under
 ``"provenance"`` with the same names. ``seed`` is the seed actually used (a fresh one when none was asked),
-so ``caprl-desktop replay`` can make the caption again.
+so ``caprl-desktop replay`` can make the caption again; a caption tried again by the guards records what its
+second try was asked (its system prompt, repeat penalty and seed), and what the guards did (``marks``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ class Provenance:
     # The server that made it (address without credentials) and the model id it gave; None on this computer.
     engine: str | None = None
     engine_model: str | None = None
+    # What the guards found and did (``core/quality/watch.py``): the marks' kinds ("repetition, retried"), the
+    # same in words ("repetition: repeated 23 times: '?'; retried with repeat penalty 1.1"), and the caption as it
+    # streamed before it was cut at a loop. None when there was nothing to say.
+    mark_kinds: str | None = None
+    marks: str | None = None
+    raw_caption: str | None = None
 
     def with_caption(self, *, seed: int, image_tokens: int, image_width: int, image_height: int,
                      prompt_tokens: int, finish_reason: str, image_encode_ms: float, prompt_ms: float,
@@ -60,6 +67,15 @@ class Provenance:
             prompt_tokens=prompt_tokens, finish_reason=finish_reason, image_encode_ms=round(image_encode_ms, 1),
             prompt_ms=round(prompt_ms, 1), decode_ms=round(decode_ms, 1), engine=engine or None,
             engine_model=engine_model or None)
+
+    @property
+    def mark_list(self) -> tuple[str, ...]:
+        return tuple(self.mark_kinds.split(", ")) if self.mark_kinds else ()
+
+    def for_photos(self) -> Provenance:
+        """What goes into an image's own metadata: not the raw caption (the caption is there already, and the text
+        it was cut from is no description of the photo)."""
+        return dataclasses.replace(self, raw_caption=None)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

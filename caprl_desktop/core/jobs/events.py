@@ -14,6 +14,7 @@ from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.sidecars import SidecarClash
+from caprl_desktop.core.quality.watch import MarkKind, marks_summary
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ItemFinished:
     save_error: WriteError | None = None  # the caption was made (it is in the record), its sidecar not written
     others_running: int = 0  # captions of this job still in flight beside this one
     description: DescriptionOutcome | None = None  # the caption as the image's description (``--metadata``)
+    marks: tuple[MarkKind, ...] = ()  # what the guards found (``core/quality/watch.py``); in words in the provenance
 
     @property
     def ok(self) -> bool:
@@ -79,10 +81,19 @@ class JobFinished:
     skipped: int
     cancelled: bool
     cannot_save: WriteError | None = None  # the job stopped: a folder is read-only or the disk is full
+    marks: tuple[tuple[MarkKind, int], ...] = ()  # captions saved with each mark, in ``MARK_KINDS`` order
 
     @property
     def complete(self) -> bool:
         return not self.cancelled and self.cannot_save is None
+
+    def marked(self, kind: MarkKind) -> int:
+        return dict(self.marks).get(kind, 0)
+
+    @property
+    def marks_summary(self) -> str:
+        """"3 repetition cut · 1 wrong language"; "" when no caption was marked."""
+        return marks_summary(dict(self.marks))
 
 
 JobEvent = JobPlanned | ItemSkipped | ItemStarted | ItemText | ItemFinished | EngineRestarted | JobFinished

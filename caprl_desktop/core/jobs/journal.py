@@ -166,7 +166,8 @@ def _process_started(pid: int) -> float | None:
 
 # The stored form of a run's options. Version 0 (no "version" key) is the same layout as 1; a later version
 # may add or rename fields, so a reader never trusts the layout blindly (see ``options_from_json``).
-OPTIONS_VERSION = 2  # 2: metadata, metadata_existing (absent in 1: "off", "keep")
+OPTIONS_VERSION = 3  # 2: metadata, metadata_existing (absent in 1: "off", "keep"); 3: guards, strip_openings
+# (absent in 2: on, off)
 
 
 def options_to_json(options: JobOptions) -> str:

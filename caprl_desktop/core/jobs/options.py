@@ -1,5 +1,5 @@
-"""What a job is asked to do: the prompt, sampling, image budget, where captions go and whether they are also
-written as the images' descriptions (plain data, journaled)."""
+"""What a job is asked to do: the prompt, sampling, image budget, where captions go, whether they are also
+written as the images' descriptions, and whether the guards watch them (plain data, journaled)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ class JobOptions:
     caption_folder: str = ""  # sidecars go under this folder instead of beside the images; "" for beside
     metadata: MetadataMode = "off"
     metadata_existing: ExistingChoice = "keep"
+    guards: bool = True  # loops and the wrong language stop a caption and try it again (``core/quality/watch.py``)
+    strip_openings: bool = False  # "This image shows …" and the like are dropped from the captions
 
     def __post_init__(self) -> None:
         # Options come back from the journal, where another version of the app may have written other words.

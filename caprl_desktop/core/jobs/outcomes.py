@@ -10,10 +10,14 @@ first record and again after a restart) completed with the caption's own seed, i
 
 With ``--metadata`` a saved caption is also written as the image's description (``descriptions.py``), after its
 ``.txt``: the ``ItemFinished``'s ``description`` says where it went, or why it did not (the run goes on).
+
+A caption the guards watched comes with their ``GuardReport``: its marks go into the event and the record's
+provenance (with what its last try was asked, which a retry changes), and are counted for the run's summary.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from caprl_desktop.core.jobs.events import ItemFinished
 from caprl_desktop.core.jobs.options import JobOptions
 from caprl_desktop.core.jobs.provenance import caption_provenance, job_provenance, remote_job_provenance
 from caprl_desktop.core.jobs.sidecars import write_sidecar
+from caprl_desktop.core.quality.watch import MARK_KINDS, GuardReport, MarkKind
 
 EMPTY_CAPTION = "the model returned an empty caption"
 
@@ -42,13 +47,19 @@ class Outcomes:
         self.sidecars = sidecars
         self.engine = engine
         self.captioned = self.failed = 0
+        self.marked: dict[MarkKind, int] = {}  # captions saved with each mark
         self.cannot_save: WriteError | None = None
         self._provenance: tuple[EngineInfo | RemoteInfo, Provenance | None] | None = None
 
-    def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0) -> ItemFinished:
+    def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0,
+             guarded: GuardReport | None = None) -> ItemFinished:
         """A caption the engine made; an empty one is a failure (a sidecar with nothing would read as done)."""
         error = "" if output.text else EMPTY_CAPTION
-        return self._finish(index, item, output.text, output.stats, error, others_running)
+        return self._finish(index, item, output.text, output.stats, error, others_running, guarded)
+
+    @property
+    def marks(self) -> tuple[tuple[MarkKind, int], ...]:
+        return tuple((kind, self.marked[kind]) for kind in MARK_KINDS if kind in self.marked)
 
     def made_before(self, index: int, item: ImageItem, text: str) -> ItemFinished:
         """A caption an earlier run made but could not save."""
@@ -58,10 +69,12 @@ class Outcomes:
         return self._finish(index, item, "", None, error, others_running)
 
     def _finish(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
-                others_running: int) -> ItemFinished:
-        finished = self._save(index, item, text, stats, error, others_running)
+                others_running: int, guarded: GuardReport | None = None) -> ItemFinished:
+        finished = self._save(index, item, text, stats, error, others_running, guarded)
         if finished.ok:
             self.captioned += 1
+            for kind in finished.marks:
+                self.marked[kind] = self.marked.get(kind, 0) + 1
         else:
             self.failed += 1
         problem = finished.save_error
@@ -70,26 +83,27 @@ class Outcomes:
         return finished
 
     def _save(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
-              others_running: int) -> ItemFinished:
+              others_running: int, guarded: GuardReport | None) -> ItemFinished:
+        marks = guarded.marks if guarded is not None else ()
         if error:
-            record = self._record(item, text, stats, error)
-            return ItemFinished(index, item, record, stats, None, others_running=others_running)
+            record = self._record(item, text, stats, error, guarded)
+            return ItemFinished(index, item, record, stats, None, others_running=others_running, marks=marks)
         sidecar = self.sidecars.get(item.path)
         if sidecar is not None:
             try:
                 write_sidecar(sidecar, text)
             except WriteError as exc:
-                record = self._record(item, text, stats, f"caption made but not saved: {exc}")
+                record = self._record(item, text, stats, f"caption made but not saved: {exc}", guarded)
                 return ItemFinished(index, item, record, stats, None, save_error=exc,
-                                    others_running=others_running)
-        record = self._record(item, text, stats, "")
+                                    others_running=others_running, marks=marks)
+        record = self._record(item, text, stats, "", guarded)
         # After the .txt is saved, so that a description that cannot be written never costs the caption.
         description = write_caption_description(
-            item, text, record.language, record.provenance, mode=self.options.metadata,
-            existing=self.options.metadata_existing,
+            item, text, record.language, record.provenance.for_photos() if record.provenance else None,
+            mode=self.options.metadata, existing=self.options.metadata_existing,
             text_sidecar=sidecar, caption_folder=self.options.sidecar_folder())
         return ItemFinished(index, item, record, stats, sidecar, others_running=others_running,
-                            description=description)
+                            description=description, marks=marks)
 
     def job_provenance(self) -> Provenance | None:
         """The job's provenance for the engine as loaded now; made once per load (the checksums are cached)."""
@@ -105,9 +119,15 @@ class Outcomes:
             self._provenance = (info, made)
         return self._provenance[1]
 
-    def _record(self, item: ImageItem, text: str, stats: CaptionStats | None, error: str) -> CaptionRecord:
+    def _record(self, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
+                guarded: GuardReport | None = None) -> CaptionRecord:
         job = self.job_provenance()
         provenance = caption_provenance(job, stats) if job is not None and stats is not None else job
+        if provenance is not None and guarded is not None:
+            provenance = dataclasses.replace(
+                provenance, system_prompt=guarded.prompt.system, repeat_penalty=guarded.params.repeat_penalty,
+                requested_seed=guarded.params.seed, mark_kinds=", ".join(guarded.marks) or None,
+                marks=guarded.notes or None, raw_caption=guarded.raw_caption)
         return CaptionRecord(
             file_name=item.file_name,
             caption=text,

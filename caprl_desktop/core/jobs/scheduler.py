@@ -12,6 +12,11 @@ only then do captions go side by side again.  An image the engine crashed on ``a
 times is skipped (a poison image must not stop the job), and after ``max_consecutive_crashes`` such
 images in a row the rest is marked not captioned and the engine is left stopped.
 
+Every caption is guarded as it streams (``core/quality/watch.py``, one ``CaptionGuard`` per image): a try that
+loops or comes in the other language is stopped at once with the engine's ``stop_caption``, which ends that caption
+alone, and tried once more with what the guard changes (a repeat penalty, the language said again); the window
+and the command line see the image start again. A guard's stop is not the user's Stop: the job goes on.
+
 Captions are saved as they are made (``outcomes``).  Before the first caption, every folder the job will
 write to is tried; a folder that cannot be written (read-only) or a full disk stops the job there, with
 nothing captioned in vain.  Should that happen mid-job, the caption just made is kept in its record (the
@@ -49,6 +54,7 @@ from caprl_desktop.core.jobs.readahead import ReadAhead
 from caprl_desktop.core.jobs.sidecars import leads_outside, plan_sidecars, read_sidecar
 from caprl_desktop.core.params import GenerationParams
 from caprl_desktop.core.prompts import PromptSpec
+from caprl_desktop.core.quality.watch import CaptionGuard
 
 
 class CaptionEngine(Loaded, Protocol):
@@ -65,6 +71,9 @@ class CaptionEngine(Loaded, Protocol):
     def next_reply(self) -> CaptionReply: ...
 
     def abandon(self, request_ids: Iterable[int]) -> None: ...
+
+    def stop_caption(self, request_id: int) -> None:
+        """End this caption now: it ends with its own reply, finish reason "cancelled" (the others go on)."""
 
 
 def run_job(
@@ -130,16 +139,18 @@ def run_job(
             yield from scheduler.run()
             cancelled = scheduler.cancelled
     yield JobFinished(captioned=outcomes.captioned, failed=outcomes.failed, skipped=len(skipped), cancelled=cancelled,
-                      cannot_save=outcomes.cannot_save)
+                      cannot_save=outcomes.cannot_save, marks=outcomes.marks)
 
 
 @dataclass
 class _Caption:
-    """One image on its way through the engine, and the crashes it was in flight for."""
+    """One image on its way through the engine, the crashes it was in flight for, and its guards (which say
+    what its try is asked)."""
 
     index: int
     item: ImageItem
     image: Future[PreparedImage]
+    guard: CaptionGuard
     crashes: int = 0
     last_crash: EngineCrashedError | None = None
 
@@ -210,12 +221,15 @@ class _Scheduler:
             return None
         pos = self.next_pos
         self.next_pos += 1
+        options = self.options
+        guard = CaptionGuard(options.prompt, options.params, watch=options.guards,
+                             strip_openings=options.strip_openings)
         if self.given_up:
             # The rest fails at once (``_send``): reading thousands of images for nothing would hold the end.
-            return _Caption(self.first_index + pos, self.todo[pos], Future())
+            return _Caption(self.first_index + pos, self.todo[pos], Future(), guard)
         # Read ahead as many as the engine takes at once: a freed sequence should find its image ready.
         image = self.images.take(pos, ahead=self.engine.parallel)
-        return _Caption(self.first_index + pos, self.todo[pos], image)
+        return _Caption(self.first_index + pos, self.todo[pos], image, guard)
 
     def _send(self, caption: _Caption) -> Generator[JobEvent, None, None]:
         """Submit ``caption`` to the engine, or finish it at once when it cannot or should not be."""
@@ -232,7 +246,7 @@ class _Scheduler:
             yield self._failure(caption, str(exc))
             return
         try:
-            rid = self.engine.submit(prepared, self.options.prompt, self.options.params)
+            rid = self.engine.submit(prepared, caption.guard.prompt, caption.guard.params)
         except EngineCrashedError as exc:
             # Found dead (killed while idle, out of memory): a crash like any other, and this image was
             # about to be in it; counting it keeps an engine that dies at every start from looping for ever.
@@ -241,6 +255,7 @@ class _Scheduler:
         except CaprlError as exc:
             yield self._failure(caption, str(exc))
             return
+        caption.guard.begin()
         self.in_flight[rid] = caption
 
     # --- replies ----------------------------------------------------------------------------------
@@ -254,21 +269,32 @@ class _Scheduler:
         caption = self.in_flight.get(reply.request_id)
         if caption is None:  # the end of a caption given up on; nothing waits for it
             return
+        guard = caption.guard
         if isinstance(reply, CaptionText):
+            if guard.halted is not None:  # (what a stopped try streamed before the stop reached it)
+                return
+            if guard.feed(reply.text) is not None:
+                self.engine.stop_caption(reply.request_id)
             yield ItemText(caption.index, caption.item, reply.text)
             return
         if isinstance(reply, CaptionRestarted):  # a server failed mid-caption; another makes it from nothing
+            guard.begin()
             yield ItemStarted(caption.index, caption.item)
             return
         del self.in_flight[reply.request_id]
         if isinstance(reply, CaptionFailed):
             yield self._failure(caption, str(reply.error))
             return
-        if reply.output.stats.finish_reason == "cancelled":  # Stop was pressed: the others stop as well
-            self.cancelled = True
+        if guard.halted is not None and guard.retry():  # (however it ended: the stop may have come too late)
+            yield ItemStarted(caption.index, caption.item)
+            yield from self._send(caption)
+            return
+        if guard.halted is None and reply.output.stats.finish_reason == "cancelled":
+            self.cancelled = True  # Stop was pressed: the others stop as well
             return
         self.crashes_in_row = 0
-        yield self.outcomes.made(caption.index, caption.item, reply.output, len(self.in_flight))
+        output, report = guard.finish(reply.output)
+        yield self.outcomes.made(caption.index, caption.item, output, len(self.in_flight), report)
 
     def _failure(self, caption: _Caption, error: str) -> ItemFinished:
         return self.outcomes.failure(caption.index, caption.item, error, len(self.in_flight))

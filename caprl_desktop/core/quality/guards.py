@@ -130,7 +130,27 @@ def language_share(text: str) -> LanguageShare:
 def language_problem(text: str, language: Language) -> str | None:
     """Why ``text`` is not in ``language``; None when it is, or when there is too little to say (digits, marks
     and short texts are never judged)."""
-    share = language_share(text)
+    return share_problem(language_share(text), language)
+
+
+class LetterCount:
+    """``language_share`` of a stream, counted a piece at a time: each letter is looked at once, however long the
+    caption grows."""
+
+    def __init__(self) -> None:
+        self.share = LanguageShare(0, 0)
+
+    def feed(self, piece: str) -> LanguageShare:
+        more = language_share(piece)
+        self.share = LanguageShare(self.share.japanese + more.japanese, self.share.latin + more.latin)
+        return self.share
+
+    def problem(self, language: Language) -> str | None:
+        return share_problem(self.share, language)
+
+
+def share_problem(share: LanguageShare, language: Language) -> str | None:
+    """``language_problem`` of a text whose letters were counted already."""
     if share.letters < MIN_LETTERS or share.share(language) >= MIN_SHARE[language]:
         return None
     asked, other = ("Japanese", "English") if language == "ja" else ("English", "Japanese")

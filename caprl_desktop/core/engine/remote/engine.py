@@ -1,11 +1,12 @@
 """Captions made by OpenAI-compatible servers (vLLM, llama.cpp's llama-server, LM Studio), one or several at once.
 
 ``RemoteEngine`` is the engine the scheduler already drives (``submit`` / ``next_reply`` / ``abandon``), so jobs,
-the journal, resume, sidecars and exports need no second path. Each caption is one streamed chat completion
-(``wire``). Several servers share a folder: each takes up to its number of captions at a time (given, said or
-measured: ``capacity``, which also sets each caption's deadlines from the server's pace), and a caption goes to
-the server with the most room. A try whose time is up has its stream closed; a server whose captions wait for a
-reply half that long is said to be slow (``notice``, ``server_stats``).
+the journal, resume, sidecars and exports need no second path; ``stop_caption`` ends one caption (a guard's
+stop), ``cancel`` all (Stop). Each caption is one streamed chat completion (``wire``). Several servers share a
+folder: each takes up to its number of captions at a time (given, said or measured: ``capacity``, which also sets
+each caption's deadlines from the server's pace), and a caption goes to the server with the most room. A try
+whose time is up has its stream closed; a server whose captions wait for a reply half that long is said to be
+slow (``notice``, ``server_stats``).
 
 A server that fails (refused, an HTTP error, no reply in time, a stream cut short) hands its caption to
 another after a short back-off; a caption that had streamed text first says ``CaptionRestarted``, so the text
@@ -85,6 +86,7 @@ class _Attempt:
     server: _Server
     reply_s: float  # the longest it may wait for a byte
     stream: Any = None  # its open stream, closed to cancel it (or when its time is up)
+    reading: wire.Reading = field(default_factory=wire.Reading)  # what it has streamed
     released: bool = False  # its place on the server is given back
 
 
@@ -199,6 +201,23 @@ class RemoteEngine:
             self._waiting = deque(r for r in self._waiting if r not in stopped)
         self._stop(stopped)
 
+    def stop_caption(self, request_id: int) -> None:
+        """End this caption now as cancelled, with what it streamed so far; its stream is closed, which stops it on
+        its server. The others go on."""
+        with self._lock:
+            request = self._requests.get(request_id)
+            if request is None or request.ended:
+                return
+            self._waiting = deque(r for r in self._waiting if r is not request)
+            attempt = request.attempt
+            reading = wire.Reading(list(attempt.reading.pieces) if attempt is not None else [], "cancelled")
+            server = attempt.server.stats if attempt is not None else None
+        request.cancel.set()
+        output = wire.caption_output(reading, request.width, request.height, request.seed,
+                                     engine=server.shown if server else "", model=server.model if server else "")
+        self._end(request, CaptionDone(request.rid, output))
+        self._stop([request])
+
     def cancel(self) -> None:
         """End every caption now as cancelled (Stop); their streams are closed, which stops them on the servers.
         Safe from any thread."""
@@ -298,7 +317,7 @@ class RemoteEngine:
     def _run(self, attempt: _Attempt) -> None:
         request, server = attempt.request, attempt.server
         started, first = time.perf_counter(), list[float]()
-        caption = wire.Reading()
+        caption = attempt.reading
 
         def piece(text: str) -> None:
             if request.cancel.is_set():
