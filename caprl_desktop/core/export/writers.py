@@ -2,8 +2,12 @@
 
 Rows are written as captions finish, to ``<name>.partial`` beside the target, flushed each time; the
 file takes its real name only when the run ends.  A killed run therefore keeps every row made so far
-and never replaces an earlier export with half of a new one.  ``file_name`` follows Hugging Face's
-ImageFolder convention (relative to the folder given, forward slashes).
+and never replaces an earlier export with half of a new one.
+
+``file_name`` has one rule in every export (``export_file_name``), Hugging Face ImageFolder's: the image's path
+relative to the folder the export file is in, with forward slashes, so a CSV and a ``metadata.jsonl`` saved side by
+side name an image alike (``trip/IMG_0000.jpg``). An image outside that folder (or an export to standard output)
+is named relative to the folder it was added with, as the record has it; ``metadata.jsonl`` leaves such images out.
 
 Each exporter counts what it wrote and what it left out with the reason (``ExportReport``), so a caller
 reports the rows that are in the file, not the rows it handed over.
@@ -18,13 +22,16 @@ terminal, given the export directly, is shown the text with its control characte
 
 A record carries its caption's ``Provenance`` (model and checksums, device, prompt, sampling, the seed used,
 timings). JSON Lines always holds it, nested under ``"provenance"``; CSV holds it with the "full" column set
-(``COLUMNS + PROVENANCE_COLUMNS``, flat), and today's columns by default.
+(``COLUMNS + PROVENANCE_COLUMNS``, flat), and today's columns by default. Its ``source`` says whose words the
+caption is: the model's, a person's edit of them (with when, and the model's words beside), or a caption found
+on disk that nothing recorded; a report counts the captions written by source.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import enum
 import io
 import json
@@ -57,8 +64,18 @@ class CaptionRecord:
     error: str
     path: str
     provenance: Provenance | None = None  # None: not made by this app's run (an existing sidecar), or unknown
+    # Whose words the caption is: the model's as its run made them, a person's edit of them (``edited_at`` says
+    # when, ``model_caption`` keeps the model's words, which the provenance describes), or a caption found on
+    # disk that nothing recorded ("from disk": the provenance is None).
+    source: str = "model"
+    edited_at: str = ""  # ISO time of the edit; "" unless ``source`` is "edited by hand"
+    model_caption: str = ""
 
 
+SOURCE_MODEL = "model"
+SOURCE_EDITED = "edited by hand"
+SOURCE_DISK = "from disk"
+SOURCES = (SOURCE_MODEL, SOURCE_EDITED, SOURCE_DISK)
 COLUMNS = tuple(f.name for f in fields(CaptionRecord) if f.name != "provenance")
 FULL_COLUMNS = COLUMNS + PROVENANCE_COLUMNS
 CSV_COLUMN_SETS = ("default", "full")
@@ -85,6 +102,10 @@ class ExportReport:
     written: int
     with_errors: int = 0
     left_out: tuple[LeftOut, ...] = ()
+    sources: tuple[tuple[str, int], ...] = ()  # captions written (failures aside) by ``source``, in SOURCES order
+
+    def by_source(self) -> dict[str, int]:
+        return dict(self.sources)
 
     def left_out_by_reason(self) -> dict[LeftOutReason, int]:
         counts: dict[LeftOutReason, int] = {}
@@ -94,12 +115,30 @@ class ExportReport:
 
     def plus_left_out(self, paths: Iterable[str], reason: LeftOutReason) -> ExportReport:
         more = tuple(LeftOut(path, reason) for path in paths)
-        return ExportReport(self.target, self.written, self.with_errors, self.left_out + more)
+        return dataclasses.replace(self, left_out=self.left_out + more)
+
+
+def _sources(counts: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple((source, counts[source]) for source in SOURCES if counts.get(source))
+
+
+def _count_source(counts: dict[str, int], record: CaptionRecord) -> None:
+    if not record.error:
+        counts[record.source] = counts.get(record.source, 0) + 1
 
 
 def metadata_folder(target: Path) -> Path:
     """The folder a ``metadata.jsonl`` describes: its own."""
     return target.parent.resolve()
+
+
+def export_file_name(record: CaptionRecord, folder: Path | None) -> str:
+    """The record's ``file_name`` in an export whose file is in ``folder`` (resolved; None: standard output)."""
+    if folder is not None and record.path:
+        path = Path(record.path).resolve()
+        if path.is_relative_to(folder):
+            return path.relative_to(folder).as_posix()
+    return record.file_name
 
 
 def metadata_left_out(record: CaptionRecord, folder: Path) -> LeftOutReason | None:
@@ -115,6 +154,7 @@ def plan_export(target: Path, kind: str, records: Iterable[CaptionRecord]) -> Ex
     """What ``write_records`` would write, without writing (the export dialog's preview)."""
     written = with_errors = 0
     left_out: list[LeftOut] = []
+    sources: dict[str, int] = {}
     folder = metadata_folder(target) if kind == "metadata" else None
     for record in records:
         reason = metadata_left_out(record, folder) if folder is not None else None
@@ -123,7 +163,8 @@ def plan_export(target: Path, kind: str, records: Iterable[CaptionRecord]) -> Ex
         else:
             written += 1
             with_errors += bool(record.error)
-    return ExportReport(target if written else None, written, with_errors, tuple(left_out))
+            _count_source(sources, record)
+    return ExportReport(target if written else None, written, with_errors, tuple(left_out), _sources(sources))
 
 
 def _stdout_for_export() -> IO[str]:
@@ -160,9 +201,11 @@ class _Exporter:
         self.written = 0
         self.with_errors = 0
         self.left_out: list[LeftOut] = []
+        self.sources: dict[str, int] = {}
         self._partial: Path | None = None  # None: written in place (standard output, a pipe, a device)
         self._final: Path | None = None  # what the partial file replaces at the end: the target, or its link's file
         self._terminal = False
+        self._folder = metadata_folder(target) if target is not None else None  # what ``file_name`` is relative to
         self._file: IO[str]
         try:
             self._file = self._open(target)
@@ -207,16 +250,18 @@ class _Exporter:
 
     def write(self, record: CaptionRecord) -> LeftOutReason | None:
         """Write one row; returns why it was left out, None when it was written."""
-        reason = self._guard(lambda: self._write(record))
+        named = dataclasses.replace(record, file_name=export_file_name(record, self._folder))
+        reason = self._guard(lambda: self._write(named))
         if reason is not None:
             self.left_out.append(LeftOut(record.path, reason))
         else:
             self.written += 1
             self.with_errors += bool(record.error)
+            _count_source(self.sources, record)
         return reason
 
     def report(self, target: Path | None) -> ExportReport:
-        return ExportReport(target, self.written, self.with_errors, tuple(self.left_out))
+        return ExportReport(target, self.written, self.with_errors, tuple(self.left_out), _sources(self.sources))
 
     def close(self) -> Path | None:
         """Give the file its real name; returns it (None for standard output)."""
@@ -326,14 +371,15 @@ class MetadataExporter(_Exporter):
     """
 
     def _begin(self) -> None:
-        self._folder = metadata_folder(self.target if self.target is not None else Path.cwd() / "metadata.jsonl")
+        if self._folder is None:  # standard output describes the current folder
+            self._folder = metadata_folder(Path.cwd() / "metadata.jsonl")
 
     def _write(self, record: CaptionRecord) -> LeftOutReason | None:
+        assert self._folder is not None  # (set by ``_begin``)
         reason = metadata_left_out(record, self._folder)
         if reason is not None:
             return reason
-        name = Path(record.path).resolve().relative_to(self._folder).as_posix()
-        self._emit(json_line({"file_name": name, "text": record.caption}))
+        self._emit(json_line({"file_name": record.file_name, "text": record.caption}))
         return None
 
 
@@ -389,11 +435,15 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+_LATER_COLUMNS: dict[str, object] = {"source": SOURCE_MODEL, "edited_at": "", "model_caption": ""}
+
+
 def record_from_json(data: dict[str, object]) -> CaptionRecord:
     """A JSON Lines row read back (``read_jsonl``) as a record; ``ValueError`` when it is not one of ours."""
     try:
         provenance = data.get("provenance")
-        values = {c: data[c] for c in COLUMNS}
+        # (a record exported before ``source`` and its companions were columns: the model's, as it was)
+        values = {c: data.get(c, _LATER_COLUMNS[c]) if c in _LATER_COLUMNS else data[c] for c in COLUMNS}
         return CaptionRecord(**values,  # type: ignore[arg-type]
                              provenance=Provenance.from_dict(provenance) if isinstance(provenance, dict) else None)
     except (KeyError, TypeError) as exc:

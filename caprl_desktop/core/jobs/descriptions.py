@@ -23,6 +23,7 @@ from typing import Any
 
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.export.provenance import Provenance
+from caprl_desktop.core.export.writers import SOURCE_MODEL
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.options import ExistingChoice, MetadataMode
 from caprl_desktop.core.jobs.sidecars import plan_sidecars
@@ -74,15 +75,20 @@ def clear_leftovers(items: Iterable[ImageItem], text_sidecars: Iterable[Path]) -
 
 def write_caption_description(item: ImageItem, text: str, language: str, provenance: Provenance | None, *,
                               mode: MetadataMode, existing: ExistingChoice, text_sidecar: Path | None,
-                              caption_folder: Path | None) -> DescriptionOutcome | None:
+                              caption_folder: Path | None, source: str = SOURCE_MODEL,
+                              edited_at: str = "") -> DescriptionOutcome | None:
     """Write ``text`` as ``item``'s description as ``mode`` says; None for ``"off"``. Never raises for one file's
-    problem: the outcome says it."""
+    problem: the outcome says it. ``source``/``edited_at``: a caption not the model's as made (edited by hand,
+    found on disk) says so beside the provenance (``caprl:source``, ``caprl:edited_at``), which then describes
+    the model's caption it was edited from, if any."""
     if mode == "off":
         return None
     from caprl_desktop.core.metadata import write_description, write_xmp_sidecar  # (Exiv2: when first needed)
 
     lang: Any = language if language in ("ja", "en") else "en"
     mapping = provenance_mapping(provenance)
+    if source != SOURCE_MODEL:
+        mapping |= {"source": source} | ({"edited_at": edited_at} if edited_at else {})
     note = ""
     if mode == "embed":
         if can_embed(item.path):

@@ -16,6 +16,10 @@ Schema 3 added ``replaced_descriptions``: each human description that ``--metada
 inside an image (the ``FieldSnapshot`` as JSON, bytes as base64), kept apart from the jobs so that forgetting
 or pruning a run never loses what ``caprl-desktop metadata restore`` needs; the newest row per file counts.
 
+``caption_edits`` (added without a schema version; made by the first edit) keeps each caption a person saved in
+the window, with the model's caption it changed, apart from the runs: with the runs' captions (``written``) it
+is each image's history (``history.py``), and what tells a caption edited by hand from the model's.
+
 When the file fails (``journal_rescue.py`` does the work): a damaged journal is set aside, the replaced
 descriptions SQLite can still read in it are carried over, and ``set_aside_journals`` notes whether that was all
 of them; while one set aside could not be read in full, ``replaced_description`` refuses to answer "none" for a
@@ -46,7 +50,7 @@ from caprl_desktop import __version__
 from caprl_desktop.core import paths
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
-from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.export.writers import SOURCE_DISK, SOURCE_MODEL, CaptionRecord
 from caprl_desktop.core.jobs import journal_rescue
 from caprl_desktop.core.jobs.descriptions import snapshot_from_json, snapshot_to_json
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -97,6 +101,23 @@ CREATE TABLE IF NOT EXISTS replaced_descriptions (
 CREATE INDEX IF NOT EXISTS replaced_descriptions_by_path ON replaced_descriptions (path, id);
 """ + journal_rescue.SET_ASIDE_TABLE  # (added without a schema version: absent, it reads as "none set aside")
 
+# Captions a person saved in the window, kept apart from the runs (forgetting a run keeps them). Added without
+# a schema version, as the table above: made by the first edit, absent it reads as "no edits", and a journal
+# that has it still opens in a version of the app that knows nothing of it.
+EDITS_TABLE = """
+CREATE TABLE IF NOT EXISTS caption_edits (
+    id INTEGER PRIMARY KEY,
+    sidecar TEXT NOT NULL,
+    image TEXT NOT NULL,
+    caption TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    model_job INTEGER,
+    model_caption TEXT,
+    written_at TEXT NOT NULL
+)"""
+EDITS_INDEX = "CREATE INDEX IF NOT EXISTS caption_edits_by_sidecar ON caption_edits (sidecar, id)"
+EditKind = Literal["edit", "revert", "undo"]  # typed; the model's caption put back; an earlier one put back
+
 
 BUSY_TIMEOUT_S = 15.0  # how long a write waits for another process's write to end
 
@@ -145,6 +166,27 @@ class JobSummary:
                  if self.counts.get(s)]
         text = f"job {self.id} ({self.status}, {self.created[:16].replace('T', ' ')}): {roots} · {', '.join(parts)}"
         return text + (f" · cannot resume ({self.unreadable})" if self.unreadable else "")
+
+
+@dataclass(frozen=True)
+class Written:
+    """A caption a run of the app wrote to a sidecar, as recorded: its record (the run's language, prompt and
+    model, the caption's provenance) and the run."""
+
+    job_id: int
+    started: str  # when the run started (ISO)
+    record: CaptionRecord
+
+
+@dataclass(frozen=True)
+class CaptionEdit:
+    """A caption a person saved in the window: typed, or put back from the image's history."""
+
+    caption: str
+    kind: EditKind
+    written_at: str  # ISO time
+    model_job: int | None  # the run whose caption was the sidecar's model caption then (None: none recorded)
+    model_caption: str | None  # that caption, kept with the edit (the run may be forgotten later)
 
 
 def default_path() -> Path:
@@ -617,6 +659,70 @@ class Journal:
                 found[Path(_read(sidecar))] = caption
         return found
 
+    def written(self, sidecars: Iterable[Path]) -> dict[Path, list[Written]]:
+        """Every caption a run wrote to each of ``sidecars`` (absolute paths), oldest run first; sidecars with
+        none are absent. One pass over the captions made, as ``written_captions``."""
+        wanted = {str(s) for s in sidecars}
+        found: dict[Path, list[Written]] = {}
+        if not wanted:
+            return found
+        labels: dict[int, tuple[str, str, str]] = {}
+        rows = self._db.execute(
+            "SELECT i.job_id, j.created, j.options, i.sidecar, i.path, i.root, i.caption, i.seconds, "
+            "i.output_tokens, i.provenance FROM items AS i JOIN jobs AS j ON j.id = i.job_id "
+            "WHERE i.state='done' AND i.sidecar IS NOT NULL ORDER BY i.job_id, i.seq")
+        for job_id, started, stored, sidecar, path, root, caption, seconds, tokens, provenance in rows:
+            if _read(sidecar) not in wanted:
+                continue
+            if job_id not in labels:
+                labels[job_id] = _labels(stored)
+            language, prompt, model = labels[job_id]
+            item = ImageItem(Path(_read(path)), Path(_read(root)))
+            record = CaptionRecord(item.file_name, caption, language, prompt, model, seconds, tokens, "",
+                                   str(item.path), _provenance_from_json(provenance))
+            found.setdefault(Path(_read(sidecar)), []).append(Written(job_id, started, record))
+        return found
+
+    def record_edit(self, image: Path, sidecar: Path, caption: str, kind: EditKind) -> None:
+        """A caption a person saved in the window to ``sidecar``, recorded with the model's caption it changed."""
+        where = _stored(str(sidecar.absolute()))
+        with self._transaction() as db:
+            db.execute(EDITS_TABLE)
+            db.execute(EDITS_INDEX)
+            model = db.execute("SELECT job_id, caption FROM items WHERE state='done' AND sidecar=? "
+                               "ORDER BY job_id DESC LIMIT 1", (where,)).fetchone()
+            db.execute("INSERT INTO caption_edits (sidecar, image, caption, kind, model_job, model_caption, "
+                       "written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (where, _stored(str(image.absolute())), caption, kind, model[0] if model else None,
+                        model[1] if model else None, _now()))
+
+    def edits(self, sidecars: Iterable[Path]) -> dict[Path, list[CaptionEdit]]:
+        """The edits saved to each of ``sidecars`` (absolute paths), oldest first; sidecars with none are absent."""
+        wanted = {str(s) for s in sidecars}
+        found: dict[Path, list[CaptionEdit]] = {}
+        if not wanted:
+            return found
+        try:
+            rows = self._db.execute("SELECT sidecar, caption, kind, written_at, model_job, model_caption "
+                                    "FROM caption_edits ORDER BY id").fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # no edit was ever saved
+                return found
+            raise JournalError(f"The job journal {self.path} cannot be read: {exc}") from exc
+        for sidecar, caption, kind, written_at, model_job, model_caption in rows:
+            if _read(sidecar) in wanted:
+                found.setdefault(Path(_read(sidecar)), []).append(
+                    CaptionEdit(caption, kind, written_at, model_job, model_caption))
+        return found
+
+    def record_replaced(self, written: Path, previous: FieldSnapshot) -> None:
+        """A human description replaced in ``written`` outside a run (descriptions written from the captions on
+        disk), kept as a run's are, for ``caprl-desktop metadata restore``."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO replaced_descriptions (path, snapshot, written_at) VALUES (?, ?, ?)",
+                       (_stored(str(written.absolute())), json.dumps(snapshot_to_json(previous), ensure_ascii=False),
+                        _now()))
+
     def set_options(self, job_id: int, options: JobOptions) -> None:
         """A resume changed the run's options (its captions go elsewhere, longer captions, another seed)."""
         with self._transaction() as db:
@@ -639,9 +745,7 @@ class Journal:
         summary = self.get(job_id)
         if summary is None:
             return []
-        options = summary.options
-        language, prompt, model = (options.prompt.language, options.prompt.user, options.model_label) if options \
-            else ("", "", "")
+        language, prompt, model = _option_labels(summary.options)
         rows = self._db.execute(
             "SELECT path, root, state, caption, error, seconds, output_tokens, provenance FROM items "
             "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (self._job(job_id),))
@@ -652,8 +756,21 @@ class Journal:
             made = state != "skipped"  # a skipped image's caption was made by an earlier run
             records.append(CaptionRecord(
                 item.file_name, caption, language if made else "", prompt if made else "", model if made else "",
-                seconds, tokens, _read(error), path, _provenance_from_json(provenance)))
+                seconds, tokens, _read(error), path, _provenance_from_json(provenance),
+                source=SOURCE_MODEL if made else SOURCE_DISK))
         return records
+
+
+def _option_labels(options: JobOptions | None) -> tuple[str, str, str]:
+    """A run's language, prompt and model label for its records ("" each when its options cannot be read)."""
+    return (options.prompt.language, options.prompt.user, options.model_label) if options else ("", "", "")
+
+
+def _labels(stored: str) -> tuple[str, str, str]:
+    try:
+        return _option_labels(options_from_json(stored))
+    except OptionsUnreadableError:
+        return "", "", ""
 
 
 def _record_entry(event: ItemFinished | ItemSkipped) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from caprl_desktop.core.atomic import WriteError, probe_writable
 from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo, Loaded
 from caprl_desktop.core.export.provenance import Provenance
-from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.export.writers import SOURCE_DISK, CaptionRecord
 from caprl_desktop.core.jobs.descriptions import write_caption_description
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished
@@ -144,7 +144,8 @@ class Outcomes:
 
 def existing_record(item: ImageItem, caption: str) -> CaptionRecord:
     """The record of an image skipped because its sidecar already holds a caption."""
-    return CaptionRecord(item.file_name, caption.strip(), "", "", "", None, None, "", str(item.path))
+    return CaptionRecord(item.file_name, caption.strip(), "", "", "", None, None, "", str(item.path),
+                         source=SOURCE_DISK)
 
 
 def first_unwritable(folders: Iterable[Path]) -> WriteError | None:

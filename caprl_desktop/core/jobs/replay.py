@@ -2,7 +2,8 @@
 
 Each record is captioned again with its own settings: the same model and projector files (by path, and only
 if their sha256 still matches), the same prompts, sampling, seed, image budget and caption length, one
-caption at a time. A caption made one at a time with a seed is reproduced byte for byte on the same machine
+caption at a time. A caption edited by hand since (``CaptionRecord.source``) is not replayed: its text is not
+the model's. A caption made one at a time with a seed is reproduced byte for byte on the same machine
 and backend. One made side by side (``parallel`` above 1) may not be: batched decoding sums in another order
 than single-token decoding (see docs/benchmarks.md), so its text can part ways after some tokens.
 """
@@ -19,7 +20,7 @@ from caprl_desktop.core.engine.replies import CaptionDone, CaptionText
 from caprl_desktop.core.engine.reports import EngineInfo, image_token_side
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
-from caprl_desktop.core.export.writers import CaptionRecord
+from caprl_desktop.core.export.writers import SOURCE_DISK, SOURCE_EDITED, CaptionRecord
 from caprl_desktop.core.images.loading import PreparedImage, load_image
 from caprl_desktop.core.models.checksums import file_sha256
 from caprl_desktop.core.params import EngineConfig, GenerationParams, ImageBudget
@@ -57,6 +58,12 @@ def why_not(record: CaptionRecord) -> str:
     p = record.provenance
     if record.error:
         return "it has no caption (it failed)"
+    if record.source == SOURCE_EDITED:
+        when = f" on {record.edited_at.replace('T', ' ')[:16]}" if record.edited_at else ""
+        return (f"its caption was edited by hand{when}, so it is not what the model made (the model's caption is "
+                "in its model_caption)")
+    if record.source == SOURCE_DISK:
+        return "it was found on disk with nothing recorded of how it was made"
     if p is None:
         return "it has no provenance (a caption found on disk, or made before provenance was recorded)"
     if p.seed is None:
