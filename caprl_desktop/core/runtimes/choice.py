@@ -108,6 +108,9 @@ class ChosenEngine:
     def abandon(self, request_ids: Iterable[int]) -> None:
         self._engine.abandon(request_ids)
 
+    def stop_caption(self, request_id: int) -> None:
+        self._engine.stop_caption(request_id)
+
     def cancel(self) -> None:
         self._engine.cancel()
 

@@ -49,7 +49,7 @@ LOCAL_DEADLINES = Deadlines(floor_s=120.0, unmeasured_s=600.0, unmeasured_per_im
                             unmeasured_per_token_s=5.0)
 _KEY_ENV = "CAPRL_RUNTIME_KEY_{pid}_{n}"
 # A stream cut short on this computer: how long to wait for the server's process to say whether it died.
-_DYING_S = 2.0
+_DYING_S = 5.0
 _key_names = itertools.count(1)
 
 
@@ -231,6 +231,10 @@ class RuntimeEngine:
         if self._remote is None:
             raise EngineError("the runtime's server is not running")
         theirs = self._remote.submit(image, prompt, params)
+        if self._dead():
+            # It died as this was sent: the remote engine may have been closed before it took the caption in,
+            # and would then wait for a server for it (``_watch`` sets ``_died`` before it closes the engine).
+            raise self._crash()
         mine = self._mine[theirs] = next(self._ids)
         return mine
 
@@ -238,6 +242,8 @@ class RuntimeEngine:
         remote = self._remote
         if remote is None:
             raise EngineError("the runtime's server is not running")
+        if self._dead():
+            raise self._crash()
         try:
             reply = remote.next_reply()
         except EngineError:
@@ -270,6 +276,12 @@ class RuntimeEngine:
             del self._mine[t]
         if self._remote is not None:
             self._remote.abandon(theirs)
+
+    def stop_caption(self, request_id: int) -> None:
+        """End this caption now (it ends with its own reply, finish reason "cancelled"); the others go on."""
+        theirs = next((t for t, m in self._mine.items() if m == request_id), None)
+        if theirs is not None and self._remote is not None:
+            self._remote.stop_caption(theirs)
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` to the served model (an edited caption: no special tokens), asked of the server."""
