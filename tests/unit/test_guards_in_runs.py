@@ -267,7 +267,7 @@ def test_the_letters_counted_piece_by_piece_are_those_of_the_whole_text(pieces: 
     whole = "".join(pieces)
     assert count.share == language_share(whole)
     for language in ("ja", "en"):
-        assert count.problem(language) == language_problem(whole, language)  # type: ignore[arg-type]
+        assert count.problem(language) == language_problem(whole, language)
 
 
 # --- records, exports, options --------------------------------------------------------------------
