@@ -4,7 +4,12 @@ A failed image has no caption: its reason is shown above a read-only, empty edit
 for it, so the reason can never end up in a sidecar (where the next run would take it for a caption).
 
 Below it, a collapsed "Details" section shows where the caption came from (its record's ``Provenance``:
-model and checksums, device, sampling, the seed used, image size, timings), read-only, for copying.
+model and checksums, device, sampling, the seed used, image size, timings), read-only, for copying; for a caption
+edited by hand, first that it was, when, and the model's caption the details are of.
+
+Each save is handed on (``recorded``) to be journaled as an edit, which keeps the image's history: Undo,
+Revert to the model's caption and the caption a re-caption replaced (``CaptionVersions``) put a caption back by
+saving it the same way. A description in the image that an edit left out of date gets a button to write it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.discovery import ImageItem
+from caprl_desktop.core.jobs.existing import same_caption
+from caprl_desktop.core.jobs.history import CaptionHistory
+from caprl_desktop.core.jobs.journal import EditKind
 from caprl_desktop.core.jobs.sidecars import plan_sidecars, write_sidecar
+from caprl_desktop.ui.caption_edits import SavedCaption
+from caprl_desktop.ui.caption_versions import CaptionVersions, when_text
 from caprl_desktop.ui.contrast import error_colour
 
 SAVE_DELAY_MS = 800
@@ -27,6 +37,8 @@ SAVE_DELAY_MS = 800
 class CaptionPanel(QWidget):
     saved = Signal(object, str)  # image path, caption
     saveFailed = Signal(str)
+    recorded = Signal(object)  # SavedCaption: what was saved where, and how (typed, put back), for the journal
+    describeRequested = Signal(object)  # image path: write its caption as its description (one out of date)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -36,6 +48,9 @@ class CaptionPanel(QWidget):
         self._sidecar: Path | None = None
         self._streaming = False
         self._editable = True  # False for a failed image: its editor shows no caption and saves nothing
+        self._provenance: Provenance | None = None
+        self._shown_text: str | None = None  # the caption as shown, or as last saved: what an edit changes
+        self._history: CaptionHistory | None = None  # of the caption on display, once read
         self.title = QLabel()
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.editor = QPlainTextEdit()
@@ -54,6 +69,12 @@ class CaptionPanel(QWidget):
         self.description.setObjectName("captionDescription")
         self.description.setWordWrap(True)
         self.description.hide()
+        self.describe_button = QPushButton(self.tr("Write it into the image"))
+        self.describe_button.setObjectName("captionDescribe")
+        self.describe_button.clicked.connect(lambda: self.describeRequested.emit(self.path))
+        self.describe_button.hide()
+        self.versions = CaptionVersions()
+        self.versions.putBack.connect(self._put_back)
         self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setToolTip(self.tr("Copy the caption (Ctrl+Shift+C)"))
         self.copy_button.clicked.connect(self.copy)
@@ -87,8 +108,12 @@ class CaptionPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.error)
         layout.addWidget(self.editor, 1)
-        layout.addWidget(self.description)
+        described = QHBoxLayout()
+        described.addWidget(self.description, 1)
+        described.addWidget(self.describe_button)
+        layout.addLayout(described)
         layout.addLayout(bottom)
+        layout.addWidget(self.versions)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.details)
         self.show_entry(None, "", streaming=False)
@@ -116,6 +141,7 @@ class CaptionPanel(QWidget):
         metadata too (a line under the caption; empty: not asked for, or not known this session).
         """
         self.flush()
+        same = path is not None and path == self.path and same_caption(text, self.editor.toPlainText())
         self.path = path
         self._root = root
         self._sidecar = sidecar
@@ -128,12 +154,43 @@ class CaptionPanel(QWidget):
         self.editor.blockSignals(True)
         self.editor.setPlainText(text)
         self.editor.blockSignals(False)
+        self._shown_text = text if text else None  # (an empty editor's first save is a caption written by hand)
         self.editor.setReadOnly(streaming or path is None or not editable)
         self.status.clear()
         self._update_counter(tokens)
-        self.details.setPlainText(self.details_text(provenance))
+        self._provenance = provenance
+        if not same:  # (shown again as it was: the history read for it still holds)
+            self._history = None
+        self.versions.show_history(self._history)
+        self._show_details()
         self.description.setText(description)
         self.description.setVisible(bool(description))
+        self.describe_button.hide()
+
+    def show_history(self, path: Path, history: CaptionHistory) -> None:
+        """The history of ``path``'s caption (read off the GUI thread): shown if it is the image on display and
+        its caption is still the one the history was read with."""
+        if path != self.path or self._streaming or not self._editable or history.current is None:
+            return
+        if not same_caption(history.current, self.editor.toPlainText()):
+            return  # typed on since: the history of what is saved next comes
+        self._history = history
+        self.versions.show_history(history)
+        self._show_details()
+
+    def offer_description(self, offered: bool) -> None:
+        """Show the button that writes the caption as the image's description (its description is out of date)."""
+        self.describe_button.setVisible(offered and self.path is not None)
+
+    def _show_details(self) -> None:
+        history = self._history
+        lines = ""
+        if history is not None and history.edited_by_hand:
+            when = when_text(history.edited_at)
+            lines = (self.tr("Edited by hand: {}").format(when) if when else self.tr("Edited by hand")) + "\n"
+            lines += self.tr("The model's caption (the details below are of it): {}").format(
+                history.model_caption) + "\n"
+        self.details.setPlainText(lines + self.details_text(self._provenance))
 
     def details_text(self, p: Provenance | None) -> str:
         if p is None:
@@ -198,10 +255,15 @@ class CaptionPanel(QWidget):
         self._save_timer.start()
 
     def save(self) -> None:
+        """Save the caption on display (typed; also Ctrl+S, and a pending edit before the image changes)."""
+        self._save("edit")
+
+    def _save(self, kind: EditKind) -> None:
+        """``kind``: how the caption came (typed, or put back from its history), as the journal records it."""
         self._save_timer.stop()
         if self.path is None or self._streaming or not self._editable:
             return
-        item = ImageItem(self.path, self._root or self.path.parent)
+        item = ImageItem(self.path, item_root := self._root or self.path.parent)
         sidecar = self._sidecar or plan_sidecars([item], self.caption_folder).paths[self.path]
         text = self.editor.toPlainText()
         try:
@@ -212,7 +274,21 @@ class CaptionPanel(QWidget):
             return
         self._sidecar = sidecar
         self.status.setText(self.tr("Saved to {}").format(sidecar.name))
+        changed = kind != "edit" or self._shown_text is None or not same_caption(text, self._shown_text)
+        self._shown_text = text
         self.saved.emit(self.path, text)
+        if changed:  # (Ctrl+S on a caption as it was is no edit of it)
+            self.recorded.emit(SavedCaption(self.path, item_root, sidecar, text, kind))
+
+    def _put_back(self, text: str, kind: str) -> None:
+        """Undo or Revert: ``text`` shown and saved at once, recorded as what it is."""
+        if self.path is None or self._streaming or not self._editable:
+            return
+        self.editor.blockSignals(True)
+        self.editor.setPlainText(text)
+        self.editor.blockSignals(False)
+        self._update_counter(None)
+        self._save("revert" if kind == "revert" else "undo")
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.editor.toPlainText())

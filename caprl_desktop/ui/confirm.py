@@ -1,15 +1,21 @@
 """The questions the window asks before what cannot be undone: replacing captions, stopping a long run.
 
 Each is a plain ``QMessageBox`` whose safe answer is the default and the Esc answer, so an Enter or an Esc
-pressed by accident keeps the captions and the run. Tests answer them by clicking the box's buttons.
+pressed by accident keeps the captions and the run. Tests answer them by clicking the box's buttons. Replacing
+captions offers three answers: all, all but those a person may have worked on (the count is exact: see
+``core/jobs/existing.py``), or none.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from caprl_desktop.core.jobs.existing import Replaced
+
+ReplaceChoice = Literal["all", "all_but_by_hand", "cancel"]
 
 CANCEL_ASKS_ABOVE = 3  # images left: stopping a run with more asks first (one Esc must not throw away a night)
 
@@ -19,8 +25,9 @@ class Confirm(QObject):
         super().__init__(parent)
         self._window = parent
 
-    def replace(self, replaced: Replaced, language: str) -> bool:
-        """Whether to replace ``replaced.captioned`` captions with new ones in ``language``."""
+    def replace(self, replaced: Replaced, language: str) -> ReplaceChoice:
+        """Whether to replace ``replaced.captioned`` captions with new ones in ``language``: all of them, all but
+        those a person may have worked on (offered when there are some), or none."""
         count = replaced.captioned
         text = (self.tr("Replace 1 existing caption?") if count == 1
                 else self.tr("Replace {} existing captions?").format(count))
@@ -31,10 +38,16 @@ class Confirm(QObject):
         if replaced.not_from_app:
             lines.append(self.tr("{} of them were not written by CapRL Desktop (by hand or by another program).")
                          .format(replaced.not_from_app))
-        lines.append(self.tr("New captions in {} are saved over them; the old ones cannot be brought back.")
-                     .format(language))
-        return self._ask(self.tr("Replace captions?"), text, "\n\n".join(lines), self.tr("Replace captions"),
-                         self.tr("Keep them"))
+        lines.append(self.tr("New captions in {} are saved over them; each image's history keeps the old one "
+                             "(Undo change puts it back).").format(language))
+        by_hand = replaced.made_by_hand
+        spare = (self.tr("Replace all but the 1 edited by hand") if by_hand == 1
+                 else self.tr("Replace all but the {} edited by hand").format(by_hand)) if by_hand else ""
+        answers: list[tuple[str, ReplaceChoice]] = [(self.tr("Replace all"), "all")]
+        if spare:
+            answers.append((spare, "all_but_by_hand"))
+        return self._choose(self.tr("Replace captions?"), text, "\n\n".join(lines), answers,
+                            (self.tr("Cancel"), "cancel"))
 
     def cancel(self, left: int) -> bool:
         """Whether to stop a run that has ``left`` images still to caption."""
@@ -42,6 +55,20 @@ class Confirm(QObject):
                          self.tr("{} images are not captioned yet. Stop captioning?").format(left),
                          self.tr("Captions already made are kept. Start goes on with the rest."),
                          self.tr("Stop captioning"), self.tr("Keep captioning"))
+
+    def _choose(self, title: str, text: str, details: str, answers: list[tuple[str, ReplaceChoice]],
+                safe: tuple[str, ReplaceChoice]) -> ReplaceChoice:
+        """Ask with ``answers`` (text, what it means) and the ``safe`` one, which Enter and Esc give."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self._window)
+        box.setObjectName("confirmBox")
+        box.setInformativeText(details)
+        buttons = [(box.addButton(label, QMessageBox.ButtonRole.AcceptRole), meaning) for label, meaning in answers]
+        no_button = box.addButton(safe[0], QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(no_button)
+        box.setEscapeButton(no_button)
+        box.exec()
+        clicked = box.clickedButton()
+        return next((meaning for button, meaning in buttons if button is clicked), safe[1])
 
     def _ask(self, title: str, text: str, details: str, yes: str, no: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self._window)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,7 +18,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.existing import Replaced, existing_captions, weigh
-from caprl_desktop.core.jobs.journal import Journal
+from caprl_desktop.core.jobs.journal import CaptionEdit, Journal
+from caprl_desktop.core.jobs.on_disk import Unrecorded, unrecorded
 
 T = TypeVar("T")
 
@@ -30,6 +31,9 @@ class ReplaceQuestion:
     items: list[ImageItem]
     replaced: Replaced
     given: list[Path]  # the folders asked for, when the images were found under them
+    # The captions a person may have worked on that nothing recorded yet: recorded in their images' histories
+    # before they are replaced (``core/jobs/on_disk.py`` ``unrecorded``).
+    unrecorded: list[Unrecorded] = field(default_factory=list)
 
 
 def weigh_replacement(items: list[ImageItem], caption_folder: Path | None, given: list[Path] | None = None,
@@ -37,13 +41,17 @@ def weigh_replacement(items: list[ImageItem], caption_folder: Path | None, given
     """What re-captioning ``items`` would replace (reads their sidecars and the journal: a pool thread's work)."""
     captions = existing_captions(items, caption_folder)
     written: dict[Path, str] = {}
+    edits: dict[Path, list[CaptionEdit]] = {}
     if captions:
         try:
             with Journal() as journal:
                 written = journal.written_captions(c.sidecar for c in captions.values())
+                edits = journal.edits(c.sidecar.absolute() for c in captions.values())
         except CaprlError:
             pass  # busy or unreadable: none counts as the app's, so the question errs on the careful side
-    return ReplaceQuestion(items, weigh(captions, written), given or [])
+    replaced = weigh(captions, written)
+    return ReplaceQuestion(items, replaced, given or [],
+                           unrecorded({p: captions[p] for p in replaced.by_hand}, edits))
 
 
 class _Signals(QObject):

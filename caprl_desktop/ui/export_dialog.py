@@ -5,14 +5,21 @@ a ``metadata.jsonl`` must sit in the folder it describes (Hugging Face ImageFold
 so for it the field is that folder. Before anything is written the dialog says how many rows the file will
 hold and which are left out, and why; the counts come from the core's writers (``plan_export`` before,
 ``write_records`` after), never from the rows handed over.
+
+Every caption the listed images have on disk is exported, whichever session made it: the dialog first reads
+them off the GUI thread with what the journal knows of each (``core/jobs/on_disk.py``: the run's record and
+provenance where the caption is still the model's, "edited by hand" or "from disk" where not), and says how
+many are which. A row with nothing on disk is exported from this session's record (a failure, a caption made
+but not saved), or left out as not captioned.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -33,12 +40,17 @@ from PySide6.QtWidgets import (
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import (
     EXPORT_KINDS,
+    SOURCE_DISK,
+    SOURCE_EDITED,
+    SOURCE_MODEL,
     CaptionRecord,
     ExportReport,
     LeftOutReason,
     plan_export,
     write_records,
 )
+from caprl_desktop.core.jobs.on_disk import known_captions
+from caprl_desktop.ui.disk_captions import DiskReader
 from caprl_desktop.ui.queue_model import QueueModel, State
 from caprl_desktop.ui.settings import AppSettings
 
@@ -46,12 +58,37 @@ FILE_NAMES = {"csv": "captions.csv", "jsonl": "captions.jsonl", "metadata": "met
 PREVIEW_DELAY_MS = 200  # after the last key typed: a preview of a metadata file resolves every image's path
 
 
-def gather(queue: QueueModel, rows: Iterable[int] | None) -> tuple[list[CaptionRecord], list[str]]:
-    """The records to export from ``rows`` (None: all), and the paths of those not captioned yet."""
+OnDisk = Mapping[Path, CaptionRecord]  # the captions the rows have on disk, with what the journal knows
+
+
+def disk_reading(queue: QueueModel, caption_folder: Path | None) -> Callable[[], OnDisk]:
+    """The work of reading every listed image's caption on disk (a pool thread's; what it needs of the rows is
+    taken now, on the GUI thread)."""
+    items = [entry.item for entry in queue.entries]
+    # Captions the model made in this session: they stand for the journal's records, should it have missed one.
+    session = {e.path: e.record for e in queue.entries if e.record is not None and e.state == State.DONE
+               and e.record.source == SOURCE_MODEL and not e.record.error}
+
+    def read() -> OnDisk:
+        return {path: found.record for path, found in known_captions(items, caption_folder, session).items()}
+
+    return read
+
+
+def gather(queue: QueueModel, rows: Iterable[int] | None, on_disk: OnDisk | None = None,
+           ) -> tuple[list[CaptionRecord], list[str]]:
+    """The records to export from ``rows`` (None: all): the caption each has on disk (``on_disk``), else this
+    session's record of it; and the paths of those with neither (not captioned)."""
     chosen = range(len(queue.entries)) if rows is None else list(rows)
-    records = queue.records(chosen)
-    with_record = {r.path for r in records}
-    not_captioned = [str(queue.entry(r).path) for r in chosen if str(queue.entry(r).path) not in with_record]
+    records: list[CaptionRecord] = []
+    not_captioned: list[str] = []
+    for row in chosen:
+        path = queue.entry(row).path
+        found = (on_disk or {}).get(path)
+        made = [found] if found is not None else queue.records([row])
+        records += made
+        if not made:
+            not_captioned.append(str(path))
     return records, not_captioned
 
 
@@ -72,9 +109,13 @@ def with_uncaptioned(report: ExportReport, queue: QueueModel, paths: list[str]) 
 
 
 def export_rows(queue: QueueModel, target: Path, kind: str, rows: Iterable[int] | None, *,
-                csv_columns: str = "default") -> ExportReport:
-    """Write the export; the report counts what the writer wrote and every chosen image it did not."""
-    records, not_captioned = gather(queue, rows)
+                csv_columns: str = "default", caption_folder: Path | None = None,
+                on_disk: OnDisk | None = None) -> ExportReport:
+    """Write the export; the report counts what the writer wrote and every chosen image it did not. ``on_disk``
+    None: the captions on disk are read here (``caption_folder``: where captions go when not beside images)."""
+    if on_disk is None:
+        on_disk = disk_reading(queue, caption_folder)()
+    records, not_captioned = gather(queue, rows, on_disk)
     return with_uncaptioned(write_records(target, kind, records, csv_columns=csv_columns), queue, not_captioned)
 
 
@@ -102,8 +143,20 @@ def left_out_text(report: ExportReport) -> str:
     return QCoreApplication.translate("ExportDialog", "left out: {}").format(", ".join(parts)) if parts else ""
 
 
+def sources_text(report: ExportReport) -> str:
+    """"(12 by the model, 3 edited by hand, 15 found on disk)"; "" when every caption is the model's as made."""
+    counts = report.by_source()
+    if not counts.get(SOURCE_EDITED) and not counts.get(SOURCE_DISK):
+        return ""
+    texts = {SOURCE_MODEL: QCoreApplication.translate("ExportDialog", "{} by the model"),
+             SOURCE_EDITED: QCoreApplication.translate("ExportDialog", "{} edited by hand"),
+             SOURCE_DISK: QCoreApplication.translate("ExportDialog", "{} found on disk")}
+    return "(" + ", ".join(texts[source].format(n) for source, n in counts.items() if source in texts) + ")"
+
+
 def _join(first: str, report: ExportReport) -> str:
-    parts = [first]
+    sources = sources_text(report)
+    parts = [f"{first} {sources}" if sources else first]
     if report.with_errors:
         parts.append(QCoreApplication.translate("ExportDialog", "{} of them failed (the file gives the reason)")
                      .format(report.with_errors))
@@ -132,12 +185,17 @@ class ExportDialog(QDialog):
     refreshed = Signal()  # the preview says what Export would write now (it follows typing after a pause)
 
     def __init__(self, queue: QueueModel, selected_rows: list[int], settings: AppSettings,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, reader: DiskReader | None = None) -> None:
+        """``reader``: where the captions on disk are read (a pool thread; the window's); without one they are
+        read here and now."""
         super().__init__(parent)
         self.setWindowTitle(self.tr("Export captions"))
         self.setObjectName("exportDialog")
         self.queue, self.selected_rows, self.settings = queue, list(selected_rows), settings
         self.report: ExportReport | None = None
+        self.on_disk: OnDisk | None = None  # None until read
+        folder = settings.caption_folder
+        self._reading = disk_reading(queue, Path(folder) if folder else None)
 
         self.formats = QButtonGroup(self)
         format_box = QVBoxLayout()
@@ -204,6 +262,10 @@ class ExportDialog(QDialog):
         self.browse_button.clicked.connect(self.browse)
         self.buttons.accepted.connect(self.export)
         self.buttons.rejected.connect(self.reject)
+        if reader is None:
+            self.on_disk = self._reading()
+        else:
+            reader.run(self._reading, self._read)
         self.formats.button(0).setChecked(True)
 
     # --- the choices --------------------------------------------------------------------------
@@ -225,7 +287,7 @@ class ExportDialog(QDialog):
         last = self.settings.last_export_folder
         if self.kind != "metadata" and last and Path(last).is_dir():
             return Path(last)
-        records, _ = gather(self.queue, self.rows)
+        records, _ = gather(self.queue, self.rows, self.on_disk)
         chosen = range(len(self.queue.entries)) if self.rows is None else self.rows
         paths = [Path(r.path) for r in records] or [self.queue.entry(r).path for r in chosen]
         return images_folder(paths) or Path(last or Path.home())
@@ -296,11 +358,17 @@ class ExportDialog(QDialog):
 
     # --- preview and export -------------------------------------------------------------------
 
+    def _read(self, on_disk: OnDisk) -> None:
+        if not shiboken6.isValid(self):
+            return  # closed and gone meanwhile
+        self.on_disk = on_disk
+        self._rows_changed()  # (the images' folder may be another with the captions found)
+
     def planned(self) -> ExportReport | None:
         target = self.target
-        if target is None:
+        if target is None or self.on_disk is None:
             return None
-        records, not_captioned = gather(self.queue, self.rows)
+        records, not_captioned = gather(self.queue, self.rows, self.on_disk)
         return with_uncaptioned(plan_export(target, self.kind, records), self.queue, not_captioned)
 
     def refresh(self) -> None:
@@ -308,7 +376,9 @@ class ExportDialog(QDialog):
         self._preview_timer.stop()
         target = self.target
         plan = self.planned()
-        if target is None or plan is None:
+        if self.on_disk is None:
+            text, ok = self.tr("Reading the captions on disk…"), False
+        elif target is None or plan is None:
             text, ok = self.tr("Choose where the file goes."), False
         elif not target.parent.is_dir():
             text, ok = self.tr("The folder {} does not exist.").format(target.parent), False
@@ -322,13 +392,16 @@ class ExportDialog(QDialog):
 
     def export(self) -> None:
         """Write the file; on success close and hand on the report, else say why and stay open."""
+        if self.on_disk is None:  # (asked before the reading ended: read now)
+            self.on_disk = self._reading()
         self.refresh()
         target = self.target
         if target is None or not self.export_button.isEnabled():
             return
         try:
             columns = "full" if self.kind == "csv" and self.full_columns.isChecked() else "default"
-            self.report = export_rows(self.queue, target, self.kind, self.rows, csv_columns=columns)
+            self.report = export_rows(self.queue, target, self.kind, self.rows, csv_columns=columns,
+                                      on_disk=self.on_disk)
         except CaprlError as exc:
             self.preview.setText(self.tr("Export failed: {}").format(exc))
             return

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileSystemModel, QHeaderView, QMenu, QTreeView, Q
 class FolderPanel(QTreeView):
     captionFolder = Signal(object, bool)  # Path, overwrite
     rootChanged = Signal(object)  # Path: the folder whose subfolders the tree shows
+    describeFolder = Signal(object)  # Path: write its captions on disk into its images as their descriptions
 
     def __init__(self, root: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +43,7 @@ class FolderPanel(QTreeView):
     def folder_menu(self, folder: Path) -> QMenu:
         menu = QMenu(self)
         menu.addAction(self.tr("Caption folder"), lambda: self.captionFolder.emit(folder, False))
+        menu.addAction(self.tr("Write descriptions into the images"), lambda: self.describeFolder.emit(folder))
         # Apart from the safe entry, so a slip of the mouse does not land on it (and the window asks first).
         menu.addSeparator()
         menu.addAction(self.tr("Caption folder (overwrite existing)"), lambda: self.captionFolder.emit(folder, True))

@@ -164,6 +164,9 @@ class MainWindow(QMainWindow):
         self.caption_selected_action = action(
             self.tr("Caption selected"), lambda: queue.caption_rows(self.selected_rows()), "Ctrl+Return")
         self.recaption_action = action(self.tr("Re-caption selected"), self.recaption_selected, "Ctrl+Shift+Return")
+        self.describe_action = action(self.tr("Write descriptions into the images"), self.describe_selected)
+        self.describe_action.setToolTip(self.tr("Write the captions on disk of the selected images (or of all "
+                                                "listed) into the images as their descriptions"))
         self.copy_action = action(self.tr("Copy caption"), self.panel.copy, "Ctrl+Shift+C")
         self.save_action = action(self.tr("Save caption"), self.panel.save, QKeySequence.StandardKey.Save)
         self.remove_action = action(self.tr("Remove from list"), self.remove_selected, QKeySequence.StandardKey.Delete)
@@ -185,7 +188,7 @@ class MainWindow(QMainWindow):
                                 self.quit_action)),
             (self.tr("&Edit"), (self.copy_action, self.save_action, self.remove_action)),
             (self.tr("&Caption"), (self.start_action, self.pause_action, self.cancel_action,
-                                   self.caption_selected_action, self.recaption_action)),
+                                   self.caption_selected_action, self.recaption_action, self.describe_action)),
             (self.tr("&View"), (self.next_action, self.previous_action, self.folders_dock.toggleViewAction())),
         )
         for title, acts in menus:
@@ -218,6 +221,10 @@ class MainWindow(QMainWindow):
         self.images.currentRowChanged.connect(self._current_changed)
         self.bars.saveElsewhere.connect(self.choose_caption_folder)
         self.panel.saved.connect(self._caption_saved)
+        self.panel.recorded.connect(self.controller.edits.saved)
+        self.panel.describeRequested.connect(self._describe_out_of_date)
+        self.controller.edits.historyFound.connect(self.panel.show_history)
+        self.folders.describeFolder.connect(lambda folder: self.controller.edits.describe(folder=folder))
         self.panel.saveFailed.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self.folders.captionFolder.connect(self.caption_folder)
         status.get_model_button.clicked.connect(self.show_models)
@@ -305,8 +312,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 20000)
 
     def _confirm_replace(self, question: ReplaceQuestion) -> None:
-        if self.confirm.replace(question.replaced, self.bars.language_name()):
-            self.controller.replace(question)
+        choice = self.confirm.replace(question.replaced, self.bars.language_name())
+        if choice != "cancel":
+            self.controller.replace(question, keep_by_hand=choice == "all_but_by_hand")
 
     def cancel_run(self) -> None:
         """Cancel (Esc): with more than a few images left, only after asking."""
@@ -382,6 +390,19 @@ class MainWindow(QMainWindow):
         if rows:
             self.controller.ask_replace(items=[self.queue.entry(r).item for r in rows])
 
+    def describe_selected(self) -> None:
+        """Write the captions on disk of the selection (or of every listed image) into the images."""
+        rows = self.selected_rows() or list(range(len(self.queue.entries)))
+        if rows:
+            self.controller.edits.describe(items=[self.queue.entry(r).item for r in rows])
+
+    def _describe_out_of_date(self, path: Path) -> None:
+        """The panel's "Write it into the image": where the out-of-date description is."""
+        row = self.queue.row_of(path)
+        if row is not None:
+            self.controller.edits.describe(items=[self.queue.entry(row).item],
+                                           mode=self.controller.edits.out_of_date(path))
+
     def remove_selected(self) -> None:
         self.panel.show_entry(None, "", streaming=False)
         self._shown_row = None
@@ -394,7 +415,8 @@ class MainWindow(QMainWindow):
 
     def list_menu(self) -> QMenu:
         menu = QMenu(self)
-        for act in (self.caption_selected_action, self.recaption_action, self.copy_action, self.reveal_action,
+        for act in (self.caption_selected_action, self.recaption_action, self.describe_action, self.copy_action,
+                    self.reveal_action,
                     self.remove_action):
             menu.addAction(act)
         return menu
@@ -476,6 +498,9 @@ class MainWindow(QMainWindow):
                               editable=not failed and not looks.reading(entry.path),  # (shown again once read)
                               hint=hint, provenance=entry.record.provenance if entry.record is not None else None,
                               description=entry.description)
+        self.panel.offer_description(self.controller.edits.out_of_date(entry.path) is not None)
+        if entry.caption and entry.state in (State.DONE, State.IDLE) and not failed:
+            self.controller.edits.look(entry.item, entry.caption, entry.sidecar)  # Undo, Revert (off this thread)
         self.preview.show_image(entry.path)
 
     def _caption_saved(self, path: Path, text: str) -> None:
@@ -488,13 +513,16 @@ class MainWindow(QMainWindow):
 
     def export(self, target: Path, kind: str, *, selection_only: bool = False) -> ExportReport:
         """Export all rows (or the selected ones): what was written and what was left out, with the reason."""
-        return export_rows(self.queue, target, kind, self.selected_rows() if selection_only else None)
+        folder = self.settings.caption_folder
+        return export_rows(self.queue, target, kind, self.selected_rows() if selection_only else None,
+                           caption_folder=Path(folder) if folder else None)
 
     def export_dialog(self) -> None:
         """The export dialog (window-modal); the status bar then says what the export wrote."""
         if self.export_box is not None:
             self.export_box.deleteLater()  # made afresh each time: the rows and the selection are today's
-        self.export_box = ExportDialog(self.queue, self.selected_rows(), self.settings, self)
+        self.export_box = ExportDialog(self.queue, self.selected_rows(), self.settings, self,
+                                       reader=self.controller.looks.disk)
         self.export_box.exported.connect(
             lambda report: self.statusBar().showMessage(report_text(report), 30000))
         self.export_box.open()

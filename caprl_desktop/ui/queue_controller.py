@@ -26,6 +26,7 @@ from caprl_desktop.core.jobs.events import JobFinished
 from caprl_desktop.core.jobs.journal import JobSummary
 from caprl_desktop.core.models.store import ModelStore
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.ui.caption_edits import CaptionEdits
 from caprl_desktop.ui.caption_worker import CaptionWorker, RunRequest
 from caprl_desktop.ui.disk_captions import ReplaceQuestion
 from caprl_desktop.ui.disk_looks import DiskLooks
@@ -90,6 +91,9 @@ class QueueController(QObject):
         self.looks.message.connect(self.message)
         self.rows = RunRows(self.queue, self.go, self)
         self.offered = ResumeOffer(self.queue, self)
+        self.edits = CaptionEdits(self._caption_folder, settings, self)  # hand edits, history, descriptions
+        self.edits.descriptionChanged.connect(self._description_changed)
+        self.edits.message.connect(self.message)
         for mine, theirs in ((self.rows.entryChanged, self.entryChanged), (self.rows.message, self.message),
                              (self.rows.captionStreamed, self.captionStreamed),
                              (self.rows.speedChanged, self.speedChanged),
@@ -330,19 +334,31 @@ class QueueController(QObject):
     def _caption_folder(self) -> Path | None:
         return Path(self.settings.caption_folder) if self.settings.caption_folder else None
 
+    def _description_changed(self, path: Path, text: str) -> None:
+        row = self.queue.row_of(path)
+        if row is not None:
+            self.queue.set_description(row, text)
+            self.entryChanged.emit(row)
+
     def ask_replace(self, items: list[ImageItem] | None = None, paths: list[Path] | None = None) -> None:
         """Re-caption ``items`` (or the images under ``paths``): asked first when that replaces captions."""
         self.looks.ask_replace(items, paths)
 
-    def replace(self, question: ReplaceQuestion) -> None:
-        """Re-caption the images asked about, replacing their captions (the user agreed)."""
+    def replace(self, question: ReplaceQuestion, *, keep_by_hand: bool = False) -> None:
+        """Re-caption the images asked about, replacing their captions (the user agreed); ``keep_by_hand``: all
+        but those a person may have worked on (edited since the app wrote them, or not the app's)."""
+        kept = question.replaced.by_hand if keep_by_hand else frozenset()
+        items = [item for item in question.items if item.path not in kept]
+        # The captions replaced that nothing recorded are kept in their images' histories first.
+        if not items or not self.edits.keep([row for row in question.unrecorded if row[0] not in kept]):
+            return
         self._set_stopped(False)
-        if all(self.queue.row_of(item.path) is not None for item in question.items):
-            self.queue.add(question.items, overwrite=True)  # all listed: queued again, nothing added to say
+        if all(self.queue.row_of(item.path) is not None for item in items):
+            self.queue.add(items, overwrite=True)  # all listed: queued again, nothing added to say
             self._maybe_start()
             self._update_progress()
         else:  # a folder: listed like a drop of it
-            self.intake.take(ScanResult(question.items, [], overwrite=True, start=True), question.given)
+            self.intake.take(ScanResult(items, [], overwrite=True, start=True), question.given)
 
     def recaption_skipped(self) -> None:
         """Re-caption what this go skipped for its caption on disk (with the choices now), asked first."""
@@ -364,7 +380,8 @@ class QueueController(QObject):
         return self.offered.offer()
 
     def resume_interrupted(self) -> None:
-        """Queue the images left in the runs on offer; each goes on as the same run, with its own choices."""
+        """Queue the images left in the runs on offer; each goes on as the same run, with its own choices (what
+        each finished before is listed too: the list, and its export, are the whole run)."""
         self.rowsListed.emit(self.offered.take())
         self._set_stopped(False)
         self._maybe_start()
@@ -442,4 +459,5 @@ class QueueController(QObject):
         self.worker_thread.wait(15000)
         self.intake.wait()
         self.looks.wait()
+        self.edits.wait()
         self.loader.wait()

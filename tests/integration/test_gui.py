@@ -296,7 +296,7 @@ def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindo
     window.settings.seed = 999  # a re-caption with another seed makes another caption
     # runRequested is emitted on the GUI thread (waiting on the worker's own signals from here makes
     # pytest-qt stop its timer from the worker thread).
-    asked = answer(qtbot, "Replace captions")
+    asked = answer(qtbot, "Replace all")
     with qtbot.waitSignal(window.controller.runRequested, timeout=10_000):
         actions["Caption folder (overwrite existing)"].trigger()
     assert asked[0] == "Replace 1 existing caption?"  # asked before, with the count

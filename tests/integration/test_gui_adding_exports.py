@@ -39,6 +39,7 @@ def open_export(qtbot: QtBot, window: MainWindow) -> ExportDialog:
     dialog = window.export_box
     assert dialog is not None
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    qtbot.waitUntil(lambda: dialog.on_disk is not None, timeout=5000)  # the captions on disk, read off this thread
     return dialog
 
 

@@ -180,7 +180,7 @@ def test_recaption_selected_asks_first_and_says_how_many_were_edited_by_hand(
     before = {p: p.with_suffix(".txt").read_bytes() for p in images}
 
     window.list_view.selectAll()
-    asked = answer(qtbot, "Keep them")
+    asked = answer(qtbot, "Cancel")
     window.recaption_action.trigger()
     qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
     text, details = asked
@@ -195,7 +195,7 @@ def test_recaption_selected_asks_first_and_says_how_many_were_edited_by_hand(
         assert len(journal.jobs()) == 1
 
     window.settings.seed = 999  # another seed, another caption
-    asked = answer(qtbot, "Replace captions")
+    asked = answer(qtbot, "Replace all")
     with qtbot.waitSignal(window.controller.runRequested, timeout=10_000):
         window.recaption_action.trigger()
     wait_all_finished(qtbot, window, 3)
@@ -219,7 +219,7 @@ def test_esc_asks_before_stopping_a_long_run_and_rows_left_show_the_caption_on_d
     texts: list[int] = []
     window.controller.eventHandled.connect(lambda e: texts.append(1) if isinstance(e, ItemText) else None)
     window.list_view.selectAll()
-    asked = answer(qtbot, "Replace captions")
+    asked = answer(qtbot, "Replace all")
     window.recaption_action.trigger()
     qtbot.waitUntil(lambda: bool(texts), timeout=CAPTION_TIMEOUT_MS)
     assert asked and asked[0] == "Replace 12 existing captions?"
@@ -345,7 +345,7 @@ def test_a_reopened_folder_says_what_was_skipped_and_recaptions_it_in_the_langua
     assert {p: p.with_suffix(".txt").read_text(encoding="utf-8") for p in images[1:]} == \
         {p: english[p] for p in images[1:]}
 
-    asked = answer(qtbot, "Replace captions")
+    asked = answer(qtbot, "Replace all")
     with qtbot.waitSignal(again.controller.runRequested, timeout=10_000):
         qtbot.mouseClick(again.skipped_bar.button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert asked[0] == "Replace 3 existing captions?"

@@ -21,13 +21,13 @@ from typing import Literal
 from caprl_desktop.core.jobs.existing import same_caption
 from caprl_desktop.core.jobs.journal import CaptionEdit, Journal, Written
 
-VersionKind = Literal["model", "edit", "revert", "undo"]
+VersionKind = Literal["model", "edit", "revert", "undo", "disk"]
 
 
 @dataclass(frozen=True)
 class Version:
     caption: str
-    kind: VersionKind  # the model's (a run's); typed; the model's put back; an earlier one put back
+    kind: VersionKind  # the model's (a run's); typed; the model's put back; an earlier one put back; found on disk
     when: str  # ISO time: the edit's, or the start of the run that made it
     job_id: int | None  # the run that made it (the model's), or whose caption it changed (an edit's)
 

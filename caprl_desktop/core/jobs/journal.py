@@ -116,7 +116,9 @@ CREATE TABLE IF NOT EXISTS caption_edits (
     written_at TEXT NOT NULL
 )"""
 EDITS_INDEX = "CREATE INDEX IF NOT EXISTS caption_edits_by_sidecar ON caption_edits (sidecar, id)"
-EditKind = Literal["edit", "revert", "undo"]  # typed; the model's caption put back; an earlier one put back
+# Typed; the model's caption put back; an earlier one put back; a caption nothing recorded, found on disk and
+# kept before a re-caption replaced it.
+EditKind = Literal["edit", "revert", "undo", "disk"]
 
 
 BUSY_TIMEOUT_S = 15.0  # how long a write waits for another process's write to end
@@ -685,16 +687,21 @@ class Journal:
 
     def record_edit(self, image: Path, sidecar: Path, caption: str, kind: EditKind) -> None:
         """A caption a person saved in the window to ``sidecar``, recorded with the model's caption it changed."""
-        where = _stored(str(sidecar.absolute()))
+        self.record_edits([(image, sidecar, caption, kind, _now())])
+
+    def record_edits(self, edits: Iterable[tuple[Path, Path, str, EditKind, str]]) -> None:
+        """Several at once, in one transaction: (image, sidecar, caption, kind, when as ISO time)."""
         with self._transaction() as db:
             db.execute(EDITS_TABLE)
             db.execute(EDITS_INDEX)
-            model = db.execute("SELECT job_id, caption FROM items WHERE state='done' AND sidecar=? "
-                               "ORDER BY job_id DESC LIMIT 1", (where,)).fetchone()
-            db.execute("INSERT INTO caption_edits (sidecar, image, caption, kind, model_job, model_caption, "
-                       "written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (where, _stored(str(image.absolute())), caption, kind, model[0] if model else None,
-                        model[1] if model else None, _now()))
+            for image, sidecar, caption, kind, when in edits:
+                where = _stored(str(sidecar.absolute()))
+                model = db.execute("SELECT job_id, caption FROM items WHERE state='done' AND sidecar=? "
+                                   "ORDER BY job_id DESC LIMIT 1", (where,)).fetchone()
+                db.execute("INSERT INTO caption_edits (sidecar, image, caption, kind, model_job, model_caption, "
+                           "written_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (where, _stored(str(image.absolute())), caption, kind, model[0] if model else None,
+                            model[1] if model else None, when))
 
     def edits(self, sidecars: Iterable[Path]) -> dict[Path, list[CaptionEdit]]:
         """The edits saved to each of ``sidecars`` (absolute paths), oldest first; sidecars with none are absent."""
@@ -742,6 +749,10 @@ class Journal:
 
     def records(self, job_id: int) -> list[CaptionRecord]:
         """Everything finished so far (done, failed, skipped), in the job's order: for exports."""
+        return [record for _, record in self.finished(job_id)]
+
+    def finished(self, job_id: int) -> list[tuple[ImageItem, CaptionRecord]]:
+        """The images the run finished so far (done, failed, skipped) with their records, in the job's order."""
         summary = self.get(job_id)
         if summary is None:
             return []
@@ -749,15 +760,15 @@ class Journal:
         rows = self._db.execute(
             "SELECT path, root, state, caption, error, seconds, output_tokens, provenance FROM items "
             "WHERE job_id=? AND state NOT IN ('pending', 'unsaved') ORDER BY seq", (self._job(job_id),))
-        records = []
+        records: list[tuple[ImageItem, CaptionRecord]] = []
         for stored_path, root, state, caption, error, seconds, tokens, provenance in rows:
             path = _read(stored_path)
             item = ImageItem(Path(path), Path(_read(root)))
             made = state != "skipped"  # a skipped image's caption was made by an earlier run
-            records.append(CaptionRecord(
+            records.append((item, CaptionRecord(
                 item.file_name, caption, language if made else "", prompt if made else "", model if made else "",
                 seconds, tokens, _read(error), path, _provenance_from_json(provenance),
-                source=SOURCE_MODEL if made else SOURCE_DISK))
+                source=SOURCE_MODEL if made else SOURCE_DISK)))
         return records
 
 

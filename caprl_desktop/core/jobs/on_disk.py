@@ -19,11 +19,12 @@ from pathlib import Path
 
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.export.writers import SOURCE_DISK, SOURCE_EDITED, SOURCE_MODEL, CaptionRecord
-from caprl_desktop.core.jobs.descriptions import DescriptionOutcome, write_caption_description
+from caprl_desktop.core.jobs.descriptions import DescriptionOutcome, write_caption_description, xmp_sidecar_of
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.existing import ExistingCaption, existing_captions, same_caption
-from caprl_desktop.core.jobs.journal import CaptionEdit, Journal
+from caprl_desktop.core.jobs.journal import CaptionEdit, EditKind, Journal
 from caprl_desktop.core.jobs.options import ExistingChoice, MetadataMode
+from caprl_desktop.core.metadata.fields import can_embed, clean_for_xml
 from caprl_desktop.core.quality.guards import language_share
 
 
@@ -44,7 +45,7 @@ def caption_record(item: ImageItem, caption: ExistingCaption, model: CaptionReco
                                    source=SOURCE_MODEL, edited_at="", model_caption="")
     saved = [edit.written_at for edit in edits if same_caption(edit.caption, text)]
     if model is not None:
-        when = saved[-1] if saved else _modified(caption.sidecar)
+        when = saved[-1] if saved else modified_time(caption.sidecar)
         return dataclasses.replace(model, file_name=item.file_name, path=str(item.path), caption=text, error="",
                                    source=SOURCE_EDITED, edited_at=when, model_caption=model.caption)
     bare = CaptionRecord(item.file_name, text, "", "", "", None, None, "", str(item.path))
@@ -53,7 +54,8 @@ def caption_record(item: ImageItem, caption: ExistingCaption, model: CaptionReco
     return dataclasses.replace(bare, source=SOURCE_DISK)
 
 
-def _modified(path: Path) -> str:
+def modified_time(path: Path) -> str:
+    """When ``path`` was last written, as an ISO time ("" when it cannot be read)."""
     try:
         stamp = path.stat().st_mtime
     except OSError:
@@ -155,3 +157,44 @@ def _put_back(item: ImageItem, outcome: DescriptionOutcome) -> DescriptionOutcom
     except (CaprlError, OSError) as exc:
         return dataclasses.replace(outcome, problem=f"the description replaced cannot be recorded nor put back: {exc}")
     return DescriptionOutcome(item.path, kept_existing=True)
+
+
+def stale_description(item: ImageItem, caption: str, caption_folder: Path | None,
+                      text_sidecar: Path | None = None) -> MetadataMode | None:
+    """Where the app's own description of ``item`` is another caption than ``caption`` (one written before an
+    edit, with descriptions turned off since): "embed" inside the image, "xmp" in its XMP sidecar; None when
+    neither is (a description someone else wrote is theirs, never out of date)."""
+    from caprl_desktop.core.metadata import read_description, read_xmp_sidecar  # (Exiv2: when first needed)
+
+    wanted = clean_for_xml(caption)
+    try:
+        inside = read_description(item.path) if can_embed(item.path) else None
+    except (CaprlError, OSError):
+        inside = None
+    if inside is not None and inside.app_written and not same_caption(inside.text, wanted):
+        return "embed"
+    try:
+        beside = read_xmp_sidecar(xmp_sidecar_of(item, caption_folder, text_sidecar))
+    except (CaprlError, OSError):
+        beside = None
+    if beside is not None and beside.app_written and not same_caption(beside.text, wanted):
+        return "xmp"
+    return None
+
+
+Unrecorded = tuple[Path, Path, str, EditKind, str]  # image, sidecar, caption, "disk", when: for ``record_edits``
+
+
+def unrecorded(captions: Mapping[Path, ExistingCaption], recorded: Mapping[Path, Sequence[CaptionEdit]],
+               ) -> list[Unrecorded]:
+    """The captions of ``captions`` (a person may have worked on them) that nothing recorded: written by hand or
+    by another program, or edited outside the app; as rows for ``Journal.record_edits``. Recorded before a
+    re-caption replaces them, they stay in their images' histories, for Undo. ``recorded``: the journal's edits
+    by sidecar (``Journal.edits``): a caption saved in the window is recorded already."""
+    now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    rows: list[Unrecorded] = []
+    for image, caption in captions.items():
+        known = recorded.get(caption.sidecar.absolute())
+        if not (known and same_caption(known[-1].caption, caption.text)):
+            rows.append((image, caption.sidecar, caption.text, "disk", modified_time(caption.sidecar) or now))
+    return rows
