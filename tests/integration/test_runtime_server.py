@@ -47,6 +47,11 @@ LABEL = f"llama.cpp {TAG} (cpu)"
 GREEDY = ["--temperature", "0", "--max-tokens", "16", "--image-max-tokens", "64", "--threads", "2", "--seed", "1"]
 
 
+# The first test here builds llama-server from the source llama-cpp-python vendors when this machine has no build
+# cached yet (~/.cache/caprl-desktop-tests): minutes on two cores, counted in that test's time.
+pytestmark = pytest.mark.timeout(1800)
+
+
 @pytest.fixture(scope="module")
 def where() -> Platform:
     found = this_platform()
