@@ -77,19 +77,21 @@ class DescribeTally:
             self.written += 1
 
     def text(self) -> str:
-        tr = QCoreApplication.translate
+        translate = QCoreApplication.translate
         if self.done < self.total:
-            return tr("CaptionEdits", "Writing descriptions into the images… {} / {}").format(self.done, self.total)
-        parts = [tr("CaptionEdits", "Description written into 1 image") if self.written == 1
-                 else tr("CaptionEdits", "Descriptions written into {} images").format(self.written)]
+            return translate("CaptionEdits", "Writing descriptions into the images… {} / {}").format(
+                self.done, self.total)
+        parts = [translate("CaptionEdits", "Description written into 1 image") if self.written == 1
+                 else translate("CaptionEdits", "Descriptions written into {} images").format(self.written)]
         if self.kept:
-            parts.append(tr("CaptionEdits", "1 kept the description someone else wrote") if self.kept == 1
-                         else tr("CaptionEdits", "{} kept the description someone else wrote").format(self.kept))
+            parts.append(translate("CaptionEdits", "1 kept the description someone else wrote") if self.kept == 1
+                         else translate("CaptionEdits", "{} kept the description someone else wrote").format(
+                             self.kept))
         if self.without:
-            parts.append(tr("CaptionEdits", "1 has no caption to write") if self.without == 1
-                         else tr("CaptionEdits", "{} have no caption to write").format(self.without))
+            parts.append(translate("CaptionEdits", "1 has no caption to write") if self.without == 1
+                         else translate("CaptionEdits", "{} have no caption to write").format(self.without))
         if self.failed:
-            parts.append(tr("CaptionEdits", "{} failed: {}").format(len(self.failed), self.failed[0]))
+            parts.append(translate("CaptionEdits", "{} failed: {}").format(len(self.failed), self.failed[0]))
         return " · ".join(parts)
 
 

@@ -29,6 +29,61 @@
     </message>
 </context>
 <context>
+    <name>CaptionEdits</name>
+    <message>
+        <source>Writing descriptions into the images… {} / {}</source>
+        <translation>画像に説明を書き込んでいます… {} / {}</translation>
+    </message>
+    <message>
+        <source>Description written into 1 image</source>
+        <translation>1 枚の画像に説明を書き込みました</translation>
+    </message>
+    <message>
+        <source>Descriptions written into {} images</source>
+        <translation>{} 枚の画像に説明を書き込みました</translation>
+    </message>
+    <message>
+        <source>1 kept the description someone else wrote</source>
+        <translation>1 枚は他の人が書いた説明を残しました</translation>
+    </message>
+    <message>
+        <source>{} kept the description someone else wrote</source>
+        <translation>{} 枚は他の人が書いた説明を残しました</translation>
+    </message>
+    <message>
+        <source>1 has no caption to write</source>
+        <translation>1 枚は書き込むキャプションがありません</translation>
+    </message>
+    <message>
+        <source>{} have no caption to write</source>
+        <translation>{} 枚は書き込むキャプションがありません</translation>
+    </message>
+    <message>
+        <source>{} failed: {}</source>
+        <translation>{} 枚は失敗: {}</translation>
+    </message>
+    <message>
+        <source>Writing the description into the image…</source>
+        <translation>説明を画像に書き込んでいます…</translation>
+    </message>
+    <message>
+        <source>The caption is saved; the journal could not record the edit: {}</source>
+        <translation>キャプションは保存しました。ただし編集をジャーナルに記録できませんでした: {}</translation>
+    </message>
+    <message>
+        <source>Nothing was re-captioned: the captions edited by hand could not be kept in their history ({}). Try again in a moment.</source>
+        <translation>再キャプションはしていません。手で編集したキャプションを履歴に残せませんでした（{}）。少し待ってからもう一度お試しください。</translation>
+    </message>
+    <message>
+        <source>The description in the image is the caption before this edit</source>
+        <translation>画像の説明は、この編集の前のキャプションのままです</translation>
+    </message>
+    <message>
+        <source>No images found there.</source>
+        <translation>画像が見つかりませんでした。</translation>
+    </message>
+</context>
+<context>
     <name>CaptionPanel</name>
     <message>
         <source>The caption of the selected image appears here.</source>
@@ -37,6 +92,10 @@
     <message>
         <source>Copy</source>
         <translation>コピー</translation>
+    </message>
+    <message>
+        <source>Write it into the image</source>
+        <translation>画像に書き込む</translation>
     </message>
     <message>
         <source>Copy the caption (Ctrl+Shift+C)</source>
@@ -51,12 +110,48 @@
         <translation>画像が選択されていません</translation>
     </message>
     <message>
+        <source>Edited by hand: {}</source>
+        <translation>手で編集: {}</translation>
+    </message>
+    <message>
+        <source>Edited by hand</source>
+        <translation>手で編集</translation>
+    </message>
+    <message>
+        <source>The model&apos;s caption (the details below are of it): {}</source>
+        <translation>モデルのキャプション（以下の詳細はこちらのものです）: {}</translation>
+    </message>
+    <message>
         <source>No details: the caption was not made by this app&apos;s run, or is not made yet.</source>
         <translation>詳細はありません（このアプリの実行で作られたキャプションではないか、まだ作られていません）。</translation>
     </message>
     <message>
+        <source>{}×{} px</source>
+        <translation>{}×{} px</translation>
+    </message>
+    <message>
+        <source>, {} image tokens (up to {})</source>
+        <translation>、画像トークン {}（上限 {}）</translation>
+    </message>
+    <message>
+        <source>encode {} ms</source>
+        <translation>エンコード {} ms</translation>
+    </message>
+    <message>
+        <source>prompt {} ms</source>
+        <translation>プロンプト {} ms</translation>
+    </message>
+    <message>
+        <source>decode {} ms</source>
+        <translation>デコード {} ms</translation>
+    </message>
+    <message>
         <source>Model</source>
         <translation>モデル</translation>
+    </message>
+    <message>
+        <source>Server</source>
+        <translation>サーバー</translation>
     </message>
     <message>
         <source>Model sha256</source>
@@ -91,8 +186,16 @@
         <translation>画像</translation>
     </message>
     <message>
-        <source>{}×{} px, {} image tokens (up to {})</source>
-        <translation>{}×{} px、画像トークン {}（上限 {}）</translation>
+        <source>1 character</source>
+        <translation>1 文字</translation>
+    </message>
+    <message>
+        <source>1 token</source>
+        <translation>1 トークン</translation>
+    </message>
+    <message>
+        <source>{} tokens</source>
+        <translation>{} トークン</translation>
     </message>
     <message>
         <source>Finished</source>
@@ -101,10 +204,6 @@
     <message>
         <source>Times</source>
         <translation>時間</translation>
-    </message>
-    <message>
-        <source>encode {} ms, prompt {} ms, decode {} ms</source>
-        <translation>エンコード {} ms、プロンプト {} ms、デコード {} ms</translation>
     </message>
     <message>
         <source>Preset</source>
@@ -119,12 +218,24 @@
         <translation>アプリのバージョン</translation>
     </message>
     <message>
-        <source>{} characters</source>
-        <translation>{} 文字</translation>
+        <source>cut off at {} tokens (the most a caption may have)</source>
+        <translation>{} トークンで打ち切り（キャプションの上限）</translation>
     </message>
     <message>
-        <source> · {} tokens</source>
-        <translation> · {} トークン</translation>
+        <source>cut off: the model&apos;s context was full</source>
+        <translation>打ち切り：モデルのコンテキストがいっぱいになりました</translation>
+    </message>
+    <message>
+        <source>complete (the model ended it)</source>
+        <translation>完結（モデルが書き終えました）</translation>
+    </message>
+    <message>
+        <source>stopped part way</source>
+        <translation>途中で停止</translation>
+    </message>
+    <message>
+        <source>{} characters</source>
+        <translation>{} 文字</translation>
     </message>
     <message>
         <source>Edited</source>
@@ -141,6 +252,65 @@
     <message>
         <source>Copied</source>
         <translation>コピーしました</translation>
+    </message>
+</context>
+<context>
+    <name>CaptionVersions</name>
+    <message>
+        <source>Undo change</source>
+        <translation>変更を元に戻す</translation>
+    </message>
+    <message>
+        <source>Revert to the model&apos;s caption</source>
+        <translation>モデルのキャプションに戻す</translation>
+    </message>
+    <message>
+        <source>Before the re-caption:</source>
+        <translation>再キャプション前:</translation>
+    </message>
+    <message>
+        <source>Put it back</source>
+        <translation>これに戻す</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>履歴</translation>
+    </message>
+    <message>
+        <source>Put back the caption before the last change: {}</source>
+        <translation>最後の変更の前のキャプションに戻します: {}</translation>
+    </message>
+    <message>
+        <source>The model&apos;s caption: {}</source>
+        <translation>モデルのキャプション: {}</translation>
+    </message>
+    <message>
+        <source>Edited by hand · {}</source>
+        <translation>手で編集 · {}</translation>
+    </message>
+    <message>
+        <source>Edited by hand</source>
+        <translation>手で編集</translation>
+    </message>
+    <message>
+        <source>Made by the model</source>
+        <translation>モデルが作成</translation>
+    </message>
+    <message>
+        <source>Reverted to the model&apos;s caption</source>
+        <translation>モデルのキャプションに戻した</translation>
+    </message>
+    <message>
+        <source>Put back</source>
+        <translation>以前のものに戻した</translation>
+    </message>
+    <message>
+        <source>Found on disk</source>
+        <translation>ディスク上にあったもの</translation>
+    </message>
+    <message>
+        <source>run {}</source>
+        <translation>実行 {}</translation>
     </message>
 </context>
 <context>
@@ -162,20 +332,68 @@
         <translation>そのうち {} 件は CapRL Desktop が書いたものではありません（手書きか別のプログラム）。</translation>
     </message>
     <message>
-        <source>New captions in {} are saved over them; the old ones cannot be brought back.</source>
-        <translation>{}の新しいキャプションで上書きします。元のキャプションは戻せません。</translation>
+        <source>New captions in {} are saved over them; each image&apos;s history keeps the old one (Undo change puts it back).</source>
+        <translation>{}の新しいキャプションで上書きします。古いキャプションは各画像の履歴に残ります（「変更を元に戻す」で戻せます）。</translation>
+    </message>
+    <message>
+        <source>Replace all but the 1 edited by hand</source>
+        <translation>手で編集した 1 件以外を置き換える</translation>
+    </message>
+    <message>
+        <source>Replace all but the {} edited by hand</source>
+        <translation>手で編集した {} 件以外を置き換える</translation>
+    </message>
+    <message>
+        <source>Replace all</source>
+        <translation>すべて置き換える</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <source>{} images are still to be re-captioned. Stop re-captioning?</source>
+        <translation>まだ {} 枚の再キャプションが残っています。再キャプションを中止しますか？</translation>
+    </message>
+    <message>
+        <source>{} images are left to caption, {} of them to re-caption. Stop captioning?</source>
+        <translation>まだ {} 枚が残っています（うち {} 枚は再キャプション）。中止しますか？</translation>
+    </message>
+    <message>
+        <source>Captions already made are kept, and so are the old captions of images not re-captioned yet. Start goes on with the rest.</source>
+        <translation>作成済みのキャプションは残ります。まだ再キャプションしていない画像の元のキャプションもそのままです。「開始」で残りを続けます。</translation>
+    </message>
+    <message>
+        <source>1 image is still queued: quit anyway?</source>
+        <translation>まだ 1 枚が処理待ちです。終了しますか？</translation>
+    </message>
+    <message>
+        <source>{} images are still queued: quit anyway?</source>
+        <translation>まだ {} 枚が処理待ちです。終了しますか？</translation>
+    </message>
+    <message>
+        <source>You can resume next time: CapRL Desktop offers to when it starts.</source>
+        <translation>次回の起動時に再開できます（CapRL Desktop が再開を提案します）。</translation>
+    </message>
+    <message>
+        <source>You can resume {} of them next time; the other {} were not started yet and would have to be added again.</source>
+        <translation>うち {} 枚は次回再開できます。残りの {} 枚はまだ開始していないため、もう一度追加する必要があります。</translation>
+    </message>
+    <message>
+        <source>They were not started yet: next time, add them again.</source>
+        <translation>まだ開始していないため、次回もう一度追加してください。</translation>
+    </message>
+    <message>
+        <source>Quit CapRL Desktop?</source>
+        <translation>CapRL Desktop を終了しますか？</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>終了する</translation>
     </message>
     <message>
         <source>Replace captions?</source>
         <translation>キャプションを置き換えますか？</translation>
-    </message>
-    <message>
-        <source>Replace captions</source>
-        <translation>置き換える</translation>
-    </message>
-    <message>
-        <source>Keep them</source>
-        <translation>そのままにする</translation>
     </message>
     <message>
         <source>Stop captioning?</source>
@@ -184,10 +402,6 @@
     <message>
         <source>{} images are not captioned yet. Stop captioning?</source>
         <translation>まだ {} 枚にキャプションがありません。中止しますか？</translation>
-    </message>
-    <message>
-        <source>Captions already made are kept. Start goes on with the rest.</source>
-        <translation>作成済みのキャプションは残ります。「開始」で残りを続けられます。</translation>
     </message>
     <message>
         <source>Stop captioning</source>
@@ -322,8 +536,12 @@
         <translation>各サーバーが応答するか、どのモデルを提供しているかを確認します</translation>
     </message>
     <message>
-        <source>Images are sent only to the servers ticked here, scaled to the image detail chosen; a folder is spread over all of them. docs/remote.md says how to run a server. API keys stay in an environment variable or the system keyring.</source>
-        <translation>画像はここでチェックしたサーバーにだけ、選んだ画像の精細さに縮小して送られます。フォルダーはそのすべてに分散されます。サーバーの動かし方は docs/remote.md にあります。API キーは環境変数かシステムのキーリングに置かれます。</translation>
+        <source>Images are sent only to the servers ticked here, scaled to the image detail chosen; a folder is spread over all of them. API keys stay in an environment variable or the system keyring.</source>
+        <translation>画像はここでチェックしたサーバーにだけ、選んだ画像の詳細度に縮小して送られます。フォルダーはすべてのサーバーに分散されます。API キーは環境変数かシステムのキーリングに保管されます。</translation>
+    </message>
+    <message>
+        <source>On the other computer, run an OpenAI-compatible server with the CapRL model and its vision projector, e.g. llama.cpp&apos;s &lt;code&gt;llama-server -m CapRL-3B.Q4_K_M.gguf --mmproj CapRL-3B.mmproj-Q8_0.gguf --host 0.0.0.0 --port 8080 --parallel 4&lt;/code&gt;, vLLM&apos;s &lt;code&gt;vllm serve internlm/CapRL-3B&lt;/code&gt;, or LM Studio&apos;s server; then add its address here (e.g. http://gpu-box:8080/v1).</source>
+        <translation>相手のコンピューターで、CapRL モデルとビジョンプロジェクターを読み込んだ OpenAI 互換サーバーを起動します。例：llama.cpp の &lt;code&gt;llama-server -m CapRL-3B.Q4_K_M.gguf --mmproj CapRL-3B.mmproj-Q8_0.gguf --host 0.0.0.0 --port 8080 --parallel 4&lt;/code&gt;、vLLM の &lt;code&gt;vllm serve internlm/CapRL-3B&lt;/code&gt;、または LM Studio のサーバー。そのアドレスをここに追加してください（例：http://gpu-box:8080/v1）。</translation>
     </message>
     <message>
         <source>{} at a time</source>
@@ -387,6 +605,18 @@
     <message>
         <source>left out: {}</source>
         <translation>除外: {}</translation>
+    </message>
+    <message>
+        <source>{} by the model</source>
+        <translation>モデル {} 件</translation>
+    </message>
+    <message>
+        <source>{} edited by hand</source>
+        <translation>手で編集 {} 件</translation>
+    </message>
+    <message>
+        <source>{} found on disk</source>
+        <translation>ディスク上にあったもの {} 件</translation>
     </message>
     <message>
         <source>{} of them failed (the file gives the reason)</source>
@@ -493,6 +723,10 @@
         <translation>JSON Lines (*.jsonl)</translation>
     </message>
     <message>
+        <source>Reading the captions on disk…</source>
+        <translation>ディスク上のキャプションを読み込んでいます…</translation>
+    </message>
+    <message>
         <source>Choose where the file goes.</source>
         <translation>保存先を選んでください。</translation>
     </message>
@@ -514,6 +748,10 @@
     <message>
         <source>Caption folder</source>
         <translation>フォルダをキャプション</translation>
+    </message>
+    <message>
+        <source>Write descriptions into the images</source>
+        <translation>画像に説明を書き込む</translation>
     </message>
     <message>
         <source>Caption folder (overwrite existing)</source>
@@ -573,8 +811,12 @@
 <context>
     <name>ImageList</name>
     <message>
-        <source>Filter by name or state</source>
-        <translation>名前または状態で絞り込み</translation>
+        <source>Name, state, caption</source>
+        <translation>名前・状態・キャプションで絞り込み</translation>
+    </message>
+    <message>
+        <source>Lists only the images whose name, state or caption holds this text</source>
+        <translation>名前・状態・キャプションにこの文字を含む画像だけを表示します</translation>
     </message>
     <message>
         <source>Order added</source>
@@ -705,6 +947,14 @@
     <message>
         <source>Re-caption selected</source>
         <translation>選択した画像を再キャプション</translation>
+    </message>
+    <message>
+        <source>Write descriptions into the images</source>
+        <translation>画像に説明を書き込む</translation>
+    </message>
+    <message>
+        <source>Write the captions on disk of the selected images (or of all listed) into the images as their descriptions</source>
+        <translation>選択した画像（選択がなければ一覧のすべて）のディスク上のキャプションを、画像の説明として書き込みます</translation>
     </message>
     <message>
         <source>Copy caption</source>
@@ -1170,6 +1420,10 @@
         <translation>閉じる</translation>
     </message>
     <message>
+        <source>1 image was left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
+        <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、1 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
+    </message>
+    <message>
         <source>{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.</source>
         <translation>前回 CapRL Desktop（またはコマンド）が止まったとき、{} 枚の画像がキャプション未処理のまま残りました（{}）。</translation>
     </message>
@@ -1228,8 +1482,16 @@
         <translation>画像を読み込んでいます…</translation>
     </message>
     <message>
+        <source>Captioning… 1 token</source>
+        <translation>キャプション生成中… 1 トークン</translation>
+    </message>
+    <message>
         <source>Captioning… {} tokens</source>
         <translation>キャプション生成中… {} トークン</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>一時停止中</translation>
     </message>
     <message>
         <source>Captioned earlier</source>
@@ -1238,6 +1500,10 @@
     <message>
         <source>Done</source>
         <translation>完了</translation>
+    </message>
+    <message>
+        <source>Done · cut off</source>
+        <translation>完了・打ち切り</translation>
     </message>
     <message>
         <source>Up next</source>
@@ -1254,6 +1520,169 @@
     <message>
         <source>Failed</source>
         <translation>失敗</translation>
+    </message>
+</context>
+<context>
+    <name>ReasonWords</name>
+    <message>
+        <source>a named pipe (FIFO)</source>
+        <translation>名前付きパイプ（FIFO）</translation>
+    </message>
+    <message>
+        <source>a device</source>
+        <translation>デバイス</translation>
+    </message>
+    <message>
+        <source>a socket</source>
+        <translation>ソケット</translation>
+    </message>
+    <message>
+        <source>a folder</source>
+        <translation>フォルダー</translation>
+    </message>
+    <message>
+        <source>not a regular file</source>
+        <translation>通常のファイルではないもの</translation>
+    </message>
+    <message>
+        <source>{name} no longer exists</source>
+        <translation>{name} はもう存在しません</translation>
+    </message>
+    <message>
+        <source>{name} is {what}, not an image file</source>
+        <translation>{name} は画像ファイルではなく{what}です</translation>
+    </message>
+    <message>
+        <source>{name} cannot be read: permission denied</source>
+        <translation>{name} を読めません：アクセス権がありません</translation>
+    </message>
+    <message>
+        <source>{name} is a symbolic link that leads back to itself</source>
+        <translation>{name} は自分自身を指すシンボリックリンクです</translation>
+    </message>
+    <message>
+        <source>{name} cannot be read: {detail}</source>
+        <translation>{name} を読めません：{detail}</translation>
+    </message>
+    <message>
+        <source>{name} is {gib} GiB, too large for an image (a video or disk image with an image&apos;s name?)</source>
+        <translation>{name} は {gib} GiB あり、画像としては大きすぎます（画像の名前が付いた動画やディスクイメージでは？）</translation>
+    </message>
+    <message>
+        <source>{name} is too large for an image</source>
+        <translation>{name} は画像としては大きすぎます</translation>
+    </message>
+    <message>
+        <source>{name} is an empty file</source>
+        <translation>{name} は空のファイルです</translation>
+    </message>
+    <message>
+        <source>{name} is too large to decode in the memory available</source>
+        <translation>{name} は大きすぎて、使えるメモリーではデコードできません</translation>
+    </message>
+    <message>
+        <source>{name} is damaged or not a supported image ({detail})</source>
+        <translation>{name} は壊れているか、対応していない画像です（{detail}）</translation>
+    </message>
+    <message>
+        <source>{name} is not an image the app can read ({formats})</source>
+        <translation>{name} はこのアプリで読める画像ではありません（{formats}）</translation>
+    </message>
+    <message>
+        <source>{name} is {width}×{height} pixels ({mode}) that would take {need} of memory decoded; the limit is {limit}</source>
+        <translation>{name} は {width}×{height} ピクセル（{mode}）で、デコードに {need} のメモリーが必要です。上限は {limit} です</translation>
+    </message>
+    <message>
+        <source>{name} has no pixels</source>
+        <translation>{name} にはピクセルがありません</translation>
+    </message>
+    <message>
+        <source>{name} is {width}×{height} pixels ({megapixels} MP); the limit is {limit} MP</source>
+        <translation>{name} は {width}×{height} ピクセル（{megapixels} MP）です。上限は {limit} MP です</translation>
+    </message>
+    <message>
+        <source>{name} is {width}×{height} pixels: shapes longer than {ratio}:1 cannot be captioned</source>
+        <translation>{name} は {width}×{height} ピクセルです。縦横比が {ratio}:1 を超える画像にはキャプションを付けられません</translation>
+    </message>
+    <message>
+        <source>the model returned an empty caption</source>
+        <translation>モデルが空のキャプションを返しました</translation>
+    </message>
+    <message>
+        <source>caption made but not saved: {why}</source>
+        <translation>キャプションは作成しましたが保存できませんでした：{why}</translation>
+    </message>
+    <message>
+        <source>the disk is full; {name} was not written</source>
+        <translation>ディスクがいっぱいです。{name} は書き込まれませんでした</translation>
+    </message>
+    <message>
+        <source>no permission to write in {folder}</source>
+        <translation>{folder} に書き込む権限がありません</translation>
+    </message>
+    <message>
+        <source>{folder} is on a read-only disk</source>
+        <translation>{folder} は読み取り専用のディスクにあります</translation>
+    </message>
+    <message>
+        <source>the name {name} is too long for this disk</source>
+        <translation>名前 {name} はこのディスクには長すぎます</translation>
+    </message>
+    <message>
+        <source>{name} could not be written: {detail}</source>
+        <translation>{name} を書き込めませんでした：{detail}</translation>
+    </message>
+    <message>
+        <source>not captioned: its caption file {name} is a link to {target}, outside its folder, and nothing is written through such a link</source>
+        <translation>キャプションを付けていません：キャプションファイル {name} がフォルダーの外の {target} へのリンクで、そのようなリンクを通しては何も書き込みません</translation>
+    </message>
+    <message>
+        <source>not captioned: the engine crashed on {count} images in a row</source>
+        <translation>キャプションを付けていません：エンジンが {count} 枚続けてクラッシュしました</translation>
+    </message>
+    <message>
+        <source>the engine crashed on this image {attempts} times, so it was skipped: {crash}</source>
+        <translation>この画像でエンジンが {attempts} 回クラッシュしたため、スキップしました：{crash}</translation>
+    </message>
+    <message>
+        <source>the caption engine stopped ({how}): {detail}</source>
+        <translation>キャプションエンジンが停止しました（{how}）：{detail}</translation>
+    </message>
+    <message>
+        <source>the caption engine stopped ({how})</source>
+        <translation>キャプションエンジンが停止しました（{how}）</translation>
+    </message>
+    <message>
+        <source>could not start a request: {detail}</source>
+        <translation>リクエストを開始できませんでした：{detail}</translation>
+    </message>
+    <message>
+        <source>{server} refused it: {detail}</source>
+        <translation>{server} に拒否されました：{detail}</translation>
+    </message>
+    <message>
+        <source>no server could caption it in {tries} tries (last: {server}, {detail})</source>
+        <translation>{tries} 回試しても、どのサーバーもキャプションを付けられませんでした（最後：{server}、{detail}）</translation>
+    </message>
+    <message>
+        <source>no caption server answers ({detail}); resume the job once one does</source>
+        <translation>応答するキャプションサーバーがありません（{detail}）。応答するようになったらジョブを再開してください</translation>
+    </message>
+    <message>
+        <source>{folder} is being captioned by process {pid} ({what}). Wait for it to finish, or stop it, then try again.</source>
+        <translation>{folder} はプロセス {pid}（{what}）がキャプション付け中です。終わるのを待つか止めてから、もう一度試してください。</translation>
+    </message>
+    <message>
+        <source>{folder} is being captioned by another CapRL Desktop window or command. Wait for it to finish, or stop it, then try again.</source>
+        <translation>{folder} は別の CapRL Desktop のウィンドウかコマンドがキャプション付け中です。終わるのを待つか止めてから、もう一度試してください。</translation>
+    </message>
+    <message>
+        <source>{folder} is being captioned by process {pid} ({what}), and {clash} overlaps it. Wait for it to finish, or stop it, then try again.</source>
+        <translation>{folder} はプロセス {pid}（{what}）がキャプション付け中で、{clash} はそれと重なっています。終わるのを待つか止めてから、もう一度試してください。</translation>
+    </message>
+    <message>
+        <source>{folder} is being captioned by another CapRL Desktop window or command, and {clash} overlaps it. Wait for it to finish, or stop it, then try again.</source>
+        <translation>{folder} は別の CapRL Desktop のウィンドウかコマンドがキャプション付け中で、{clash} はそれと重なっています。終わるのを待つか止めてから、もう一度試してください。</translation>
     </message>
 </context>
 <context>
@@ -1667,6 +2096,14 @@
     <message>
         <source>{} skipped</source>
         <translation>{} 枚スキップ</translation>
+    </message>
+    <message>
+        <source>{} / 1 image</source>
+        <translation>{} / 1 枚</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>一時停止中</translation>
     </message>
     <message>
         <source> · about {} left</source>
