@@ -49,10 +49,11 @@ def test_engine_reports_model_and_backend(live_engine: EngineClient) -> None:
     assert info.model.architecture == "qwen2vl"
     assert info.n_layer == TINY.n_layer
     assert info.image_budget == TEST_BUDGET
-    # A CPU build says so and names the GPU install step; a GPU build names its device and offloads.
+    # A CPU build says so and points at the runtime (never at pip and a compiler); a GPU build names its device.
     cpu_only = not info.backend.gpu_offload
     assert info.backend_line.startswith("CPU only") == cpu_only
-    assert ("CMAKE_ARGS" in info.backend_line) == cpu_only
+    assert ("caprl-desktop runtime install" in info.backend_line) == cpu_only
+    assert "pip" not in info.backend_line and "CMAKE_ARGS" not in info.backend_line
     assert (info.gpu_layers == 0) == cpu_only
 
 

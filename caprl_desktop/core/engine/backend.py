@@ -7,14 +7,11 @@ engine process, where llama.cpp is loaded.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 
-GPU_INSTALL_HINTS = {
-    "linux": 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python',
-    "win32": 'set CMAKE_ARGS=-DGGML_CUDA=on && pip install --force-reinstall --no-cache-dir llama-cpp-python',
-    "darwin": 'CMAKE_ARGS="-DGGML_METAL=on" pip install --force-reinstall --no-cache-dir llama-cpp-python',
-}
+# A GPU without a compiler: the app fetches llama.cpp's own GPU build (``core/runtimes``). Never "pip install" with
+# CMAKE_ARGS, which a packaged app's user cannot run and most people with a GPU would not get through.
+GPU_HINT = "for a GPU: caprl-desktop runtime install (llama.cpp's GPU build for this computer, no compiler needed)"
 
 
 @dataclass(frozen=True)
@@ -44,11 +41,6 @@ class BackendInfo:
         return gpus[0].backend if self.gpu_offload and gpus else "CPU"
 
 
-def gpu_install_hint(platform: str = sys.platform) -> str:
-    key = "linux" if platform.startswith("linux") else platform
-    return GPU_INSTALL_HINTS.get(key, GPU_INSTALL_HINTS["linux"])
-
-
 def describe_backend(info: BackendInfo, gpu_layers: int | None = None) -> str:
     """One line for a status bar or stderr, e.g. "CUDA: NVIDIA GeForce RTX 4090 (24.0 GiB)"."""
     if info.gpu_offload and info.gpus and gpu_layers != 0:
@@ -60,7 +52,7 @@ def describe_backend(info: BackendInfo, gpu_layers: int | None = None) -> str:
         return "CPU (GPU offload turned off with --gpu-layers 0)"
     if info.note:
         return f"CPU: {info.note}"
-    return f"CPU only: this llama-cpp-python build has no GPU support. For a GPU build: {gpu_install_hint()}"
+    return f"CPU only: this llama-cpp-python build has no GPU support; {GPU_HINT}"
 
 
 AMX_ENV = "CAPRL_ALLOW_AMX"  # "1": use llama.cpp's AMX kernels anyway (a build where #20824 is fixed)
