@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from caprl_desktop.core.engine.client import EngineClient
 from caprl_desktop.core.engine.remote.engine import RemoteEngine
 from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
@@ -20,6 +19,7 @@ from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.jobs.opening import ServedEngine
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.params import EngineConfig
+from caprl_desktop.core.runtimes.choice import local_engine
 
 
 class LocalEngine(CaptionEngine, Protocol):
@@ -68,7 +68,8 @@ class RealEngines:
         self._log_dir = log_dir
 
     def local(self, config: EngineConfig) -> LocalEngine:
-        return EngineClient(config, log_dir=self._log_dir)
+        # The built-in engine, or the llama.cpp runtime chosen with `caprl-desktop runtime use`.
+        return local_engine(config, log_dir=self._log_dir)
 
     def servers(self, servers: Sequence[Server]) -> ServerEngine:
         return RemoteEngine(servers)
