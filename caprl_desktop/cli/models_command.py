@@ -148,9 +148,11 @@ def _print_offer(offer: ModelOffer, installed: set[str]) -> None:
     for p in catalog.projectors:
         mark = "  installed" if f"{p.repo}/{p.filename}" in installed else ""
         print(visible(f"  {p.quant:<12} {human_size(p.size):>9}{mark}"))
-    if not catalog.projectors:
+    if not catalog.projectors and catalog.from_hub:
         print(f"  none: {family.static_repo} lists no vision projector (mmproj), so its models cannot caption "
               "images")
+    elif not catalog.projectors:  # (what the built-in list lacks says nothing of the hub)
+        print("  none in the built-in list; the hub lists them once it can be reached")
 
 
 # --- download ---------------------------------------------------------------------------------

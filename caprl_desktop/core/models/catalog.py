@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -41,12 +41,13 @@ class ModelFamily:
     max_recommended_cpu: str
     kv_bytes_per_token: int
     compute_overhead_bytes: int
-    fallback: Mapping[str, Mapping[str, int]] | None
+    fallback: Mapping[str, Mapping[str, int]] | None  # "static", "imatrix", "mmproj": quant -> approximate size
     short: str = ""  # what `--family` also takes: "3b", "2b", "4b"
     description: str = ""  # one line: base model, size, what the authors claim
     description_ja: str = ""
     card: str = ""  # the model card's address
     base_model: str = ""
+    fallback_names: Mapping[str, str] = field(default_factory=dict)  # how the fallback's files are spelt, by kind
 
     def describe(self, language: str = "en") -> str:
         return (self.description_ja if language == "ja" else "") or self.description
@@ -149,19 +150,20 @@ def build_catalog(
 
 def bundled_catalog(family: ModelFamily, note: str = "", *, problem: HubProblem | None = None,
                     detail: str = "") -> Catalog:
-    """The list shipped with the app: right names, approximate sizes, no checksums."""
+    """The list shipped with the app: right names, approximate sizes, no checksums. Every family has one, so the
+    hub being out of reach never reads as a family without quants (or without a projector)."""
     models: list[RemoteFile] = []
     projectors: list[RemoteFile] = []
     fallback = family.fallback or {}
     for quant, size in fallback.get("static", {}).items():
-        name = f"{family.name_prefix}{quant}.gguf"
+        name = _fallback_name(family, "static", quant)
         models.append(RemoteFile(family.key, family.static_repo, name, "model", quant, False, size, None))
     if family.imatrix_repo:
         for quant, size in fallback.get("imatrix", {}).items():
-            name = f"{family.name_prefix}i1-{quant}.gguf"
+            name = _fallback_name(family, "imatrix", quant)
             models.append(RemoteFile(family.key, family.imatrix_repo, name, "model", quant, True, size, None))
     for quant, size in fallback.get("mmproj", {}).items():
-        name = f"{family.name_prefix}mmproj-{quant}.gguf"
+        name = _fallback_name(family, "mmproj", quant)
         projectors.append(RemoteFile(family.key, family.static_repo, name, "mmproj", quant, False, size, None))
     models.sort(key=lambda f: (f.imatrix, f.size, f.quant))
     projectors.sort(key=lambda f: f.size)
@@ -169,7 +171,17 @@ def bundled_catalog(family: ModelFamily, note: str = "", *, problem: HubProblem 
                    detail=detail)
 
 
+_DEFAULT_NAMES = {"static": "{prefix}{quant}.gguf", "imatrix": "{prefix}i1-{quant}.gguf",
+                  "mmproj": "{prefix}mmproj-{quant}.gguf"}  # mradermacher's: CapRL-3B.Q4_K_M.gguf
+
+
+def _fallback_name(family: ModelFamily, kind: str, quant: str) -> str:
+    return family.fallback_names.get(kind, _DEFAULT_NAMES[kind]).format(prefix=family.name_prefix, quant=quant)
+
+
 def _family_from_json(data: Mapping[str, Any]) -> ModelFamily:
+    fallback = dict(data.get("fallback") or {})
+    names = fallback.pop("names", {})
     return ModelFamily(
         key=data["key"],
         label=data["label"],
@@ -182,7 +194,8 @@ def _family_from_json(data: Mapping[str, Any]) -> ModelFamily:
         max_recommended_cpu=data["max_recommended_cpu"],
         kv_bytes_per_token=int(data["kv_bytes_per_token"]),
         compute_overhead_bytes=int(data["compute_overhead_bytes"]),
-        fallback=data.get("fallback"),
+        fallback=fallback or None,
+        fallback_names=names,
         short=data.get("short", ""),
         description=data.get("description", ""),
         description_ja=data.get("description_ja", ""),
