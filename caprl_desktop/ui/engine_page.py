@@ -80,15 +80,25 @@ class EnginePage(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         note = QLabel(self.tr("Images are sent only to the servers ticked here, scaled to the image detail chosen; "
-                              "a folder is spread over all of them. docs/remote.md says how to run a server. API "
-                              "keys stay in an environment variable or the system keyring."))
+                              "a folder is spread over all of them. API keys stay in an environment variable or "
+                              "the system keyring."))
         note.setWordWrap(True)
         note.setEnabled(False)
+        # What to run on the other computer, said here: a packaged app has no docs folder to point to.
+        self.how_to = QLabel(self.tr(
+            "On the other computer, run an OpenAI-compatible server with the CapRL model and its vision projector, "
+            "e.g. llama.cpp's <code>llama-server -m CapRL-3B.Q4_K_M.gguf --mmproj CapRL-3B.mmproj-Q8_0.gguf "
+            "--host 0.0.0.0 --port 8080 --parallel 4</code>, vLLM's <code>vllm serve internlm/CapRL-3B</code>, "
+            "or LM Studio's server; then add its address here (e.g. http://gpu-box:8080/v1)."))
+        self.how_to.setObjectName("serverHowTo")
+        self.how_to.setWordWrap(True)
+        self.how_to.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout = QVBoxLayout(self)
         layout.addWidget(self.this_computer)
         layout.addWidget(self.on_servers)
         layout.addWidget(self.servers, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.how_to)
         layout.addWidget(note)
         self.on_servers.toggled.connect(self._enable)
         self.fill(chosen)
@@ -175,7 +185,7 @@ class EnginePage(QWidget):
                 answer = self.tr("does not answer: {}").format(reason) if reason else \
                     self.tr("answers, serving {}").format(model or "?")
                 item.setToolTip(answer)
-                item.setText(item.text().split(" — ")[0] + " — " + answer)
+                item.setText(item.text().split("\n")[0] + "\n" + answer)  # its own line, under the server
 
     def agreed(self) -> bool:
         """Whether the servers ticked may be used: none ticked is refused, and each that would get images

@@ -48,11 +48,15 @@ class ServerDialog(QDialog):
         self.address.setPlaceholderText("http://gpu-box:8000/v1")
         self.address.setToolTip(self.tr("The OpenAI-compatible API of vLLM, llama.cpp's llama-server or LM Studio."))
         self.address.textChanged.connect(self._show_warning)
-        form.addRow(self.tr("Address"), self.address)
         self.warning = QLabel()
         self.warning.setWordWrap(True)
         self.warning.hide()
-        form.addRow("", self.warning)
+        # Under the address, in the same cell: a row of its own would keep its label's height once it is hidden.
+        address_cell = QVBoxLayout()
+        address_cell.setContentsMargins(0, 0, 0, 0)
+        address_cell.addWidget(self.address)
+        address_cell.addWidget(self.warning)
+        form.addRow(self.tr("Address"), address_cell)
         self.slots = QSpinBox()
         self.slots.setRange(0, MAX_SLOTS)
         self.slots.setSpecialValueText(self.tr("Find out"))
@@ -110,6 +114,11 @@ class ServerDialog(QDialog):
                                      "captions and any API key sent to it can be read on the network on their way.")
                              .format(server.shown) if server is not None and plain else "")
         self.warning.setVisible(plain)
+        # The dialog takes the warning's lines, and gives them back once it goes (not a gap where it was).
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+            self.resize(self.width(), self.heightForWidth(self.width()))
 
     def _choose_ca_file(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, self.tr("Certificate authority"), self.ca_file.text(),

@@ -93,7 +93,9 @@ def check_address(url: str) -> None:
 
 
 def parse_server(text: str, api_key_env: str | None = None) -> Server:
-    """``URL[#N]`` as given on the command line or in the saved list; raises ``ServerAddressError``."""
+    """``URL[#N]`` as given on the command line or in the saved list; raises ``ServerAddressError``.
+
+    An address without a scheme (``127.0.0.1:8801``, as llama-server prints where it listens) is taken as http."""
     address, hash_mark, count = text.strip().partition("#")
     slots = DEFAULT_SLOTS
     if hash_mark:
@@ -101,9 +103,14 @@ def parse_server(text: str, api_key_env: str | None = None) -> Server:
             raise ServerAddressError(f"{shown_url(address)}#{count}: after # comes how many captions the server "
                                      f"takes at once, 1 to {MAX_SLOTS}")
         slots = int(count)
+    if address and "://" not in address:
+        address = "http://" + address  # "127.0.0.1:8801", as servers print where they listen
     parts = urlsplit(address)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ServerAddressError(f"{shown_url(address) or text!r} is not a server address: give one such as "
+                                 "http://127.0.0.1:8080/v1")
+    if not _port_readable(address):
+        raise ServerAddressError(f"{shown_url(address)}: the port after the colon must be a number, as in "
                                  "http://127.0.0.1:8080/v1")
     check_address(address)
     path = parts.path.rstrip("/")
@@ -111,6 +118,14 @@ def parse_server(text: str, api_key_env: str | None = None) -> Server:
         path += "/v1"  # llama-server, vLLM and LM Studio all serve the API under /v1
     return Server(urlunsplit((parts.scheme, parts.netloc, path, "", "")), slots, api_key_env,
                   slots_given=bool(hash_mark))
+
+
+def _port_readable(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 (reading it checks it: "gpu-box:80a" has none)
+    except ValueError:
+        return False
+    return True
 
 
 def shown_url(url: str) -> str:
