@@ -190,7 +190,9 @@ class CaptionPanel(QWidget):
             lines = (self.tr("Edited by hand: {}").format(when) if when else self.tr("Edited by hand")) + "\n"
             lines += self.tr("The model's caption (the details below are of it): {}").format(
                 history.model_caption) + "\n"
-        self.details.setPlainText(lines + self.details_text(self._provenance))
+        # A caption from another session has no record here: its run's, from the journal, says the same.
+        provenance = self._provenance or (history.model_provenance if history is not None else None)
+        self.details.setPlainText(lines + self.details_text(provenance))
 
     def details_text(self, p: Provenance | None) -> str:
         if p is None:

@@ -8,7 +8,7 @@ Undo works the same after switching images or restarting the app.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDateTime, QLocale, Qt, Signal
+from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -27,9 +27,10 @@ PREVIEW_CHARS = 90  # of each version in the list (the whole text is its tooltip
 
 
 def when_text(iso: str) -> str:
-    """An ISO time as the interface's locale writes a short date and time ("" for none)."""
+    """An ISO time as a date and time on this computer's clock, "2026-11-03 14:05" ("" for none): one form read
+    the same in every language."""
     moment = QDateTime.fromString(iso, Qt.DateFormat.ISODate)
-    return QLocale().toString(moment.toLocalTime(), QLocale.FormatType.ShortFormat) if moment.isValid() else ""
+    return moment.toLocalTime().toString("yyyy-MM-dd HH:mm") if moment.isValid() else ""
 
 
 class CaptionVersions(QWidget):

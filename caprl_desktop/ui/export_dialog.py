@@ -151,7 +151,9 @@ def sources_text(report: ExportReport) -> str:
     texts = {SOURCE_MODEL: QCoreApplication.translate("ExportDialog", "{} by the model"),
              SOURCE_EDITED: QCoreApplication.translate("ExportDialog", "{} edited by hand"),
              SOURCE_DISK: QCoreApplication.translate("ExportDialog", "{} found on disk")}
-    return "(" + ", ".join(texts[source].format(n) for source, n in counts.items() if source in texts) + ")"
+    parts = [texts[source].format(n) for source, n in counts.items() if source in texts]
+    return QCoreApplication.translate("ExportDialog", "({})").format(
+        QCoreApplication.translate("ExportDialog", ", ").join(parts))
 
 
 def _join(first: str, report: ExportReport) -> str:

@@ -69,6 +69,11 @@ def test_a_reopened_folder_exports_every_caption_on_disk_with_what_the_journal_k
     with library_window(qtbot, engines, installed(models)) as window:
         listed(qtbot, window, [folder], 4)
         qtbot.waitUntil(lambda: sum(e.earlier for e in window.queue.entries) == 3, timeout=WAIT_MS)
+        select(qtbot, window, a)  # its Details: its run's, from the journal
+        qtbot.waitUntil(lambda: "Seed: 7" in window.panel.details.toPlainText().splitlines(), timeout=WAIT_MS)
+        select(qtbot, window, b)
+        qtbot.waitUntil(lambda: window.panel.details.toPlainText().split("\n")[0] == "Edited by hand", timeout=WAIT_MS)
+        assert "The model's caption (the details below are of it): b.png caption" in window.panel.details.toPlainText()
         preview, said, target = export_jsonl(qtbot, window)
 
     assert preview == "3 captions to export (1 by the model, 1 edited by hand, 1 found on disk) · left out: 1 not " \

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.jobs.existing import same_caption
 from caprl_desktop.core.jobs.journal import CaptionEdit, Journal, Written
 
@@ -30,6 +31,7 @@ class Version:
     kind: VersionKind  # the model's (a run's); typed; the model's put back; an earlier one put back; found on disk
     when: str  # ISO time: the edit's, or the start of the run that made it
     job_id: int | None  # the run that made it (the model's), or whose caption it changed (an edit's)
+    provenance: Provenance | None = None  # the model's: where it came from, as its run recorded it
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,14 @@ class CaptionHistory:
         for version in reversed(self.versions):
             if version.kind == "model":
                 return version.caption
+        return None
+
+    @property
+    def model_provenance(self) -> Provenance | None:
+        """Where the model's last caption came from, as its run recorded it (the Details of a caption on disk)."""
+        for version in reversed(self.versions):
+            if version.kind == "model":
+                return version.provenance
         return None
 
     @property
@@ -105,8 +115,8 @@ def lay_out(written: Sequence[Written], edits: Sequence[CaptionEdit], current: s
     for edit in edits:
         if edit.model_job is not None and edit.model_caption is not None and edit.model_job not in runs:
             forgotten.setdefault(edit.model_job, edit.model_caption)
-    keyed = [((made.job_id, 0, n), Version(made.record.caption, "model", made.started, made.job_id))
-             for n, made in enumerate(written)]
+    keyed = [((made.job_id, 0, n), Version(made.record.caption, "model", made.started, made.job_id,
+                                           made.record.provenance)) for n, made in enumerate(written)]
     keyed += [((job, 0, -1), Version(caption, "model", "", job)) for job, caption in forgotten.items()]
     keyed += [((edit.model_job or 0, 1, n), Version(edit.caption, edit.kind, edit.written_at, edit.model_job))
               for n, edit in enumerate(edits)]

@@ -324,8 +324,16 @@
         <translation>既存のキャプション {} 件を置き換えますか？</translation>
     </message>
     <message>
+        <source>1 of them was edited by hand since CapRL Desktop wrote it.</source>
+        <translation>そのうち 1 件は CapRL Desktop が書いた後に手で編集されています。</translation>
+    </message>
+    <message>
         <source>{} of them were edited by hand since CapRL Desktop wrote them.</source>
         <translation>そのうち {} 件は CapRL Desktop が書いた後に手で編集されています。</translation>
+    </message>
+    <message>
+        <source>1 of them was not written by CapRL Desktop (by hand or by another program).</source>
+        <translation>そのうち 1 件は CapRL Desktop が書いたものではありません（手書きか別のプログラム）。</translation>
     </message>
     <message>
         <source>{} of them were not written by CapRL Desktop (by hand or by another program).</source>
@@ -619,6 +627,14 @@
         <translation>ディスク上にあったもの {} 件</translation>
     </message>
     <message>
+        <source>({})</source>
+        <translation>（{}）</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
         <source>{} of them failed (the file gives the reason)</source>
         <translation>うち {} 件は失敗（理由はファイルに記載）</translation>
     </message>
@@ -812,7 +828,7 @@
     <name>ImageList</name>
     <message>
         <source>Name, state, caption</source>
-        <translation>名前・状態・キャプションで絞り込み</translation>
+        <translation>名前・状態・キャプション</translation>
     </message>
     <message>
         <source>Lists only the images whose name, state or caption holds this text</source>
