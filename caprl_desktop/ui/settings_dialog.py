@@ -115,6 +115,13 @@ class SettingsDialog(QDialog):
                                          "inside the image or in its .xmp file. The image data is never changed; "
                                          "types that cannot hold one get the .xmp file."))
         form.addRow(self.tr("Descriptions"), self.metadata)
+        # The choice applies to captions made (and edited) from now on; those on disk already are one action away.
+        self.metadata_hint = QLabel(self.tr("For new captions and edits. For captions already made: Caption → "
+                                            "Write descriptions into the images."))
+        self.metadata_hint.setObjectName("metadataHint")
+        self.metadata_hint.setWordWrap(True)
+        self.metadata_hint.setEnabled(False)  # greyed: an explanation, not a choice
+        form.addRow("", self.metadata_hint)
         self.metadata_existing = QComboBox()
         self.metadata_existing.addItem(self.tr("Keep a description someone else wrote"), "keep")
         self.metadata_existing.addItem(self.tr("Replace it (`caprl-desktop metadata restore` puts it back)"),

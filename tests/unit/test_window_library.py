@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QDialog, QMessageBox, QRadioButton
+from PySide6.QtWidgets import QDialog, QLabel, QMenu, QMessageBox, QRadioButton
 from pytestqt.qtbot import QtBot
 
 from caprl_desktop.core import metadata
@@ -21,6 +21,7 @@ from caprl_desktop.core.jobs.replay import why_not
 from caprl_desktop.core.jobs.scheduler import run_job
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
+from caprl_desktop.ui.settings_dialog import SettingsDialog
 from tests.support.exiftool import exiftool, exiftool_write
 from tests.support.fake_engine import Script
 from tests.support.fake_engines import FakeEngines
@@ -330,3 +331,19 @@ def test_a_caption_nothing_recorded_is_kept_in_its_history_when_a_recaption_repl
         assert versions.versions.item(1).text().startswith("Found on disk · ")
         qtbot.mouseClick(versions.put_back_button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
         assert photo.with_suffix(".txt").read_text(encoding="utf-8") == "Written by hand, years ago.\n"
+
+
+def test_settings_say_the_description_choice_is_for_new_captions_and_where_the_rest_are_written(
+    qtbot: QtBot, models: ModelFiles, tmp_path: Path
+) -> None:
+    with library_window(qtbot, FakeEngines(), installed(models)) as window:
+        dialog = SettingsDialog(window.settings, window)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        hint = dialog.findChild(QLabel, "metadataHint")
+        assert hint is not None and hint.isVisible()
+        assert hint.text() == ("For new captions and edits. For captions already made: Caption → Write descriptions "
+                               "into the images.")
+        [caption_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Caption"]
+        assert isinstance(caption_menu, QMenu) and window.describe_action in caption_menu.actions()  # where it says
+        dialog.reject()

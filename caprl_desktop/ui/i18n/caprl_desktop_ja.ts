@@ -1927,6 +1927,10 @@
         <translation>説明</translation>
     </message>
     <message>
+        <source>For new captions and edits. For captions already made: Caption → Write descriptions into the images.</source>
+        <translation>新しいキャプションと編集に適用されます。作成済みのキャプションは「キャプション → 画像に説明を書き込む」で書き込めます。</translation>
+    </message>
+    <message>
         <source>Keep a description someone else wrote</source>
         <translation>他の人が書いた説明は残す</translation>
     </message>
