@@ -7,8 +7,10 @@ three answers with an exact count of captions edited by hand."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialog, QLabel, QMenu, QMessageBox, QRadioButton
 from pytestqt.qtbot import QtBot
@@ -16,9 +18,10 @@ from pytestqt.qtbot import QtBot
 from caprl_desktop.core import metadata
 from caprl_desktop.core.export.writers import SOURCE_DISK, SOURCE_EDITED, SOURCE_MODEL, read_jsonl, record_from_json
 from caprl_desktop.core.jobs.discovery import find_images
-from caprl_desktop.core.jobs.journal import Journal, journaled
+from caprl_desktop.core.jobs.journal import Journal, default_path, journaled
 from caprl_desktop.core.jobs.replay import why_not
 from caprl_desktop.core.jobs.scheduler import run_job
+from caprl_desktop.ui import caption_edits
 from caprl_desktop.ui.main_window import MainWindow
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.settings_dialog import SettingsDialog
@@ -347,3 +350,28 @@ def test_settings_say_the_description_choice_is_for_new_captions_and_where_the_r
         [caption_menu] = [a.menu() for a in window.menuBar().actions() if a.text() == "&Caption"]
         assert isinstance(caption_menu, QMenu) and window.describe_action in caption_menu.actions()  # where it says
         dialog.reject()
+
+
+def test_a_recaption_replaces_nothing_when_the_journal_cannot_keep_the_captions_it_would_replace(
+    qtbot: QtBot, models: ModelFiles, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(caption_edits, "KEEP_WAIT_S", 0.3)
+    engines = FakeEngines()
+    [photo] = engines.images(tmp_path / "pics", ["held.png"])
+    photo.with_suffix(".txt").write_text("Nobody else has this caption.\n", encoding="utf-8")
+    with library_window(qtbot, engines, installed(models)) as window:
+        listed(qtbot, window, [photo], 1)
+        select(qtbot, window, photo)
+        holder = sqlite3.connect(default_path(), isolation_level=None)  # another process's long write
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            asked = answer(qtbot, "Replace all")
+            window.recaption_action.trigger()
+            qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith(
+                "Nothing was re-captioned: the captions edited by hand could not be kept in their history"),
+                timeout=WAIT_MS)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert asked and not window.controller.running and engines.fake.submitted == []
+        assert photo.with_suffix(".txt").read_text(encoding="utf-8") == "Nobody else has this caption.\n"
