@@ -3,7 +3,10 @@
 The checks run the built executables, not the source: ``--version``; the window starts (offscreen) and
 stays up; and the console entry captions an image with a tiny generated GGUF pair, which proves that
 llama.cpp's shared libraries, the engine process (multiprocessing in a frozen app) and the package data
-all made it into the folder.  Needs ``pip install pyinstaller`` and, for the check, the dev extras.
+all made it into the folder.  ``--folder`` checks the executables of another folder than dist/caprl-desktop:
+on macOS the release checks those inside the app bundle it ships
+(``--check-only --folder "dist/CapRL Desktop.app/Contents/MacOS"``).  Needs ``pip install pyinstaller`` and,
+for the check, the dev extras.
 """
 
 from __future__ import annotations
@@ -33,14 +36,17 @@ def build() -> None:
                    check=True, cwd=ROOT)
 
 
-def check() -> None:
+def check(app: Path = APP) -> None:
     from PIL import Image
 
     sys.path.insert(0, str(ROOT))  # the test support package lives in the repository, not in the app
     from tests.support.synthetic_gguf import TINY, write_mmproj, write_text_model
 
-    cli = APP / f"caprl-desktop{EXE}"
-    gui = APP / f"CapRL Desktop{EXE}"
+    cli = app / f"caprl-desktop{EXE}"
+    gui = app / f"CapRL Desktop{EXE}"
+    if not cli.is_file():
+        raise SystemExit(f"{cli} does not exist: build first (python packaging/build.py), or name the folder "
+                         "that holds the built executables with --folder.")
     version = subprocess.run([str(cli), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     print(f"--version: {version}")
 
@@ -87,11 +93,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-check", action="store_true", help="build only")
     parser.add_argument("--check-only", action="store_true", help="check an existing build")
+    parser.add_argument("--folder", type=Path, default=APP,
+                        help="the folder holding the executables to check (default: %(default)s)")
     args = parser.parse_args()
     if not args.check_only:
         build()
     if not args.no_check:
-        check()
+        check(args.folder.resolve())
     size = sum(p.stat().st_size for p in APP.rglob("*") if p.is_file() and not p.is_symlink())
     print(f"{APP}: {size / 1e6:.0f} MB")
     return 0
