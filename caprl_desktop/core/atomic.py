@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.errors import CaprlError, Reason, reason
 from caprl_desktop.core.long_paths import for_os
 
 _DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})  # quota: "full" to the user
@@ -41,8 +41,12 @@ class WriteError(CaprlError):
     file would fail the same way) from a problem with this one file.
     """
 
-    def __init__(self, message: str, problem: WriteProblem = "other", folder: Path | None = None) -> None:
+    def __init__(self, message: str, problem: WriteProblem = "other", folder: Path | None = None, *,
+                 why: Reason | None = None) -> None:
+        """``why``: the sentence's kind and parameters, when it has them (``os_error_reason``)."""
         super().__init__(message)
+        if why is not None:
+            self.reason = why
         self.problem: WriteProblem = problem
         self.folder = folder
 
@@ -53,19 +57,26 @@ def write_error(exc: OSError, path: Path) -> WriteError:
         problem = "full"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         problem = "read_only"
-    return WriteError(explain_os_error(exc, path), problem, path.parent)
+    why = os_error_reason(exc, path)
+    return WriteError(why.text, problem, path.parent, why=why)
 
 
 def explain_os_error(exc: OSError, path: Path) -> str:
+    return os_error_reason(exc, path).text
+
+
+def os_error_reason(exc: OSError, path: Path) -> Reason:
+    """Why ``path`` could not be written, in the user's terms."""
     if exc.errno in _DISK_FULL:
-        return f"the disk is full; {path.name} was not written"
+        return reason("write_disk_full", f"the disk is full; {path.name} was not written", name=path.name)
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return f"no permission to write in {path.parent}"
+        return reason("write_no_permission", f"no permission to write in {path.parent}", folder=str(path.parent))
     if exc.errno == errno.EROFS:
-        return f"{path.parent} is on a read-only disk"
+        return reason("write_read_only", f"{path.parent} is on a read-only disk", folder=str(path.parent))
     if exc.errno == errno.ENAMETOOLONG:
-        return f"the name {path.name!r} is too long for this disk"
-    return f"{path.name} could not be written: {exc.strerror or exc}"
+        return reason("write_name_too_long", f"the name {path.name!r} is too long for this disk", name=path.name)
+    detail = exc.strerror or str(exc)
+    return reason("write_failed", f"{path.name} could not be written: {detail}", name=path.name, detail=detail)
 
 
 @dataclass(frozen=True)

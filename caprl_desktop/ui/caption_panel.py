@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QGuiApplication, QPalette, QTextOption
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from caprl_desktop.core.errors import CaprlError
@@ -95,6 +95,9 @@ class CaptionPanel(QWidget):
         self.details = QPlainTextEdit()
         self.details.setObjectName("captionDetails")
         self.details.setReadOnly(True)
+        # A checksum is broken only where it has a space (none): moved whole to a line of its own, never split
+        # with its last character alone on the next one.
+        self.details.setWordWrapMode(QTextOption.WrapMode.WordWrap)
         self.details.setMaximumHeight(self.fontMetrics().lineSpacing() * 9)
         self.details.hide()
 
@@ -195,31 +198,52 @@ class CaptionPanel(QWidget):
         self.details.setPlainText(lines + self.details_text(provenance))
 
     def details_text(self, p: Provenance | None) -> str:
+        """The provenance as "Label: value" lines; a field without a value (a server's caption has no checksums,
+        a failed image no seed or size) has no line, rather than an empty one."""
         if p is None:
             return self.tr("No details: the caption was not made by this app's run, or is not made yet.")
-
-        def known(value: object) -> str:
-            return "" if value is None else str(value)
-
+        model = p.model_file
+        quant = " ".join(part for part in (p.model_family, p.model_quant) if part)
+        if model and quant:
+            model += f" ({quant})"
+        image = ""
+        if p.image_width and p.image_height:
+            image = self.tr("{}×{} px").format(p.image_width, p.image_height)
+            if p.image_tokens:
+                image += self.tr(", {} image tokens (up to {})").format(p.image_tokens, p.image_max_tokens)
+        times = [text.format(ms) for text, ms in ((self.tr("encode {} ms"), p.image_encode_ms),
+                                                  (self.tr("prompt {} ms"), p.prompt_ms),
+                                                  (self.tr("decode {} ms"), p.decode_ms)) if ms is not None]
         lines = [
-            (self.tr("Model"), f"{p.model_file} ({p.model_family} {p.model_quant})".replace(" )", ")")),
+            (self.tr("Model"), model or quant),
+            (self.tr("Server"), " · ".join(part for part in (p.engine, p.engine_model) if part)),
             (self.tr("Model sha256"), p.model_sha256),
             (self.tr("Projector"), p.projector_file),
             (self.tr("Projector sha256"), p.projector_sha256),
             (self.tr("Device"), p.device),
-            (self.tr("Seed"), known(p.seed)),
+            (self.tr("Seed"), "" if p.seed is None else str(p.seed)),
             (self.tr("Sampling"), self.tr("temperature {}, top-p {}, repeat penalty {}, up to {} tokens").format(
                 p.temperature, p.top_p, p.repeat_penalty, p.max_tokens)),
-            (self.tr("Image"), self.tr("{}×{} px, {} image tokens (up to {})").format(
-                known(p.image_width), known(p.image_height), known(p.image_tokens), p.image_max_tokens)),
-            (self.tr("Finished"), known(p.finish_reason)),
-            (self.tr("Times"), self.tr("encode {} ms, prompt {} ms, decode {} ms").format(
-                known(p.image_encode_ms), known(p.prompt_ms), known(p.decode_ms))),
+            (self.tr("Image"), image),
+            (self.tr("Finished"), self.finish_text(p.finish_reason, p.max_tokens)),
+            (self.tr("Times"), ", ".join(times)),
             (self.tr("Preset"), p.preset),
             (self.tr("System prompt"), p.system_prompt),
             (self.tr("App version"), p.app_version),
         ]
-        return "\n".join(f"{label}: {value}" for label, value in lines)
+        return "\n".join(f"{label}: {value}" for label, value in lines if value)
+
+    def finish_text(self, reason: str | None, max_tokens: int) -> str:
+        """How the caption ended, in words: "cut off at 48 tokens" rather than llama.cpp's "length"."""
+        if reason == "length":
+            return self.tr("cut off at {} tokens (the most a caption may have)").format(max_tokens)
+        if reason == "context":
+            return self.tr("cut off: the model's context was full")
+        if reason == "stop":
+            return self.tr("complete (the model ended it)")
+        if reason == "cancelled":
+            return self.tr("stopped part way")
+        return reason or ""
 
     def _toggle_details(self, shown: bool) -> None:
         self.details.setVisible(shown)
@@ -244,9 +268,9 @@ class CaptionPanel(QWidget):
 
     def _update_counter(self, tokens: int | None) -> None:
         chars = len(self.editor.toPlainText())
-        text = self.tr("{} characters").format(chars)
+        text = self.tr("1 character") if chars == 1 else self.tr("{} characters").format(chars)
         if tokens:
-            text += self.tr(" · {} tokens").format(tokens)
+            text += " · " + (self.tr("1 token") if tokens == 1 else self.tr("{} tokens").format(tokens))
         self.counter.setText(text)
 
     def _text_changed(self) -> None:

@@ -24,7 +24,7 @@ from caprl_desktop.core.engine.remote import consent, saved
 from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.core.engine.starting import start_or_close
-from caprl_desktop.core.errors import CaprlError, EngineError
+from caprl_desktop.core.errors import CaprlError, EngineError, reason_of
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import ItemFinished, JobFinished
 from caprl_desktop.core.jobs.folder_locks import FolderBusyError
@@ -116,9 +116,9 @@ class CaptionWorker(QObject):
     jobStarted = Signal(int, object)  # job number, the items' paths
     jobEvent = Signal(object)  # a core JobEvent
     jobEnded = Signal(object)  # JobFinished, or None when the job could not start or was stopped early
-    jobRefused = Signal(object, str)  # the items, why (another run holds their folder)
+    jobRefused = Signal(object, object)  # the items, why (a Reason: another run holds their folder)
     tokensCounted = Signal(object, str, int)  # image path, the text counted, its tokens
-    jobFailed = Signal(str)  # an unexpected error ended the job: the images not finished fail with this reason
+    jobFailed = Signal(object)  # a Reason: an unexpected error ended the job, and the images not finished fail
     journalSetAside = Signal(str)  # the journal was damaged and set aside on opening: the core's sentence
     released = Signal()  # ``release`` has ended the engine: its model files are free
 
@@ -224,11 +224,11 @@ class CaptionWorker(QObject):
         except _EngineFailed:
             pass
         except FolderBusyError as exc:
-            self.jobRefused.emit(request.items, str(exc))
+            self.jobRefused.emit(request.items, exc.reason)
         except CaprlError as exc:  # the journal (a full data disk, busy)
-            self.jobFailed.emit(str(exc))
+            self.jobFailed.emit(exc.reason)
         except Exception as exc:  # noqa: BLE001 - an OSError nobody foresaw (a full data disk) ends the job too
-            self.jobFailed.emit(describe(exc, "a caption job"))
+            self.jobFailed.emit(reason_of(describe(exc, "a caption job")))
         finally:
             self.jobEnded.emit(finished)
 

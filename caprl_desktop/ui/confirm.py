@@ -32,10 +32,14 @@ class Confirm(QObject):
         text = (self.tr("Replace 1 existing caption?") if count == 1
                 else self.tr("Replace {} existing captions?").format(count))
         lines = []
-        if replaced.hand_edited:
+        if replaced.hand_edited == 1:
+            lines.append(self.tr("1 of them was edited by hand since CapRL Desktop wrote it."))
+        elif replaced.hand_edited:
             lines.append(self.tr("{} of them were edited by hand since CapRL Desktop wrote them.")
                          .format(replaced.hand_edited))
-        if replaced.not_from_app:
+        if replaced.not_from_app == 1:
+            lines.append(self.tr("1 of them was not written by CapRL Desktop (by hand or by another program)."))
+        elif replaced.not_from_app:
             lines.append(self.tr("{} of them were not written by CapRL Desktop (by hand or by another program).")
                          .format(replaced.not_from_app))
         lines.append(self.tr("New captions in {} are saved over them; each image's history keeps the old one "
@@ -49,12 +53,34 @@ class Confirm(QObject):
         return self._choose(self.tr("Replace captions?"), text, "\n\n".join(lines), answers,
                             (self.tr("Cancel"), "cancel"))
 
-    def cancel(self, left: int) -> bool:
-        """Whether to stop a run that has ``left`` images still to caption."""
-        return self._ask(self.tr("Stop captioning?"),
-                         self.tr("{} images are not captioned yet. Stop captioning?").format(left),
-                         self.tr("Captions already made are kept. Start goes on with the rest."),
+    def cancel(self, left: int, recaptions: int = 0) -> bool:
+        """Whether to stop a run that has ``left`` images still to caption, ``recaptions`` of them re-captions
+        (they keep the caption they have)."""
+        if recaptions >= left:
+            text = self.tr("{} images are still to be re-captioned. Stop re-captioning?").format(left)
+        elif recaptions:
+            text = self.tr("{} images are left to caption, {} of them to re-caption. Stop captioning?").format(
+                left, recaptions)
+        else:
+            text = self.tr("{} images are not captioned yet. Stop captioning?").format(left)
+        return self._ask(self.tr("Stop captioning?"), text,
+                         self.tr("Captions already made are kept, and so are the old captions of images not "
+                                 "re-captioned yet. Start goes on with the rest."),
                          self.tr("Stop captioning"), self.tr("Keep captioning"))
+
+    def quit(self, queued: int, in_runs: int) -> bool:
+        """Whether to quit with ``queued`` images not captioned yet, ``in_runs`` of them in a recorded run (which
+        the next start offers to resume)."""
+        text = (self.tr("1 image is still queued: quit anyway?") if queued == 1
+                else self.tr("{} images are still queued: quit anyway?").format(queued))
+        if in_runs >= queued:
+            details = self.tr("You can resume next time: CapRL Desktop offers to when it starts.")
+        elif in_runs:
+            details = self.tr("You can resume {} of them next time; the other {} were not started yet and would "
+                              "have to be added again.").format(in_runs, queued - in_runs)
+        else:
+            details = self.tr("They were not started yet: next time, add them again.")
+        return self._ask(self.tr("Quit CapRL Desktop?"), text, details, self.tr("Quit"), self.tr("Keep captioning"))
 
     def _choose(self, title: str, text: str, details: str, answers: list[tuple[str, ReplaceChoice]],
                 safe: tuple[str, ReplaceChoice]) -> ReplaceChoice:

@@ -66,8 +66,10 @@ class GoProgress:
         self.skipped_paths.clear()
         return True
 
-    def end(self) -> None:
-        self.active = False
+    def end(self) -> bool:
+        """The go is over; True when it was under way until now."""
+        was, self.active = self.active, False
+        return was
 
     def finished(self, *, failed: bool = False) -> None:
         self.done += 1

@@ -8,11 +8,12 @@ model checksums are left out (minutes for large files; the command line's ``doct
 
 from __future__ import annotations
 
+import html
 import importlib.metadata
 import platform
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
@@ -64,8 +65,7 @@ class HelpMenu(QObject):
         self.about_action.triggered.connect(
             lambda: QMessageBox.about(window, self.tr("About CapRL Desktop"), self.about_text()))
         self.shortcuts_action = QAction(self.tr("Keyboard shortcuts"), window)
-        self.shortcuts_action.triggered.connect(
-            lambda: QMessageBox.information(window, self.tr("Keyboard shortcuts"), self.shortcuts_text()))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
         self.report_action = QAction(self.tr("Report a problem (copy a report)"), window)
         self.report_action.triggered.connect(lambda: self.report_problem())
         for action in (self.about_action, self.shortcuts_action, self.report_action):
@@ -83,15 +83,31 @@ class HelpMenu(QObject):
             self.tr("Engine: {}").format(backend),
         ])
 
-    def shortcuts_text(self) -> str:
-        """Every action of the window that has a shortcut, as the menus show it (never a list kept by hand)."""
-        lines = []
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """Every action of the window that has a shortcut, as the menus show it (never a list kept by hand):
+        (keys, what it does)."""
+        rows = []
         for action in self._window.actions():
             keys = action.shortcut()
             if not keys.isEmpty():
-                name = action.text().replace("&", "").rstrip("…")
-                lines.append(f"{keys.toString(QKeySequence.SequenceFormat.NativeText)}\t{name}")
-        return "\n".join(lines)
+                rows.append((keys.toString(QKeySequence.SequenceFormat.NativeText),
+                             action.text().replace("&", "").rstrip("…")))
+        return rows
+
+    def shortcuts_text(self) -> str:
+        """The shortcuts as a table, keys in one column and what they do in the next (a tab in a message box's
+        plain text ran them together)."""
+        cells = "".join(f"<tr><td style='padding-right: 16px'><b>{html.escape(keys)}</b></td>"
+                        f"<td>{html.escape(name)}</td></tr>" for keys, name in self.shortcuts())
+        return f"<table>{cells}</table>"
+
+    def show_shortcuts(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, self.tr("Keyboard shortcuts"), self.shortcuts_text(),
+                          QMessageBox.StandardButton.Ok, self._window)
+        box.setObjectName("shortcutsBox")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.open()  # (not modal to the app: the shortcuts can be tried while it is open)
+        return box
 
     def report_problem(self, crash: str = "") -> None:
         self._window.statusBar().showMessage(self.tr("Gathering a report for a problem…"), 10000)

@@ -1,13 +1,49 @@
-"""The list of images with its filter and sort; while it is empty, what to do instead."""
+"""The list of images with its filter and sort; while it is empty, what to do instead.
+
+The filter finds a text in a row's name, its state or its caption (case aside), so "harbour" finds the images
+described with it; the status bar's "N failed" lists only the failed ones, whatever their captions say.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListView, QStackedWidget, QVBoxLayout, QWidget
 
 from caprl_desktop.ui.empty_state import EmptyState
 from caprl_desktop.ui.queue_model import THUMB_SIZE, QueueModel, StateRole
+
+
+class ImageFilter(QSortFilterProxyModel):
+    """Rows whose name, state or (unless ``captions`` is off) caption holds the text, case aside."""
+
+    def __init__(self, queue: QueueModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue = queue
+        self._text = ""
+        self._captions = True
+        self.setSourceModel(queue)
+
+    def set_filter(self, text: str, *, captions: bool = True) -> None:
+        self.beginFilterChange()
+        self._text, self._captions = text.casefold(), captions
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if not self._text:
+            return True
+        shown = self._queue.data(self._queue.index(source_row), Qt.ItemDataRole.DisplayRole)
+        if self._text in str(shown).casefold():
+            return True
+        return self._captions and self._text in self._queue.entry(source_row).caption.casefold()
 
 
 class ImageList(QWidget):
@@ -16,14 +52,13 @@ class ImageList(QWidget):
     def __init__(self, queue: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(queue)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy = ImageFilter(queue, self)
         self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText(self.tr("Filter by name or state"))
+        self.filter_edit.setPlaceholderText(self.tr("Name, state, caption"))  # (short: it fits at 1000 px)
+        self.filter_edit.setToolTip(self.tr("Lists only the images whose name, state or caption holds this text"))
         self.filter_edit.setClearButtonEnabled(True)
-        self.filter_edit.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(self.proxy.set_filter)
         self.sort_combo = QComboBox()
         self.sort_combo.addItems([self.tr("Order added"), self.tr("Name"), self.tr("State")])
         self.sort_combo.currentIndexChanged.connect(self._sort)
@@ -55,7 +90,11 @@ class ImageList(QWidget):
     def show_only_failed(self) -> None:
         """List just the images that failed (the summary's "1 failed"): the filter holds the word their rows
         begin with, so the filter's clear button lists all again."""
-        self.filter_edit.setText(QCoreApplication.translate("QueueModel", "Failed"))
+        word = QCoreApplication.translate("QueueModel", "Failed")
+        self.filter_edit.blockSignals(True)  # (typed by hand, the same word finds captions too)
+        self.filter_edit.setText(word)
+        self.filter_edit.blockSignals(False)
+        self.proxy.set_filter(word, captions=False)
 
     def selected_rows(self) -> list[int]:
         rows: list[int] = [self.proxy.mapToSource(i).row() for i in self.list_view.selectionModel().selectedIndexes()]

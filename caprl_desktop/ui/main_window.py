@@ -49,6 +49,7 @@ from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
 from caprl_desktop.ui.message_bar import MessageBar
+from caprl_desktop.ui.places import pictures_folder
 from caprl_desktop.ui.preview import Preview
 from caprl_desktop.ui.queue_bars import QueueBars
 from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueController
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.export_box: ExportDialog | None = None  # the last export dialog opened
         self._shown_row: int | None = None
         self._crash: CrashReport | None = None  # the previous window's native crash, offered as a report
+        self._quit_agreed = False  # Quit asked about the images still queued, and the user agreed
         self.confirm = Confirm(self)  # asks before captions are replaced or a long run is stopped
         self._build_widgets()
         self._build_actions()
@@ -157,7 +159,7 @@ class MainWindow(QMainWindow):
         # Not Ctrl+M: on macOS that is Cmd+M, which minimizes every window.
         self.models_action = action(self.tr("Models…"), self.show_models, "Ctrl+Shift+M")
         self.settings_action = action(self.tr("Settings…"), self.show_settings, "Ctrl+,")
-        self.quit_action = action(self.tr("Quit"), self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = action(self.tr("Quit"), self.quit, QKeySequence.StandardKey.Quit)
         self.start_action = action(self.tr("Start"), queue.start, "F5")
         self.pause_action = action(self.tr("Pause"), queue.pause, "F6")
         self.cancel_action = action(self.tr("Cancel"), self.cancel_run, "Esc")
@@ -271,14 +273,16 @@ class MainWindow(QMainWindow):
 
     def _show_title(self, progress: Progress | None = None) -> None:
         """"imgs — 45 / 120 — CapRL-Qwen3VL-2B Q4_K_M — CapRL Desktop" while a go runs (the taskbar and window
-        switcher say how far, and with which model); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once loaded."""
+        switcher say how far, and with which model; a run of two folders names both, of more the first two and how
+        many others); "CapRL Desktop — CapRL-3B Q4_K_M" otherwise, once loaded."""
         progress = progress if progress is not None else self.controller.progress
-        folder = self.controller.current_folder
+        folders = self.controller.current_folders
         model = self.controller.model_name
-        if progress.running and folder is not None:
+        if progress.running and folders:
+            names = ", ".join(folder.name or str(folder) for folder in folders[:2]) + \
+                (f" +{len(folders) - 2}" if len(folders) > 2 else "")
             with_model = f"{model} — " if model else ""
-            self.setWindowTitle(f"{folder.name or folder} — {progress.done} / {progress.total} — {with_model}"
-                                "CapRL Desktop")
+            self.setWindowTitle(f"{names} — {progress.done} / {progress.total} — {with_model}CapRL Desktop")
         else:
             self.setWindowTitle(f"CapRL Desktop — {model}" if model else "CapRL Desktop")
 
@@ -289,6 +293,7 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(not running or stopped)
         self.pause_action.setEnabled(running and not stopped)
         self.cancel_action.setEnabled(running)
+        self.status_line.show_paused(self.controller.paused)
 
     def _entry_changed(self, row: int) -> None:
         if row == self._shown_row:
@@ -317,9 +322,11 @@ class MainWindow(QMainWindow):
             self.controller.replace(question, keep_by_hand=choice == "all_but_by_hand")
 
     def cancel_run(self) -> None:
-        """Cancel (Esc): with more than a few images left, only after asking."""
-        left = self.queue.count(*UNFINISHED)
-        if left > CANCEL_ASKS_ABOVE and not self.confirm.cancel(left):
+        """Cancel (Esc): with more than a few images left, only after asking (re-captions have a caption
+        already, and are told apart)."""
+        rows = self.queue.in_state(*UNFINISHED)
+        if len(rows) > CANCEL_ASKS_ABOVE and not self.confirm.cancel(
+                len(rows), recaptions=sum(self.queue.entry(r).overwrite for r in rows)):
             return
         self.controller.cancel()
 
@@ -359,16 +366,22 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
         self.add_paths(dropped)
 
+    def start_folder(self) -> str:
+        """Where Open images and Open folder start: where the last ones were opened, else the Pictures folder
+        (not the folder the app was started from, which is its own in a packaged app)."""
+        last = self.settings.last_folder
+        return last if last and Path(last).is_dir() else str(pictures_folder())
+
     def open_files(self) -> None:
         patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
-        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Open images"), self.settings.last_folder,
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Open images"), self.start_folder(),
                                                 self.tr("Images ({})").format(patterns))
         if files:
             self.settings.last_folder = str(Path(files[0]).parent)
             self.add_paths([Path(f) for f in files])
 
     def open_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Open folder"), self.settings.last_folder)
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Open folder"), self.start_folder())
         if folder:
             self.settings.last_folder = folder
             self.add_paths([Path(folder)])
@@ -494,7 +507,7 @@ class MainWindow(QMainWindow):
         self.panel.caption_folder = Path(folder) if folder else None
         self.panel.show_entry(entry.path, "" if failed else entry.caption, streaming=entry.state == State.CAPTIONING,
                               sidecar=entry.sidecar, tokens=entry.tokens or None, root=entry.item.root,
-                              error=entry.error if entry.state == State.FAILED else "",
+                              error=self.queue.error_text(entry) if entry.state == State.FAILED else "",
                               editable=not failed and not looks.reading(entry.path),  # (shown again once read)
                               hint=hint, provenance=entry.record.provenance if entry.record is not None else None,
                               description=entry.description)
@@ -529,7 +542,23 @@ class MainWindow(QMainWindow):
 
     # --- closing ------------------------------------------------------------------------------
 
+    def quit(self) -> None:
+        """File → Quit: with images still queued, only after asking (a run left resumes next time)."""
+        if self.may_quit():
+            self._quit_agreed = True
+            self.close()
+
+    def may_quit(self) -> bool:
+        """Whether to close now: asks when images are still queued (or left by a pause)."""
+        queued, in_runs = self.controller.still_queued()
+        return not queued or self.confirm.quit(queued, in_runs)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Asked when the user closes the window (its close button, the window manager); Quit has asked already,
+        # and a close from code (the app's end, tests) is not asked about.
+        if event.spontaneous() and not self._quit_agreed and not self.may_quit():
+            event.ignore()
+            return
         self.panel.flush()
         for key, value in (("window/geometry", self.saveGeometry()), ("window/state", self.saveState()),
                            ("window/splitter", self.splitter.saveState()),

@@ -102,7 +102,8 @@ class ModelDialog(QDialog):
         self.installed_tree.setRootIsDecorated(False)
         self.installed_tree.setHeaderLabels([self.tr("Model"), self.tr("Size"), self.tr("From")])
         self.installed_tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.installed_tree.setMaximumHeight(130)
+        # Both lists grow with the dialog, the one to download from the more (``main`` below).
+        self.installed_tree.setMinimumHeight(70)
         self.installed_tree.itemSelectionChanged.connect(self._update_buttons)
         self.installed_tree.itemDoubleClicked.connect(lambda *_: self.use_selected())
         self.use_button = QPushButton(self.tr("Use this model"))
@@ -185,8 +186,8 @@ class ModelDialog(QDialog):
         close.rejected.connect(self.close)
         main = QVBoxLayout(self)
         main.addWidget(intro)
-        main.addWidget(installed_box)
-        main.addWidget(download_box, 1)
+        main.addWidget(installed_box, 1)
+        main.addWidget(download_box, 3)
         main.addWidget(close)
 
     def _build_hub_state(self) -> None:

@@ -54,8 +54,10 @@ class QueueBars(QWidget):
         left = sum(j.left for j in jobs)
         roots = sorted({str(r) for j in jobs for r in j.roots})
         self.resume_bar.show_message(
-            self.tr("{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, "
-                    "in {}.").format(left, ", ".join(roots)),
+            (self.tr("1 image was left uncaptioned when CapRL Desktop (or a command) stopped last time, in {}.")
+             .format(", ".join(roots)) if left == 1 else
+             self.tr("{} images were left uncaptioned when CapRL Desktop (or a command) stopped last time, "
+                     "in {}.").format(left, ", ".join(roots))),
             self.tr("Resume captions them with the choices that run was started with (language, prompt, "
                     "detail); what was captioned before is kept and not redone."))
 

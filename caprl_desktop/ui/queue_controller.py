@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import EngineInfo
+from caprl_desktop.core.errors import Reason
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import JobFinished
 from caprl_desktop.core.jobs.journal import JobSummary
@@ -67,7 +68,7 @@ class QueueController(QObject):
     message = Signal(str, int)  # for the status bar, and for how many ms (0: until the next)
     dropListed = Signal(int)  # the first row a drop added, once all of it is listed (the list shows it)
     replaceAsked = Signal(object)  # ReplaceQuestion: re-captioning would replace captions; ``replace`` if yes
-    skippedChanged = Signal(int)  # images this go skipped for their caption on disk (0: none, or a new go)
+    skippedChanged = Signal(int)  # images the go just over skipped for their caption on disk (0: none, or a new go)
 
     def __init__(self, settings: AppSettings, store: ModelStore, parent: QObject | None = None, *,
                  engines: EngineFactory | None = None) -> None:
@@ -78,6 +79,7 @@ class QueueController(QObject):
         self.queue = QueueModel(self.loader, self)
         self._running = False
         self._stopped = False  # paused or cancelled by the user: do not start the next job by itself
+        self._paused = False  # of those, paused: the run's rows left wait for Start, and say so
         self._requests: list[RunRequest] = []  # sent to the worker and not ended yet, oldest first
         self._current_job: int | None = None
         self.save_hold = SaveHold()
@@ -85,7 +87,6 @@ class QueueController(QObject):
 
         self.looks = DiskLooks(self.queue, self._caption_folder, self)
         self.looks.entryChanged.connect(self.entryChanged)
-        self.looks.skippedFound.connect(self._skipped_found)
         self.looks.replaceAsked.connect(self.replaceAsked)
         self.looks.replaceAgreed.connect(self.replace)
         self.looks.message.connect(self.message)
@@ -107,12 +108,6 @@ class QueueController(QObject):
         self.intake.sliceListed.connect(self._slice_listed)
         self.intake.dropListed.connect(self.dropListed)
         self.intake.listed.connect(self._listed)
-        # Skips come by the thousand at the start of a job: the count is told once they are in.
-        self._skip_timer = QTimer(self)
-        self._skip_timer.setSingleShot(True)
-        self._skip_timer.setInterval(0)
-        self._skip_timer.timeout.connect(lambda: self.skippedChanged.emit(len(self.go.skipped_paths)))
-        self.rows.skipped.connect(self._skip_timer.start)
 
         self.worker_thread = QThread(self)
         self.worker_thread.setObjectName("caprl-caption-worker")
@@ -145,6 +140,17 @@ class QueueController(QObject):
     def stopped(self) -> bool:
         """Paused, cancelled or held: the queue does not start the next job by itself."""
         return self._stopped
+
+    @property
+    def paused(self) -> bool:
+        """The user paused: the captions in flight are finishing, or what the run left waits for Start."""
+        return self._stopped and self._paused and (self._running or bool(self.queue.paused_rows()))
+
+    def still_queued(self) -> tuple[int, int]:
+        """Images queued or left by a pause, not captioned yet; and how many of them a recorded run holds (the
+        rest was never handed to one, so the next start cannot offer to resume them)."""
+        rows = [*self.queue.in_state(*UNFINISHED), *self.queue.paused_rows()]
+        return len(rows), sum(self.queue.entry(r).job_id is not None for r in rows)
 
     @property
     def listing(self) -> bool:
@@ -190,6 +196,12 @@ class QueueController(QObject):
         return self._requests[0].items[0].root if self._requests and self._requests[0].items else None
 
     @property
+    def current_folders(self) -> list[Path]:
+        """The folders of the run in flight (those its images were found under), in order."""
+        items = self._requests[0].items if self._requests else []
+        return list(dict.fromkeys(item.root for item in items))
+
+    @property
     def skipped(self) -> list[Path]:
         """The images this go skipped because they had a caption already."""
         return list(self.go.skipped_paths)
@@ -230,8 +242,8 @@ class QueueController(QObject):
             self._update_progress()
 
     def _slice_listed(self, first: int, added: int, start: bool) -> None:
-        if not start:  # they wait for Start: those with a caption say so, and Start will skip them
-            self.looks.look_for_earlier(range(first, first + added), announce=True)
+        if not start:  # they wait for Start: those with a caption say so (Start will skip them)
+            self.looks.look_for_earlier(range(first, first + added))
         self.rowsListed.emit(added)
 
     def _listed(self, more: bool) -> None:
@@ -259,7 +271,7 @@ class QueueController(QObject):
         self.queue.set_state(batch, State.WAITING)
         self._running = True
         if self.go.begin():
-            self._skip_timer.start()
+            self.skippedChanged.emit(0)  # (what the last go skipped is no longer the news)
         self._update_progress()
         self.stateChanged.emit()
         # A recorded run goes on as it was started (its language, prompt, detail), unless captions now go to
@@ -273,12 +285,12 @@ class QueueController(QObject):
 
     def _end_go_if_idle(self) -> None:
         # Images still being found or listed join the go under way (one count, one time left).
-        if not self._running and not self.intake.listing and not self.intake.scanning:
-            self.go.end()
+        if not self._running and not self.intake.listing and not self.intake.scanning and self.go.end():
+            self.skippedChanged.emit(len(self.go.skipped_paths))  # what this go skipped, told once it is over
 
     def start(self) -> None:
         """Queue what is not captioned (and captions made but not saved) and go on."""
-        self._stopped = False
+        self._stopped = self._paused = False
         if self.save_hold.let_go():
             self.cannotSave.emit(None)
         for row in self.queue.in_state(State.IDLE, State.FAILED):
@@ -290,13 +302,15 @@ class QueueController(QObject):
         self.stateChanged.emit()
 
     def pause(self) -> None:
-        """Start no more captions; those in flight finish."""
+        """Start no more captions; those in flight finish, and the rest waits for Start, saying "Paused"."""
+        self._paused = True
         self._set_stopped(True)
         for request in self._requests:
             request.control.pause.set()
 
     def cancel(self) -> None:
         """Stop the captions in flight (within a token) and the rest of the queue."""
+        self._paused = False  # (Esc while a pause lets the last captions finish: they stop, the rest is not queued)
         self._set_stopped(True)
         for request in self._requests:  # also one still waiting its turn on the worker's thread
             request.control.stop.set()
@@ -322,10 +336,21 @@ class QueueController(QObject):
         removable = [r for r in rows if self.queue.entry(r).state not in (State.CAPTIONING, State.WAITING)]
         self.queue.remove_rows(removable)
         self.go.removed(self.queue.count(*UNFINISHED))  # they are no longer part of the go
+        if self.go.skipped_paths:  # the bar tells of the images still listed, none once the list is cleared
+            listed = [p for p in self.go.skipped_paths if self.queue.row_of(p) is not None]
+            if len(listed) != len(self.go.skipped_paths):
+                self.go.skipped_paths[:] = listed
+                if not self.go.active:
+                    self.skippedChanged.emit(len(listed))
         self._update_progress()
         return removable
 
     def _set_stopped(self, stopped: bool) -> None:
+        if not stopped and self._paused:  # going on otherwise than by Start: what the pause left is just listed
+            self._paused = False
+            left = self.queue.paused_rows()
+            self.queue.set_paused(left, False)
+            self.looks.look_for_earlier(left)
         self._stopped = stopped
         self.stateChanged.emit()
 
@@ -369,10 +394,6 @@ class QueueController(QObject):
         if items:
             self.ask_replace(items=items)
 
-    def _skipped_found(self, path: Path) -> None:
-        self.go.skipped_paths.append(path)
-        self._skip_timer.start()
-
     # --- resuming -----------------------------------------------------------------------------
 
     def offer_resume(self) -> list[JobSummary]:
@@ -410,9 +431,9 @@ class QueueController(QObject):
         self._update_progress()
         self.eventHandled.emit(event)
 
-    def _job_failed(self, reason: str) -> None:
+    def _job_failed(self, why: Reason) -> None:
         self._set_stopped(True)
-        self.rows.fail_unfinished(reason)
+        self.rows.fail_unfinished(why)
 
     def _job_ended(self, finished: JobFinished | None) -> None:
         self._running = False
@@ -422,12 +443,17 @@ class QueueController(QObject):
         if finished is not None and finished.cannot_save is not None:
             self._hold(finished.cannot_save)
         self._current_job = None
-        back = State.IDLE if self._stopped and not self.queue.count(State.QUEUED) else State.QUEUED
+        paused = self._stopped and self._paused
+        back = State.IDLE if self._stopped and (paused or not self.queue.count(State.QUEUED)) else State.QUEUED
         left = self.queue.in_state(State.WAITING, State.CAPTIONING)
         for row in left:
             self.queue.reset(row, back)
             self.entryChanged.emit(row)
-        if back == State.IDLE:
+        if paused:  # what the run left, and images queued after it, wait for Start together
+            queued = self.queue.in_state(State.QUEUED)
+            self.queue.set_state(queued, State.IDLE)
+            self.queue.set_paused([*left, *queued], True)
+        elif back == State.IDLE:
             self.looks.look_for_earlier(left)
         self.engine.run_ended()
         self._maybe_start()

@@ -38,12 +38,13 @@ from PySide6.QtGui import (
 )
 
 from caprl_desktop.core.engine.reports import CaptionStats
-from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.errors import CaprlError, Reason, reason_of
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.images.formats import QT_CANNOT_READ
 from caprl_desktop.core.images.loading import MAX_FILE_BYTES, load_image
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.ui.contrast import error_colour
+from caprl_desktop.ui.reasons import reason_text
 from caprl_desktop.ui.row_names import RowNames
 
 THUMB_SIZE = 56
@@ -75,10 +76,20 @@ class Entry:
     job_id: int | None = None  # still to caption in this recorded run: captioning it resumes that run
     earlier: bool = False  # ``caption`` is the one found in its sidecar, not made in this session
     description: str = ""  # where its description went in the image's metadata (this session), in words
+    paused: bool = False  # left by a run the user paused: Start goes on with it (shown "Paused", not idle)
+    reason: Reason | None = None  # why it failed, worded in the interface's language (``error`` is the core's English)
 
     @property
     def path(self) -> Path:
         return self.item.path
+
+
+def cut_off(entry: Entry) -> bool:
+    """The caption stopped at the token limit (or a full context), not where the model ended it."""
+    provenance = entry.record.provenance if entry.record is not None else None
+    reason = entry.stats.finish_reason if entry.stats is not None else \
+        provenance.finish_reason if provenance is not None else None
+    return reason in ("length", "context")
 
 
 class _ThumbnailSignals(QObject):
@@ -217,7 +228,7 @@ class QueueModel(QAbstractListModel):
             # An empty square while loading, or for a file with no picture: the row's text stays in line.
             return QIcon(pixmap) if pixmap is not None and not pixmap.isNull() else self._blank_icon()
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{entry.path}\n{entry.error}" if entry.error else str(entry.path)
+            return f"{entry.path}\n{self.error_text(entry)}" if entry.error else str(entry.path)
         if role == Qt.ItemDataRole.ForegroundRole and entry.state == State.FAILED:
             return error_colour(QGuiApplication.palette().color(QPalette.ColorRole.Base))
         if role == StateRole:
@@ -236,20 +247,27 @@ class QueueModel(QAbstractListModel):
     def state_text(self, entry: Entry) -> str:
         if entry.state == State.FAILED:
             # "Failed" alone is the word the summary's "N failed" link filters the list by.
-            return self.tr("Failed") + ": " + entry.error
+            return self.tr("Failed") + ": " + self.error_text(entry)
         if entry.state == State.CAPTIONING:
             if not entry.tokens:  # read, scaled and encoded before the first word comes
                 return self.tr("Reading the image…")
-            return self.tr("Captioning… {} tokens").format(entry.tokens)
+            return self.tr("Captioning… 1 token") if entry.tokens == 1 else \
+                self.tr("Captioning… {} tokens").format(entry.tokens)
+        if entry.paused and entry.state == State.IDLE:  # (it may have a caption from before: it waits all the same)
+            return self.tr("Paused")
         if entry.earlier and entry.state in (State.DONE, State.IDLE):  # skipped, or listed and not captioned
             return self.tr("Captioned earlier")
         if entry.state == State.DONE:
-            return self.tr("Done")
+            return self.tr("Done · cut off") if cut_off(entry) else self.tr("Done")
         if entry.state == State.WAITING:
             return self.tr("Up next")
         if entry.state == State.IDLE:
             return self.tr("Not captioned")
         return self.tr("Queued")
+
+    def error_text(self, entry: Entry) -> str:
+        """Why the image failed, in the interface's language."""
+        return reason_text(entry.reason) if entry.reason is not None else entry.error
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -294,7 +312,7 @@ class QueueModel(QAbstractListModel):
             elif overwrite and self.entries[row].state not in (State.CAPTIONING, State.WAITING):
                 entry = self.entries[row]
                 self._move(entry, State.QUEUED)
-                entry.overwrite, entry.error, entry.job_id, entry.unsaved = True, "", None, False
+                entry.overwrite, entry.error, entry.reason, entry.job_id, entry.unsaved = True, "", None, None, False
                 self._changed(row)
         if new:
             first = len(self.entries)
@@ -333,7 +351,7 @@ class QueueModel(QAbstractListModel):
         """Queue a listed image again (after a failure, or one not captioned); what it failed with goes."""
         entry = self.entries[row]
         self._move(entry, State.QUEUED)
-        entry.error = ""
+        entry.error, entry.reason = "", None
         self._changed(row)
 
     def reset(self, row: int, state: State) -> None:
@@ -342,6 +360,16 @@ class QueueModel(QAbstractListModel):
         self._move(entry, state)
         entry.caption, entry.tokens, entry.earlier = "", 0, False
         self._changed(row)
+
+    def set_paused(self, rows: Iterable[int], paused: bool) -> None:
+        """Rows a paused run left (``paused``), or no longer waiting for it to go on."""
+        changed = [row for row in rows if self.entries[row].paused != paused]
+        for row in changed:
+            self.entries[row].paused = paused
+        self._changed_span(changed)
+
+    def paused_rows(self) -> list[int]:
+        return [i for i, e in enumerate(self.entries) if e.paused]
 
     def set_job(self, rows: Iterable[int], job_id: int) -> None:
         """Until captioned, these images belong to recorded run ``job_id``: starting them again resumes it."""
@@ -360,7 +388,7 @@ class QueueModel(QAbstractListModel):
         """The engine started this image (again, after a crash: from nothing)."""
         entry = self.entries[row]
         self._move(entry, State.CAPTIONING)
-        entry.caption, entry.tokens, entry.error, entry.earlier = "", 0, "", False
+        entry.caption, entry.tokens, entry.error, entry.reason, entry.earlier = "", 0, "", None, False
         self._changed(row)
 
     def append_text(self, row: int, piece: str) -> None:
@@ -378,7 +406,7 @@ class QueueModel(QAbstractListModel):
         self._move(entry, State.DONE)
         entry.caption, entry.record, entry.sidecar, entry.stats = record.caption, record, sidecar, stats
         entry.earlier, entry.description = earlier, description
-        entry.error, entry.overwrite, entry.unsaved, entry.job_id = "", False, False, None
+        entry.error, entry.reason, entry.overwrite, entry.unsaved, entry.job_id = "", None, False, False, None
         self._changed(row)
 
     def set_description(self, row: int, text: str) -> None:
@@ -386,22 +414,26 @@ class QueueModel(QAbstractListModel):
         self.entries[row].description = text
         self._changed(row)
 
-    def fail(self, row: int, error: str, *, record: CaptionRecord | None = None, unsaved: bool = False) -> None:
-        """Not captioned, or (``unsaved``) captioned but not saved: then it stays in its run, to be saved later."""
+    def fail(self, row: int, error: Reason | str, *, record: CaptionRecord | None = None,
+             unsaved: bool = False) -> None:
+        """Not captioned, or (``unsaved``) captioned but not saved: then it stays in its run, to be saved later.
+        ``error``: why (a sentence of an earlier session's record has no kind: it is shown as it is)."""
         entry = self.entries[row]
         self._move(entry, State.FAILED)
-        entry.error, entry.unsaved = error, unsaved
+        entry.reason = reason_of(error)
+        entry.error, entry.unsaved = entry.reason.text, unsaved
         if record is not None:
             entry.record, entry.caption = record, record.caption
         if not unsaved:
             entry.job_id = None
         self._changed(row)
 
-    def refuse(self, row: int, reason: str) -> None:
+    def refuse(self, row: int, why: Reason | str) -> None:
         """Not started (another run holds its folder): it keeps its place in its own run, if any."""
         entry = self.entries[row]
         self._move(entry, State.FAILED)
-        entry.error = reason
+        entry.reason = reason_of(why)
+        entry.error = entry.reason.text
         self._changed(row)
 
     def set_caption(self, row: int, text: str) -> None:
@@ -422,6 +454,7 @@ class QueueModel(QAbstractListModel):
         self._counts[entry.state] -= 1
         self._counts[state] += 1
         entry.state = state
+        entry.paused = False  # (a paused row is put back with ``set_paused`` once it is idle)
 
     def _changed(self, row: int) -> None:
         index = self.index(row)

@@ -12,18 +12,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal
 
+from caprl_desktop.core.errors import Reason
 from caprl_desktop.core.jobs.discovery import ImageItem
 from caprl_desktop.core.jobs.events import EngineRestarted, ItemFinished, ItemSkipped, ItemStarted, ItemText, JobPlanned
 from caprl_desktop.ui.description_text import describe_outcome
 from caprl_desktop.ui.go_progress import GoProgress
 from caprl_desktop.ui.queue_model import QueueModel, State
+from caprl_desktop.ui.reasons import reason_text
 
 
 class RunRows(QObject):
     entryChanged = Signal(int)  # a row's state or caption changed as a whole (not a streamed piece)
     captionStreamed = Signal(object, str, int)  # image path, the piece, tokens so far
     speedChanged = Signal(float)  # tokens per second of the captions in flight together
-    skipped = Signal()  # an image was skipped for its caption on disk
     message = Signal(str, int)
 
     def __init__(self, queue: QueueModel, go: GoProgress, parent: QObject | None = None) -> None:
@@ -53,7 +54,6 @@ class RunRows(QObject):
         elif isinstance(event, ItemSkipped) and row is not None:
             self._queue.finish(row, event.record, sidecar=event.sidecar, stats=None, earlier=True)
             self._go.skipped_one(event.item.path)
-            self.skipped.emit()
             self.entryChanged.emit(row)
         elif isinstance(event, EngineRestarted):
             self.message.emit(QCoreApplication.translate("QueueController",
@@ -63,22 +63,22 @@ class RunRows(QObject):
             for clash in event.clashes:
                 self.message.emit(clash.describe(), 10000)
 
-    def refuse(self, items: list[ImageItem], reason: str) -> None:
+    def refuse(self, items: list[ImageItem], why: Reason) -> None:
         """Another run holds their folder: they fail with the reason (Caption selected tries again)."""
         for item in items:
             row = self._queue.row_of(item.path)
             if row is not None:
-                self._queue.refuse(row, reason)
+                self._queue.refuse(row, why)
                 self.entryChanged.emit(row)
-        self.message.emit(reason, 20000)
+        self.message.emit(reason_text(why), 20000)
 
-    def fail_unfinished(self, reason: str) -> None:
+    def fail_unfinished(self, why: Reason) -> None:
         """The run ended on an unexpected error: what it had not finished fails with the reason, not re-queued
         (the next try would likely fail the same way; Start or Caption selected tries again)."""
         for row in self._queue.in_state(State.WAITING, State.CAPTIONING):
-            self._queue.refuse(row, reason)
+            self._queue.refuse(row, why)
             self.entryChanged.emit(row)
-        self.message.emit(reason, 30000)
+        self.message.emit(reason_text(why), 30000)
 
     def _tokens_of(self, path: Path) -> int | None:
         row = self._queue.row_of(path)
@@ -91,7 +91,7 @@ class RunRows(QObject):
             return
         self._go.finished(failed=bool(event.record.error))
         if event.record.error:
-            self._queue.fail(row, event.record.error, record=event.record, unsaved=event.unsaved)
+            self._queue.fail(row, event.reason or event.record.error, record=event.record, unsaved=event.unsaved)
         else:
             self._queue.finish(row, event.record, sidecar=event.sidecar, stats=event.stats,
                                description=describe_outcome(event.description))

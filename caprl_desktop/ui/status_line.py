@@ -33,6 +33,8 @@ class StatusLine(QObject):
         self.progress_bar.setMaximumWidth(160)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.hide()
+        self._progress: Progress | None = None  # the last told, shown again when the pause changes
+        self._paused = False
         self.get_model_button = QPushButton(self.tr("Get a model…"))
         self.get_model_button.setObjectName("getModelButton")
         self.get_model_button.hide()
@@ -134,7 +136,7 @@ class StatusLine(QObject):
         """"10 done · 1 failed · 3 skipped" (or "12 / 500 images · 1 failed" when it was stopped part way); the
         failed count is a link that shows just those."""
         if progress.done < progress.total:
-            parts = [self.tr("{} / {} images").format(progress.done, progress.total)]
+            parts = [self.count_text(progress.done, progress.total)]
         else:
             parts = [self.tr("{} done").format(progress.captioned)]
         if progress.failed:
@@ -143,21 +145,39 @@ class StatusLine(QObject):
             parts.append(self.tr("{} skipped").format(progress.skipped))
         return " · ".join(parts)
 
+    def count_text(self, done: int, total: int) -> str:
+        """"3 / 10 images" ("0 / 1 image")."""
+        return self.tr("{} / 1 image").format(done) if total == 1 else self.tr("{} / {} images").format(done, total)
+
     def show_speed(self, tokens_per_second: float) -> None:
         self.speed_label.setText(self.tr("{:.1f} tokens/s").format(tokens_per_second))
 
+    def show_paused(self, paused: bool) -> None:
+        """The user paused: the progress says so until Start (or anything else) goes on."""
+        if paused != self._paused:
+            self._paused = paused
+            if self._progress is not None:
+                self.show_progress(self._progress)
+
     def show_progress(self, progress: Progress) -> None:
-        if not progress.running and not progress.done:
+        before = self._progress
+        self._progress = progress
+        # A new go's speed is its own; a go that made no caption leaves none (not the last go's).
+        starting = progress.running and (before is None or not before.running)
+        if starting or (not progress.running and before is not None and before.running and not progress.captioned):
+            self.speed_label.clear()
+        if not progress.running and not progress.done and not self._paused:
             self.progress_label.clear()
             self.progress_bar.hide()
             return
         if not progress.running:  # the go is over: what became of it
-            self.progress_label.setText(self.summary(progress))
+            summary = self.summary(progress)
+            self.progress_label.setText(self.tr("Paused") + " · " + summary if self._paused else summary)
             self.progress_bar.hide()
             return
         total = max(progress.total, 1)
         done = min(progress.done, total)
-        text = self.tr("{} / {} images").format(done, total)
+        text = self.count_text(done, total)
         if progress.seconds_left is not None:
             text += self.tr(" · about {} left").format(duration_text(progress.seconds_left))
         self.progress_label.setText(text)

@@ -72,8 +72,10 @@ def test_folder_to_sidecars_and_csv(
     assert not csv_path.with_name("captions.csv.partial").exists()
     rows = read_csv(csv_path)
     assert tuple(rows[0]) == COLUMNS
-    # Natural order, recursive, relative with forward slashes, hidden folders and non-images left out.
-    assert [r["file_name"] for r in rows] == ["img2.jpg", "img10.jpg", "scans/page.TIFF", "旅行/富士山.png"]
+    # Natural order, recursive, relative (to the CSV's folder, the album's parent) with forward slashes, hidden
+    # folders and non-images left out.
+    assert [r["file_name"] for r in rows] == [f"アルバム/{name}" for name in
+                                              ("img2.jpg", "img10.jpg", "scans/page.TIFF", "旅行/富士山.png")]
     for row in rows:
         assert row["error"] == ""
         assert row["language"] == "ja"
@@ -119,7 +121,7 @@ def test_second_run_skips_and_overwrite_redoes(
     assert "4 of 4 images already have captions" in err
     assert sidecar.read_text(encoding="utf-8") == first
     skipped = {r["file_name"]: r for r in read_jsonl(jsonl)}
-    assert skipped["img2.jpg"]["caption"] == first.strip()  # the export still lists every image
+    assert skipped["アルバム/img2.jpg"]["caption"] == first.strip()  # the export still lists every image
 
     assert main([*args, "--seed", "2", "--overwrite"]) == 0
     assert sidecar.read_text(encoding="utf-8") != first
@@ -150,10 +152,10 @@ def test_same_stem_images_do_not_share_a_sidecar(
     # No seed: each caption gets its own, so the two texts differ and each sidecar can be traced to its image.
     assert main(["caption", str(folder), "--jsonl", str(jsonl), *UNSEEDED, *model_args(models)]) == 0
     records = {r["file_name"]: r["caption"] for r in read_jsonl(jsonl)}
-    assert records["a.jpg"] != records["a.png"]
+    assert records["clash/a.jpg"] != records["clash/a.png"]
     # Bytes, not text mode: a random-weight caption can hold a lone CR, which text mode reads as a line feed.
-    assert (folder / "a.txt").read_bytes().decode("utf-8").strip() == records["a.jpg"]
-    assert (folder / "a.png.txt").read_bytes().decode("utf-8").strip() == records["a.png"]
+    assert (folder / "a.txt").read_bytes().decode("utf-8").strip() == records["clash/a.jpg"]
+    assert (folder / "a.png.txt").read_bytes().decode("utf-8").strip() == records["clash/a.png"]
     assert "a.jpg → a.txt, a.png → a.png.txt" in capsys.readouterr().err
 
     # Captioning only a.png later still leaves a.txt to a.jpg.
@@ -186,9 +188,9 @@ def test_broken_image_fails_alone_with_exit_1(
     code = main(["caption", str(folder), "--jsonl", str(jsonl), "--no-sidecar", *FAST, *model_args(models)])
     assert code == 1
     rows = {r["file_name"]: r for r in read_jsonl(jsonl)}
-    assert rows["good.jpg"]["error"] == "" and rows["good.jpg"]["caption"]
-    assert "broken.jpg" in str(rows["broken.jpg"]["error"])
-    assert rows["broken.jpg"]["caption"] == ""
+    assert rows["mixed/good.jpg"]["error"] == "" and rows["mixed/good.jpg"]["caption"]
+    assert "broken.jpg" in str(rows["mixed/broken.jpg"]["error"])
+    assert rows["mixed/broken.jpg"]["caption"] == ""
     assert not list(folder.glob("*.txt"))  # --no-sidecar
     assert "1 failed" in capsys.readouterr().err
 

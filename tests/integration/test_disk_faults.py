@@ -54,7 +54,7 @@ def test_folder_turning_read_only_mid_run_keeps_the_caption_and_resume_saves_it_
     assert f"no permission to write in {folder}" in err
     assert "caption --resume --output-dir" in err
     assert (folder / "p0.txt").exists() and not (folder / "p1.txt").exists() and not (folder / "p2.txt").exists()
-    rows = {r["file_name"]: r for r in read_csv(first_csv)}
+    rows = {r["file_name"].removeprefix("scans/"): r for r in read_csv(first_csv)}  # (named from the CSV's folder)
     assert set(rows) == {"p0.jpg", "p1.jpg"}  # p2 was not captioned in vain
     made = rows["p1.jpg"]["caption"]
     assert made and rows["p1.jpg"]["error"].startswith("caption made but not saved")
@@ -70,7 +70,7 @@ def test_folder_turning_read_only_mid_run_keeps_the_caption_and_resume_saves_it_
     assert (out / "scans" / "p1.txt").read_bytes().decode() == made.rstrip() + "\n"  # the caption made, saved
     assert (out / "scans" / "p2.txt").exists()
     assert not (out / "scans" / "p0.txt").exists()  # done before, beside its image
-    rows = {r["file_name"]: r for r in read_csv(resumed_csv)}
+    rows = {r["file_name"].removeprefix("scans/"): r for r in read_csv(resumed_csv)}
     assert sorted(rows) == ["p0.jpg", "p1.jpg", "p2.jpg"] and not any(r["error"] for r in rows.values())
     assert rows["p1.jpg"]["seconds"] == ""  # saved, not captioned a second time
     with Journal() as journal:

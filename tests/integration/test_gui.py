@@ -164,9 +164,10 @@ def test_exports_read_back(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> 
 
     assert window.export(tmp_path / "out.csv", "csv").written == 2
     assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")
-    assert {r["file_name"]: r["caption"] for r in read_csv(tmp_path / "out.csv")} == captions
+    beside = {f"set/{name}": caption for name, caption in captions.items()}  # (named from the exports' folder)
+    assert {r["file_name"]: r["caption"] for r in read_csv(tmp_path / "out.csv")} == beside
     window.export(tmp_path / "out.jsonl", "jsonl")
-    assert {r["file_name"]: r["caption"] for r in read_jsonl(tmp_path / "out.jsonl")} == captions
+    assert {r["file_name"]: r["caption"] for r in read_jsonl(tmp_path / "out.jsonl")} == beside
     window.export(folder / "metadata.jsonl", "metadata")
     rows = read_jsonl(folder / "metadata.jsonl")
     # Failed captions are left out (the random test model can return an empty one, which fails).
@@ -608,7 +609,7 @@ def test_a_drop_of_5000_images_is_one_run_and_the_count_covers_them_all(
     assert text.endswith("/ 5000 images") and maximum == 5000  # while it ran
     progress = window.controller.progress
     assert progress.total == 5000 and 0 < progress.done < 5000 and not progress.running
-    assert window.status_line.progress_label.text() == f"{progress.done} / 5000 images"  # after the pause
+    assert window.status_line.progress_label.text() == f"Paused · {progress.done} / 5000 images"  # after the pause
     with Journal() as journal:
         [run] = journal.jobs()  # one drop, one run
     assert sum(run.counts.values()) == 5000 and run.status == "stopped"

@@ -41,7 +41,7 @@ def test_a_folder_of_hostile_entries_finishes_with_the_good_images_captioned(
     assert "Traceback" not in err
     assert (folder / "good1.txt").read_text(encoding="utf-8").strip()
     assert (folder / "good2.txt").read_text(encoding="utf-8").strip()
-    errors = {r["file_name"]: r["error"] for r in read_csv(csv_path)}
+    errors = {Path(r["path"]).name: r["error"] for r in read_csv(csv_path)}
     assert errors["good1.jpg"] == errors["good2.png"] == ""
     assert "symbolic link that leads back to itself" in errors["loop.jpg"]
     assert "a named pipe (FIFO), not an image file" in errors["fifo.jpg"]

@@ -118,7 +118,7 @@ def test_a_caption_linked_outside_its_folder_is_not_read_nor_exported(
     assert f"note: a.txt is a link to {secret}, outside {folder}: it is not read as the caption of a.jpg\n" in err
     assert "hunter2" not in csv_path.read_text(encoding="utf-8-sig")
     rows = {r["file_name"]: r for r in read_csv(csv_path)}
-    assert rows["b.jpg"]["caption"].strip()
+    assert rows["photos/b.jpg"]["caption"].strip()
     # Nothing is written through such a link either, so a.jpg is not captioned in vain: it fails, saying why.
-    assert not rows["a.jpg"]["caption"] and "a.txt is a link to" in rows["a.jpg"]["error"]
+    assert not rows["photos/a.jpg"]["caption"] and "a.txt is a link to" in rows["photos/a.jpg"]["error"]
     assert secret.read_text(encoding="utf-8") == "the password is hunter2\n"

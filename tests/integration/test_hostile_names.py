@@ -44,7 +44,7 @@ def test_cli_process_captions_hostile_names_exactly(models: ModelFiles, tmp_path
     assert result.returncode == 0, result.stderr
     for image in images:
         assert sidecar_of(image).read_text(encoding="utf-8").strip(), image.name
-    expected = sorted(p.relative_to(folder).as_posix() for p in images)
+    expected = sorted(p.relative_to(csv_path.parent).as_posix() for p in images)  # (from the exports' folder)
     assert sorted(r["file_name"] for r in read_csv(csv_path)) == expected
     assert sorted(str(r["file_name"]) for r in read_jsonl(jsonl_path)) == expected
     assert {r["path"] for r in read_csv(csv_path)} == {str(p) for p in images}

@@ -74,7 +74,7 @@ def test_escapes_in_names_and_a_servers_words_are_shown_not_obeyed(
     for image in images:
         assert image.with_suffix(".txt").read_bytes().decode("utf-8") == CAPTION + "\n"
     rows = read_jsonl(records)
-    assert sorted(str(r["file_name"]) for r in rows) == sorted(p.name for p in images)
+    assert sorted(str(r["file_name"]) for r in rows) == sorted(p.relative_to(tmp_path).as_posix() for p in images)
     assert {r["caption"] for r in rows} == {CAPTION}
 
     listed = run_cli("jobs", "list", home=isolated_home)
@@ -109,9 +109,10 @@ def test_a_name_that_is_not_utf8_is_captioned_with_the_rest_and_exported_round_t
     err = assert_nothing_raw(result.stderr)
     assert "\\xff\\xfe.png" in err  # its bytes shown
     assert odd.with_suffix(".txt").exists() and plain.with_suffix(".txt").exists()
-    assert {r["file_name"] for r in read_csv(csv_path)} == {odd.name, plain.name}
+    names = {f"photos/{odd.name}", f"photos/{plain.name}"}  # (relative to the exports' folder)
+    assert {r["file_name"] for r in read_csv(csv_path)} == names
     assert {r["path"] for r in read_csv(csv_path)} == {str(odd), str(plain)}
-    assert {str(r["file_name"]) for r in read_jsonl(jsonl_path)} == {odd.name, plain.name}
+    assert {str(r["file_name"]) for r in read_jsonl(jsonl_path)} == names
     jsonl_path.read_bytes().decode("utf-8")  # still UTF-8 for any JSON reader
     listed = run_cli("jobs", "list", home=isolated_home)
     assert listed.returncode == 0 and "2 done" in assert_nothing_raw(listed.stdout)

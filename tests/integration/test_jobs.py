@@ -180,7 +180,7 @@ def test_cli_killed_at_a_random_moment_resumes_to_a_complete_result(
                  *model_args(models)])
     assert code == 0
     rows = read_csv(out_csv)
-    assert sorted(r["file_name"] for r in rows) == [p.name for p in images]  # every image once
+    assert sorted(r["file_name"] for r in rows) == [p.relative_to(tmp_path).as_posix() for p in images]  # each once
     for row in rows:
         assert not row["error"]
         path = Path(row["path"])

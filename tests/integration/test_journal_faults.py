@@ -120,7 +120,7 @@ def test_a_run_stopped_by_a_busy_journal_says_where_its_rows_are_and_its_caption
     resumed_csv = tmp_path / "resumed.csv"
     code = main(["caption", "--resume", str(folder), "--csv", str(resumed_csv), *FAST, *model_args(models)])
     assert code == 0, capsys.readouterr().err
-    rows = {row["file_name"]: row for row in read_csv(resumed_csv)}
+    rows = {Path(row["path"]).name: row for row in read_csv(resumed_csv)}
     assert sorted(rows) == [p.name for p in images]
     made_before = rows["img000.jpg"]
     assert made_before["model"] and made_before["caption"] == images[0].with_suffix(".txt").read_text(

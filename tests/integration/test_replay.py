@@ -46,7 +46,7 @@ def test_a_seeded_run_one_at_a_time_is_replayed_identically(
     assert main(["replay", str(out), "--threads", "2"]) == 0
     printed = capsys.readouterr().out
     assert "3 identical, 0 different, 0 not replayed" in printed
-    assert printed.count("identical  img") == 3
+    assert printed.count("identical  pics/img") == 3  # (named from the JSONL's folder)
 
 
 def test_a_changed_caption_or_model_is_reported_and_exits_1(
@@ -65,8 +65,8 @@ def test_a_changed_caption_or_model_is_reported_and_exits_1(
 
     assert main(["replay", str(out), "--threads", "2"]) == 1
     printed = capsys.readouterr().out
-    assert "different  img0.png" in printed
-    assert "not replayed  img1.png: the model" in printed and "sha256 differs" in printed
+    assert "different  pics/img0.png" in printed
+    assert "not replayed  pics/img1.png: the model" in printed and "sha256 differs" in printed
     assert "0 identical, 1 different, 1 not replayed" in printed
 
 

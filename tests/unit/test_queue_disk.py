@@ -41,8 +41,9 @@ def test_images_captioned_before_say_so_are_skipped_by_start_and_recaptioned_whe
         told: list[int] = []
         queue.skippedChanged.connect(told.append)
         listed(qtbot, queue, [tmp_path])
-        qtbot.waitUntil(lambda: told[-1:] == [2], timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: sum(e.earlier for e in queue.queue.entries) == 2, timeout=WAIT_MS)
         assert [(e.earlier, e.caption) for e in queue.queue.entries] == [(True, "old a"), (True, "old b"), (False, "")]
+        assert told == []  # nothing ran, so nothing was skipped yet
 
         queue.start()
         wait_finished(qtbot, queue, 3)

@@ -292,7 +292,7 @@ def test_the_recaption_question_offers_three_answers_and_keeps_exactly_the_capti
         window.recaption_action.trigger()
         qtbot.waitUntil(lambda: bool(seen), timeout=WAIT_MS)
         assert seen[0] == "Replace 3 existing captions?"
-        assert "1 of them were edited by hand since CapRL Desktop wrote them." in seen[1]
+        assert "1 of them was edited by hand since CapRL Desktop wrote it." in seen[1]
         assert sorted(seen[2:]) == ["Cancel", "Replace all", "Replace all but the 1 edited by hand"]
         assert not window.controller.running
 
@@ -326,7 +326,7 @@ def test_a_caption_nothing_recorded_is_kept_in_its_history_when_a_recaption_repl
         with qtbot.waitSignal(window.controller.runRequested, timeout=WAIT_MS):
             window.recaption_action.trigger()
         wait_all_finished(qtbot, window, 1)
-        assert "1 of them were not written by CapRL Desktop" in asked[1]
+        assert "1 of them was not written by CapRL Desktop" in asked[1]
         assert photo.with_suffix(".txt").read_text(encoding="utf-8") == "x.png caption\n"
         versions = window.panel.versions
         qtbot.waitUntil(versions.replaced.isVisible, timeout=WAIT_MS)

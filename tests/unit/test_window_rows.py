@@ -36,7 +36,7 @@ def test_a_row_says_it_reads_the_image_until_the_first_word_comes(qtbot: QtBot, 
     queue.begin(0)
     assert queue.state_text(queue.entry(0)) == "Reading the image…"
     queue.append_text(0, "A")
-    assert queue.state_text(queue.entry(0)) == "Captioning… 1 tokens"
+    assert queue.state_text(queue.entry(0)) == "Captioning… 1 token"
     assert queue.entry(0).state == State.CAPTIONING
     loader.wait()
 

@@ -290,8 +290,9 @@ class EngineClient:
         self.stop()
         reason = crash_reason(tail)
         self._crashed_once = True
-        message = f"the caption engine stopped ({describe_exit(exitcode)})"
-        return EngineCrashedError(message + (f": {reason}" if reason else ""), exitcode, tail)
+        how = describe_exit(exitcode)
+        message = f"the caption engine stopped ({how})" + (f": {reason}" if reason else "")
+        return EngineCrashedError(message, exitcode, tail, kind="engine_stopped", how=how, detail=reason)
 
     def _read_log_tail(self, limit: int = 256 * 1024) -> str:
         try:

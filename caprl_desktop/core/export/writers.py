@@ -135,7 +135,10 @@ def metadata_folder(target: Path) -> Path:
 def export_file_name(record: CaptionRecord, folder: Path | None) -> str:
     """The record's ``file_name`` in an export whose file is in ``folder`` (resolved; None: standard output)."""
     if folder is not None and record.path:
-        path = Path(record.path).resolve()
+        try:
+            path = Path(record.path).resolve()
+        except (OSError, RuntimeError):  # a link that leads back to itself (RuntimeError before Python 3.13)
+            return record.file_name
         if path.is_relative_to(folder):
             return path.relative_to(folder).as_posix()
     return record.file_name

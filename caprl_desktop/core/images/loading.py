@@ -69,43 +69,61 @@ def read_image_bytes(path: Path) -> bytes:
     try:
         fd = os.open(for_os(path), flags)
     except FileNotFoundError:
-        raise ImageLoadError(f"{path.name} no longer exists") from None
+        raise ImageLoadError(f"{path.name} no longer exists", kind="image_gone", name=path.name) from None
     except IsADirectoryError:
-        raise ImageLoadError(f"{path.name} is a folder, not an image") from None
+        raise ImageLoadError(f"{path.name} is a folder, not an image", kind="image_not_file", name=path.name,
+                             what="folder") from None
     except PermissionError:
-        raise ImageLoadError(f"{path.name} cannot be read: permission denied") from None
+        raise ImageLoadError(f"{path.name} cannot be read: permission denied", kind="image_no_permission",
+                             name=path.name) from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ImageLoadError(f"{path.name} is a symbolic link that leads back to itself") from None
-        raise ImageLoadError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+            raise ImageLoadError(f"{path.name} is a symbolic link that leads back to itself", kind="image_link_loop",
+                                 name=path.name) from None
+        raise _unreadable(path, exc) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ImageLoadError(f"{path.name} is {_kind(info.st_mode)}, not an image file")
+            what = _kind(info.st_mode)
+            raise ImageLoadError(f"{path.name} is {_KINDS[what]}, not an image file", kind="image_not_file",
+                                 name=path.name, what=what)
         if info.st_size > MAX_FILE_BYTES:
-            raise ImageLoadError(f"{path.name} is {info.st_size / (1 << 30):.1f} GiB, too large for an image "
-                                 "(a video or disk image with an image's name?)")
+            gib = f"{info.st_size / (1 << 30):.1f}"
+            raise ImageLoadError(f"{path.name} is {gib} GiB, too large for an image (a video or disk image with an "
+                                 "image's name?)", kind="image_file_too_large", name=path.name, gib=gib)
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:  # it grew while being read
-            raise ImageLoadError(f"{path.name} is too large for an image")
+            raise ImageLoadError(f"{path.name} is too large for an image", kind="image_file_too_large",
+                                 name=path.name, gib="")
         return data
     except OSError as exc:
-        raise ImageLoadError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+        raise _unreadable(path, exc) from None
     finally:
         os.close(fd)
 
 
+def _unreadable(path: Path, exc: OSError) -> ImageLoadError:
+    detail = exc.strerror or str(exc)
+    return ImageLoadError(f"{path.name} cannot be read: {detail}", kind="image_unreadable", name=path.name,
+                          detail=detail)
+
+
+# What a path that is not a file is ("what" of the reason "image_not_file"), in the core's English.
+_KINDS = {"pipe": "a named pipe (FIFO)", "device": "a device", "socket": "a socket", "folder": "a folder",
+          "other": "not a regular file"}
+
+
 def _kind(mode: int) -> str:
     if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
+        return "pipe"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
+        return "device"
     if stat.S_ISSOCK(mode):
-        return "a socket"
+        return "socket"
     if stat.S_ISDIR(mode):
-        return "a folder"
-    return "not a regular file"
+        return "folder"
+    return "other"
 
 
 def load_image(source: Path | bytes, max_pixels: int, *, name: str | None = None) -> PreparedImage:
@@ -113,15 +131,18 @@ def load_image(source: Path | bytes, max_pixels: int, *, name: str | None = None
     label = name or (source.name if isinstance(source, Path) else "the image")
     data = read_image_bytes(source) if isinstance(source, Path) else source
     if not data:
-        raise ImageLoadError(f"{label} is an empty file")
+        raise ImageLoadError(f"{label} is an empty file", kind="image_empty", name=label)
     try:
         return _prepare(data, max_pixels, label)
     except ImageLoadError:
         raise
     except MemoryError:
-        raise ImageLoadError(f"{label} is too large to decode in the memory available") from None
+        raise ImageLoadError(f"{label} is too large to decode in the memory available", kind="image_out_of_memory",
+                             name=label) from None
     except Exception as exc:  # noqa: BLE001 - decoders raise anything on hostile input; each becomes a message
-        raise ImageLoadError(f"{label} is damaged or not a supported image ({_reason(exc)})") from None
+        detail = _reason(exc)
+        raise ImageLoadError(f"{label} is damaged or not a supported image ({detail})", kind="image_damaged",
+                             name=label, detail=detail) from None
 
 
 def _reason(exc: Exception) -> str:
@@ -135,7 +156,8 @@ def _prepare(data: bytes, max_pixels: int, label: str) -> PreparedImage:
     try:
         opened = Image.open(io.BytesIO(data), formats=DECODERS)
     except UnidentifiedImageError:
-        raise ImageLoadError(f"{label} is not an image the app can read ({FORMAT_NAMES})") from None
+        raise ImageLoadError(f"{label} is not an image the app can read ({FORMAT_NAMES})", kind="image_unsupported",
+                             name=label, formats=FORMAT_NAMES) from None
     with opened:
         fmt = opened.format or "?"
         width, height = opened.size
@@ -169,7 +191,9 @@ def _check_decoded_bytes(img: Image.Image, label: str) -> None:
     need = decoded_bytes(width, height, img.mode)
     if need > MAX_DECODED_BYTES:
         raise ImageLoadError(f"{label} is {width}×{height} pixels ({img.mode}) that would take {human_size(need)} "
-                             f"of memory decoded; the limit is {human_size(MAX_DECODED_BYTES)}")
+                             f"of memory decoded; the limit is {human_size(MAX_DECODED_BYTES)}",
+                             kind="image_too_much_memory", name=label, width=width, height=height, mode=img.mode,
+                             need=human_size(need), limit=human_size(MAX_DECODED_BYTES))
 
 
 _TURNS = {
@@ -230,16 +254,16 @@ def _working_mode(img: Image.Image) -> str:
 
 def _check_shape(width: int, height: int, label: str) -> None:
     if width < 1 or height < 1:
-        raise ImageLoadError(f"{label} has no pixels")
+        raise ImageLoadError(f"{label} has no pixels", kind="image_no_pixels", name=label)
     if width * height > MAX_SOURCE_PIXELS:
-        raise ImageLoadError(
-            f"{label} is {width}×{height} pixels ({width * height / 1e6:.0f} MP); "
-            f"the limit is {MAX_SOURCE_PIXELS / 1e6:.0f} MP"
-        )
+        megapixels, limit = f"{width * height / 1e6:.0f}", f"{MAX_SOURCE_PIXELS / 1e6:.0f}"
+        raise ImageLoadError(f"{label} is {width}×{height} pixels ({megapixels} MP); the limit is {limit} MP",
+                             kind="image_too_many_pixels", name=label, width=width, height=height,
+                             megapixels=megapixels, limit=limit)
     if max(width, height) / min(width, height) > MAX_ASPECT_RATIO:
         raise ImageLoadError(
-            f"{label} is {width}×{height} pixels: shapes longer than {MAX_ASPECT_RATIO}:1 cannot be captioned"
-        )
+            f"{label} is {width}×{height} pixels: shapes longer than {MAX_ASPECT_RATIO}:1 cannot be captioned",
+            kind="image_too_long", name=label, width=width, height=height, ratio=MAX_ASPECT_RATIO)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

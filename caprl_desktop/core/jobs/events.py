@@ -10,6 +10,7 @@ from pathlib import Path
 
 from caprl_desktop.core.atomic import WriteError
 from caprl_desktop.core.engine.reports import CaptionStats
+from caprl_desktop.core.errors import Reason
 from caprl_desktop.core.export.writers import CaptionRecord
 from caprl_desktop.core.jobs.descriptions import DescriptionOutcome
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -55,6 +56,7 @@ class ItemFinished:
     others_running: int = 0  # captions of this job still in flight beside this one
     description: DescriptionOutcome | None = None  # the caption as the image's description (``--metadata``)
     marks: tuple[MarkKind, ...] = ()  # what the guards found (``core/quality/watch.py``); in words in the provenance
+    reason: Reason | None = None  # why it failed, for a face to word (``record.error`` is its English sentence)
 
     @property
     def ok(self) -> bool:

@@ -66,12 +66,14 @@ def _held_by_other(lock_path: Path) -> bool:
     return False
 
 
-def _holder(info_path: Path) -> str:
+def _holder(info_path: Path) -> tuple[str, dict[str, str | int]]:
+    """Who holds a folder, in words and as the parameters of a reason (``pid`` and ``what``; none when unknown)."""
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
-        return f"process {info['pid']} ({info.get('what', 'captioning')})"
+        pid, what = int(info["pid"]), str(info.get("what", "captioning"))
+        return f"process {pid} ({what})", {"pid": pid, "what": what}
     except (OSError, ValueError, KeyError, TypeError):
-        return "another CapRL Desktop window or command"
+        return "another CapRL Desktop window or command", {}
 
 
 @contextlib.contextmanager
@@ -89,8 +91,9 @@ def folder_locks(roots: Iterable[Path], what: str = "captioning") -> Iterator[No
             try:
                 lock.acquire()
             except filelock.Timeout:
-                raise FolderBusyError(f"{root} is being captioned by {_holder(info_path)}. Wait for it to "
-                                      "finish, or stop it, then try again.") from None
+                holder, who = _holder(info_path)
+                raise FolderBusyError(f"{root} is being captioned by {holder}. Wait for it to finish, or stop it, "
+                                      "then try again.", kind="folder_busy", folder=str(root), **who) from None
             held.append((lock, info_path))
             info_path.write_text(json.dumps({"pid": os.getpid(), "root": str(root), "what": what,
                                              "lineage": lineages[root]}), encoding="utf-8")
@@ -116,5 +119,7 @@ def _refuse_overlaps(folder: Path, lineages: dict[Path, list[str]], ours: set[Pa
             continue
         clash = next((root for root, lineage in lineages.items() if _overlap(lineage, other_lineage)), None)
         if clash is not None and _held_by_other(info_path.with_suffix(".lock")):
-            raise FolderBusyError(f"{other} is being captioned by {_holder(info_path)}, and {clash} overlaps "
-                                  "it. Wait for it to finish, or stop it, then try again.")
+            holder, who = _holder(info_path)
+            raise FolderBusyError(f"{other} is being captioned by {holder}, and {clash} overlaps it. Wait for it to "
+                                  "finish, or stop it, then try again.", kind="folder_overlaps", folder=str(other),
+                                  clash=str(clash), **who)

@@ -24,6 +24,7 @@ from pathlib import Path
 from caprl_desktop.core.atomic import WriteError, probe_writable
 from caprl_desktop.core.engine.remote.info import RemoteInfo
 from caprl_desktop.core.engine.reports import CaptionOutput, CaptionStats, EngineInfo, Loaded
+from caprl_desktop.core.errors import Reason, reason
 from caprl_desktop.core.export.provenance import Provenance
 from caprl_desktop.core.export.writers import SOURCE_DISK, CaptionRecord
 from caprl_desktop.core.jobs.descriptions import write_caption_description
@@ -34,7 +35,7 @@ from caprl_desktop.core.jobs.provenance import caption_provenance, job_provenanc
 from caprl_desktop.core.jobs.sidecars import write_sidecar
 from caprl_desktop.core.quality.watch import MARK_KINDS, GuardReport, MarkKind
 
-EMPTY_CAPTION = "the model returned an empty caption"
+EMPTY_CAPTION = reason("empty_caption", "the model returned an empty caption")
 
 
 class Outcomes:
@@ -54,7 +55,7 @@ class Outcomes:
     def made(self, index: int, item: ImageItem, output: CaptionOutput, others_running: int = 0,
              guarded: GuardReport | None = None) -> ItemFinished:
         """A caption the engine made; an empty one is a failure (a sidecar with nothing would read as done)."""
-        error = "" if output.text else EMPTY_CAPTION
+        error = None if output.text else EMPTY_CAPTION
         return self._finish(index, item, output.text, output.stats, error, others_running, guarded)
 
     @property
@@ -63,12 +64,13 @@ class Outcomes:
 
     def made_before(self, index: int, item: ImageItem, text: str) -> ItemFinished:
         """A caption an earlier run made but could not save."""
-        return self._finish(index, item, text, None, "", 0)
+        return self._finish(index, item, text, None, None, 0)
 
-    def failure(self, index: int, item: ImageItem, error: str, others_running: int = 0) -> ItemFinished:
+    def failure(self, index: int, item: ImageItem, error: Reason, others_running: int = 0) -> ItemFinished:
+        """Not captioned: ``error`` says why (its English goes into the record, the reason into the event)."""
         return self._finish(index, item, "", None, error, others_running)
 
-    def _finish(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
+    def _finish(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: Reason | None,
                 others_running: int, guarded: GuardReport | None = None) -> ItemFinished:
         finished = self._save(index, item, text, stats, error, others_running, guarded)
         if finished.ok:
@@ -82,20 +84,22 @@ class Outcomes:
             self.cannot_save = self.cannot_save or problem
         return finished
 
-    def _save(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: str,
+    def _save(self, index: int, item: ImageItem, text: str, stats: CaptionStats | None, error: Reason | None,
               others_running: int, guarded: GuardReport | None) -> ItemFinished:
         marks = guarded.marks if guarded is not None else ()
-        if error:
-            record = self._record(item, text, stats, error, guarded)
-            return ItemFinished(index, item, record, stats, None, others_running=others_running, marks=marks)
+        if error is not None:
+            record = self._record(item, text, stats, error.text, guarded)
+            return ItemFinished(index, item, record, stats, None, others_running=others_running, marks=marks,
+                                reason=error)
         sidecar = self.sidecars.get(item.path)
         if sidecar is not None:
             try:
                 write_sidecar(sidecar, text)
             except WriteError as exc:
-                record = self._record(item, text, stats, f"caption made but not saved: {exc}", guarded)
+                why = reason("not_saved", f"caption made but not saved: {exc}", why=exc.reason)
+                record = self._record(item, text, stats, why.text, guarded)
                 return ItemFinished(index, item, record, stats, None, save_error=exc,
-                                    others_running=others_running, marks=marks)
+                                    others_running=others_running, marks=marks, reason=why)
         record = self._record(item, text, stats, "", guarded)
         # After the .txt is saved, so that a description that cannot be written never costs the caption.
         description = write_caption_description(

@@ -34,7 +34,7 @@ from typing import Protocol
 
 from caprl_desktop.core.engine.replies import CaptionFailed, CaptionReply, CaptionRestarted, CaptionText
 from caprl_desktop.core.engine.reports import Loaded, image_token_side
-from caprl_desktop.core.errors import CaprlError, EngineCrashedError
+from caprl_desktop.core.errors import CaprlError, EngineCrashedError, Reason, reason, reason_of
 from caprl_desktop.core.images.loading import PreparedImage
 from caprl_desktop.core.jobs.descriptions import clear_leftovers
 from caprl_desktop.core.jobs.discovery import ImageItem
@@ -127,8 +127,10 @@ def run_job(
         yield outcomes.made_before(index, item, made[item.path])
     for index, (item, target) in enumerate(linked, start=len(to_save)):
         yield ItemStarted(index, item)
-        yield outcomes.failure(index, item, f"not captioned: its caption file {sidecars[item.path].name} is a link to "
-                                            f"{target}, outside its folder, and nothing is written through such a link")
+        name = sidecars[item.path].name
+        yield outcomes.failure(index, item, reason(
+            "caption_file_links_out", f"not captioned: its caption file {name} is a link to {target}, outside its "
+            "folder, and nothing is written through such a link", name=name, target=str(target)))
 
     cancelled = False
     if outcomes.cannot_save is None:
@@ -234,8 +236,9 @@ class _Scheduler:
     def _send(self, caption: _Caption) -> Generator[JobEvent, None, None]:
         """Submit ``caption`` to the engine, or finish it at once when it cannot or should not be."""
         if self.given_up:
-            error = f"not captioned: the engine crashed on {self.crashes_in_row} images in a row"
-            yield self._failure(caption, error)
+            yield self._failure(caption, reason(
+                "engine_gave_up", f"not captioned: the engine crashed on {self.crashes_in_row} images in a row",
+                count=self.crashes_in_row))
             return
         if caption.crashes >= self.options.attempts_after_crash:
             yield from self._skip(caption)
@@ -243,7 +246,7 @@ class _Scheduler:
         try:
             prepared = caption.image.result()
         except CaprlError as exc:  # the image could not be read
-            yield self._failure(caption, str(exc))
+            yield self._failure(caption, exc.reason)
             return
         try:
             rid = self.engine.submit(prepared, caption.guard.prompt, caption.guard.params)
@@ -253,7 +256,7 @@ class _Scheduler:
             yield from self._crashed(exc, also=caption)
             return
         except CaprlError as exc:
-            yield self._failure(caption, str(exc))
+            yield self._failure(caption, exc.reason)
             return
         caption.guard.begin()
         self.in_flight[rid] = caption
@@ -283,7 +286,7 @@ class _Scheduler:
             return
         del self.in_flight[reply.request_id]
         if isinstance(reply, CaptionFailed):
-            yield self._failure(caption, str(reply.error))
+            yield self._failure(caption, reply.error.reason)
             return
         if guard.halted is not None and guard.retry():  # (however it ended: the stop may have come too late)
             yield ItemStarted(caption.index, caption.item)
@@ -296,7 +299,7 @@ class _Scheduler:
         output, report = guard.finish(reply.output)
         yield self.outcomes.made(caption.index, caption.item, output, len(self.in_flight), report)
 
-    def _failure(self, caption: _Caption, error: str) -> ItemFinished:
+    def _failure(self, caption: _Caption, error: Reason) -> ItemFinished:
         return self.outcomes.failure(caption.index, caption.item, error, len(self.in_flight))
 
     # --- crashes ----------------------------------------------------------------------------------
@@ -322,5 +325,7 @@ class _Scheduler:
             self.engine.start()
             yield EngineRestarted(str(caption.last_crash))
         attempts = self.options.attempts_after_crash
-        yield self._failure(caption, f"the engine crashed on this image {attempts} times, so it was skipped: "
-                                     f"{caption.last_crash}")
+        crash = reason_of(caption.last_crash or "")
+        yield self._failure(caption, reason(
+            "engine_crashed_on_image", f"the engine crashed on this image {attempts} times, so it was skipped: "
+            f"{crash}", attempts=attempts, crash=crash))

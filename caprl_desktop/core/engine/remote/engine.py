@@ -288,7 +288,8 @@ class RemoteEngine:
                 with self._lock:
                     self._release(attempt)
                 self._end(attempt.request,
-                          CaptionFailed(attempt.request.rid, EngineError(f"could not start a request: {exc}")))
+                          CaptionFailed(attempt.request.rid, EngineError(f"could not start a request: {exc}",
+                                                                         kind="request_not_started", detail=str(exc))))
 
     def _choose(self) -> _Server | None:
         free = [s for s in self._servers if s.stats.in_rotation and s.capacity.has_room()]
@@ -390,10 +391,12 @@ class RemoteEngine:
                                 MAX_FAILURES)
             tries = max(MIN_TRIES, TRIES_PER_SERVER * len(self._servers))
         if refused or request.attempts >= tries:
-            why = (f"{server.stats.shown} refused it: {reason}" if refused
-                   else f"no server could caption it in {request.attempts} tries (last: {server.stats.shown}, "
-                        f"{reason})")
-            self._end(request, CaptionFailed(request.rid, EngineError(why)))
+            why = EngineError(f"{server.stats.shown} refused it: {reason}", kind="server_refused",
+                              server=server.stats.shown, detail=reason) if refused else \
+                EngineError(f"no server could caption it in {request.attempts} tries (last: {server.stats.shown}, "
+                            f"{reason})", kind="servers_gave_up", tries=request.attempts, server=server.stats.shown,
+                            detail=reason)
+            self._end(request, CaptionFailed(request.rid, why))
             return
         if request.ended or request.cancel.is_set():
             return
@@ -444,7 +447,8 @@ class RemoteEngine:
             waiting = list(self._waiting)
             self._waiting.clear()
             reasons = "; ".join(f"{s.stats.shown}: {s.stats.reason}" for s in self._servers)
-        error = EngineError(f"no caption server answers ({reasons}); resume the job once one does")
+        error = EngineError(f"no caption server answers ({reasons}); resume the job once one does",
+                            kind="no_server_answers", detail=reasons)
         for request in waiting:
             self._end(request, CaptionFailed(request.rid, error))
 
