@@ -285,9 +285,9 @@ def test_folder_context_menu_captions_the_folder(qtbot: QtBot, window: MainWindo
     folder = tmp_path / "menu"
     save_noise(folder / "x.jpg")
     menu = window.folders.folder_menu(folder)
-    # The entry that replaces captions stands apart from the safe one.
+    # The entry that replaces captions stands apart from the safe ones.
     assert [a.text() if not a.isSeparator() else "—" for a in menu.actions()] == [
-        "Caption folder", "—", "Caption folder (overwrite existing)"]
+        "Caption folder", "Write descriptions into the images", "—", "Caption folder (overwrite existing)"]
     actions = {a.text(): a for a in menu.actions()}
 
     actions["Caption folder"].trigger()
@@ -494,7 +494,7 @@ def test_window_killed_mid_queue_offers_to_resume_and_finishes(
     assert f"{left} images" in win.resume_bar.label.text()
     qtbot.mouseClick(win.resume_bar.button, Qt.MouseButton.LeftButton)  # type: ignore[no-untyped-call]
     assert not win.resume_bar.isVisible()
-    wait_all_finished(qtbot, win, left)
+    wait_all_finished(qtbot, win, len(images))  # the list holds the whole run: what it finished, then the rest
     assert all(e.state == State.DONE for e in win.queue.entries), [(e.state, e.error) for e in win.queue.entries]
     assert all(s.read_text(encoding="utf-8").strip() for s in sidecars)  # every image has its caption
     for sidecar, mtime in done_before.items():
