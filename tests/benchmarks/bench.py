@@ -2,6 +2,7 @@
 
     python -m tests.benchmarks.bench --configs naive,app --images 8 --max-tokens 256 --runs 3
     python -m tests.benchmarks.bench --families 3b,2b,4b --configs "app:parallel=1;app" --images 3 --max-tokens 48
+    python -m tests.benchmarks.bench --configs "app;runtime" --interleave --images 4 --max-tokens 128
 
 ``--families`` runs every configuration on each family's full-size model (CapRL-3B, CapRL-Qwen3VL-2B,
 CapRL-Qwen3VL-4B; default 3b), on the same images: a Qwen3-VL token covers 32×32 pixels, so the same image
@@ -13,9 +14,13 @@ with the spread (min–max) beside them.  The model is made once and cached (``b
 weights would stop at random, so end-of-turn is banned and every caption has ``--max-tokens`` tokens.
 
 Configurations are ``kind[:key=value,...]``: kind ``naive`` (llama-cpp-python's ``create_chat_completion``
-per image) or ``app`` (``run_job`` through the engine process); keys ``parallel`` (1, 4, 8 …),
-``flash`` (on/off; unset: the pipeline's default), ``mmproj`` (f16/q8_0).  ``--presets`` instead times
-the image encode at each image-budget preset.
+per image), ``app`` (``run_job`` through the engine process) or ``runtime`` (``run_job`` through a CPU
+llama.cpp runtime: the ``llama-server`` in ``--runtime-dir``, by default the one ``tests/support/
+llama_server_build.py`` builds from the source llama-cpp-python vendors, started as ``runtime use`` has the app
+start it); keys ``parallel`` (1, 4, 8 …), ``flash`` (on/off; unset: the pipeline's default), ``mmproj``
+(f16/q8_0).  ``--interleave`` runs the configurations in turn (A B A B …) instead of all runs of one, then the
+next: on a machine others use too, a busy spell then slows each configuration alike.  ``--presets`` instead
+times the image encode at each image-budget preset.
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ from tests.benchmarks.bench_run import RunResult, RunSpec
 SIDE = QWEN25VL_TOKEN_SIDE  # pixels per image token along each side (CapRL-3B)
 
 
+KINDS = ("naive", "app", "runtime")
+# What a kind's captions do not tell apart: the naive loop and a server time only the first token.
+UNKNOWN = {"naive": {"encode_ms", "prompt_ms"}, "runtime": {"image_tokens", "encode_ms", "prompt_ms"}}
+
+
 @dataclass(frozen=True)
 class Config:
     name: str
@@ -54,8 +64,8 @@ class Config:
 
 def parse_config(text: str) -> Config:
     kind, _, rest = text.partition(":")
-    if kind not in ("naive", "app"):
-        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} (naive or app)")
+    if kind not in KINDS:
+        raise argparse.ArgumentTypeError(f"unknown kind {kind!r} (naive, app or runtime)")
     values: dict[str, Any] = {}
     for pair in filter(None, rest.split(",")):
         key, _, value = pair.partition("=")
@@ -163,8 +173,9 @@ def table(rows: list[tuple[Config, list[RunResult]]], baseline: str | None) -> s
         figures = summarize(runs)
         cells = [config.name, str(runs[0].parallel)]
         for key, _, digits in columns:
-            unknown = key in ("encode_ms", "prompt_ms") and config.kind == "naive"
-            cells.append("— (in first token)" if unknown else figures[key].show(digits))
+            unknown = key in UNKNOWN.get(config.kind, set())
+            cells.append(("—" if key == "image_tokens" else "— (in first token)") if unknown
+                         else figures[key].show(digits))
         ratio = figures["images_per_min"].mean / base if base else float("nan")
         cells.append(f"{ratio:.2f}×" if base else "")
         lines.append("| " + " | ".join(cells) + " |")
@@ -194,6 +205,30 @@ def same_text(rows: list[tuple[Config, list[RunResult]]]) -> list[str]:
     return notes
 
 
+def paired(rows: list[tuple[Config, list[RunResult]]]) -> list[str]:
+    """Each configuration's images per minute over the first's, run by run: with the runs made in turn, each
+    pair ran minutes apart, so a busy spell on a shared machine moves both sides of a ratio alike."""
+    base = [len(r.images) / r.folder_s for r in rows[0][1]]
+    notes = []
+    for config, runs in rows[1:]:
+        ratios = [len(r.images) / r.folder_s / b for r, b in zip(runs, base, strict=False)]
+        notes.append(f"{config.name} / {rows[0][0].name}, run by run: "
+                     f"{', '.join(f'{x:.2f}×' for x in ratios)} (mean {Figure.of(ratios).show(2)})")
+    return notes
+
+
+def short_captions(rows: list[tuple[Config, list[RunResult]]], max_tokens: int) -> list[str]:
+    """Configurations some of whose captions ended before ``max_tokens`` (the runtime's server is not told to ban
+    the end of turn as the built-in engine is; with random weights it is rarely sampled, but it can be)."""
+    notes = []
+    for config, runs in rows:
+        short = sum(i.output_tokens < max_tokens for r in runs for i in r.images)
+        if short:
+            notes.append(f"{config.name}: {short} of {sum(len(r.images) for r in runs)} captions shorter than "
+                         f"{max_tokens} tokens")
+    return notes
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     return (f"{platform.system()} {platform.release()}, {cpu}, {psutil.cpu_count(logical=True)} logical CPUs, "
@@ -216,11 +251,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write every run's figures here")
     parser.add_argument("--report", type=Path, default=None, help="print the table of a JSON written before")
     parser.add_argument("--families", default="3b", help="comma-separated: 3b, 2b, 4b (or full keys)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="run the configurations in turn (A B A B …), not all runs of each in a row")
+    parser.add_argument("--runtime-dir", type=Path, default=None,
+                        help="kind runtime: the folder holding llama-server (default: built from the vendored "
+                        "llama.cpp, tests/support/llama_server_build.py)")
     args = parser.parse_args(argv)
     if args.report:
         earlier = load_rows(args.report)
         print(table(earlier, earlier[0][0].name))
-        for note in same_text(earlier):
+        interleaved = json.loads(args.report.read_text(encoding="utf-8")).get("interleaved", False)
+        for note in same_text(earlier) + (paired(earlier) if interleaved else []):
             print(f"- {note}")
         return 0
 
@@ -242,38 +283,52 @@ def main(argv: list[str] | None = None) -> int:
     separator = ";" if ";" in args.configs else ","
     configs = [parse_config(c) for c in args.configs.split(separator)]
     images = make_images(scratch_root / "images", args.images, args.image_tokens)
+    runtime = ""
+    if any(c.kind == "runtime" for c in configs):
+        runtime = str(args.runtime_dir or _built_server())
+        print(f"# runtime: {runtime}", flush=True)
+    order = "in turn" if args.interleave else "in a row"
     print(f"# {args.images} images of {args.image_tokens} CapRL-3B tokens, {args.max_tokens} output tokens each, "
-          f"{args.runs} runs per configuration", flush=True)
-    rows: list[tuple[Config, list[RunResult]]] = []
-    for key in families:
-        family_models = every[key]
-        for base in configs:
-            config = base if len(families) == 1 else replace(base, name=f"{family(key).short} {base.name}")
-            runs = []
-            for n in range(args.runs):
-                spec = RunSpec(kind=config.kind, model=str(family_models.text),
-                               mmproj=str(family_models.mmproj(config.mmproj)), images=[str(p) for p in images],
-                               max_tokens=args.max_tokens, image_tokens=args.image_tokens, threads=threads,
-                               parallel=config.parallel, flash_attn=config.flash_attn, gpu_layers=args.gpu_layers,
-                               workdir=str(scratch_root / f"{len(rows)}-{n}" / "folder"))
-                started = time.perf_counter()
-                result = run_once(spec, scratch_root / f"{len(rows)}-{n}")
-                runs.append(result)
-                print(f"  {config.name} run {n + 1}: {time.perf_counter() - started:.0f} s, "
-                      f"{len(result.images) / result.folder_s * 60:.2f} images/min", flush=True)
-            rows.append((config, runs))
+          f"{args.runs} runs per configuration, {order}", flush=True)
+    rows: list[tuple[Config, list[RunResult]]] = [
+        (base if len(families) == 1 else replace(base, name=f"{family(key).short} {base.name}"), [])
+        for key in families for base in configs]
+    keys = [key for key in families for _ in configs]
+    turns = ([(n, r) for n in range(args.runs) for r in range(len(rows))] if args.interleave
+             else [(n, r) for r in range(len(rows)) for n in range(args.runs)])
+    for n, r in turns:
+        config, runs = rows[r]
+        family_models = every[keys[r]]
+        spec = RunSpec(kind=config.kind, model=str(family_models.text),
+                       mmproj=str(family_models.mmproj(config.mmproj)), images=[str(p) for p in images],
+                       max_tokens=args.max_tokens, image_tokens=args.image_tokens, threads=threads,
+                       parallel=config.parallel, flash_attn=config.flash_attn, gpu_layers=args.gpu_layers,
+                       workdir=str(scratch_root / f"{r}-{n}" / "folder"), runtime=runtime)
+        started = time.perf_counter()
+        result = run_once(spec, scratch_root / f"{r}-{n}")
+        runs.append(result)
+        print(f"  {config.name} run {n + 1}: {time.perf_counter() - started:.0f} s, "
+              f"{len(result.images) / result.folder_s * 60:.2f} images/min", flush=True)
     print()
     print(table(rows, rows[0][0].name))
-    for note in same_text(rows):
+    for note in same_text(rows) + (paired(rows) if args.interleave else []) + short_captions(rows, args.max_tokens):
         print(f"- {note}")
     if args.json:
         args.json.write_text(json.dumps({
             "machine": machine(), "images": args.images, "image_tokens": args.image_tokens,
-            "max_tokens": args.max_tokens, "threads": threads,
+            "max_tokens": args.max_tokens, "threads": threads, "interleaved": args.interleave,
+            "runtime": runtime,
             "configs": [{"config": asdict(c), "runs": [asdict(r) for r in runs],
                          "summary": {k: asdict(v) for k, v in summarize(runs).items()}} for c, runs in rows],
         }, indent=1), encoding="utf-8")
     return 0
+
+
+def _built_server() -> Path:
+    from tests.support.llama_server_build import build_server
+
+    print("# building llama-server from the vendored llama.cpp when not cached (minutes)", flush=True)
+    return build_server()
 
 
 def presets(args: argparse.Namespace, models: BenchModels, threads: int, scratch_root: Path) -> int:

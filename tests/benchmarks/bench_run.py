@@ -1,12 +1,15 @@
 """One benchmark run in a process of its own, so that its load time and peak memory are its alone.
 
 ``python -m tests.benchmarks.bench_run SPEC.json RESULT.json``; ``bench`` writes the spec and reads the
-result.  Two kinds of run:
+result.  Three kinds of run:
 
 - ``naive``: the loop people write today, llama-cpp-python's ``Llama`` with its ``MTMDChatHandler``, one
   ``create_chat_completion`` per image (streamed, so the first token can be timed).
 - ``app``: this app's own path, ``run_job`` over the folder through an ``EngineClient`` (engine process,
   read-ahead, side-by-side decoding when ``parallel`` > 1, sidecars written).
+- ``runtime``: the same ``run_job`` through a llama.cpp runtime's engine instead (``core/runtimes``: the
+  ``llama-server`` in ``spec.runtime`` started as the app starts it, captions through the remote engine), as
+  ``caprl-desktop runtime use`` makes every run do.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from caprl_desktop.core.engine.client import EngineClient
+    from caprl_desktop.core.params import EngineConfig
+    from caprl_desktop.core.runtimes.engine import RuntimeEngine
 
 SYSTEM = "You are a helpful assistant."
 USER = "Please describe this image in detail."
@@ -30,7 +38,7 @@ USER = "Please describe this image in detail."
 
 @dataclass
 class RunSpec:
-    kind: str  # naive | app
+    kind: str  # naive | app | runtime
     model: str
     mmproj: str
     images: list[str]
@@ -42,6 +50,7 @@ class RunSpec:
     flash_attn: bool | None = None
     gpu_layers: int | None = None
     workdir: str = ""
+    runtime: str = ""  # kind runtime: the folder holding llama-server and its libraries (a CPU build)
 
 
 @dataclass
@@ -168,8 +177,22 @@ def run_naive(spec: RunSpec) -> RunResult:
     return result
 
 
-def run_app(spec: RunSpec) -> RunResult:
+def _engine(spec: RunSpec, config: EngineConfig, logs: Path) -> EngineClient | RuntimeEngine:
+    """The built-in engine (kind app) or the CPU runtime's (kind runtime), not yet started."""
     from caprl_desktop.core.engine.client import EngineClient
+
+    if spec.kind != "runtime":
+        return EngineClient(config, log_dir=logs)
+    from caprl_desktop.core.runtimes.catalog import TAG
+    from caprl_desktop.core.runtimes.engine import RuntimeEngine
+    from caprl_desktop.core.runtimes.store import InstalledRuntime, runtime_name
+
+    runtime = InstalledRuntime(name=runtime_name(TAG, "cpu"), tag=TAG, variant="cpu", folder=Path(spec.runtime),
+                               size=0)
+    return RuntimeEngine(runtime, config, log_dir=logs)
+
+
+def run_app(spec: RunSpec) -> RunResult:
     from caprl_desktop.core.jobs.discovery import find_images
     from caprl_desktop.core.jobs.events import ItemFinished, ItemStarted, ItemText
     from caprl_desktop.core.jobs.options import JobOptions
@@ -190,11 +213,12 @@ def run_app(spec: RunSpec) -> RunResult:
     options = JobOptions(prompt=PromptSpec(system=SYSTEM, user=USER, language="en", preset="custom"), params=params,
                          image_budget=budget, model_label="bench")
     items, _ = find_images([folder])
-    with EngineClient(config, log_dir=folder / "logs") as engine:
+    # Both engines load the model (the runtime: its server answers /health) before the clock starts.
+    with _engine(spec, config, folder / "logs") as engine:
         started = time.perf_counter()
         info = engine.start()
         load_s = time.perf_counter() - started
-        result = RunResult("app", load_s, 0.0, parallel=info.parallel, backend=info.backend_line)
+        result = RunResult(spec.kind, load_s, 0.0, parallel=info.parallel, backend=info.backend_line)
         asked: dict[int, float] = {}
         first: dict[int, float] = {}
         texts: dict[int, str] = {}
@@ -219,7 +243,7 @@ def run_app(spec: RunSpec) -> RunResult:
         result.folder_s = time.perf_counter() - folder_started
     result.images = [timings[i] for i in sorted(timings)]
     result.texts = [texts[i] for i in sorted(texts)]
-    result.peak_rss_bytes = _maxrss(resource.RUSAGE_CHILDREN)  # the engine process, now ended
+    result.peak_rss_bytes = _maxrss(resource.RUSAGE_CHILDREN)  # the engine process or server, now ended
     return result
 
 
