@@ -11,7 +11,8 @@ is fewer tokens there (the "image tokens" column).
 Each configuration runs ``--runs`` times, every run in a fresh process (``bench_run``) on the same
 images, image budget, output length and seed.  Figures are the mean ± standard deviation over the runs,
 with the spread (min–max) beside them.  The model is made once and cached (``bench_models``); random
-weights would stop at random, so end-of-turn is banned and every caption has ``--max-tokens`` tokens.
+weights would stop at random, so end-of-turn is banned and every caption has ``--max-tokens`` tokens (the
+runtime's server is not told to ban it: a note under the table counts any caption that ended early).
 
 Configurations are ``kind[:key=value,...]``: kind ``naive`` (llama-cpp-python's ``create_chat_completion``
 per image), ``app`` (``run_job`` through the engine process) or ``runtime`` (``run_job`` through a CPU
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -304,11 +306,12 @@ def main(argv: list[str] | None = None) -> int:
                        max_tokens=args.max_tokens, image_tokens=args.image_tokens, threads=threads,
                        parallel=config.parallel, flash_attn=config.flash_attn, gpu_layers=args.gpu_layers,
                        workdir=str(scratch_root / f"{r}-{n}" / "folder"), runtime=runtime)
-        started = time.perf_counter()
-        result = run_once(spec, scratch_root / f"{r}-{n}")
+        started, load = time.perf_counter(), os.getloadavg()[0]
+        result = replace(run_once(spec, scratch_root / f"{r}-{n}"), load_before=load)
         runs.append(result)
         print(f"  {config.name} run {n + 1}: {time.perf_counter() - started:.0f} s, "
-              f"{len(result.images) / result.folder_s * 60:.2f} images/min", flush=True)
+              f"{len(result.images) / result.folder_s * 60:.2f} images/min (load average before: {load:.1f})",
+              flush=True)
     print()
     print(table(rows, rows[0][0].name))
     for note in same_text(rows) + (paired(rows) if args.interleave else []) + short_captions(rows, args.max_tokens):

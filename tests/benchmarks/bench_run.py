@@ -50,7 +50,7 @@ class RunSpec:
     flash_attn: bool | None = None
     gpu_layers: int | None = None
     workdir: str = ""
-    runtime: str = ""  # kind runtime: the folder holding llama-server and its libraries (a CPU build)
+    runtime: str = ""  # kind runtime: the folder holding llama-server and its libraries
 
 
 @dataclass
@@ -77,6 +77,7 @@ class RunResult:
     peak_vram_bytes: int = 0
     parallel: int = 1
     backend: str = ""
+    load_before: float = 0.0  # the machine's 1-minute load average as the run began (others' work on a shared one)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResult:
@@ -183,12 +184,18 @@ def _engine(spec: RunSpec, config: EngineConfig, logs: Path) -> EngineClient | R
 
     if spec.kind != "runtime":
         return EngineClient(config, log_dir=logs)
-    from caprl_desktop.core.runtimes.catalog import TAG
+    from caprl_desktop.core.runtimes.catalog import TAG, VARIANTS
     from caprl_desktop.core.runtimes.engine import RuntimeEngine
     from caprl_desktop.core.runtimes.store import InstalledRuntime, runtime_name
 
-    runtime = InstalledRuntime(name=runtime_name(TAG, "cpu"), tag=TAG, variant="cpu", folder=Path(spec.runtime),
-                               size=0)
+    # An installed runtime's folder is named <tag>-<variant> (its variant decides the GPU layers); any other
+    # folder, such as the tests' own build, is taken for the CPU build of the pinned release.
+    folder = Path(spec.runtime)
+    tag, _, named = folder.name.partition("-")
+    variant = next((v for v in VARIANTS if v == named), None)
+    if variant is None:
+        tag, variant = TAG, "cpu"
+    runtime = InstalledRuntime(name=runtime_name(tag, variant), tag=tag, variant=variant, folder=folder, size=0)
     return RuntimeEngine(runtime, config, log_dir=logs)
 
 
