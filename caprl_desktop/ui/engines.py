@@ -12,14 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from caprl_desktop.core.engine.remote.engine import RemoteEngine
 from caprl_desktop.core.engine.remote.info import ServerStats
 from caprl_desktop.core.engine.remote.servers import Server
 from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.jobs.opening import ServedEngine
 from caprl_desktop.core.jobs.scheduler import CaptionEngine
 from caprl_desktop.core.params import EngineConfig
-from caprl_desktop.core.runtimes.choice import local_engine
 
 
 class LocalEngine(CaptionEngine, Protocol):
@@ -69,7 +67,12 @@ class RealEngines:
 
     def local(self, config: EngineConfig) -> LocalEngine:
         # The built-in engine, or the llama.cpp runtime chosen with `caprl-desktop runtime use`.
+        # (Imported here, on the worker's thread when it first loads: not on the window's way up.)
+        from caprl_desktop.core.runtimes.choice import local_engine
+
         return local_engine(config, log_dir=self._log_dir)
 
     def servers(self, servers: Sequence[Server]) -> ServerEngine:
+        from caprl_desktop.core.engine.remote.engine import RemoteEngine
+
         return RemoteEngine(servers)

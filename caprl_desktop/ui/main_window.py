@@ -37,14 +37,12 @@ from caprl_desktop.core.engine.reports import EngineInfo
 from caprl_desktop.core.export.writers import ExportReport
 from caprl_desktop.core.images.formats import IMAGE_EXTENSIONS
 from caprl_desktop.core.models.store import ModelStore
-from caprl_desktop.ui import engine_page
 from caprl_desktop.ui.caption_choices import CaptionChoices
 from caprl_desktop.ui.caption_panel import CaptionPanel
 from caprl_desktop.ui.clipboard import PasteError, pasted_paths
 from caprl_desktop.ui.confirm import CANCEL_ASKS_ABOVE, Confirm
 from caprl_desktop.ui.disk_captions import ReplaceQuestion
 from caprl_desktop.ui.engines import EngineFactory
-from caprl_desktop.ui.export_dialog import ExportDialog, export_rows, report_text
 from caprl_desktop.ui.folders_pane import FoldersPane
 from caprl_desktop.ui.help_menu import HelpMenu
 from caprl_desktop.ui.image_list import ImageList
@@ -56,10 +54,10 @@ from caprl_desktop.ui.queue_controller import UNFINISHED, Progress, QueueControl
 from caprl_desktop.ui.queue_model import State
 from caprl_desktop.ui.reveal import reveal
 from caprl_desktop.ui.settings import AppSettings
-from caprl_desktop.ui.settings_dialog import SettingsDialog
 from caprl_desktop.ui.status_line import StatusLine
 
 if TYPE_CHECKING:
+    from caprl_desktop.ui.export_dialog import ExportDialog
     from caprl_desktop.ui.model_dialog import ModelDialog
 
 
@@ -462,6 +460,8 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> None:
         info = self.controller.engine_info
+        from caprl_desktop.ui.settings_dialog import SettingsDialog  # (dialogs load when first opened: a quick start)
+
         dialog = SettingsDialog(self.settings, self, gpu=info.backend.gpu_offload if info is not None else None)
         accepted = dialog.exec() == SettingsDialog.DialogCode.Accepted
         if dialog.engine_page.edited:  # (saved at once, even when the dialog is cancelled)
@@ -526,12 +526,16 @@ class MainWindow(QMainWindow):
 
     def export(self, target: Path, kind: str, *, selection_only: bool = False) -> ExportReport:
         """Export all rows (or the selected ones): what was written and what was left out, with the reason."""
+        from caprl_desktop.ui.export_dialog import export_rows
+
         folder = self.settings.caption_folder
         return export_rows(self.queue, target, kind, self.selected_rows() if selection_only else None,
                            caption_folder=Path(folder) if folder else None)
 
     def export_dialog(self) -> None:
         """The export dialog (window-modal); the status bar then says what the export wrote."""
+        from caprl_desktop.ui.export_dialog import ExportDialog, report_text
+
         if self.export_box is not None:
             self.export_box.deleteLater()  # made afresh each time: the rows and the selection are today's
         self.export_box = ExportDialog(self.queue, self.selected_rows(), self.settings, self,
@@ -568,6 +572,8 @@ class MainWindow(QMainWindow):
         if self.model_dialog is not None:
             self.model_dialog.shutdown()
         self.controller.shutdown()
+        from caprl_desktop.ui import engine_page  # (already loaded if Settings was opened: it waits on its checks)
+
         engine_page.wait_for_checks()
         super().closeEvent(event)
 

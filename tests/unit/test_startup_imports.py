@@ -8,6 +8,7 @@ are asked. Each costs the start 15–350 ms on a 2-core machine (``python -X imp
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -21,5 +22,18 @@ LEFT_OUT = ("numpy", "gguf", "huggingface_hub", "httpx2", "httpx", "yaml", "asyn
 def test_the_first_window_imports_none_of_what_it_does_not_need(module: str) -> None:
     code = f"import json, sys, {module}; print(json.dumps([m for m in {LEFT_OUT!r} if m in sys.modules]))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("arguments", [[], ["gui"], ["gui", "photos"], ["photos"]])
+def test_opening_the_window_imports_none_of_them_either(arguments: list[str]) -> None:
+    """`caprl-desktop`, `caprl-desktop gui [PATH]` and `caprl-desktop PATH` go to the window without building the
+    commands' parser (which imports the hub's client for `models download`)."""
+    code = ("import json, sys; import caprl_desktop.ui.app as app; app.run_gui = lambda arguments: 0; "
+            f"from caprl_desktop.cli.main import main; assert main({arguments!r}) == 0; "
+            f"print(json.dumps([m for m in {LEFT_OUT!r} if m in sys.modules]))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
