@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO, TypeVar
 
 from tqdm import tqdm
 
-from caprl_desktop.core.models.downloads import DownloadProgress
+from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
+from caprl_desktop.core.errors import CaprlError
+from caprl_desktop.core.models.downloads import DownloadCancelled, DownloadProgress
 from caprl_desktop.core.units import human_size
 from caprl_desktop.core.visible_text import visible
 
@@ -49,3 +52,26 @@ class DownloadBar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+T = TypeVar("T")
+
+
+def download_with_bar(download: Callable[[DownloadBar], T], *, next_time: str) -> T | int:
+    """``download(bar)`` with a bar that is closed whatever happens: its result, or the exit code of a command
+    that ends here, having said why (Ctrl-C or a cancel: what was fetched is kept for ``next_time``)."""
+    bar = DownloadBar()
+    try:
+        try:
+            return download(bar)
+        finally:
+            bar.close()  # (before any word below, which would otherwise land on the bar's line)
+    except KeyboardInterrupt:
+        print(f"\nInterrupted; what was downloaded is kept and {next_time} continues from there.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except DownloadCancelled as exc:
+        print(visible(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except CaprlError as exc:
+        print(f"caprl-desktop: error: {visible(exc)}", file=sys.stderr)
+        return EXIT_USAGE

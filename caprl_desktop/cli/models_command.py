@@ -7,13 +7,12 @@ import sys
 import threading
 from pathlib import Path
 
-from caprl_desktop.cli.download_progress import DownloadBar
-from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from caprl_desktop.cli.download_progress import download_with_bar
+from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.engine.client import probe_backend
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models import catalog as catalog_module
 from caprl_desktop.core.models.catalog import Catalog
-from caprl_desktop.core.models.downloads import DownloadCancelled
 from caprl_desktop.core.models.hub import HubClient
 from caprl_desktop.core.models.install import InstallPlan, add_local, install, plan_install
 from caprl_desktop.core.models.listing import installed_rows, quant_rows
@@ -185,23 +184,10 @@ def download_plan(plan: InstallPlan, catalog: Catalog, store: ModelStore, *, mak
             print("Nothing downloaded.", file=sys.stderr)
             return EXIT_OK
     cancel = threading.Event()
-    bar = DownloadBar()
-    try:
-        model = install(plan, catalog, store, HubClient(), on_progress=bar, cancel=cancel,
-                        make_default=make_default)
-    except KeyboardInterrupt:
-        bar.close()
-        print("\nInterrupted; what was downloaded is kept and the next download continues from there.",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except DownloadCancelled as exc:
-        bar.close()
-        print(visible(exc), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except CaprlError as exc:
-        bar.close()
-        return _fail(str(exc))
-    bar.close()
+    model = download_with_bar(lambda bar: install(plan, catalog, store, HubClient(), on_progress=bar, cancel=cancel,
+                                                  make_default=make_default), next_time="the next download")
+    if isinstance(model, int):
+        return model
     default = " (default)" if store.default_id() == model.id else ""
     print(visible(f"Installed {model.label}{default}: {store.path_of(model)}"), file=sys.stderr)
     return EXIT_OK

@@ -13,10 +13,9 @@ import sys
 import threading
 from typing import Any, cast
 
-from caprl_desktop.cli.download_progress import DownloadBar
-from caprl_desktop.cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from caprl_desktop.cli.download_progress import download_with_bar
+from caprl_desktop.cli.exit_codes import EXIT_OK, EXIT_USAGE
 from caprl_desktop.core.errors import CaprlError
-from caprl_desktop.core.models.downloads import DownloadCancelled
 from caprl_desktop.core.runtimes import store
 from caprl_desktop.core.runtimes.catalog import (
     TAG,
@@ -149,22 +148,10 @@ def run_install(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         return _fail(exc)
     if reason:
         print(visible(f"{variant}: {reason}"), file=sys.stderr)
-    bar = DownloadBar()
-    try:
-        done = install(variant, where, on_progress=bar, cancel=threading.Event())
-    except KeyboardInterrupt:
-        bar.close()
-        print("\nInterrupted; what was downloaded is kept and the next install continues from there.",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except DownloadCancelled as exc:
-        bar.close()
-        print(visible(exc), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except CaprlError as exc:
-        bar.close()
-        return _fail(exc)
-    bar.close()
+    done = download_with_bar(lambda bar: install(variant, where, on_progress=bar, cancel=threading.Event()),
+                             next_time="the next install")
+    if isinstance(done, int):
+        return done
     runtime = done.runtime
     if done.already:
         print(visible(f"{runtime.name} is already installed ({runtime.folder})."))
