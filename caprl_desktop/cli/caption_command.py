@@ -264,6 +264,10 @@ def _drive(job: Generator[JobEvent, None, None], exporters: list[Any], stream_to
         if isinstance(exc, JournalBusyError):  # the run stops (exit 75); what it made is kept and resumable
             print(f"`caprl-desktop caption --resume` continues job {job_id} once the journal is free.",
                   file=sys.stderr)
+        # Ended here, while the journal is open (an export that failed leaves the job waiting at a yield; closed
+        # later by the garbage collector, it would write to a journal closed by then).
+        with contextlib.suppress(CaprlError):
+            job.close()
         raise
     finally:
         if progress is not None:
