@@ -93,7 +93,8 @@ def test_addresses_take_a_count_and_never_show_credentials() -> None:
     assert not server.local and not server.encrypted
     assert parse_server("http://127.0.0.1:8080/v1/").local and parse_server("https://x.example/v1").encrypted
     assert shown_url("https://h/v1?api_key=abc") == "https://h/v1"
-    for bad in ("gpu-box:8000", "ftp://h/v1", "http://h/v1#0", "http://h/v1#many", "http://me:s3cret@h/v1"):
+    assert parse_server("gpu-box:8000").url == "http://gpu-box:8000/v1"  # no scheme: http, as typed in a dialog
+    for bad in ("ftp://h/v1", "http://h/v1#0", "http://h/v1#many", "http://me:s3cret@h/v1"):
         with pytest.raises(ServerAddressError):
             parse_server(bad)
 
@@ -440,7 +441,8 @@ def test_a_folder_over_two_servers_with_one_killed_gets_every_caption_once(
     assert killed_at and any(p.with_suffix(".txt").stat().st_mtime > killed_at[0] for p in paths)
     assert all(p.with_suffix(".txt").read_text(encoding="utf-8").strip() for p in paths)
     rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
-    assert sorted(r["file_name"] for r in rows) == sorted(p.name for p in paths)  # each exactly once
+    # each exactly once (named relative to the export's folder)
+    assert sorted(r["file_name"] for r in rows) == sorted(p.relative_to(records.parent).as_posix() for p in paths)
     engines = [r["provenance"]["engine"] for r in rows]
     assert set(engines) <= {shown_url(victim.url), shown_url(survivor.url)}
     assert shown_url(survivor.url) in engines and all(r["provenance"]["engine_model"] for r in rows)
@@ -487,7 +489,8 @@ def test_a_remote_run_killed_mid_folder_resumes_on_the_server_to_a_complete_resu
     records = tmp_path / "resumed.jsonl"
     assert main(["caption", "--resume", str(folder), "--engine", first.url + "#2", "--jsonl", str(records)]) == 0
     rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
-    assert sorted(r["file_name"] for r in rows) == [p.name for p in images]  # every image once
+    # every image once (named relative to the export's folder)
+    assert sorted(r["file_name"] for r in rows) == [p.relative_to(records.parent).as_posix() for p in images]
     assert all(s.read_text(encoding="utf-8").strip() == "A stand-in caption." for s in sidecars)
     for sidecar, mtime in done_before.items():  # what was done is not redone
         assert sidecar.stat().st_mtime_ns == mtime
