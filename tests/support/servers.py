@@ -117,7 +117,7 @@ class StandInServer:
         if tls is not None:  # the certificate names localhost: the address a client checks it against
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
             self.url = f"https://localhost:{port}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)
         self._stopping = threading.Event()
