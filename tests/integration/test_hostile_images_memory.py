@@ -41,13 +41,19 @@ from pathlib import Path
 from caprl_desktop.core.errors import CaprlError
 
 def peak():
+    # Linux: VmHWM, this program's own high-water mark (ru_maxrss keeps the parent's across exec: a test runner
+    # grown to 350 MB would read as this load's peak).
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+    except OSError:
+        pass
     try:
         import resource
     except ImportError:  # Windows
         import psutil
         return psutil.Process().memory_info().peak_wset
-    kib_or_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kib_or_bytes if sys.platform == "darwin" else kib_or_bytes * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # macOS: bytes
 
 path, max_pixels = Path(sys.argv[2]), int(sys.argv[3])
 try:
