@@ -114,7 +114,32 @@ class FakeEngines:
         self.let_go()
 
 
-class FakeLocal:
+class _Captioning:
+    """What the fake local engine and the fake servers share: captions made by the one ``FakeEngine``."""
+
+    engines: FakeEngines
+    _names: dict[int, str]
+
+    @property
+    def parallel(self) -> int:
+        return self.engines.fake.parallel
+
+    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
+        return self.engines._submit(self._names, image, prompt, params)
+
+    def next_reply(self) -> CaptionReply:
+        return self.engines._next_reply(self._names)
+
+    def abandon(self, request_ids: Iterable[int]) -> None:
+        with self.engines.lock:
+            self.engines.fake.abandon(request_ids)
+
+    def stop_caption(self, request_id: int) -> None:
+        with self.engines.lock:
+            self.engines.fake.stop_caption(request_id)
+
+
+class FakeLocal(_Captioning):
     """An engine on this computer (``ui.engines.LocalEngine``); not loaded until the worker starts it."""
 
     def __init__(self, engines: FakeEngines, config: EngineConfig, pid: int) -> None:
@@ -133,10 +158,6 @@ class FakeLocal:
     def pid(self) -> int | None:
         return self._pid if self.info is not None else None
 
-    @property
-    def parallel(self) -> int:
-        return self.engines.fake.parallel
-
     def start(self, config: EngineConfig | None = None) -> EngineInfo:
         if config is not None:
             self.config = config
@@ -150,20 +171,6 @@ class FakeLocal:
         self.info = engine_info(self.config, self.engines.fake.parallel)
         return self.info
 
-    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
-        return self.engines._submit(self._names, image, prompt, params)
-
-    def next_reply(self) -> CaptionReply:
-        return self.engines._next_reply(self._names)
-
-    def abandon(self, request_ids: Iterable[int]) -> None:
-        with self.engines.lock:
-            self.engines.fake.abandon(request_ids)
-
-    def stop_caption(self, request_id: int) -> None:
-        with self.engines.lock:
-            self.engines.fake.stop_caption(request_id)
-
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
@@ -176,7 +183,7 @@ class FakeLocal:
         self.engines.log.append("close")
 
 
-class FakeServers:
+class FakeServers(_Captioning):
     """Caption servers (``ui.engines.ServerEngine``), captioning through the same fake."""
 
     def __init__(self, engines: FakeEngines, servers: tuple[Server, ...]) -> None:
@@ -185,10 +192,6 @@ class FakeServers:
         self.info: RemoteInfo | None = None
         self.closed = False
         self._names: dict[int, str] = {}
-
-    @property
-    def parallel(self) -> int:
-        return self.engines.fake.parallel
 
     def start(self) -> RemoteInfo:
         model = self.engines.served_model
@@ -199,20 +202,6 @@ class FakeServers:
 
     def server_stats(self) -> list[ServerStats]:
         return [ServerStats(s.url, self.engines.served_model) for s in self.servers]
-
-    def submit(self, image: PreparedImage, prompt: PromptSpec, params: GenerationParams) -> int:
-        return self.engines._submit(self._names, image, prompt, params)
-
-    def next_reply(self) -> CaptionReply:
-        return self.engines._next_reply(self._names)
-
-    def abandon(self, request_ids: Iterable[int]) -> None:
-        with self.engines.lock:
-            self.engines.fake.abandon(request_ids)
-
-    def stop_caption(self, request_id: int) -> None:
-        with self.engines.lock:
-            self.engines.fake.stop_caption(request_id)
 
     def cancel(self) -> None:
         self.engines._cancel()

@@ -8,23 +8,9 @@ import contextlib
 import os
 import time
 from multiprocessing.connection import Connection
-from pathlib import Path
 
-from caprl_desktop.core.engine.backend import BackendInfo
 from caprl_desktop.core.engine.protocol import Caption, Load, Loaded, Piece
-from caprl_desktop.core.engine.reports import EngineInfo
-from caprl_desktop.core.models.files import ModelPairInfo
-from caprl_desktop.core.params import EngineConfig
-
-
-def engine_info(config: EngineConfig) -> EngineInfo:
-    """What a stand-in engine says it loaded (plain data; the files need not exist)."""
-    pair = ModelPairInfo(model_path=Path(config.model_path), mmproj_path=Path(config.mmproj_path),
-                         architecture="qwen2vl", name="stand-in", n_embd=8, projector_type="qwen2.5vl_merger",
-                         model_bytes=1, mmproj_bytes=1, has_chat_template=True)
-    return EngineInfo(model=pair, backend=BackendInfo(gpu_offload=False, devices=(), system_info="CPU"),
-                      backend_line="CPU", gpu_layers=0, n_layer=1, n_ctx=config.n_ctx, threads=1,
-                      image_budget=config.image_budget, load_seconds=0.0)
+from tests.support.fake_engines import engine_info
 
 
 def _load_and_take_a_caption(conn: Connection) -> Caption:
