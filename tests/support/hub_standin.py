@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
+
+from tests.support.local_http import LocalHttpServer
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 STATIC = "mradermacher/CapRL-3B-GGUF"
@@ -47,26 +48,22 @@ class HubStandIn:
         self.repos: dict[str, dict[str, bytes]] = {}
         self.faults = Faults()
         self.log: list[RequestLog] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._http = LocalHttpServer(self._handler_class())
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.endpoint
 
     def add(self, repo: str, filename: str, data: bytes) -> str:
         self.repos.setdefault(repo, {})[filename] = data
         return hashlib.sha256(data).hexdigest()
 
     def start(self) -> HubStandIn:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def downloads_of(self, filename: str) -> list[RequestLog]:
         return [r for r in self.log if r.method == "GET" and r.path.endswith("/" + filename)]

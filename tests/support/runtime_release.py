@@ -14,13 +14,13 @@ import io
 import json
 import re
 import tarfile
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from caprl_desktop.core.runtimes.catalog import REPOSITORY, TAG
+from tests.support.local_http import LocalHttpServer
 
 
 @dataclass
@@ -39,14 +39,11 @@ class ReleaseStandIn:
     log: list[Served] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._http = LocalHttpServer(self._handler_class())
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.endpoint
 
     def add(self, name: str, data: bytes) -> str:
         self.assets[name] = data
@@ -56,12 +53,11 @@ class ReleaseStandIn:
         return [r for r in self.log if r.path.endswith("/" + name)]
 
     def start(self) -> ReleaseStandIn:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def _listing(self) -> bytes:
         assets = [{"name": name, "size": len(data), "digest": self.digests.get(name) or

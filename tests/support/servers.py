@@ -22,9 +22,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from tests.support.local_http import LocalHttpServer
 from tests.support.models import ModelFiles
 
 
@@ -110,14 +111,11 @@ class StandInServer:
     def __init__(self, model: str = "stand-in-model", *, tls: ssl.SSLContext | None = None) -> None:
         self.script = Script()
         self.model = model
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self._http = LocalHttpServer(self._handler())
+        self.url = f"{self._http.endpoint}/v1"
         if tls is not None:  # the certificate names localhost: the address a client checks it against
-            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
-            self.url = f"https://localhost:{port}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            self._http.server.socket = tls.wrap_socket(self._http.server.socket, server_side=True)
+            self.url = f"https://localhost:{self._http.port}/v1"
         self._lock = threading.Lock()
         self._turn = threading.Condition(self._lock)
         self._stopping = threading.Event()
@@ -147,13 +145,12 @@ class StandInServer:
                 self._turn.notify_all()
 
     def start(self) -> StandInServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def _next_answer(self, body: dict[str, object]) -> str:
         with self._lock:
