@@ -35,3 +35,4 @@ def die_after(conn: Connection, log_path: str, *, seconds: float) -> None:
     _load_and_take_a_caption(conn)
     time.sleep(seconds)
     os._exit(3)
+

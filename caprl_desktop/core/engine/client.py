@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from caprl_desktop.core import paths
+from caprl_desktop.core.child_answer import NoAnswer, ask_child
 from caprl_desktop.core.engine.backend import BackendInfo
 from caprl_desktop.core.engine.protocol import (
     Cancel,
@@ -351,26 +352,11 @@ def probe_backend(timeout: float = 60.0) -> BackendInfo | None:
 
 def probe_backend_or_reason(timeout: float = 60.0) -> BackendInfo | str:
     """``probe_backend``, or why there is no answer in words (llama.cpp's libraries would not load, say)."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_in_engine_process, args=("probe_backend_main", child), name="caprl-probe",
-                          daemon=True)
-    process.start()
-    child.close()
-    try:
-        if parent.poll(timeout):
-            info = parent.recv()
-            return info if isinstance(info, BackendInfo | str) else f"unexpected answer {type(info).__name__}"
-        return f"no answer in {timeout:.0f} s"
-    except (EOFError, OSError):
-        return "the probe process ended without an answer"
-    finally:
-        parent.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        process.close()
+    answer = ask_child(functools.partial(_in_engine_process, "probe_backend_main"), name="caprl-probe",
+                       timeout=timeout)
+    if isinstance(answer, NoAnswer):
+        return f"no answer in {timeout:.0f} s" if answer.hung else "the probe process ended without an answer"
+    return answer if isinstance(answer, BackendInfo | str) else f"unexpected answer {type(answer).__name__}"
 
 
 # The engine's private part (``_llama``) is named, not imported: the app process must never load llama.cpp,

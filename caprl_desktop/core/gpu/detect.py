@@ -8,7 +8,6 @@ must survive that (doctor, the help menu's report, the app before it offers a ru
 
 from __future__ import annotations
 
-import multiprocessing
 import platform as platform_module
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from multiprocessing.connection import Connection
 
 import psutil
 
+from caprl_desktop.core.child_answer import NoAnswer, ask_child
 from caprl_desktop.core.gpu.found import Gpu, GpuSearch, machine_kind
 from caprl_desktop.core.gpu.nvml import nvml_candidates, read_nvml
 from caprl_desktop.core.gpu.vulkan import read_vulkan, vulkan_candidates
@@ -65,31 +65,15 @@ def detect_isolated(timeout: float = 30.0, *, nvml_libraries: Sequence[str] | No
     """``detect`` in a spawned process: a driver that crashes or hangs there leaves a note here, nothing worse.
 
     Slow beside ``detect`` (a Python process starts: about a second); call it off any GUI thread."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_detect_and_send, args=(child, nvml_libraries, vulkan_libraries),
-                          name="caprl-gpu-search", daemon=True)
-    process.start()
-    child.close()
-    why = ""
-    try:
-        if parent.poll(timeout):
-            answer = parent.recv()
-            if isinstance(answer, GpuSearch):
-                return answer
-            why = f"an unexpected answer ({type(answer).__name__})"
-        else:
-            why = f"no answer in {timeout:.0f} s (a GPU driver hung)"
-    except (EOFError, OSError):
-        process.join(timeout=5)
-        why = f"the search process ended without an answer (exit code {process.exitcode}: a GPU driver crashed it)"
-    finally:
-        parent.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
-            process.join()
-        process.close()
+    answer = ask_child(_detect_and_send, nvml_libraries, vulkan_libraries, name="caprl-gpu-search", timeout=timeout)
+    if isinstance(answer, GpuSearch):
+        return answer
+    if not isinstance(answer, NoAnswer):
+        why = f"an unexpected answer ({type(answer).__name__})"
+    elif answer.hung:
+        why = f"no answer in {timeout:.0f} s (a GPU driver hung)"
+    else:
+        why = f"the search process ended without an answer (exit code {answer.exitcode}: a GPU driver crashed it)"
     return GpuSearch((), (f"the GPU search failed: {why}",), sys.platform, machine_kind(platform_module.machine()))
 
 
