@@ -27,7 +27,7 @@ from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 from caprl_desktop import __version__
 from caprl_desktop.core.errors import CaprlError
 from caprl_desktop.core.models.catalog import Catalog, ModelFamily, build_catalog, bundled_catalog
-from caprl_desktop.core.models.hub_problem import HubProblem
+from caprl_desktop.core.models.hub_problem import HubProblem, busy_or_failing
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "true", "yes", "on"}
@@ -78,7 +78,7 @@ def hub_errors(what: str, repo: str, filename: str | None = None) -> Iterator[No
                        "(it may have been renamed; list the models again).", HubProblem.NOT_FOUND) from exc
     except HfHubHTTPError as exc:
         status = _status(exc) or 0
-        if status in (408, 429) or status >= 500:
+        if busy_or_failing(status):
             raise HubUnreachableError(f"Cannot {what}: the hub is busy or failing (HTTP {status}); "
                                       "try again later.", HubProblem.HUB_ERROR, status=status) from exc
         raise HubError(f"Cannot {what}: the hub answered with an error (HTTP {status}); try again later.",

@@ -23,3 +23,9 @@ class HubProblem(Enum):
         """Whether this computer cannot talk to the hub now, so files on disk are the way to go on."""
         return self in (HubProblem.OFFLINE_MODE, HubProblem.NO_CONNECTION, HubProblem.TIMEOUT,
                         HubProblem.NOT_THE_HUB)
+
+
+def busy_or_failing(status: int) -> bool:
+    """An HTTP status worth asking again after a while (a time-out, too many requests, a server error), from the
+    hub or any download server."""
+    return status in (408, 429) or status >= 500

@@ -28,12 +28,12 @@ from caprl_desktop.core.models.downloads import (
     check_space,
     download_verified,
 )
+from caprl_desktop.core.models.hub_problem import busy_or_failing
 from caprl_desktop.core.runtimes import archives, store
 from caprl_desktop.core.runtimes.catalog import TAG, Asset, Platform, Release, Variant, fetch_release
 from caprl_desktop.core.runtimes.store import InstalledRuntime, runtime_name
 
 _TIMEOUT = httpx2.Timeout(30.0, connect=15.0)
-_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class AssetSource:
                                follow_redirects=True) as response:
                 if response.status_code not in (200, 206):
                     raise TransferError(f"{what}: the server answered HTTP {response.status_code}.",
-                                        retry=response.status_code in _RETRY_STATUS)
+                                        retry=busy_or_failing(response.status_code))
                 yield response
         except httpx2.TimeoutException as exc:
             raise TransferError(f"{what}: the server did not answer in time. Check the internet connection and try "
